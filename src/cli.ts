@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/**
+ * Command-line entry point. Each command lives in src/commands/<name>.ts and is imported only
+ * when used, so `streamscreen hash` does not load onnxruntime or connect to NATS.
+ * A command module exports `run(argv: string[]): Promise<number>` returning the exit code.
+ */
+interface CommandModule {
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  worker: { summary: 'screen streams announced on NATS JetStream (the service)', load: () => import('./commands/worker.js') },
+  screen: { summary: 'screen one stream URL without NATS, printing decisions as JSON lines', load: () => import('./commands/screen.js') },
+  hash: { summary: 'print PDQ hash,quality,file for image files (--dihedral for all 8 hashes)', load: () => import('./commands/hash.js') },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: streamscreen <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`streamscreen: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  return (await command.load()).run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`streamscreen: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+
+/** A real nats-server with JetStream, on a free loopback port and a throw-away store. */
+export interface NatsServerHandle {
+  readonly url: string;
+  readonly port: number;
+  readonly storeDir: string;
+  connect(): Promise<NatsConnection>;
+  /** SIGKILL then start again on the same port and store (fault injection). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startNatsServer(): Promise<NatsServerHandle> {
+  const bin = process.env.NATS_SERVER_BIN ?? 'nats-server';
+  const port = await freePort();
+  const storeDir = await mkdtemp(join(tmpdir(), 'streamscreen-nats-'));
+  const url = `nats://127.0.0.1:${port}`;
+  let proc: ChildProcess | undefined;
+
+  const launch = async (): Promise<void> => {
+    const child = spawn(bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    proc = child;
+    let log = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      if (log.length < 20_000) log += d.toString();
+    });
+    const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+    await Promise.race([spawnError, waitUntilReady(url, () => log)]);
+  };
+
+  const kill = async (): Promise<void> => {
+    const child = proc;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  };
+
+  await launch();
+  return {
+    url,
+    port,
+    storeDir,
+    connect: () => connect({ servers: url }),
+    restart: async () => {
+      await kill();
+      await launch();
+    },
+    stop: async () => {
+      await kill();
+      await rm(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitUntilReady(url: string, log: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const nc = await connect({ servers: url, reconnect: false, timeout: 500 });
+      await nc.close();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`nats-server did not start at ${url}: ${log()}`, { cause: err });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
