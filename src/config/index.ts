@@ -1,0 +1,3 @@
+export { ConfigSchema, HashListConfigSchema, type Config, type ConfigInput, type HashListConfig } from './schema.js';
+export { loadConfig, listIdFromPath, DEFAULT_CONFIG_FILE, type LoadedConfig, type LoadConfigOptions } from './load.js';
+export { readEnv, type StreamscreenEnv } from './env.js';

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+/**
+ * The one place where configuration defaults live. Every value can be overridden from the
+ * config file (config/streamscreen.json or STREAMSCREEN_CONFIG); a few from the environment
+ * (see env.ts). config/streamscreen.example.json is checked against these defaults by a test.
+ */
+
+const ms = (def: number) => z.number().int().nonnegative().default(def);
+const positiveMs = (def: number) => z.number().int().positive().default(def);
+
+export const HashListConfigSchema = z.strictObject({
+  /** Stable id, reported in every match and used as the object name when distributed over NATS. */
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'list id: 1-64 of A-Z a-z 0-9 _ . -'),
+  path: z.string().min(1),
+  /** `kill` for confirmed abuse material lists; `escalate` for lower-confidence or non-CSAM lists. */
+  action: z.enum(['kill', 'escalate']).default('kill'),
+  label: z.string().optional(),
+  source: z.string().optional(),
+  enabled: z.boolean().default(true),
+});
+
+export const ConfigSchema = z.strictObject({
+  nats: z
+    .strictObject({
+      url: z.string().min(1).default('nats://127.0.0.1:4222'),
+      /** Connection name shown in the server's monitoring; the worker id is appended. */
+      name: z.string().default('streamscreen'),
+    })
+    .prefault({}),
+
+  worker: z
+    .strictObject({
+      /** Defaults to `<hostname>-<pid>` so two workers on one host never share a lease identity. */
+      id: z.string().min(1).optional(),
+      /** Streams one worker screens at once; each costs one ffmpeg decode plus hashing/inference. */
+      maxStreams: z.number().int().positive().default(4),
+      /** Stage one of shutdown: time given to in-flight frames before streams are handed back. */
+      shutdownGraceMs: ms(5_000),
+    })
+    .prefault({}),
+
+  ingest: z
+    .strictObject({
+      /**
+       * A dead worker's stream is redelivered after ack_wait; the lease TTL lets the new worker
+       * take the lease over. Both well under 10 s so takeover fits the 10 s promise.
+       */
+      ackWaitMs: positiveMs(6_000),
+      leaseTtlMs: positiveMs(6_000),
+    })
+    .prefault({}),
+
+  sampler: z
+    .strictObject({
+      fps: z.number().positive().max(30).default(1),
+      /** PDQ reduces every frame to 512x512 anyway, so ffmpeg scales to that size once. */
+      width: z.number().int().min(16).max(4096).default(512),
+      height: z.number().int().min(16).max(4096).default(512),
+      /** `file:` and bare paths are for local testing only. */
+      allowFiles: z.boolean().default(false),
+      rwTimeoutMs: positiveMs(5_000),
+      stallTimeoutMs: positiveMs(10_000),
+      maxRestarts: z.number().int().nonnegative().default(5),
+      backoffBaseMs: positiveMs(500),
+      backoffMaxMs: positiveMs(10_000),
+    })
+    .prefault({}),
+
+  hash: z
+    .strictObject({
+      lists: z.array(HashListConfigSchema).default([]),
+      /** PDQ's published recommendation: distance <= 31 of 256 bits is a match. */
+      maxDistance: z.number().int().min(0).max(128).default(31),
+      /** PDQ's published guidance: hashes of quality < 50 (flat, featureless frames) are unreliable. */
+      minQuality: z.number().int().min(0).max(100).default(50),
+      /** Also match rotated and mirrored frames (8 hashes per frame); costs 8 look-ups. */
+      dihedral: z.boolean().default(false),
+    })
+    .prefault({}),
+
+  publish: z
+    .strictObject({
+      /** First retry delay for an unacknowledged publish; doubles up to the maximum, forever. */
+      retryBaseMs: positiveMs(250),
+      retryMaxMs: positiveMs(5_000),
+      /** A stream gets one kill-switch per cooldown; repeats add nothing while the platform acts. */
+      killSwitchCooldownMs: ms(60_000),
+    })
+    .prefault({}),
+
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      host: z.string().default('0.0.0.0'),
+      port: z.number().int().min(0).max(65535).default(9464),
+    })
+    .prefault({}),
+
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type HashListConfig = z.infer<typeof HashListConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
