@@ -33,6 +33,8 @@ export interface KillSwitchEvent {
   /** Milliseconds from the frame leaving ffmpeg to the decision. */
   readonly latencyMs: number;
   readonly workerId: string;
+  /** True when the policy runs in shadow mode: published to the shadow subject, not acted on. */
+  readonly shadow?: boolean;
   readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
@@ -65,4 +67,27 @@ export interface DeadLetterEvent {
   readonly payloadEncoding: 'utf8' | 'base64';
   readonly receivedAt: string;
   readonly workerId: string;
+}
+
+export type EscalationPriority = 'critical' | 'high' | 'normal';
+
+export type EscalationReason =
+  | { readonly kind: 'hash_match'; readonly match: HashMatch }
+  | { readonly kind: 'classifier'; readonly signal: string; readonly score: number; readonly threshold: number }
+  | { readonly kind: 'possible_minor'; readonly minAge: number; readonly challengeAge: number };
+
+/** `screening.escalation.<streamId>`: a human must look at this stream. */
+export interface EscalationEvent {
+  readonly type: 'escalation';
+  readonly eventId: string;
+  readonly streamId: string;
+  readonly priority: EscalationPriority;
+  readonly reasons: readonly EscalationReason[];
+  readonly frame: FrameRef;
+  readonly decidedAt: string;
+  readonly latencyMs: number;
+  readonly workerId: string;
+  /** True when the policy runs in shadow mode: recorded for evaluation, not acted on. */
+  readonly shadow?: boolean;
+  readonly metadata?: Readonly<Record<string, unknown>>;
 }
