@@ -1,0 +1,47 @@
+import type { EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent } from './decision.js';
+import type { RawFrame, RgbImage } from './frame.js';
+import type { PdqHash, PdqResult } from './pdq.js';
+import type { FrameSignals } from './signals.js';
+
+/**
+ * The seams between stages. The pipeline only knows these; main.ts adapts each stage's
+ * implementation to them, so stages never import one another.
+ */
+
+/** A running ffmpeg sampler for one stream. */
+export interface FrameSource {
+  frames(): AsyncIterable<RawFrame>;
+  stop(): Promise<void>;
+}
+
+export interface FrameSourceRequest {
+  readonly streamId: string;
+  readonly url: string;
+  readonly signal: AbortSignal;
+}
+
+export type FrameSourceFactory = (request: FrameSourceRequest) => FrameSource;
+
+export interface FrameHasher {
+  hash(image: RgbImage): PdqResult;
+  /** The 8 dihedral hashes (orig first), for matching rotated or mirrored streams. */
+  hashDihedral?(image: RgbImage): { hashes: readonly PdqHash[]; quality: number };
+}
+
+export interface HashMatcher {
+  /** False until the first hash lists are loaded: a worker must not screen without them. */
+  readonly ready: boolean;
+  match(hashes: readonly PdqHash[], quality: number): HashMatch[];
+}
+
+export interface FrameClassifier {
+  readonly ready: boolean;
+  classify(image: RgbImage): Promise<FrameSignals>;
+}
+
+/** Durable publishing; each call resolves once the server acked, retrying until then or abort. */
+export interface DecisionSink {
+  killSwitch(event: KillSwitchEvent, signal?: AbortSignal): Promise<void>;
+  escalation(event: EscalationEvent, signal?: AbortSignal): Promise<void>;
+  failure(event: ScreeningFailureEvent, signal?: AbortSignal): Promise<void>;
+}
