@@ -79,6 +79,17 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({}),
 
+  pipeline: z
+    .strictObject({
+      /**
+       * Capture-to-decision budget per frame. At the default 1 fps a frame must be decided well
+       * before the next arrives; a frame already older than this skips the classifiers (the hash
+       * check, the kill path, always runs) and the skip is counted in streamscreen_frames_shed_total.
+       */
+      frameBudgetMs: positiveMs(500),
+    })
+    .prefault({}),
+
   publish: z
     .strictObject({
       /** First retry delay for an unacknowledged publish; doubles up to the maximum, forever. */

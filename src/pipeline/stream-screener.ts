@@ -1,0 +1,161 @@
+import type { FrameRef, HashMatch } from '../domain/decision.js';
+import { errorCode, LeaseLostError, StreamscreenError } from '../domain/errors.js';
+import type { RawFrame } from '../domain/frame.js';
+import type { Logger } from '../domain/logger.js';
+import type { PdqHash } from '../domain/pdq.js';
+import type { DecisionSink, FrameClassifier, FrameHasher, FrameSourceFactory, HashMatcher } from '../domain/ports.js';
+import type { FrameSignals } from '../domain/signals.js';
+import type { StreamStart } from '../domain/stream.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { decide, INITIAL_POLICY_STATE, type PolicyOptions, type PolicyState } from '../policy/index.js';
+import { failureEvent, toEvent } from './events.js';
+import { pdqToHex } from '../domain/pdq.js';
+
+export interface StreamScreenerOptions {
+  /**
+   * Per-frame latency budget, capture to decision. A frame that is already older than this when
+   * screening starts skips the classifiers (hashing, the kill path, always runs).
+   */
+  readonly frameBudgetMs: number;
+  /** Match rotated/mirrored frames too (8 hashes per frame). */
+  readonly dihedral: boolean;
+}
+
+export interface StreamScreenerDeps {
+  readonly workerId: string;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly openSource: FrameSourceFactory;
+  readonly hasher: FrameHasher;
+  readonly matcher: HashMatcher;
+  readonly classifier?: FrameClassifier;
+  readonly sink: DecisionSink;
+  readonly policy: PolicyOptions;
+  readonly options: StreamScreenerOptions;
+  readonly now?: () => number;
+}
+
+/** One stream this worker owns, as the ingest stage hands it over. */
+export interface ScreeningJob {
+  readonly start: StreamStart;
+  /** Aborted when the stream ends, the lease is lost, or the worker shuts down. */
+  readonly signal: AbortSignal;
+  /** Throws LeaseLostError when another worker owns the stream now. */
+  assertOwned(): Promise<void>;
+}
+
+export type ScreeningOutcome =
+  | { readonly kind: 'stopped' }
+  | { readonly kind: 'source_ended' }
+  | { readonly kind: 'lease_lost' }
+  | { readonly kind: 'failed'; readonly error: unknown; readonly reported: boolean };
+
+export interface StreamScreener {
+  screen(job: ScreeningJob): Promise<ScreeningOutcome>;
+}
+
+export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
+  const now = deps.now ?? Date.now;
+  const { metrics } = deps;
+
+  async function analyse(frame: RawFrame, shedClassifiers: boolean) {
+    const image = { width: frame.width, height: frame.height, data: frame.data };
+    let hashes: readonly PdqHash[];
+    let quality: number;
+    if (deps.options.dihedral && deps.hasher.hashDihedral) {
+      ({ hashes, quality } = deps.hasher.hashDihedral(image));
+    } else {
+      const r = deps.hasher.hash(image);
+      hashes = [r.hash];
+      quality = r.quality;
+    }
+    metrics.frameLatency.observe({ stage: 'hash' }, (now() - frame.capturedAt) / 1000);
+    const matches: HashMatch[] = deps.matcher.match(hashes, quality);
+    for (const m of matches) metrics.hashMatches.inc({ list: m.list });
+
+    let signals: FrameSignals | undefined;
+    if (deps.classifier && !shedClassifiers) {
+      signals = await deps.classifier.classify(image);
+      metrics.frameLatency.observe({ stage: 'classify' }, (now() - frame.capturedAt) / 1000);
+    }
+    return { hash: hashes[0]!, quality, matches, signals };
+  }
+
+  async function screen(job: ScreeningJob): Promise<ScreeningOutcome> {
+    const { start, signal } = job;
+    const log = deps.logger.child({ streamId: start.streamId });
+    const source = deps.openSource({ streamId: start.streamId, url: start.url, signal });
+    let state: PolicyState = INITIAL_POLICY_STATE;
+    metrics.activeStreams.inc();
+    try {
+      for await (const frame of source.frames()) {
+        if (signal.aborted) break;
+        metrics.framesReceived.inc({ source: 'ffmpeg' });
+        const ageAtStart = now() - frame.capturedAt;
+        const shed = ageAtStart > deps.options.frameBudgetMs;
+        if (shed && deps.classifier) {
+          metrics.framesShed.inc({ reason: 'classifiers_over_budget' });
+          log.warn({ seq: frame.seq, ageMs: ageAtStart }, 'frame over latency budget before screening: classifiers skipped');
+        }
+        const a = await analyse(frame, shed);
+        const decidedAt = now();
+        const result = decide(state, { capturedAt: frame.capturedAt, seq: frame.seq, matches: a.matches, signals: a.signals }, deps.policy, decidedAt);
+        state = result.state;
+        const latencyS = (decidedAt - frame.capturedAt) / 1000;
+        metrics.frameLatency.observe({ stage: 'decision' }, latencyS);
+        if (decidedAt - frame.capturedAt > deps.options.frameBudgetMs) metrics.framesShed.inc({ reason: 'budget_exceeded' });
+
+        const ref: FrameRef = {
+          seq: frame.seq,
+          pts: frame.pts,
+          capturedAt: new Date(frame.capturedAt).toISOString(),
+          hash: pdqToHex(a.hash),
+          quality: a.quality,
+        };
+        for (const decision of result.decisions) {
+          const event = toEvent(decision, { start, workerId: deps.workerId, frame: ref, capturedAt: frame.capturedAt, decidedAt });
+          // The lease is checked before every publish: a worker that lost the stream to another
+          // must not emit decisions for it, even ones it had already made.
+          await job.assertOwned();
+          if (event.type === 'killswitch') await deps.sink.killSwitch(event, signal);
+          else await deps.sink.escalation(event, signal);
+          metrics.decisions.inc({ kind: event.type, shadow: String(decision.shadow) });
+          log.info({ eventId: event.eventId, type: event.type, latencyMs: event.latencyMs, seq: frame.seq }, 'decision published');
+        }
+      }
+      return signal.aborted ? { kind: 'stopped' } : { kind: 'source_ended' };
+    } catch (err) {
+      if (err instanceof LeaseLostError) {
+        log.warn({ err }, 'lease lost: stopped screening this stream');
+        return { kind: 'lease_lost' };
+      }
+      if (signal.aborted) return { kind: 'stopped' };
+      metrics.errors.inc({ code: errorCode(err) });
+      log.error({ err }, 'screening failed');
+      return { kind: 'failed', error: err, reported: await reportFailure(job, err, log) };
+    } finally {
+      metrics.activeStreams.dec();
+      await source.stop().catch((err: unknown) => log.warn({ err }, 'sampler stop failed'));
+    }
+  }
+
+  /** A stream that cannot be screened is itself a risk: it is reported, never dropped. */
+  async function reportFailure(job: ScreeningJob, err: unknown, log: Logger): Promise<boolean> {
+    const attempts = err instanceof StreamscreenError && typeof (err as { attempts?: unknown }).attempts === 'number'
+      ? (err as unknown as { attempts: number }).attempts
+      : undefined;
+    const event = failureEvent(job.start, deps.workerId, err, attempts);
+    try {
+      await job.assertOwned();
+      await deps.sink.failure(event, job.signal);
+      metrics.decisions.inc({ kind: 'failure', shadow: 'false' });
+      log.warn({ eventId: event.eventId, code: event.code }, 'screening failure reported');
+      return true;
+    } catch (publishErr) {
+      log.error({ err: publishErr }, 'could not report screening failure');
+      return false;
+    }
+  }
+
+  return { screen };
+}
