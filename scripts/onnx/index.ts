@@ -1,0 +1,9 @@
+/**
+ * The project's tfjs → ONNX toolkit, shared by every model converter (scripts/convert-*.ts).
+ * See scripts/onnx/README.md for the API and the conventions (NCHW inside, TF-layout kernels in).
+ */
+export * from './graph.js';
+export * from './layers.js';
+export * from './tfjs.js';
+export { decodeModel, encodeModel, DataType, onnxProto } from './proto.js';
+export type { ModelProtoObject, GraphProtoObject, NodeProtoObject, TensorProtoObject } from './proto.js';
