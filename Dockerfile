@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# streamscreen worker image. Build: docker build -t streamscreen .
+# Run:   docker run --rm -e NATS_URL=nats://nats:4222 -e STREAMSCREEN_HASH_LISTS=/lists/confirmed.txt \
+#          -v /srv/lists:/lists:ro -p 9464:9464 streamscreen
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# onnxruntime-node would otherwise try to download CUDA binaries at install time.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json .npmrc ./
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY scripts ./scripts
+COPY config ./config
+COPY models ./models
+# `prepare` compiles TypeScript and converts the npm-shipped model weights to models/*.onnx.
+RUN npm ci && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+# Debian's ffmpeg (with SRT); the bundled 2018 static build stays only as a fallback.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg tini \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/models ./models
+COPY --from=build /app/config ./config
+USER node
+EXPOSE 9464
+# tini forwards SIGTERM so the worker's two-stage shutdown hands its streams to other workers.
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/src/cli.js"]
+CMD ["worker"]
