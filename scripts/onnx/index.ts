@@ -7,3 +7,5 @@ export * from './layers.js';
 export * from './tfjs.js';
 export { decodeModel, encodeModel, DataType, onnxProto } from './proto.js';
 export type { ModelProtoObject, GraphProtoObject, NodeProtoObject, TensorProtoObject } from './proto.js';
+export * from './keras.js';
+export * from './converter.js';

@@ -1,0 +1,37 @@
+/**
+ * The contract between `scripts/build-models.ts` and each model converter
+ * (scripts/convert-*.ts). A converter describes its source cheaply (`source()`, hashing only)
+ * so the build can skip it when nothing changed, and converts on demand (`convert()`).
+ */
+import type { ManifestEntry } from '../../src/classify/manifest.js';
+
+export interface ModelSourceInfo {
+  /** npm package the weights ship in, and its installed version. */
+  readonly package: string;
+  readonly version: string;
+  readonly license: string;
+  /** sha256 over every source file the conversion reads, in a fixed order. */
+  readonly sha256: string;
+  /** Those files, relative to the package root (for the manifest). */
+  readonly files: readonly string[];
+}
+
+/** Manifest fields a converter supplies; the build adds id, file, sha256, source, converter. */
+export type ConvertedEntryFields = Omit<ManifestEntry, 'id' | 'file' | 'sha256' | 'source' | 'converter' | 'license'>;
+
+export interface ConvertedModel {
+  readonly bytes: Uint8Array;
+  readonly entry: ConvertedEntryFields;
+}
+
+export interface ModelConverter {
+  /** Manifest id, e.g. `nsfw-mobilenet-v2`. */
+  readonly id: string;
+  /** Output file name inside models/. */
+  readonly file: string;
+  /** Converter name and version, recorded in the manifest; bump the version when output changes. */
+  readonly name: string;
+  readonly version: string;
+  source(): Promise<ModelSourceInfo>;
+  convert(): Promise<ConvertedModel>;
+}
