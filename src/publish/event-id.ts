@@ -1,0 +1,47 @@
+import { createHash, randomUUID } from 'node:crypto';
+
+/**
+ * Event ids double as `Nats-Msg-Id`, so they decide what JetStream dedupes. Ids are built from
+ * what identifies the *decision*, not from when it was sent, so that retrying a publish (same
+ * process, or after a reconnect) can never store it twice. They include the run id (one per
+ * lease acquisition) because frame sequence numbers restart when another worker takes a stream
+ * over: without it, a new worker's kill-switch for its frame 12 would be swallowed as a
+ * duplicate of the old worker's frame 12.
+ */
+export function deterministicEventId(kind: string, ...parts: ReadonlyArray<string | number>): string {
+  const digest = createHash('sha256').update(parts.map(String).join('\u001f')).digest('hex').slice(0, 32);
+  return `${kind}-${digest}`;
+}
+
+/** For events with no natural identity; unique, so retries must reuse the same object. */
+export function randomEventId(kind: string): string {
+  return `${kind}-${randomUUID()}`;
+}
+
+export interface KillSwitchIdParts {
+  readonly streamId: string;
+  /** `ScreeningAssignment.runId`. */
+  readonly runId: string;
+  readonly frameSeq: number;
+  /** The list id and entry hash that matched; one frame may hit several entries. */
+  readonly list: string;
+  readonly hash: string;
+}
+
+export function killSwitchEventId(p: KillSwitchIdParts): string {
+  return deterministicEventId('ks', p.streamId, p.runId, p.frameSeq, p.list, p.hash);
+}
+
+/** One screening run fails at most once per code, so retries of that report dedupe. */
+export function failureEventId(streamId: string, runId: string, code: string): string {
+  return deterministicEventId('fail', streamId, runId, code);
+}
+
+export function escalationEventId(streamId: string, runId: string, ...parts: ReadonlyArray<string | number>): string {
+  return deterministicEventId('esc', streamId, runId, ...parts);
+}
+
+/** A bad inbound message is identified by where it is stored. */
+export function deadLetterEventId(stream: string, seq: number): string {
+  return `dl-${stream}-${seq}`;
+}
