@@ -16,8 +16,19 @@ export interface ModelSourceInfo {
   readonly files: readonly string[];
 }
 
-/** Manifest fields a converter supplies; the build adds id, file, sha256, source, converter. */
-export type ConvertedEntryFields = Omit<ManifestEntry, 'id' | 'file' | 'sha256' | 'source' | 'converter' | 'license'>;
+/**
+ * Manifest fields a converter supplies; the build adds id, file, sha256, license, source and
+ * converter. Extra model-specific fields (anchors, mean values, ...) are allowed and kept.
+ */
+export interface ConvertedEntryFields {
+  readonly kind: string;
+  readonly input?: ManifestEntry['input'];
+  readonly outputs?: string[];
+  readonly labels?: string[];
+  readonly signals?: ManifestEntry['signals'];
+  readonly accuracy?: ManifestEntry['accuracy'];
+  readonly [extra: string]: unknown;
+}
 
 export interface ConvertedModel {
   readonly bytes: Uint8Array;
