@@ -21,10 +21,10 @@
  *
  * Both graphs take NCHW float RGB in 0..255; the mean subtraction and /255 are inside the graph.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { GraphBuilder, pool2d, reshape, sha256Hex, type Size2 } from './onnx/index.js';
+import { GraphBuilder, pool2d, reshape, sha256Hex, type ModelConverter, type ModelSourceInfo, type Size2 } from './onnx/index.js';
 import { loadTfjsModelFiles, requireWeight, type WeightMap } from './onnx/tfjs.js';
 import { leaky, plainConv, separableConv, subtractMeanDiv255, type BlockResult } from './convert-face-ops.js';
 import {
@@ -146,120 +146,137 @@ function assertSameSize(a: Size2 | undefined, b: Size2 | undefined, where: strin
   if (!a || !b || a[0] !== b[0] || a[1] !== b[1]) throw new Error(`${where}: branch sizes differ (${a?.join('×')} vs ${b?.join('×')})`);
 }
 
-/** One converted model as the manifest records it. */
-export interface FaceManifestEntry {
-  readonly name: string;
-  readonly file: string;
-  readonly sha256: string;
-  readonly source: { readonly package: string; readonly version: string; readonly files: readonly string[]; readonly sha256: string };
+interface FaceApiPackage {
+  readonly root: string;
+  readonly version: string;
   readonly license: string;
-  readonly input: {
-    readonly name: string;
-    readonly shape: readonly (number | string)[];
-    readonly size: number;
-    readonly layout: 'NCHW';
-    readonly colorOrder: 'RGB';
-    readonly range: '0..255';
-    readonly preprocessing: string;
-  };
-  readonly normalisation: { readonly inGraph: true; readonly meanRgb: readonly number[]; readonly divisor: number };
-  readonly outputs: Readonly<Record<string, string>>;
-  readonly labels?: readonly string[];
-  readonly anchors?: ReadonlyArray<readonly [number, number]>;
-  readonly accuracy: string;
 }
 
-export interface ConvertFaceOptions {
-  /** Folder holding face-api's model files; defaults to the installed package's `model/`. */
-  readonly sourceDir?: string;
-  /** Where the .onnx files go (models/). */
-  readonly outDir: string;
-}
-
-/** The installed face-api's model folder, after checking it is the version we convert. */
-export async function faceApiModelDir(): Promise<string> {
+/** The installed face-api, after checking it is the version this converter was written for. */
+export async function faceApiPackage(): Promise<FaceApiPackage> {
   const require = createRequire(import.meta.url);
   const pkgPath = require.resolve(`${FACE_API_PACKAGE}/package.json`);
-  const pkg = JSON.parse(await readFile(pkgPath, 'utf8')) as { version?: string; license?: string };
+  const pkg = JSON.parse(await readFile(pkgPath, 'utf8')) as { name?: string; version?: string; license?: string };
+  if (pkg.name !== FACE_API_PACKAGE || !pkg.version) throw new Error(`${pkgPath} is not the ${FACE_API_PACKAGE} package`);
   if (pkg.version !== FACE_API_VERSION) {
-    throw new Error(`${FACE_API_PACKAGE} ${pkg.version} is installed; the face converter is written against ${FACE_API_VERSION}`);
+    throw new Error(`${FACE_API_PACKAGE} ${pkg.version} is installed; the face converter and its parity tests are for ${FACE_API_VERSION}`);
   }
-  return join(dirname(pkgPath), 'model');
+  return { root: dirname(pkgPath), version: pkg.version, license: pkg.license ?? 'UNKNOWN' };
 }
 
-/** Converts both networks, writes `face-detector.onnx` and `age-gender.onnx`, returns manifest entries. */
-export async function convertFaceModels(options: ConvertFaceOptions): Promise<FaceManifestEntry[]> {
-  const sourceDir = options.sourceDir ?? (await faceApiModelDir());
-  await mkdir(options.outDir, { recursive: true });
+/** The weight files of one face-api network: its manifest and the shards it lists. */
+async function sourceFiles(root: string, manifestName: string): Promise<{ files: string[]; sha256: string }> {
+  const manifestPath = join(root, 'model', manifestName);
+  const bytes = await readFile(manifestPath);
+  const groups = JSON.parse(bytes.toString('utf8')) as Array<{ paths: string[] }>;
+  const files = [`model/${manifestName}`, ...groups.flatMap((g) => g.paths.map((p) => `model/${p}`))];
+  const parts = await Promise.all(files.map((f) => readFile(join(root, f))));
+  return { files, sha256: sha256Hex(...parts) };
+}
 
-  const det = await loadTfjsModelFiles(join(sourceDir, DETECTOR_WEIGHTS));
-  const detBytes = buildFaceDetectorGraph(det.weights).toBytes({
-    producer: 'streamscreen convert-face',
-    docString: `${FACE_API_PACKAGE}@${FACE_API_VERSION} TinyFaceDetector (MIT), converted from tfjs weights`,
-    metadata: { source: `${FACE_API_PACKAGE}@${FACE_API_VERSION}`, source_sha256: det.sha256, anchors: JSON.stringify(DETECTOR_ANCHORS) },
-  });
-  const detFile = `${FACE_DETECTOR_MODEL}.onnx`;
-  await writeAtomically(join(options.outDir, detFile), detBytes);
-
-  const age = await loadTfjsModelFiles(join(sourceDir, AGE_GENDER_WEIGHTS));
-  const ageBytes = buildAgeGenderGraph(age.weights).toBytes({
-    producer: 'streamscreen convert-face',
-    docString: `${FACE_API_PACKAGE}@${FACE_API_VERSION} AgeGenderNet (MIT), converted from tfjs weights`,
-    metadata: { source: `${FACE_API_PACKAGE}@${FACE_API_VERSION}`, source_sha256: age.sha256, gender_labels: GENDER_LABELS.join(',') },
-  });
-  const ageFile = `${AGE_GENDER_MODEL}.onnx`;
-  await writeAtomically(join(options.outDir, ageFile), ageBytes);
-
-  const source = (files: string[], sha256: string) => ({ package: FACE_API_PACKAGE, version: FACE_API_VERSION, files, sha256 });
-  return [
-    {
-      name: FACE_DETECTOR_MODEL,
-      file: detFile,
-      sha256: sha256Hex(detBytes),
-      source: source(['model/tiny_face_detector_model-weights_manifest.json', 'model/tiny_face_detector_model.bin'], det.sha256),
-      license: 'MIT',
-      input: {
-        name: 'image',
-        shape: ['batch', 3, 'size', 'size'],
-        size: DETECTOR_DEFAULT_INPUT_SIZE,
-        layout: 'NCHW',
-        colorOrder: 'RGB',
-        range: '0..255',
-        preprocessing: `pad the frame with black at the bottom or right to a square, bilinear resize (TF half_pixel_centers=false) to size×size; size is any multiple of ${DETECTOR_STRIDE}, ${DETECTOR_DEFAULT_INPUT_SIZE} by default`,
-      },
-      normalisation: { inGraph: true, meanRgb: [...DETECTOR_MEAN_RGB], divisor: 255 },
-      outputs: {
-        grid: `[N, ${DETECTOR_ANCHORS.length}×${DETECTOR_BOX_ENCODING}, size/32, size/32] raw YOLO encodings per anchor: x, y (sigmoid → cell offset), w, h (exp × anchor, cells), objectness (sigmoid)`,
-      },
-      labels: ['face'],
-      anchors: DETECTOR_ANCHORS,
-      accuracy: 'upstream publishes no detection accuracy figure for the tiny face detector',
+function faceConverter(o: {
+  id: string;
+  weightsManifest: string;
+  build: (weights: WeightMap) => GraphBuilder;
+  docString: string;
+  metadata: Record<string, string>;
+  entry: Awaited<ReturnType<ModelConverter['convert']>>['entry'];
+}): ModelConverter {
+  return {
+    id: o.id,
+    file: `${o.id}.onnx`,
+    name: 'convert-face',
+    // 1: face-api 1.7.15 networks rebuilt op for op, NCHW float32 RGB 0..255 input, normalisation in-graph.
+    version: '1',
+    async source(): Promise<ModelSourceInfo> {
+      const pkg = await faceApiPackage();
+      const { files, sha256 } = await sourceFiles(pkg.root, o.weightsManifest);
+      return { package: FACE_API_PACKAGE, version: pkg.version, license: pkg.license, sha256, files };
     },
-    {
-      name: AGE_GENDER_MODEL,
-      file: ageFile,
-      sha256: sha256Hex(ageBytes),
-      source: source(['model/age_gender_model-weights_manifest.json', 'model/age_gender_model.bin'], age.sha256),
-      license: 'MIT',
-      input: {
-        name: 'face',
-        shape: ['batch', 3, AGE_INPUT_SIZE, AGE_INPUT_SIZE],
-        size: AGE_INPUT_SIZE,
-        layout: 'NCHW',
-        colorOrder: 'RGB',
-        range: '0..255',
-        preprocessing: 'crop the detection box (clipped to the frame, floored to whole pixels), pad with black to a centred square, bilinear resize (TF half_pixel_centers=false) to 112×112',
-      },
-      normalisation: { inGraph: true, meanRgb: [...AGE_MEAN_RGB], divisor: 255 },
-      outputs: { age: '[N] apparent age in years (regression)', gender: '[N, 2] softmax probabilities' },
-      labels: [...GENDER_LABELS],
-      accuracy: `upstream reports age MAE ${AGE_UPSTREAM_MAE_YEARS.overall} years overall and ${AGE_UPSTREAM_MAE_YEARS.ages9to18} years for ages 9–18: apparent age is an estimate, never a certainty`,
+    async convert() {
+      const pkg = await faceApiPackage();
+      const src = await loadTfjsModelFiles(join(pkg.root, 'model', o.weightsManifest));
+      const { sha256 } = await sourceFiles(pkg.root, o.weightsManifest);
+      const bytes = o.build(src.weights).toBytes({
+        producer: 'streamscreen convert-face',
+        docString: o.docString,
+        metadata: { source: `${FACE_API_PACKAGE}@${pkg.version}`, source_sha256: sha256, ...o.metadata },
+      });
+      return { bytes, entry: o.entry };
     },
-  ];
+  };
 }
 
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
-}
+const meanOver255 = (mean: readonly number[]): [number, number, number] => [mean[0]! / 255, mean[1]! / 255, mean[2]! / 255];
+
+export const faceDetectorConverter: ModelConverter = faceConverter({
+  id: FACE_DETECTOR_MODEL,
+  weightsManifest: DETECTOR_WEIGHTS,
+  build: buildFaceDetectorGraph,
+  docString: `${FACE_API_PACKAGE}@${FACE_API_VERSION} TinyFaceDetector (MIT), converted from its tfjs weights`,
+  metadata: { anchors: JSON.stringify(DETECTOR_ANCHORS), labels: 'face' },
+  entry: {
+    kind: 'face-detector',
+    input: {
+      name: 'image',
+      type: 'float32',
+      layout: 'NCHW',
+      size: [DETECTOR_DEFAULT_INPUT_SIZE, DETECTOR_DEFAULT_INPUT_SIZE],
+      channels: 3,
+      batch: 'dynamic',
+      normalisation: {
+        divisor: 255,
+        mean: meanOver255(DETECTOR_MEAN_RGB),
+        std: [1, 1, 1],
+        inGraph: true,
+        description: `(x − [${DETECTOR_MEAN_RGB.join(', ')}]) / 255 in float32, RGB, in-graph; feed float RGB 0..255`,
+      },
+    },
+    inputSizes: `any multiple of ${DETECTOR_STRIDE} (square); ${DETECTOR_DEFAULT_INPUT_SIZE} is face-api's default`,
+    preprocessing: 'pad the frame with black at the bottom or right to a square, bilinear resize (TF alignCorners=false, halfPixelCenters=false) to size×size',
+    outputs: ['grid'],
+    outputLayout: `grid [N, ${DETECTOR_ANCHORS.length}·${DETECTOR_BOX_ENCODING}, size/32, size/32]: channel a·5 + k for anchor a and k = x, y, w, h, objectness (raw; sigmoid for x, y, objectness; exp × anchor for w, h)`,
+    labels: ['face'],
+    anchors: DETECTOR_ANCHORS,
+    postprocessing: 'score = sigmoid(objectness) > threshold (face-api default 0.5), then NMS at IoU 0.4',
+    accuracyNote: 'upstream publishes no detection accuracy figure for the tiny face detector',
+  },
+});
+
+export const ageGenderConverter: ModelConverter = faceConverter({
+  id: AGE_GENDER_MODEL,
+  weightsManifest: AGE_GENDER_WEIGHTS,
+  build: buildAgeGenderGraph,
+  docString: `${FACE_API_PACKAGE}@${FACE_API_VERSION} AgeGenderNet (MIT), converted from its tfjs weights`,
+  metadata: { gender_labels: GENDER_LABELS.join(',') },
+  entry: {
+    kind: 'age-gender',
+    input: {
+      name: 'face',
+      type: 'float32',
+      layout: 'NCHW',
+      size: [AGE_INPUT_SIZE, AGE_INPUT_SIZE],
+      channels: 3,
+      batch: 'dynamic',
+      normalisation: {
+        divisor: 255,
+        mean: meanOver255(AGE_MEAN_RGB),
+        std: [1, 1, 1],
+        inGraph: true,
+        description: `(x − [${AGE_MEAN_RGB.join(', ')}]) / 255 in float32, RGB, in-graph; feed float RGB 0..255`,
+      },
+    },
+    preprocessing: 'crop the detection box clipped to the frame and floored to whole pixels, pad with black to a centred square, bilinear resize (TF alignCorners=false, halfPixelCenters=false) to 112×112',
+    outputs: ['age', 'gender'],
+    outputLayout: 'age [N]: apparent age in years (regression); gender [N, 2]: softmax over labels',
+    labels: [...GENDER_LABELS],
+    accuracy: {
+      value: AGE_UPSTREAM_MAE_YEARS.overall,
+      metric: 'age MAE (years)',
+      ages9to18: AGE_UPSTREAM_MAE_YEARS.ages9to18,
+      source: `face-api upstream: age mean absolute error ${AGE_UPSTREAM_MAE_YEARS.overall} years overall, ${AGE_UPSTREAM_MAE_YEARS.ages9to18} for ages 9–18; apparent age is an estimate, never a certainty`,
+    },
+  },
+});
+
+export const faceConverters: readonly ModelConverter[] = [faceDetectorConverter, ageGenderConverter];

@@ -1,0 +1,150 @@
+/**
+ * Frame → network input tensors for the face models, reproducing what face-api does with an
+ * image tensor (NetInput.toBatchTensor): pad to a square with black, then
+ * `tf.image.resizeBilinear(alignCorners = false, halfPixelCenters = false)`.
+ *
+ * The arithmetic mirrors tfjs's CPU kernel step for step (source position = out·(in/out),
+ * floor/ceil neighbours clamped to the edge, lerp along x then y in float64, one float32
+ * rounding), so the tensors equal face-api's bit for bit on integer pixels. The padding is never
+ * materialised: samples that land in it read 0.
+ *
+ * Outputs are NCHW float32 RGB in 0..255; mean subtraction and /255 are inside the ONNX graphs.
+ */
+import type { RgbImage } from '../domain/frame.js';
+
+/** A region of `image` placed at (`padLeft`, `padTop`) inside a black square of side `side`. */
+interface SquareSource {
+  readonly image: RgbImage;
+  /** Top-left of the region in the image. */
+  readonly x0: number;
+  readonly y0: number;
+  readonly width: number;
+  readonly height: number;
+  readonly side: number;
+  readonly padLeft: number;
+  readonly padTop: number;
+}
+
+/**
+ * The detector input: the frame padded at the bottom or right (face-api pads the end, not the
+ * centre, for detection) to a square, resized to `size`×`size`. Writes into `out` when given
+ * (length 3·size²) so a caller can reuse one buffer per frame.
+ */
+export function detectorInput(image: RgbImage, size: number, out?: Float32Array): Float32Array {
+  assertImage(image);
+  const side = Math.max(image.width, image.height);
+  return resizeSquare({ image, x0: 0, y0: 0, width: image.width, height: image.height, side, padLeft: 0, padTop: 0 }, size, out);
+}
+
+/** A whole-pixel crop rectangle inside the image. */
+export interface CropRect {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * The crop face-api cuts for a detection (`Box.clipAtImageBorders`): clip the box to the image,
+ * then floor x, y, width and height. Null when nothing of the box is inside the image.
+ */
+export function clipCrop(box: CropRect, imageWidth: number, imageHeight: number): CropRect | null {
+  const x = Math.max(box.x, 0);
+  const y = Math.max(box.y, 0);
+  const width = Math.min(box.x + box.width - x, imageWidth - x);
+  const height = Math.min(box.y + box.height - y, imageHeight - y);
+  const crop = { x: Math.floor(x), y: Math.floor(y), width: Math.floor(width), height: Math.floor(height) };
+  return crop.width > 0 && crop.height > 0 ? crop : null;
+}
+
+/**
+ * The age model's input for one crop: the crop padded with black to a centred square (face-api's
+ * padToSquare(isCenterImage = true): the larger half, rounded up, goes after the image), resized
+ * to `size`×`size`. Writes into `out` at `offset` (for batching several faces in one tensor).
+ */
+export function faceCropInput(image: RgbImage, crop: CropRect, size: number, out?: Float32Array, offset = 0): Float32Array {
+  assertImage(image);
+  if (crop.width <= 0 || crop.height <= 0 || crop.x < 0 || crop.y < 0 || crop.x + crop.width > image.width || crop.y + crop.height > image.height) {
+    throw new RangeError(`crop ${JSON.stringify(crop)} is not inside the ${image.width}x${image.height} image`);
+  }
+  const side = Math.max(crop.width, crop.height);
+  const diff = side - Math.min(crop.width, crop.height);
+  const before = diff - Math.round(diff * 0.5);
+  const padsWidth = crop.height > crop.width;
+  return resizeSquare(
+    { image, x0: crop.x, y0: crop.y, width: crop.width, height: crop.height, side, padLeft: padsWidth ? before : 0, padTop: padsWidth ? 0 : before },
+    size,
+    out,
+    offset,
+  );
+}
+
+function resizeSquare(src: SquareSource, size: number, out?: Float32Array, offset = 0): Float32Array {
+  if (!Number.isInteger(size) || size <= 0) throw new RangeError(`resize target must be a positive integer, got ${size}`);
+  const plane = size * size;
+  const result = out ?? new Float32Array(3 * plane);
+  if (result.length < offset + 3 * plane) throw new RangeError(`output buffer holds ${result.length} values, needs ${offset + 3 * plane}`);
+
+  // Per output column: the two source columns (as byte offsets into the image row, or -1 for
+  // padding) and the fraction between them; rows likewise. Same formulas as tfjs's kernel.
+  const ratio = src.side / size;
+  const cols = neighbours(size, ratio, src.side, src.padLeft, src.width, src.x0 * 3, 3);
+  const rows = neighbours(size, ratio, src.side, src.padTop, src.height, src.y0 * src.image.width * 3, src.image.width * 3);
+  const data = src.image.data;
+  const px = (row: number, col: number, ch: number): number => (row < 0 || col < 0 ? 0 : data[row + col + ch]!);
+
+  for (let r = 0; r < size; r++) {
+    const top = rows.lo[r]!;
+    const bottom = rows.hi[r]!;
+    const rowFrac = rows.frac[r]!;
+    for (let c = 0; c < size; c++) {
+      const left = cols.lo[c]!;
+      const right = cols.hi[c]!;
+      const colFrac = cols.frac[c]!;
+      const at = offset + r * size + c;
+      for (let ch = 0; ch < 3; ch++) {
+        const topLeft = px(top, left, ch);
+        const topRight = px(top, right, ch);
+        const bottomLeft = px(bottom, left, ch);
+        const bottomRight = px(bottom, right, ch);
+        const upper = topLeft + (topRight - topLeft) * colFrac;
+        const lower = bottomLeft + (bottomRight - bottomLeft) * colFrac;
+        result[at + ch * plane] = upper + (lower - upper) * rowFrac;
+      }
+    }
+  }
+  return result;
+}
+
+/**
+ * For each output index: source index floor/ceil (clamped to the padded square), mapped to a
+ * byte offset in the image (`base + (i − pad)·stride`) or −1 when it falls in the padding.
+ */
+function neighbours(size: number, ratio: number, side: number, pad: number, extent: number, base: number, stride: number) {
+  const lo = new Int32Array(size);
+  const hi = new Int32Array(size);
+  const frac = new Float64Array(size);
+  const map = (i: number): number => {
+    const inside = i - pad;
+    return inside >= 0 && inside < extent ? base + inside * stride : -1;
+  };
+  for (let o = 0; o < size; o++) {
+    const pos = ratio * o;
+    const floor = Math.max(0, Math.floor(pos));
+    const ceil = Math.min(side - 1, Math.ceil(pos));
+    lo[o] = map(floor);
+    hi[o] = map(ceil);
+    frac[o] = pos - floor;
+  }
+  return { lo, hi, frac };
+}
+
+function assertImage(image: RgbImage): void {
+  const { width, height, data } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    throw new RangeError(`image size must be positive integers, got ${width}x${height}`);
+  }
+  if (data.length !== width * height * 3) {
+    throw new RangeError(`image ${width}x${height} needs ${width * height * 3} RGB bytes, got ${data.length}`);
+  }
+}
