@@ -16,11 +16,12 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MANIFEST_VERSION, parseManifest, type Manifest, type ManifestEntry } from '../src/classify/manifest.js';
+import { ageGenderConverter, faceDetectorConverter } from './convert-face.js';
 import { nsfwConverter } from './convert-nsfw.js';
 import { sha256Hex, type ModelConverter } from './onnx/index.js';
 
 /** Every model of the default pack, in manifest order. Extension point: add converters here. */
-export const CONVERTERS: ModelConverter[] = [nsfwConverter];
+export const CONVERTERS: ModelConverter[] = [nsfwConverter, faceDetectorConverter, ageGenderConverter];
 
 export const MANIFEST_FILE = 'manifest.json';
 
