@@ -37,6 +37,11 @@ const { MASKS, MASKS_UPTO } = (() => {
 export class MihIndex implements HashIndex {
   readonly kind = 'mih' as const;
 
+  /** For the builder; use build() or buildAsync(). */
+  static fromParts(hashes: Uint16Array, size: number, offsets: readonly Uint32Array[], ids: readonly Uint32Array[]): MihIndex {
+    return new MihIndex(hashes, size, offsets, ids);
+  }
+
   private constructor(
     readonly hashes: Uint16Array,
     readonly size: number,
@@ -52,26 +57,22 @@ export class MihIndex implements HashIndex {
   }
 
   static build(hashes: Uint16Array, size: number = hashes.length >>> 4): MihIndex {
-    if (hashes.length < size * 16) throw new RangeError(`hashes hold ${hashes.length >>> 4} entries, not ${size}`);
-    // One sequential pass counts all slots; a second places ids. Entries stay in ascending
-    // order inside each bucket, so results are deterministic.
-    const offsets: Uint32Array[] = [];
-    for (let s = 0; s < SLOTS; s++) offsets.push(new Uint32Array(BUCKETS + 1));
-    for (let e = 0, base = 0; e < size; e++, base += 16) {
-      for (let s = 0; s < SLOTS; s++) offsets[s]![hashes[base + s]! + 1]!++;
+    const builder = new MihBuilder(hashes, size);
+    while (!builder.step(size)) {
+      // one step does everything when given the whole size
     }
-    const ids: Uint32Array[] = [];
-    const cursors: Uint32Array[] = [];
-    for (let s = 0; s < SLOTS; s++) {
-      const off = offsets[s]!;
-      for (let v = 0; v < BUCKETS; v++) off[v + 1]! += off[v]!;
-      cursors.push(off.slice(0, BUCKETS));
-      ids.push(new Uint32Array(size));
-    }
-    for (let e = 0, base = 0; e < size; e++, base += 16) {
-      for (let s = 0; s < SLOTS; s++) ids[s]![cursors[s]![hashes[base + s]!]!++] = e;
-    }
-    return new MihIndex(hashes, size, offsets, ids);
+    return builder.result();
+  }
+
+  /**
+   * Same index, built in steps of `entriesPerStep` with the event loop let through between
+   * them: ten million entries take seconds, and frames keep being screened against the old
+   * index meanwhile.
+   */
+  static async buildAsync(hashes: Uint16Array, size: number = hashes.length >>> 4, entriesPerStep = 1 << 18): Promise<MihIndex> {
+    const builder = new MihBuilder(hashes, size);
+    while (!builder.step(entriesPerStep)) await new Promise<void>((resolve) => setImmediate(resolve));
+    return builder.result();
   }
 
   search(query: PdqHash, radius: number, onHit: HitCallback): void {
@@ -118,5 +119,64 @@ export class MihIndex implements HashIndex {
     const probes = SLOTS * MASKS_UPTO[t]!;
     const expectedCandidates = (probes * this.size) / BUCKETS;
     return probes + expectedCandidates < this.size;
+  }
+}
+
+/**
+ * Two passes over the entries: count every slot's values, then (after prefix sums) place the
+ * ids. Entries stay in ascending order inside each bucket, so results are deterministic.
+ */
+class MihBuilder {
+  readonly #offsets: Uint32Array[] = [];
+  readonly #ids: Uint32Array[] = [];
+  readonly #cursors: Uint32Array[] = [];
+  #pass: 'count' | 'place' | 'done' = 'count';
+  #next = 0;
+
+  constructor(
+    readonly hashes: Uint16Array,
+    readonly size: number,
+  ) {
+    if (!Number.isInteger(size) || size < 0 || hashes.length < size * 16) {
+      throw new RangeError(`hashes hold ${hashes.length >>> 4} entries, not ${size}`);
+    }
+    for (let s = 0; s < SLOTS; s++) this.#offsets.push(new Uint32Array(BUCKETS + 1));
+  }
+
+  /** Does up to `entries` entries of work; true when the index is complete. */
+  step(entries: number): boolean {
+    const h = this.hashes;
+    if (this.#pass === 'count') {
+      const end = Math.min(this.size, this.#next + entries);
+      for (let e = this.#next, base = e * 16; e < end; e++, base += 16) {
+        for (let s = 0; s < SLOTS; s++) this.#offsets[s]![h[base + s]! + 1]!++;
+      }
+      this.#next = end;
+      if (end < this.size) return false;
+      for (let s = 0; s < SLOTS; s++) {
+        const off = this.#offsets[s]!;
+        for (let v = 0; v < BUCKETS; v++) off[v + 1]! += off[v]!;
+        this.#cursors.push(off.slice(0, BUCKETS));
+        this.#ids.push(new Uint32Array(this.size));
+      }
+      this.#pass = 'place';
+      this.#next = 0;
+    }
+    if (this.#pass === 'place') {
+      const end = Math.min(this.size, this.#next + entries);
+      for (let e = this.#next, base = e * 16; e < end; e++, base += 16) {
+        for (let s = 0; s < SLOTS; s++) this.#ids[s]![this.#cursors[s]![h[base + s]!]!++] = e;
+      }
+      this.#next = end;
+      if (end < this.size) return false;
+      this.#cursors.length = 0;
+      this.#pass = 'done';
+    }
+    return true;
+  }
+
+  result(): MihIndex {
+    if (this.#pass !== 'done') throw new Error('index not complete');
+    return MihIndex.fromParts(this.hashes, this.size, this.#offsets, this.#ids);
   }
 }

@@ -119,6 +119,18 @@ describe('multi-index hashing equals brute force exactly', () => {
     expect(searchAll(empty, entry(hashes, 10), 31)).toEqual([]);
   });
 
+  it('builds the same index in event-loop-friendly steps', async () => {
+    const rand = seededRandom(11);
+    const hashes = randomHashes(9_000, rand);
+    const whole = MihIndex.build(hashes);
+    const stepped = await MihIndex.buildAsync(hashes, 9_000, 1_000);
+    for (let q = 0; q < 20; q++) {
+      const query = nearDuplicate(hashes, (rand() * 9_000) >>> 0, 25, rand);
+      expectHits(searchAll(stepped, query, 31), searchAll(whole, query, 31));
+      expect(searchAll(stepped, query, 31).length).toBeGreaterThan(0);
+    }
+  });
+
   it('uses a scan below the configured size and a multi-index above it', () => {
     const hashes = randomHashes(100, seededRandom(1));
     expect(buildHashIndex(hashes, 100).kind).toBe('scan');

@@ -30,13 +30,17 @@ function entries(data: HashListData): Array<[string, string | undefined]> {
   return Array.from({ length: data.count }, (_, i) => [pdqToHex(data.hashes.subarray(i * 16, i * 16 + 16)), entryLabel(data, i)]);
 }
 
-async function refusal(text: string, file: string): Promise<HashListError> {
-  const err = await parseHashList(bytes(text), file).then(
+async function rejection(promise: Promise<unknown>): Promise<HashListError> {
+  const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(HashListError);
   return err as HashListError;
+}
+
+function refusal(text: string, file: string): Promise<HashListError> {
+  return rejection(parseHashList(bytes(text), file));
 }
 
 describe('plain-text lists', () => {
@@ -83,8 +87,7 @@ describe('plain-text lists', () => {
 
   it('refuses invalid UTF-8 with the line it occurs on', async () => {
     const chunks = [new TextEncoder().encode(`${A}\n${B}\t`), new Uint8Array([0xff, 0xfe, 0x0a])];
-    const err = await parseHashList(chunks, 'bad.txt').catch((e: unknown) => e as HashListError);
-    expect(err).toBeInstanceOf(HashListError);
+    const err = await rejection(parseHashList(chunks, 'bad.txt'));
     expect(err.message).toMatch(/not valid UTF-8/);
   });
 
@@ -187,8 +190,7 @@ describe('format detection and files', () => {
   });
 
   it('reports a missing file as a retryable HashListError', async () => {
-    const err = await parseHashListFile(join(dir, 'absent.txt')).catch((e: unknown) => e as HashListError);
-    expect(err).toBeInstanceOf(HashListError);
+    const err = await rejection(parseHashListFile(join(dir, 'absent.txt')));
     expect(err.retryable).toBe(true);
     expect(err.message).toMatch(/absent\.txt: cannot read/);
   });

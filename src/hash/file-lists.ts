@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { ConfigError, HashListError } from '../domain/errors.js';
+import type { Logger } from '../domain/logger.js';
+import type { IndexOptions } from './hash-index.js';
+import { HASH_LIST_ACTIONS, HASH_LIST_ID_PATTERN, type HashListSpec, type LoadedList } from './hash-list.js';
+import type { HashListSource } from './hash-matcher.js';
+import { indexParsedList } from './load-list.js';
+import { parseHashListFile } from './parse-hashlist.js';
+
+export interface FileHashListsOptions {
+  /** Lists on local disk (each needs `path`). Disabled ones are not loaded. */
+  readonly lists: readonly HashListSpec[];
+  readonly index?: IndexOptions;
+}
+
+export interface FileHashListsDeps {
+  /** From `matcher.source('files')`. */
+  readonly sink: HashListSource;
+  readonly logger?: Logger;
+}
+
+export interface ReloadReport {
+  readonly loaded: readonly string[];
+  readonly unchanged: readonly string[];
+  readonly removed: readonly string[];
+  readonly failed: ReadonlyArray<{ readonly id: string; readonly error: HashListError }>;
+}
+
+export interface FileHashLists {
+  /**
+   * Initial load, all or nothing: any list that cannot be loaded rejects with its
+   * HashListError (file and line) and nothing is installed, so a worker never reports ready
+   * while silently missing a configured list.
+   */
+  load(): Promise<ReloadReport>;
+  /**
+   * Re-reads every list (e.g. on SIGHUP or a file change; pass new specs after a config reload).
+   * Lists whose bytes and settings are unchanged are kept as they are; a list that fails keeps
+   * its previous version serving and is reported in `failed`; the rest swap in together.
+   * Never rejects for a bad file. Calls are serialised.
+   */
+  reload(lists?: readonly HashListSpec[]): Promise<ReloadReport>;
+}
+
+export function validateSpecs(lists: readonly HashListSpec[], needPath: boolean): void {
+  const issues: string[] = [];
+  const seen = new Set<string>();
+  for (const [i, spec] of lists.entries()) {
+    const at = `lists[${i}]${spec.id ? ` (${spec.id})` : ''}`;
+    if (!HASH_LIST_ID_PATTERN.test(spec.id ?? '')) issues.push(`${at}: id must match ${HASH_LIST_ID_PATTERN}`);
+    if (seen.has(spec.id)) issues.push(`${at}: duplicate id`);
+    seen.add(spec.id);
+    if (spec.action !== undefined && !HASH_LIST_ACTIONS.includes(spec.action)) issues.push(`${at}: action must be kill or escalate`);
+    if (needPath && (spec.enabled ?? true) && !spec.path) issues.push(`${at}: path is required`);
+  }
+  if (issues.length) throw new ConfigError('invalid hash list configuration', issues);
+}
+
+export function createFileHashLists(deps: FileHashListsDeps & FileHashListsOptions): FileHashLists {
+  const { sink, logger } = deps;
+  let specs = deps.lists;
+  validateSpecs(specs, true);
+  const current = new Map<string, { list: LoadedList; spec: HashListSpec }>();
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const loadOne = async (spec: HashListSpec): Promise<LoadedList> => {
+    const started = Date.now();
+    const parsed = await parseHashListFile(spec.path!, spec.format ? { format: spec.format } : {});
+    const list = await indexParsedList(parsed, { ...spec, origin: `file:${spec.path}` }, deps.index);
+    logger?.info(
+      { list: spec.id, entries: parsed.data.count, skipped: parsed.data.stats.skippedOtherTypes, sha256: parsed.sha256, ms: Date.now() - started },
+      'hash list loaded',
+    );
+    return list;
+  };
+
+  const run = async (next: readonly HashListSpec[], allOrNothing: boolean): Promise<ReloadReport> => {
+    validateSpecs(next, true);
+    const enabled = next.filter((s) => s.enabled ?? true);
+    const put: Array<{ list: LoadedList; spec: HashListSpec }> = [];
+    const unchanged: string[] = [];
+    const failed: Array<{ id: string; error: HashListError }> = [];
+    for (const spec of enabled) {
+      try {
+        const held = current.get(spec.id);
+        if (held && sameSettings(held.spec, spec) && (await fileSha256(spec.path!)) === held.list.meta.sha256) {
+          unchanged.push(spec.id);
+          continue;
+        }
+        put.push({ list: await loadOne(spec), spec });
+      } catch (err) {
+        const error = err instanceof HashListError ? err : new HashListError((err as Error).message, spec.path!, undefined, { cause: err });
+        if (allOrNothing) throw error;
+        logger?.error({ list: spec.id, err: error, code: error.code }, 'hash list refused; the previous version keeps serving');
+        failed.push({ id: spec.id, error });
+      }
+    }
+    const keep = new Set(enabled.map((s) => s.id));
+    const removed = [...current.keys()].filter((id) => !keep.has(id));
+    sink.apply({ put: put.map((p) => p.list), remove: removed });
+    for (const id of removed) current.delete(id);
+    for (const p of put) current.set(p.spec.id, p);
+    specs = next;
+    return { loaded: put.map((p) => p.spec.id), unchanged, removed, failed };
+  };
+
+  const serial = <T>(task: () => Promise<T>): Promise<T> => {
+    const result = queue.then(task, task);
+    queue = result.catch(() => undefined);
+    return result;
+  };
+
+  return {
+    load: () => serial(() => run(specs, true)),
+    reload: (lists) => serial(() => run(lists ?? specs, false)),
+  };
+}
+
+function sameSettings(a: HashListSpec, b: HashListSpec): boolean {
+  return a.path === b.path && a.action === b.action && a.label === b.label && a.source === b.source && a.format === b.format;
+}
+
+/** Hashing alone is far cheaper than parsing and indexing: unchanged lists are not rebuilt. */
+async function fileSha256(path: string): Promise<string> {
+  const digest = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) digest.update(chunk as Buffer);
+  return digest.digest('hex');
+}

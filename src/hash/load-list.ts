@@ -1,0 +1,29 @@
+import { buildHashIndexAsync } from './build-index.js';
+import type { IndexOptions } from './hash-index.js';
+import type { HashListAction, HashListMeta, LoadedList } from './hash-list.js';
+import type { ParsedHashList } from './parse-hashlist.js';
+
+export interface ListIdentity {
+  readonly id: string;
+  readonly action?: HashListAction;
+  readonly label?: string;
+  readonly source?: string;
+  readonly origin: string;
+}
+
+/** Indexes a parsed list (without blocking the event loop for long) and stamps its metadata. */
+export async function indexParsedList(parsed: ParsedHashList, identity: ListIdentity, options: IndexOptions = {}): Promise<LoadedList> {
+  const { data } = parsed;
+  const index = await buildHashIndexAsync(data.hashes, data.count, options);
+  const meta: HashListMeta = {
+    id: identity.id,
+    action: identity.action ?? 'kill',
+    ...(identity.label === undefined ? {} : { label: identity.label }),
+    ...(identity.source === undefined ? {} : { source: identity.source }),
+    format: data.format,
+    sha256: parsed.sha256,
+    origin: identity.origin,
+    loadedAt: new Date().toISOString(),
+  };
+  return { meta, data, index };
+}
