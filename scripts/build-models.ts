@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MANIFEST_VERSION, parseManifest, type Manifest, type ManifestEntry } from '../src/classify/manifest.js';
 import { ageGenderConverter, faceDetectorConverter } from './convert-face.js';
+import { faceConverters } from './convert-face.js';
 import { nsfwConverter } from './convert-nsfw.js';
 import { sha256Hex, type ModelConverter } from './onnx/index.js';
 

@@ -46,6 +46,8 @@ export interface ClassifierDeps {
   /** Use this manifest instead of reading `options.manifestPath`. */
   readonly manifest?: LoadedManifest;
   readonly options?: Partial<ClassifierOptions>;
+  /** Passed to the face/age factory (policy.challengeAge). */
+  readonly challengeAge?: number;
 }
 
 /**
@@ -87,7 +89,7 @@ export function createClassifier(deps: ClassifierDeps = {}): Classifier {
         }
       }
       if (deps.faceAge) {
-        face = typeof deps.faceAge === 'function' ? await deps.faceAge({ manifest, session, logger: log }) : deps.faceAge;
+        face = typeof deps.faceAge === 'function' ? await deps.faceAge({ manifest, session, logger: log, challengeAge: deps.challengeAge }) : deps.faceAge;
       }
       if (!face) log?.warn('no face/age model: frames get no faces and no possible-minor signal');
       if (options.warmUp) {

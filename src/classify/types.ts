@@ -27,9 +27,14 @@ export interface FaceAgeContext {
   /** Threads, spinning and batching the composite uses for its own sessions. */
   readonly session: ImageModelOptions;
   readonly logger?: Logger;
+  /** Apparent age under which a face counts as a possible minor (policy.challengeAge; default 25). */
+  readonly challengeAge?: number;
 }
 
-/** Builds the face part once the manifest is loaded; `undefined` when its models are absent. */
+/**
+ * Builds the face part once the manifest is loaded; `undefined` when its models are absent.
+ * `faceAgeFactory` (load-face-part.ts) adapts src/classify/face-model.ts to this.
+ */
 export type FaceAgeFactory = (context: FaceAgeContext) => Promise<FaceAgeModel | undefined>;
 
 /** The pipeline's `FrameClassifier`, with a life cycle. */
