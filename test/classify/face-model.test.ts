@@ -1,0 +1,141 @@
+/**
+ * The face/age runtime against the real converted models in onnxruntime-node: loading and
+ * checking against the manifest, warm-up and readiness, what it reports on benign and
+ * synthetic frames, serialised concurrent use, and its failures.
+ */
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultModelsDir, ensureModels } from '../../scripts/build-models.js';
+import { createFaceAgeModel, resolveFaceAgeOptions, type FaceAgeModel } from '../../src/classify/face-model.js';
+import { ModelError } from '../../src/domain/errors.js';
+import type { RgbImage } from '../../src/domain/frame.js';
+import { benignImage, drawnFaceFrame, lavfiFrame } from './face-support.js';
+
+const logger = pino({ level: 'silent' });
+let modelsDir: string;
+let model: FaceAgeModel;
+let people: RgbImage;
+let drawn: RgbImage;
+
+beforeAll(async () => {
+  await ensureModels();
+  modelsDir = defaultModelsDir();
+  model = await createFaceAgeModel({ modelsDir, logger, intraOpThreads: 1 });
+  people = await benignImage('q0291.png');
+  drawn = await drawnFaceFrame();
+}, 180_000);
+
+afterAll(async () => {
+  await model?.close();
+});
+
+describe('createFaceAgeModel', () => {
+  it('is ready only after warm-up, with face-api’s defaults', async () => {
+    expect(model.ready).toBe(false);
+    await model.warmUp();
+    expect(model.ready).toBe(true);
+    expect(model.options).toEqual({ inputSize: 416, scoreThreshold: 0.5, iouThreshold: 0.4, challengeAge: 25, maxFaces: 32 });
+  });
+
+  it('finds the adults in a street photo, with boxes in frame pixels and adult apparent ages', async () => {
+    const { faces, possibleMinor } = await model.analyse(people);
+    expect(faces.length).toBeGreaterThanOrEqual(2);
+    for (const f of faces) {
+      const [x, y, w, h] = f.box;
+      expect(f.score).toBeGreaterThan(0.5);
+      // Face-sized boxes (the photo is 256×256 and the faces ~30 px) inside the frame.
+      expect(w).toBeGreaterThan(10);
+      expect(w).toBeLessThan(80);
+      expect(h).toBeGreaterThan(10);
+      expect(x).toBeGreaterThanOrEqual(0);
+      expect(y).toBeGreaterThanOrEqual(0);
+      expect(x + w).toBeLessThanOrEqual(people.width);
+      expect(f.age).toBeGreaterThan(25);
+      expect(f.age).toBeLessThan(60);
+    }
+    // Best score first, as NMS picks them.
+    expect(faces.map((f) => f.score)).toEqual([...faces.map((f) => f.score)].sort((a, b) => b - a));
+    expect(possibleMinor).toBe(false);
+  });
+
+  it('flags a drawn cartoon face, which it estimates as young, as a possible minor', async () => {
+    const { faces, possibleMinor } = await model.analyse(drawn);
+    expect(faces).toHaveLength(1);
+    const [x, y, w, h] = faces[0]!.box;
+    // The drawing's oval is centred at (256, 180) with radii 79×108.
+    expect(Math.abs(x + w / 2 - 256)).toBeLessThan(30);
+    expect(Math.abs(y + h / 2 - 180)).toBeLessThan(40);
+    expect(faces[0]!.age).toBeLessThan(25);
+    expect(possibleMinor).toBe(true);
+  });
+
+  it('reports no faces and no possible minor for a test pattern', async () => {
+    const { faces, possibleMinor } = await model.analyse(lavfiFrame(640, 360));
+    expect(faces).toEqual([]);
+    expect(possibleMinor).toBe(false);
+  });
+
+  it('gives the same answers when called concurrently (runs are serialised per session)', async () => {
+    const frames = [people, drawn, people, drawn];
+    const sequential = [];
+    for (const f of frames) sequential.push(await model.detect(f));
+    const concurrent = await Promise.all(frames.map((f) => model.detect(f)));
+    expect(concurrent).toEqual(sequential);
+  });
+
+  it('applies the challenge age and detector options it was created with', async () => {
+    const strict = await createFaceAgeModel({ modelsDir, logger, options: { challengeAge: 60, inputSize: 608, maxFaces: 1 } });
+    try {
+      await strict.warmUp();
+      const { faces, possibleMinor } = await strict.analyse(people);
+      expect(faces).toHaveLength(1);
+      expect(faces[0]!.age).toBeLessThan(60);
+      expect(possibleMinor).toBe(true);
+    } finally {
+      await strict.close();
+    }
+    expect(strict.ready).toBe(false);
+    await expect(strict.detect(people)).rejects.toThrow(/closed/);
+  });
+
+  it('rejects an image whose bytes do not match its size', async () => {
+    await expect(model.detect({ width: 10, height: 10, data: new Uint8Array(299) })).rejects.toBeInstanceOf(ModelError);
+  });
+});
+
+describe('options and model files', () => {
+  it('validates options, listing every problem', () => {
+    expect(() => resolveFaceAgeOptions({ inputSize: 100, scoreThreshold: 1.5, challengeAge: -1 })).toThrow(
+      /inputSize must be a positive multiple of 32.*scoreThreshold.*challengeAge/,
+    );
+  });
+
+  it('refuses a model file whose sha256 does not match the manifest', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'face-models-'));
+    try {
+      const manifest = JSON.parse(await readFile(join(modelsDir, 'manifest.json'), 'utf8')) as { models: Array<{ id: string; file: string; sha256: string }> };
+      for (const m of manifest.models) if (m.id === 'face-detector' || m.id === 'age-gender') await copyFile(join(modelsDir, m.file), join(dir, m.file));
+      manifest.models = manifest.models.filter((m) => m.id === 'face-detector' || m.id === 'age-gender');
+      manifest.models.find((m) => m.id === 'age-gender')!.sha256 = '0'.repeat(64);
+      await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+      const err = await createFaceAgeModel({ modelsDir: dir, logger }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ModelError);
+      expect((err as ModelError).code).toBe('model_invalid');
+      expect((err as ModelError).message).toMatch(/age-gender\.onnx: sha256 .* does not match/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says how to build the models when the manifest is missing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'face-models-'));
+    try {
+      await expect(createFaceAgeModel({ modelsDir: dir, logger })).rejects.toThrow(/npm run models/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
