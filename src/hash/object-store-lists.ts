@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Objm, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
+import { HashListError } from '../domain/errors.js';
+import { HASH_LIST_ACTIONS, HASH_LIST_ID_PATTERN, type HashListAction, type HashListFormat } from './hash-list.js';
+import { parseHashListFile } from './parse-hashlist.js';
+
+/** The Object Store bucket lists are distributed through; object name = list id. */
+export const DEFAULT_HASHLIST_BUCKET = 'screening-hashlists';
+
+/**
+ * What the publisher records with each object (ObjectStore meta `metadata`, which servers
+ * before 2.10 keep as part of the object's meta entry, so 2.9 works). Workers trust nothing
+ * else: the sha256 they compute over the downloaded bytes must equal this one.
+ */
+export interface PublishedListMeta {
+  readonly id: string;
+  readonly action: HashListAction;
+  readonly label?: string;
+  readonly source?: string;
+  /** Lower-case hex SHA-256 of the object's bytes. */
+  readonly sha256: string;
+  readonly format: HashListFormat;
+  /** Entries the publisher parsed; the worker's count must agree. */
+  readonly count: number;
+  readonly enabled: boolean;
+  readonly publishedAt?: string;
+}
+
+export function encodeListMetadata(meta: PublishedListMeta): Record<string, string> {
+  return {
+    action: meta.action,
+    sha256: meta.sha256,
+    format: meta.format,
+    count: String(meta.count),
+    enabled: String(meta.enabled),
+    ...(meta.label === undefined ? {} : { label: meta.label }),
+    ...(meta.source === undefined ? {} : { source: meta.source }),
+    ...(meta.publishedAt === undefined ? {} : { published_at: meta.publishedAt }),
+  };
+}
+
+/** Reads an object's recorded metadata; a HashListError says what is missing or wrong. */
+export function decodeListMetadata(info: Pick<ObjectInfo, 'name' | 'metadata' | 'bucket'>): PublishedListMeta {
+  const where = `nats:${info.bucket}/${info.name}`;
+  const m = info.metadata ?? {};
+  const fail = (why: string): never => {
+    throw new HashListError(`object metadata ${why} (publish lists with 'streamscreen hashlist publish')`, where);
+  };
+  if (!HASH_LIST_ID_PATTERN.test(info.name)) fail(`name is not a valid list id`);
+  const action = (m.action ?? 'kill') as HashListAction;
+  if (!HASH_LIST_ACTIONS.includes(action)) fail(`action ${JSON.stringify(m.action)} is not kill or escalate`);
+  const sha256 = m.sha256 ?? '';
+  if (!/^[0-9a-f]{64}$/.test(sha256)) fail('has no sha256');
+  const format = m.format as HashListFormat | undefined;
+  if (format !== 'text' && format !== 'csv') fail(`format ${JSON.stringify(m.format)} is not text or csv`);
+  const count = Number(m.count);
+  if (!Number.isSafeInteger(count) || count < 0) fail(`count ${JSON.stringify(m.count)} is not a whole number`);
+  return {
+    id: info.name,
+    action,
+    sha256,
+    format: format!,
+    count,
+    enabled: m.enabled !== 'false',
+    ...(m.label === undefined ? {} : { label: m.label }),
+    ...(m.source === undefined ? {} : { source: m.source }),
+    ...(m.published_at === undefined ? {} : { publishedAt: m.published_at }),
+  };
+}
+
+/** Opens the bucket, creating it (file storage) when it does not exist yet. */
+export async function openHashListBucket(nc: NatsConnection, bucket = DEFAULT_HASHLIST_BUCKET): Promise<ObjectStore> {
+  const objm = new Objm(nc);
+  try {
+    return await objm.open(bucket);
+  } catch {
+    // Not there yet: workers may start before the first list is published.
+    return objm.create(bucket, { description: 'streamscreen PDQ hash lists (object name = list id)' });
+  }
+}
+
+export interface PublishRequest {
+  readonly file: string;
+  readonly id: string;
+  readonly action?: HashListAction;
+  readonly label?: string;
+  readonly source?: string;
+  readonly format?: HashListFormat;
+  readonly enabled?: boolean;
+}
+
+export interface PublishResult {
+  readonly meta: PublishedListMeta;
+  readonly info: ObjectInfo;
+  readonly skippedOtherTypes: number;
+}
+
+/**
+ * Validates the file completely (a list workers would refuse is never published), then
+ * streams it into the bucket with its metadata. The bytes are hashed again on the way out: if
+ * the file changed between the two reads the upload is reported as failed (workers refuse it
+ * too, since its sha256 will not match).
+ */
+export async function publishHashList(os: ObjectStore, request: PublishRequest): Promise<PublishResult> {
+  if (!HASH_LIST_ID_PATTERN.test(request.id)) {
+    throw new HashListError(`list id ${JSON.stringify(request.id)} must match ${HASH_LIST_ID_PATTERN}`, request.file);
+  }
+  const parsed = await parseHashListFile(request.file, request.format ? { format: request.format } : {});
+  const meta: PublishedListMeta = {
+    id: request.id,
+    action: request.action ?? 'kill',
+    sha256: parsed.sha256,
+    format: parsed.data.format,
+    count: parsed.data.count,
+    enabled: request.enabled ?? true,
+    publishedAt: new Date().toISOString(),
+    ...(request.label === undefined ? {} : { label: request.label }),
+    ...(request.source === undefined ? {} : { source: request.source }),
+  };
+  const digest = createHash('sha256');
+  const file = createReadStream(request.file, { highWaterMark: 1 << 17 })[Symbol.asyncIterator]();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await file.next();
+      if (next.done) controller.close();
+      else {
+        const chunk = next.value as Buffer;
+        digest.update(chunk);
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      }
+    },
+    async cancel() {
+      await file.return?.();
+    },
+  });
+  const info = await os.put({ name: request.id, ...(meta.label ? { description: meta.label } : {}), metadata: encodeListMetadata(meta) }, body);
+  const sent = digest.digest('hex');
+  if (sent !== parsed.sha256 || info.size !== parsed.bytes) {
+    throw new HashListError('file changed while it was being published; workers will refuse this version; publish it again', request.file);
+  }
+  return { meta, info, skippedOtherTypes: parsed.data.stats.skippedOtherTypes };
+}
