@@ -85,58 +85,75 @@ function resizeSquare(src: SquareSource, size: number, out?: Float32Array, offse
   const result = out ?? new Float32Array(3 * plane);
   if (result.length < offset + 3 * plane) throw new RangeError(`output buffer holds ${result.length} values, needs ${offset + 3 * plane}`);
 
-  // Per output column: the two source columns (as byte offsets into the image row, or -1 for
-  // padding) and the fraction between them; rows likewise. Same formulas as tfjs's kernel.
+  // Per output column: the two source columns (byte offsets into an image row) with a 0/1 mask
+  // that zeroes samples falling in the padding, and the fraction between them; rows likewise.
+  // Same formulas as tfjs's kernel; multiplying by an exact 0 or 1 keeps the result bit-equal.
   const ratio = src.side / size;
   const cols = neighbours(size, ratio, src.side, src.padLeft, src.width, src.x0 * 3, 3);
   const rows = neighbours(size, ratio, src.side, src.padTop, src.height, src.y0 * src.image.width * 3, src.image.width * 3);
   const data = src.image.data;
-  const px = (row: number, col: number, ch: number): number => (row < 0 || col < 0 ? 0 : data[row + col + ch]!);
+  const plane2 = 2 * plane;
 
   for (let r = 0; r < size; r++) {
     const top = rows.lo[r]!;
     const bottom = rows.hi[r]!;
+    const topMask = rows.loMask[r]!;
+    const bottomMask = rows.hiMask[r]!;
     const rowFrac = rows.frac[r]!;
-    for (let c = 0; c < size; c++) {
+    let at = offset + r * size;
+    for (let c = 0; c < size; c++, at++) {
       const left = cols.lo[c]!;
       const right = cols.hi[c]!;
       const colFrac = cols.frac[c]!;
-      const at = offset + r * size + c;
-      for (let ch = 0; ch < 3; ch++) {
-        const topLeft = px(top, left, ch);
-        const topRight = px(top, right, ch);
-        const bottomLeft = px(bottom, left, ch);
-        const bottomRight = px(bottom, right, ch);
-        const upper = topLeft + (topRight - topLeft) * colFrac;
-        const lower = bottomLeft + (bottomRight - bottomLeft) * colFrac;
-        result[at + ch * plane] = upper + (lower - upper) * rowFrac;
-      }
+      const mTL = topMask * cols.loMask[c]!;
+      const mTR = topMask * cols.hiMask[c]!;
+      const mBL = bottomMask * cols.loMask[c]!;
+      const mBR = bottomMask * cols.hiMask[c]!;
+      const tl = top + left;
+      const tr = top + right;
+      const bl = bottom + left;
+      const br = bottom + right;
+      result[at] = lerp2(data[tl]! * mTL, data[tr]! * mTR, data[bl]! * mBL, data[br]! * mBR, colFrac, rowFrac);
+      result[at + plane] = lerp2(data[tl + 1]! * mTL, data[tr + 1]! * mTR, data[bl + 1]! * mBL, data[br + 1]! * mBR, colFrac, rowFrac);
+      result[at + plane2] = lerp2(data[tl + 2]! * mTL, data[tr + 2]! * mTR, data[bl + 2]! * mBL, data[br + 2]! * mBR, colFrac, rowFrac);
     }
   }
   return result;
 }
 
+/** tfjs's order: along x on the top and bottom rows, then along y (float64, rounded by the caller's store). */
+function lerp2(topLeft: number, topRight: number, bottomLeft: number, bottomRight: number, colFrac: number, rowFrac: number): number {
+  const upper = topLeft + (topRight - topLeft) * colFrac;
+  const lower = bottomLeft + (bottomRight - bottomLeft) * colFrac;
+  return upper + (lower - upper) * rowFrac;
+}
+
 /**
  * For each output index: source index floor/ceil (clamped to the padded square), mapped to a
- * byte offset in the image (`base + (i − pad)·stride`) or −1 when it falls in the padding.
+ * byte offset in the image (`base + (i − pad)·stride`) with mask 1, or to offset 0 with mask 0
+ * when it falls in the padding.
  */
 function neighbours(size: number, ratio: number, side: number, pad: number, extent: number, base: number, stride: number) {
   const lo = new Int32Array(size);
   const hi = new Int32Array(size);
+  const loMask = new Float64Array(size);
+  const hiMask = new Float64Array(size);
   const frac = new Float64Array(size);
-  const map = (i: number): number => {
-    const inside = i - pad;
-    return inside >= 0 && inside < extent ? base + inside * stride : -1;
-  };
   for (let o = 0; o < size; o++) {
     const pos = ratio * o;
     const floor = Math.max(0, Math.floor(pos));
     const ceil = Math.min(side - 1, Math.ceil(pos));
-    lo[o] = map(floor);
-    hi[o] = map(ceil);
+    const fi = floor - pad;
+    const ci = ceil - pad;
+    const loInside = fi >= 0 && fi < extent;
+    const hiInside = ci >= 0 && ci < extent;
+    lo[o] = loInside ? base + fi * stride : 0;
+    hi[o] = hiInside ? base + ci * stride : 0;
+    loMask[o] = loInside ? 1 : 0;
+    hiMask[o] = hiInside ? 1 : 0;
     frac[o] = pos - floor;
   }
-  return { lo, hi, frac };
+  return { lo, hi, loMask, hiMask, frac };
 }
 
 function assertImage(image: RgbImage): void {
