@@ -56,10 +56,12 @@ export interface FaceAgeModelDeps {
   readonly options?: FaceAgeOptions;
 }
 
-export interface FaceDetection extends FaceSignal {
-  /** [x, y, width, height] in the input image's pixels; may reach past the frame edge, as the detector's boxes do. */
-  readonly box: readonly [number, number, number, number];
-}
+/**
+ * One face: `box` is [x, y, width, height] in the input image's pixels (it may reach past the
+ * frame edge, as the detector's boxes do), `score` the detector's confidence, `age` the
+ * apparent age in years.
+ */
+export type FaceDetection = FaceSignal;
 
 export interface FaceAgeResult {
   readonly faces: readonly FaceDetection[];
