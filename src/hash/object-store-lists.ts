@@ -3,8 +3,10 @@ import { createReadStream } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
 import { HashListError } from '../domain/errors.js';
-import { HASH_LIST_ACTIONS, HASH_LIST_ID_PATTERN, type HashListAction, type HashListFormat } from './hash-list.js';
-import { parseHashListFile } from './parse-hashlist.js';
+import type { IndexOptions } from './hash-index.js';
+import { HASH_LIST_ACTIONS, HASH_LIST_ID_PATTERN, type HashListAction, type HashListFormat, type LoadedList } from './hash-list.js';
+import { indexParsedList } from './load-list.js';
+import { parseHashList, parseHashListFile } from './parse-hashlist.js';
 
 /** The Object Store bucket lists are distributed through; object name = list id. */
 export const DEFAULT_HASHLIST_BUCKET = 'screening-hashlists';
@@ -141,4 +143,46 @@ export async function publishHashList(os: ObjectStore, request: PublishRequest):
     throw new HashListError('file changed while it was being published; workers will refuse this version; publish it again', request.file);
   }
   return { meta, info, skippedOtherTypes: parsed.data.stats.skippedOtherTypes };
+}
+
+export interface DownloadedList {
+  readonly list: LoadedList;
+  readonly meta: PublishedListMeta;
+  readonly info: ObjectInfo;
+}
+
+/**
+ * Downloads the current version of one list, computes the SHA-256 of the bytes as they stream
+ * in, parses them in the same pass, and accepts the list only if the hash and entry count
+ * equal what the publisher recorded. HashListError for anything wrong with the content or its
+ * metadata (deterministic: retrying will not help); other errors are transport failures.
+ * Null when the object does not exist (or was deleted).
+ */
+export async function downloadHashList(os: ObjectStore, name: string, index: IndexOptions = {}): Promise<DownloadedList | null> {
+  const result = await os.get(name);
+  if (!result) return null;
+  const { info } = result;
+  const where = `nats:${info.bucket}/${name}`;
+  let meta: PublishedListMeta;
+  try {
+    meta = decodeListMetadata(info);
+  } catch (err) {
+    await result.data.cancel().catch(() => undefined);
+    throw err;
+  }
+  const parsed = await parseHashList(result.data as AsyncIterable<Uint8Array>, where, { format: meta.format });
+  const transferError = await result.error;
+  if (transferError) throw transferError;
+  if (parsed.sha256 !== meta.sha256) {
+    throw new HashListError(`sha256 of the downloaded bytes is ${parsed.sha256}, the publisher recorded ${meta.sha256}`, where);
+  }
+  if (parsed.data.count !== meta.count) {
+    throw new HashListError(`parsed ${parsed.data.count} entries, the publisher recorded ${meta.count}`, where);
+  }
+  const list = await indexParsedList(
+    parsed,
+    { id: name, action: meta.action, ...(meta.label ? { label: meta.label } : {}), ...(meta.source ? { source: meta.source } : {}), origin: `${where}@${info.nuid}` },
+    index,
+  );
+  return { list, meta, info };
 }

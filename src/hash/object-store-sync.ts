@@ -5,9 +5,14 @@ import type { Logger } from '../domain/logger.js';
 import type { IndexOptions } from './hash-index.js';
 import type { LoadedList } from './hash-list.js';
 import type { HashListSource } from './hash-matcher.js';
-import { indexParsedList } from './load-list.js';
-import { DEFAULT_HASHLIST_BUCKET, decodeListMetadata, openHashListBucket, type PublishedListMeta } from './object-store-lists.js';
-import { parseHashList } from './parse-hashlist.js';
+import {
+  DEFAULT_HASHLIST_BUCKET,
+  decodeListMetadata,
+  downloadHashList,
+  openHashListBucket,
+  type DownloadedList,
+  type PublishedListMeta,
+} from './object-store-lists.js';
 
 export interface HashListSyncOptions {
   /** Default `screening-hashlists`. */
@@ -104,36 +109,6 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
     emit({ type: 'refused', id: info.name, error });
   };
 
-  /** Downloads, verifies, parses and indexes one object version; null if it was deleted meanwhile. */
-  const fetchVersion = async (store: ObjectStore, name: string): Promise<{ list: LoadedList; meta: PublishedListMeta; info: ObjectInfo } | null> => {
-    const result = await store.get(name);
-    if (!result) return null;
-    const { info } = result;
-    const where = `nats:${bucket}/${name}`;
-    let meta: PublishedListMeta;
-    try {
-      meta = decodeListMetadata(info);
-    } catch (err) {
-      await result.data.cancel().catch(() => undefined);
-      throw err;
-    }
-    const parsed = await parseHashList(result.data as AsyncIterable<Uint8Array>, where, { format: meta.format });
-    const transferError = await result.error;
-    if (transferError) throw transferError;
-    if (parsed.sha256 !== meta.sha256) {
-      throw new HashListError(`sha256 of the downloaded bytes is ${parsed.sha256}, the publisher recorded ${meta.sha256}`, where);
-    }
-    if (parsed.data.count !== meta.count) {
-      throw new HashListError(`parsed ${parsed.data.count} entries, the publisher recorded ${meta.count}`, where);
-    }
-    const list = await indexParsedList(
-      parsed,
-      { id: name, action: meta.action, ...(meta.label ? { label: meta.label } : {}), ...(meta.source ? { source: meta.source } : {}), origin: `${where}@${info.nuid}` },
-      deps.index,
-    );
-    return { list, meta, info };
-  };
-
   /**
    * Works out what one bucket entry means and returns the change to make (or nothing);
    * throws only for transient failures, which are retried.
@@ -163,9 +138,9 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
     // A version already refused stays refused; only a new upload is worth downloading again.
     if (errors.get(name)?.nuid === info.nuid) return undefined;
     const started = Date.now();
-    let fetched: Awaited<ReturnType<typeof fetchVersion>>;
+    let fetched: DownloadedList | null;
     try {
-      fetched = await fetchVersion(store, name);
+      fetched = await downloadHashList(store, name, deps.index);
     } catch (err) {
       if (err instanceof HashListError) {
         refuse(info, err);
