@@ -1,0 +1,299 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { jetstream, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { millis } from '@nats-io/transport-node';
+import { ConfigError } from '../domain/errors.js';
+import type { Logger } from '../domain/logger.js';
+import { backoffDelay, sleep } from '../publish/index.js';
+import { ActiveStream, type IngestPublisher, type ScreeningAssignment } from './active-stream.js';
+import { buildDeadLetter } from './dead-letter.js';
+import { followEnds, lastEndFor, type EndsFollower } from './ends.js';
+import { parseStartEvent } from './events.js';
+import { LeaseStore } from './lease.js';
+import { resolveIngestOptions, type IngestOptions, type ResolvedIngestOptions } from './options.js';
+import { openLeaseBucket, provisionIngest } from './provision.js';
+
+export interface IngestDeps {
+  /** The worker's connection; configure it to reconnect forever (maxReconnectAttempts: -1). */
+  readonly nc: NatsConnection;
+  readonly logger: Logger;
+  /** Unique per process. Default: hostname-pid-random. */
+  readonly workerId?: string;
+  readonly options?: Partial<IngestOptions>;
+  /** Dead letters and failure escalations (createDecisionPublisher() satisfies it). */
+  readonly publisher: IngestPublisher;
+  /**
+   * Screens one stream; the promise lives as long as the screening. Resolve = finished normally,
+   * reject = failed (ingest publishes a ScreeningFailureEvent, then retries or gives up by the
+   * error's `retryable`). Must stop promptly when `assignment.signal` aborts.
+   */
+  readonly onAssignment: (assignment: ScreeningAssignment) => Promise<void>;
+}
+
+export interface StopOptions {
+  /**
+   * Stage 1 stops taking new streams and waits up to this long for held streams to finish on
+   * their own; stage 2 then aborts them, releases their leases and naks their starts so other
+   * workers take over at once. Default 0: live streams do not finish on their own, and every
+   * second of waiting is a second the stream is screened by a worker that is going away.
+   */
+  readonly graceMs?: number;
+}
+
+export interface Ingest {
+  /** Provisions (unless disabled), starts following ends and pulling starts. */
+  start(): Promise<void>;
+  /** Two-stage graceful stop (see StopOptions). Idempotent; a later call with graceMs 0 cuts stage 1 short. */
+  stop(opts?: StopOptions): Promise<void>;
+  readonly workerId: string;
+  readonly options: ResolvedIngestOptions;
+  /** Stream ids this worker holds right now. */
+  readonly activeStreams: readonly string[];
+}
+
+export function defaultWorkerId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+export function createIngest(deps: IngestDeps): Ingest {
+  return new IngestImpl(deps);
+}
+
+class IngestImpl implements Ingest {
+  readonly workerId: string;
+  readonly options: ResolvedIngestOptions;
+  private readonly log: Logger;
+  private readonly active = new Map<string, ActiveStream>();
+  /** Aborted at stage 1: no new work, pending dead-letter publishes hand their message back. */
+  private readonly intake = new AbortController();
+  /** Aborted at stage 2: escalation retries stop. */
+  private readonly hardStop = new AbortController();
+  private js!: JetStreamClient;
+  private jsm!: JetStreamManager;
+  private leases!: LeaseStore;
+  private ends: EndsFollower | undefined;
+  private pulling: Promise<void> | undefined;
+  private fetch: ConsumerMessages | undefined;
+  private capacityWaiters: Array<() => void> = [];
+  private stopping: Promise<void> | undefined;
+  private cutGrace: (() => void) | undefined;
+  private started = false;
+
+  constructor(private readonly deps: IngestDeps) {
+    this.options = resolveIngestOptions(deps.options);
+    this.workerId = deps.workerId ?? defaultWorkerId();
+    this.log = deps.logger.child({ component: 'ingest', workerId: this.workerId });
+  }
+
+  get activeStreams(): readonly string[] {
+    return [...this.active.keys()];
+  }
+
+  async start(): Promise<void> {
+    if (this.started) throw new Error('ingest already started');
+    this.started = true;
+    const o = this.options;
+    this.js = jetstream(this.deps.nc, { timeout: o.requestTimeoutMs });
+    this.jsm = await this.js.jetstreamManager();
+    const kv = o.provision ? await provisionIngest(this.js, o, this.log) : await openLeaseBucket(this.js, o);
+    await this.checkServerTimings(kv.status().then((s) => s.ttl));
+    this.leases = new LeaseStore(kv, this.workerId, o);
+    // Follow ends before taking any start, so no end can fall between the admission check and us.
+    this.ends = await followEnds({
+      js: this.js,
+      jsm: this.jsm,
+      options: o,
+      logger: this.log,
+      onEnd: (end) => this.active.get(end.streamId)?.end(end.endedAtNanos),
+      onInvalid: (bad) => {
+        // Every worker sees every end; the id (stream + sequence) makes their dead letters one.
+        const event = buildDeadLetter({ stream: o.endsStream, ...bad }, bad.reason, bad.issues, this.workerId);
+        this.log.warn({ subject: bad.subject, reason: bad.reason, issues: bad.issues }, 'invalid end event: dead-lettered, not acted on');
+        this.deps.publisher
+          .publishDeadLetter(event, { signal: this.hardStop.signal })
+          .catch((err: unknown) => this.log.error({ err, eventId: event.eventId }, 'could not dead-letter an invalid end event'));
+      },
+    });
+    this.pulling = this.pullLoop();
+    this.log.info({ maxConcurrentStreams: o.maxConcurrentStreams, ackWaitMs: o.ackWaitMs, leaseTtlMs: o.leaseTtlMs }, 'ingest started');
+  }
+
+  stop(opts: StopOptions = {}): Promise<void> {
+    if (this.stopping) {
+      if ((opts.graceMs ?? 0) === 0) this.cutGrace?.();
+      return this.stopping;
+    }
+    this.stopping = this.doStop(opts.graceMs ?? 0);
+    return this.stopping;
+  }
+
+  private async doStop(graceMs: number): Promise<void> {
+    this.log.info({ graceMs, active: this.activeStreams }, 'stopping: no new streams');
+    this.intake.abort(new Error('ingest stopping'));
+    await this.fetch?.close();
+    this.wakeCapacityWaiters();
+    await this.pulling;
+    if (graceMs > 0 && this.active.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.cutGrace = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const check = (): void => {
+          if (this.active.size === 0) this.cutGrace?.();
+          else this.capacityWaiters.push(check);
+        };
+        check();
+      });
+    }
+    this.hardStop.abort(new Error('ingest stopped'));
+    if (this.active.size > 0) this.log.info({ active: this.activeStreams }, 'handing held streams over to other workers');
+    await Promise.all([...this.active.values()].map((s) => s.shutdown()));
+    await this.ends?.stop();
+    this.log.info('ingest stopped');
+  }
+
+  /** Pulls one start at a time, and only while below maxConcurrentStreams. */
+  private async pullLoop(): Promise<void> {
+    const o = this.options;
+    let failures = 0;
+    while (!this.intake.signal.aborted) {
+      if (this.active.size >= o.maxConcurrentStreams) {
+        await new Promise<void>((r) => this.capacityWaiters.push(r));
+        continue;
+      }
+      try {
+        const consumer = await this.js.consumers.get(o.startsStream, o.consumerName);
+        if (this.intake.signal.aborted) break;
+        this.fetch = await consumer.fetch({ max_messages: 1, expires: o.pullExpiresMs });
+        for await (const m of this.fetch) {
+          if (this.intake.signal.aborted) {
+            m.nak();
+            continue;
+          }
+          await this.admit(m);
+        }
+        failures = 0;
+      } catch (err) {
+        if (this.intake.signal.aborted) break;
+        failures++;
+        const delay = backoffDelay(failures, 250, 5000);
+        this.log.warn({ err, retryInMs: delay }, 'pulling starts failed; retrying');
+        await sleep(delay, this.intake.signal).catch(() => undefined);
+      } finally {
+        this.fetch = undefined;
+      }
+    }
+  }
+
+  private async admit(m: JsMsg): Promise<void> {
+    const o = this.options;
+    const parsed = parseStartEvent(m.subject, m.data, o.startsSubjectPrefix);
+    if (!parsed.ok) {
+      await this.deadLetter(m, parsed.reason, parsed.issues);
+      return;
+    }
+    const start = parsed.value;
+    const existing = this.active.get(start.streamId);
+    if (existing) {
+      existing.offer(m, start);
+      return;
+    }
+    let acquired;
+    try {
+      acquired = await this.leases.acquire(start.streamId);
+    } catch (err) {
+      this.log.warn({ err, streamId: start.streamId }, 'lease store unavailable; start will be retried');
+      m.nak(o.retryDelayMs);
+      return;
+    }
+    if (acquired.kind === 'held') {
+      // Normally the holder's working() keeps this message from being redelivered at all; we
+      // got it because the holder is slow or dead (or it is a re-announce). Come back when a
+      // dead holder's lease will have expired.
+      this.log.debug({ streamId: start.streamId, holder: acquired.holder, retryInMs: acquired.retryInMs }, 'stream held by another worker');
+      m.nak(acquired.retryInMs);
+      return;
+    }
+    if (acquired.previousHolder) this.log.info({ streamId: start.streamId, from: acquired.previousHolder }, 'took over a stale lease');
+    const slot = new ActiveStream({
+      msg: m,
+      start,
+      lease: acquired.lease,
+      options: o,
+      logger: this.log,
+      workerId: this.workerId,
+      publisher: this.deps.publisher,
+      hardStop: this.hardStop.signal,
+      onDone: (s) => {
+        if (this.active.get(s.streamId) === s) this.active.delete(s.streamId);
+        this.wakeCapacityWaiters();
+      },
+    });
+    // Registered before the end lookup so an end arriving meanwhile is not missed.
+    this.active.set(start.streamId, slot);
+    let lastEnd;
+    try {
+      lastEnd = await lastEndFor(this.jsm, o, start.streamId);
+    } catch (err) {
+      await slot.abandon(err);
+      return;
+    }
+    const endedAt = [lastEnd?.endedAtNanos, slot.endSeenNanos].reduce<bigint | undefined>(
+      (a, b) => (b !== undefined && (a === undefined || b > a) ? b : a),
+      undefined,
+    );
+    // Strictly later only: for a tie the order is unknown, and screening a dead stream is cheap
+    // while not screening a live one is the risk this worker exists to remove.
+    if (endedAt !== undefined && endedAt > slot.startNanos) {
+      await slot.skipEnded();
+      return;
+    }
+    this.log.info({ streamId: start.streamId, runId: slot.runId, delivery: m.info.deliveryCount }, 'screening stream');
+    slot.run(this.deps.onAssignment);
+  }
+
+  /**
+   * Bad input is kept, with every reason, on the dead-letter subject, and only then terminated
+   * (never redelivered). Until the dead letter is stored the message is held with working();
+   * if the worker stops first it goes back (nak) for another worker to dead-letter.
+   */
+  private async deadLetter(m: JsMsg, reason: string, issues: readonly string[]): Promise<void> {
+    const o = this.options;
+    const event = buildDeadLetter({ stream: o.startsStream, seq: m.seq, subject: m.subject, data: m.data }, reason, issues, this.workerId);
+    this.log.warn({ subject: m.subject, reason, issues, eventId: event.eventId }, 'invalid start event: dead-lettering');
+    const keepAlive = setInterval(() => m.working(), o.heartbeatMs);
+    try {
+      await this.deps.publisher.publishDeadLetter(event, { signal: this.intake.signal });
+      // No reason argument: nats-server 2.9 does not parse "+TERM <reason>" and would redeliver.
+      m.term();
+    } catch (err) {
+      this.log.warn({ err, eventId: event.eventId }, 'dead letter not stored; handing the message back');
+      m.nak();
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  /** The server's ack_wait and lease TTL drive our heartbeat math: refuse to run on other values. */
+  private async checkServerTimings(bucketTtl: Promise<number>): Promise<void> {
+    const o = this.options;
+    const ci = await this.jsm.consumers.info(o.startsStream, o.consumerName);
+    const ackWaitMs = ci.config.ack_wait === undefined ? undefined : millis(ci.config.ack_wait);
+    const ttl = await bucketTtl;
+    const issues: string[] = [];
+    if (ackWaitMs !== o.ackWaitMs) issues.push(`consumer ${o.consumerName} has ack_wait ${ackWaitMs} ms, options say ${o.ackWaitMs}`);
+    if (ttl !== o.leaseTtlMs) issues.push(`bucket ${o.leaseBucket} has TTL ${ttl} ms, options say ${o.leaseTtlMs}`);
+    if (issues.length > 0) {
+      throw new ConfigError('server-side ingest settings differ from this worker\'s (provision, or align the options)', issues);
+    }
+  }
+
+  private wakeCapacityWaiters(): void {
+    const waiters = this.capacityWaiters;
+    this.capacityWaiters = [];
+    for (const w of waiters) w();
+  }
+}
