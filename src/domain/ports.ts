@@ -1,6 +1,6 @@
 import type { EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent } from './decision.js';
 import type { RawFrame, RgbImage } from './frame.js';
-import type { PdqHash, PdqResult } from './pdq.js';
+import type { PdqDihedralResult, PdqHash, PdqResult } from './pdq.js';
 import type { FrameSignals } from './signals.js';
 
 /**
@@ -25,13 +25,16 @@ export type FrameSourceFactory = (request: FrameSourceRequest) => FrameSource;
 export interface FrameHasher {
   hash(image: RgbImage): PdqResult;
   /** The 8 dihedral hashes (orig first), for matching rotated or mirrored streams. */
-  hashDihedral?(image: RgbImage): { hashes: readonly PdqHash[]; quality: number };
+  hashDihedral?(image: RgbImage): PdqDihedralResult;
 }
 
 export interface HashMatcher {
   /** False until the first hash lists are loaded: a worker must not screen without them. */
   readonly ready: boolean;
-  match(hashes: readonly PdqHash[], quality: number): HashMatch[];
+  /** Matches for one frame hash; [] when the frame's quality is too low to match on. */
+  match(hash: PdqHash, quality: number): HashMatch[];
+  /** Matches for the dihedral hashes of one frame, each list entry once at its smallest distance. */
+  matchAny(hashes: readonly PdqHash[], quality: number): HashMatch[];
 }
 
 export interface FrameClassifier {

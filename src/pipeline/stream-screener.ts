@@ -2,14 +2,13 @@ import type { FrameRef, HashMatch } from '../domain/decision.js';
 import { errorCode, LeaseLostError, StreamscreenError } from '../domain/errors.js';
 import type { RawFrame } from '../domain/frame.js';
 import type { Logger } from '../domain/logger.js';
-import type { PdqHash } from '../domain/pdq.js';
+import { DIHEDRAL_ORDER, pdqToHex, type PdqHash } from '../domain/pdq.js';
 import type { DecisionSink, FrameClassifier, FrameHasher, FrameSourceFactory, HashMatcher } from '../domain/ports.js';
 import type { FrameSignals } from '../domain/signals.js';
 import type { StreamStart } from '../domain/stream.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { decide, INITIAL_POLICY_STATE, type PolicyOptions, type PolicyState } from '../policy/index.js';
 import { failureEvent, toEvent } from './events.js';
-import { pdqToHex } from '../domain/pdq.js';
 
 export interface StreamScreenerOptions {
   /**
@@ -63,14 +62,17 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
     let hashes: readonly PdqHash[];
     let quality: number;
     if (deps.options.dihedral && deps.hasher.hashDihedral) {
-      ({ hashes, quality } = deps.hasher.hashDihedral(image));
+      const r = deps.hasher.hashDihedral(image);
+      hashes = DIHEDRAL_ORDER.map((name) => r.hashes[name]);
+      quality = r.quality;
     } else {
       const r = deps.hasher.hash(image);
       hashes = [r.hash];
       quality = r.quality;
     }
     metrics.frameLatency.observe({ stage: 'hash' }, (now() - frame.capturedAt) / 1000);
-    const matches: HashMatch[] = deps.matcher.match(hashes, quality);
+    const matches: HashMatch[] =
+      hashes.length === 1 ? deps.matcher.match(hashes[0]!, quality) : deps.matcher.matchAny(hashes, quality);
     for (const m of matches) metrics.hashMatches.inc({ list: m.list });
 
     let signals: FrameSignals | undefined;

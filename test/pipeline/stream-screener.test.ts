@@ -63,7 +63,11 @@ function deps(over: Partial<StreamScreenerDeps> & Pick<StreamScreenerDeps, 'open
     metrics: createMetrics({ defaultMetrics: false }),
     // A frame whose first byte is 9 "hashes" to the listed hash: enough to drive the orchestration.
     hasher: { hash: (img) => ({ hash: new Uint16Array(16).fill(img.data[0] === 9 ? 0xffff : 0), quality: 100 }) },
-    matcher: { ready: true, match: (hashes) => (hashes[0]![0] === 0xffff ? [match] : []) },
+    matcher: {
+      ready: true,
+      match: (hash) => (hash[0] === 0xffff ? [match] : []),
+      matchAny: (hashes) => (hashes.some((h) => h[0] === 0xffff) ? [match] : []),
+    },
     policy,
     options: { frameBudgetMs: 500, dihedral: false },
     now: () => 1_000_050,
