@@ -220,7 +220,6 @@ export class ActiveStream {
     this.lease
       .renew()
       .then((r) => {
-        this.log.debug({ r, rev: this.lease.revision }, 'renew');
         if (r === 'lost') this.onLeaseLost('lease was taken over, deleted or expired');
         else if (r === 'unreachable') this.log.warn('lease renewal failed; retrying on the next heartbeat');
       })
@@ -308,7 +307,6 @@ export class ActiveStream {
       code: errorCode(err),
       message: err instanceof Error ? err.message : String(err),
       url: this.start.url,
-      attempts: this.msg.info.deliveryCount,
       at: new Date().toISOString(),
       workerId: this.deps.workerId,
     };

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { jetstream, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { millis } from '@nats-io/transport-node';
 import { ConfigError } from '../domain/errors.js';
@@ -159,13 +159,15 @@ class IngestImpl implements Ingest {
   private async pullLoop(): Promise<void> {
     const o = this.options;
     let failures = 0;
+    let consumer: Consumer | undefined;
     while (!this.intake.signal.aborted) {
       if (this.active.size >= o.maxConcurrentStreams) {
         await new Promise<void>((r) => this.capacityWaiters.push(r));
         continue;
       }
       try {
-        const consumer = await this.js.consumers.get(o.startsStream, o.consumerName);
+        // Looked up once (an API round trip), again only after a failure.
+        consumer ??= await this.js.consumers.get(o.startsStream, o.consumerName);
         if (this.intake.signal.aborted) break;
         this.fetch = await consumer.fetch({ max_messages: 1, expires: o.pullExpiresMs });
         for await (const m of this.fetch) {
@@ -178,6 +180,7 @@ class IngestImpl implements Ingest {
         failures = 0;
       } catch (err) {
         if (this.intake.signal.aborted) break;
+        consumer = undefined;
         failures++;
         const delay = backoffDelay(failures, 250, 5000);
         this.log.warn({ err, retryInMs: delay }, 'pulling starts failed; retrying');
