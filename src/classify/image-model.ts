@@ -2,6 +2,7 @@ import type * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../domain/frame.js';
 import { ModelError } from '../domain/errors.js';
 import { buildInputTensor } from './input-tensor.js';
+import { scaleRgb } from './resize.js';
 import type { LoadedManifest, ManifestEntry, ModelInputSpec } from './manifest.js';
 import { createBatchQueue, createSession, type BatchQueue, type SessionOptions } from './session.js';
 
@@ -66,9 +67,11 @@ export async function createImageModel(manifest: LoadedManifest, entry: Manifest
     entry,
     input,
     outputNames,
-    run(image) {
-      if (closed) return Promise.reject(new ModelError('inference_failed', `model '${entry.id}' is closed`));
-      return queue.push(image);
+    async run(image) {
+      if (closed) throw new ModelError('inference_failed', `model '${entry.id}' is closed`);
+      // Scale before queueing: libvips does it on its own threads while this model is busy.
+      const [h, w] = input.size;
+      return queue.push(await scaleRgb(image, w, h));
     },
     async warmUp() {
       const [h, w] = input.size;
