@@ -6,6 +6,7 @@ import type { StreamStart } from '../domain/stream.js';
 import { failureEventId } from '../publish/index.js';
 import { AssignmentAbortedError, type AbortCause } from './errors.js';
 import type { HeldLease } from './lease.js';
+import { redactUrl } from './redact.js';
 import type { ResolvedIngestOptions } from './options.js';
 
 /**
@@ -82,7 +83,8 @@ export interface ActiveStreamDeps {
  */
 export class ActiveStream {
   readonly streamId: string;
-  readonly startNanos: bigint;
+  /** Server time the held start was published; ends at or before it belong to an earlier life of the id. */
+  startNanos: bigint;
   readonly runId: string;
   start: StreamStart;
   msg: JsMsg;
@@ -117,6 +119,8 @@ export class ActiveStream {
   }
 
   run(onAssignment: (a: ScreeningAssignment) => Promise<void>): void {
+    // A shutdown during admission already handed the start back.
+    if (this.state !== 'admitting') return;
     this.state = 'running';
     const assignment = this.assignment();
     this.runSettled = (async () => {
@@ -153,9 +157,10 @@ export class ActiveStream {
       this.log.info({ seq: m.seq }, 're-announced with the same source; continuing on the new message');
       this.msg = m;
       this.start = start;
+      this.startNanos = m.timestampNanos;
       return;
     }
-    this.log.info({ seq: m.seq, url: start.url }, 're-announced with a different source; restarting its screening');
+    this.log.info({ seq: m.seq, url: redactUrl(start.url) }, 're-announced with a different source; restarting its screening');
     void this.finish({ kind: 'superseded', successor: m });
   }
 
@@ -306,7 +311,7 @@ export class ActiveStream {
       streamId: this.streamId,
       code: errorCode(err),
       message: err instanceof Error ? err.message : String(err),
-      url: this.start.url,
+      url: redactUrl(this.start.url),
       at: new Date().toISOString(),
       workerId: this.deps.workerId,
     };

@@ -1,6 +1,6 @@
 export { createDecisionPublisher, type DecisionPublisher, type DecisionPublisherDeps } from './publisher.js';
 export { DEFAULT_PUBLISHER_OPTIONS, resolvePublisherOptions, type PublisherOptions } from './options.js';
-export type { EscalationEvent, PublishCallOptions, PublishReceipt } from './events.js';
+export type { PublishCallOptions, PublishReceipt } from './events.js';
 export { provisionDecisionStreams } from './provision.js';
 export { ensureStream, type DesiredStream } from './ensure-stream.js';
 export {
@@ -12,3 +12,4 @@ export {
   randomEventId,
   type KillSwitchIdParts,
 } from './event-id.js';
+export { backoffDelay, sleep } from './retry.js';

@@ -8,6 +8,8 @@ export interface PublisherOptions {
   readonly killSwitchSubjectPrefix: string; // default `screening.killswitch`
   readonly escalationSubjectPrefix: string; // default `screening.escalation`
   readonly failureSubjectPrefix: string; // default `screening.failure`
+  /** Shadow-mode kill-switches/escalations go to `<prefix>.killswitch.<id>` / `<prefix>.escalation.<id>`. Default `screening.shadow`. */
+  readonly shadowSubjectPrefix: string;
   /** Default `SCREENING_DEADLETTER` on subject `screening.deadletter`. */
   readonly deadLetterStream: string;
   readonly deadLetterSubject: string;
@@ -36,6 +38,7 @@ export const DEFAULT_PUBLISHER_OPTIONS: PublisherOptions = {
   killSwitchSubjectPrefix: 'screening.killswitch',
   escalationSubjectPrefix: 'screening.escalation',
   failureSubjectPrefix: 'screening.failure',
+  shadowSubjectPrefix: 'screening.shadow',
   deadLetterStream: 'SCREENING_DEADLETTER',
   deadLetterSubject: 'screening.deadletter',
   duplicateWindowMs: 60 * 60 * 1000,
@@ -58,7 +61,7 @@ export function resolvePublisherOptions(partial: Partial<PublisherOptions> = {})
   if (o.duplicateWindowMs > Math.min(o.decisionsMaxAgeMs, o.deadLetterMaxAgeMs)) {
     issues.push('duplicateWindowMs must not exceed decisionsMaxAgeMs or deadLetterMaxAgeMs');
   }
-  for (const key of ['killSwitchSubjectPrefix', 'escalationSubjectPrefix', 'failureSubjectPrefix', 'deadLetterSubject'] as const) {
+  for (const key of ['killSwitchSubjectPrefix', 'escalationSubjectPrefix', 'failureSubjectPrefix', 'shadowSubjectPrefix', 'deadLetterSubject'] as const) {
     if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(o[key])) issues.push(`${key} must be a literal NATS subject (got "${o[key]}")`);
   }
   for (const key of ['decisionsStream', 'deadLetterStream'] as const) {

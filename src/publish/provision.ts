@@ -15,7 +15,13 @@ export async function provisionDecisionStreams(jsm: JetStreamManager, o: Publish
     jsm,
     {
       name: o.decisionsStream,
-      subjects: [`${o.killSwitchSubjectPrefix}.*`, `${o.escalationSubjectPrefix}.*`, `${o.failureSubjectPrefix}.*`],
+      subjects: [
+        `${o.killSwitchSubjectPrefix}.*`,
+        `${o.escalationSubjectPrefix}.*`,
+        `${o.failureSubjectPrefix}.*`,
+        `${o.shadowSubjectPrefix}.killswitch.*`,
+        `${o.shadowSubjectPrefix}.escalation.*`,
+      ],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       discard: DiscardPolicy.Old,

@@ -1,18 +1,21 @@
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { ClosedConnectionError, headers as natsHeaders } from '@nats-io/transport-node';
-import type { DeadLetterEvent, KillSwitchEvent, ScreeningFailureEvent } from '../domain/decision.js';
+import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../domain/decision.js';
 import { PublishError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
 import { STREAM_ID_PATTERN } from '../domain/stream.js';
-import type { EscalationEvent, PublishCallOptions, PublishReceipt } from './events.js';
+import type { PublishCallOptions, PublishReceipt } from './events.js';
 import { resolvePublisherOptions, type PublisherOptions } from './options.js';
 import { provisionDecisionStreams } from './provision.js';
 import { backoffDelay, sleep } from './retry.js';
 
 export interface DecisionPublisher {
-  /** `screening.killswitch.<streamId>`. Resolves once JetStream has stored it (or had it already). */
+  /**
+   * `screening.killswitch.<streamId>` (`screening.shadow.killswitch.<streamId>` when
+   * `event.shadow`). Resolves once JetStream has stored it (or had it already).
+   */
   publishKillSwitch(event: KillSwitchEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
-  /** `screening.escalation.<streamId>`. */
+  /** `screening.escalation.<streamId>` (`screening.shadow.escalation.<streamId>` when `event.shadow`). */
   publishEscalation(event: EscalationEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
   /** `screening.failure.<streamId>`. */
   publishFailure(event: ScreeningFailureEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
@@ -105,8 +108,12 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
   return {
     options: o,
     provision,
-    publishKillSwitch: async (e, opts) => publish(subjectFor(o.killSwitchSubjectPrefix, e.streamId), e.type, e.eventId, e, opts),
-    publishEscalation: async (e, opts) => publish(subjectFor(o.escalationSubjectPrefix, e.streamId), e.type, e.eventId, e, opts),
+    // Shadow-mode decisions go to their own subjects: recorded for evaluating a policy, never
+    // seen by whatever acts on the real ones.
+    publishKillSwitch: async (e, opts) =>
+      publish(subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.killswitch` : o.killSwitchSubjectPrefix, e.streamId), e.type, e.eventId, e, opts),
+    publishEscalation: async (e, opts) =>
+      publish(subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.escalation` : o.escalationSubjectPrefix, e.streamId), e.type, e.eventId, e, opts),
     publishFailure: async (e, opts) => publish(subjectFor(o.failureSubjectPrefix, e.streamId), e.type, e.eventId, e, opts),
     publishDeadLetter: async (e, opts) => publish(o.deadLetterSubject, e.type, e.eventId, e, opts),
   };

@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
-import type { KillSwitchEvent, ScreeningFailureEvent } from '../../src/domain/decision.js';
+import type { EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../src/domain/decision.js';
 import { LeaseLostError, PublishError } from '../../src/domain/errors.js';
 import {
   createDecisionPublisher,
+  escalationEventId,
   failureEventId,
   killSwitchEventId,
   type DecisionPublisher,
@@ -105,6 +106,29 @@ describe('decision publisher on a real nats-server', () => {
     expect(d.stream).toBe('SCREENING_DEADLETTER');
     const stored = await jsm.streams.getMessage('SCREENING_DEADLETTER', { seq: d.seq });
     expect(stored?.subject).toBe('screening.deadletter');
+  });
+
+  it('routes shadow-mode decisions to the shadow subjects, never the live ones', async () => {
+    const ks = { ...killSwitch('stream-shadow', 3), shadow: true };
+    const esc: EscalationEvent = {
+      type: 'escalation',
+      eventId: escalationEventId('stream-shadow', 'run-1', 3, 'classifier'),
+      streamId: 'stream-shadow',
+      priority: 'high',
+      reasons: [{ kind: 'classifier', signal: 'nsfw', score: 0.97, threshold: 0.9 }],
+      frame: { seq: 3, pts: 1.5, capturedAt: new Date().toISOString() },
+      decidedAt: new Date().toISOString(),
+      latencyMs: 40,
+      workerId: 'w-test',
+      shadow: true,
+    };
+    const r1 = await publisher.publishKillSwitch(ks);
+    const r2 = await publisher.publishEscalation(esc);
+    expect((await jsm.streams.getMessage('SCREENING_DECISIONS', { seq: r1.seq }))?.subject).toBe('screening.shadow.killswitch.stream-shadow');
+    expect((await jsm.streams.getMessage('SCREENING_DECISIONS', { seq: r2.seq }))?.subject).toBe('screening.shadow.escalation.stream-shadow');
+    expect(await jsm.streams.getMessage('SCREENING_DECISIONS', { last_by_subj: 'screening.killswitch.stream-shadow' })).toBeNull();
+    const live = await publisher.publishEscalation({ ...esc, eventId: escalationEventId('stream-shadow', 'run-1', 4), shadow: false });
+    expect((await jsm.streams.getMessage('SCREENING_DECISIONS', { seq: live.seq }))?.subject).toBe('screening.escalation.stream-shadow');
   });
 
   it('refuses a stream id that is not a subject token instead of publishing to a wildcard', async () => {
