@@ -18,6 +18,8 @@ export const HashListConfigSchema = z.strictObject({
   label: z.string().optional(),
   source: z.string().optional(),
   enabled: z.boolean().default(true),
+  /** Detected from the file name and first line when absent. */
+  format: z.enum(['text', 'csv']).optional(),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -46,7 +48,7 @@ export const ConfigSchema = z.strictObject({
        * A dead worker's stream is redelivered after ack_wait; the lease TTL lets the new worker
        * take the lease over. Both well under 10 s so takeover fits the 10 s promise.
        */
-      ackWaitMs: positiveMs(6_000),
+      ackWaitMs: positiveMs(4_000),
       leaseTtlMs: positiveMs(6_000),
     })
     .prefault({}),
@@ -76,6 +78,40 @@ export const ConfigSchema = z.strictObject({
       minQuality: z.number().int().min(0).max(100).default(50),
       /** Also match rotated and mirrored frames (8 hashes per frame); costs 8 look-ups. */
       dihedral: z.boolean().default(false),
+      /**
+       * Lists distributed through a JetStream Object Store (`streamscreen hashlist publish`).
+       * Every worker watches the bucket and swaps a new version in within seconds.
+       */
+      objectStore: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          bucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('screening-hashlists'),
+          /** Only these list ids from the bucket; every list when absent. */
+          lists: z.array(z.string()).optional(),
+          /** Re-list the bucket this often, in case a watch update was missed while disconnected. */
+          resyncIntervalMs: ms(60_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+
+  classify: z
+    .strictObject({
+      /** Off: hash matching only (no nudity or face/age signals). */
+      enabled: z.boolean().default(true),
+      /** models/manifest.json of the installed package when absent. */
+      manifestPath: z.string().optional(),
+      /**
+       * Threads per inference. 1: a worker screens several streams, so models run side by side,
+       * leaving cores for ffmpeg and PDQ (bench-results/classify.json has 1 vs 2 measured).
+       */
+      intraOpThreads: z.number().int().min(1).max(64).default(1),
+      /** Frames from different streams that queued while a model was busy run as one batch. */
+      maxBatch: z.number().int().min(1).max(64).default(4),
+      /** Face detection and apparent age; needs the face models in the manifest. */
+      faces: z.boolean().default(true),
+      /** Drop-in classifiers declared in the manifest (kind `custom`). */
+      custom: z.boolean().default(true),
     })
     .prefault({}),
 

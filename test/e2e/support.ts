@@ -1,0 +1,85 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+
+/** Reads every event stored on `subject` of a JetStream stream, from the start, as it arrives. */
+export interface EventCollector<T> {
+  readonly events: T[];
+  waitFor(predicate: (e: T) => boolean, timeoutMs: number): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function collectEvents<T>(nc: NatsConnection, stream: string, subject: string): Promise<EventCollector<T>> {
+  const deadline = Date.now() + 10_000;
+  const jsm = await jetstreamManager(nc);
+  // The worker provisions its streams at start; wait for it rather than racing it.
+  for (;;) {
+    try {
+      await jsm.streams.info(stream);
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: subject });
+  const messages = await consumer.consume();
+  const events: T[] = [];
+  const waiters = new Set<() => void>();
+  void (async () => {
+    for await (const m of messages as AsyncIterable<JsMsg>) {
+      events.push(m.json<T>());
+      for (const w of waiters) w();
+    }
+  })();
+  return {
+    events,
+    waitFor: (predicate, timeoutMs) =>
+      new Promise<T>((resolve, reject) => {
+        const check = () => {
+          const hit = events.find(predicate);
+          if (hit !== undefined) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(hit);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no matching event on ${subject} within ${timeoutMs} ms (saw ${events.length})`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      }),
+    stop: async () => {
+      await messages.close();
+    },
+  };
+}
+
+/** Pids of running ffmpeg samplers (raw RGB to a pipe) reading `url`: none may outlive its stream. */
+export function samplerPids(url: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    const args = cmd.split('\0');
+    if (args.some((a) => a.endsWith('ffmpeg')) && args.includes(url) && args.includes('rawvideo')) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+export async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,145 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import type { DeadLetterEvent, KillSwitchEvent } from '../../src/domain/decision.js';
+import { pdqToHex } from '../../src/domain/pdq.js';
+import { createPdqHasher } from '../../src/hash/pdq-hasher.js';
+import { startWorker, type Worker } from '../../src/main.js';
+import { readRgbImage } from '../../src/sampler/image-file.js';
+import { startLiveSource, type LiveSource } from '../support/live-source.js';
+import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
+import { collectEvents, eventually, samplerPids, type EventCollector } from './support.js';
+
+// The whole path on real parts: nats-server with JetStream, a synthetic live RTMP source served
+// by ffmpeg on 127.0.0.1, the worker's ffmpeg sampler, PDQ, the matcher and the publisher.
+
+const BRIDGE = fileURLToPath(new URL('../../../shared/pdq-vectors/decoded/bridge-1-original.png', import.meta.url));
+
+describe('worker end to end', () => {
+  let server: NatsServerHandle;
+  let nc: NatsConnection;
+  let worker: Worker;
+  let kills: EventCollector<KillSwitchEvent>;
+  let listHash: string;
+  const sources: LiveSource[] = [];
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+    nc = await server.connect();
+    const dir = mkdtempSync(join(tmpdir(), 'streamscreen-e2e-'));
+    // The list is made from a benign image: its PDQ hash, as the reference tool would print it.
+    listHash = pdqToHex(createPdqHasher().hash(await readRgbImage(BRIDGE)).hash);
+    const list = join(dir, 'confirmed.txt');
+    writeFileSync(list, `# benign test list\n${listHash}\tbridge-case\n`);
+    const loaded = loadConfig({
+      env: { NATS_URL: server.url, STREAMSCREEN_HASH_LISTS: list, PATH: process.env.PATH },
+      cwd: dir,
+      overrides: {
+        classify: { enabled: false },
+        metrics: { port: 0, host: '127.0.0.1' },
+        worker: { id: 'e2e-worker', shutdownGraceMs: 500 },
+        sampler: { stallTimeoutMs: 8_000, maxRestarts: 2, backoffBaseMs: 200 },
+      },
+    });
+    worker = await startWorker(loaded, pino({ level: process.env.E2E_LOG ?? 'silent' }));
+    kills = await collectEvents<KillSwitchEvent>(nc, 'SCREENING_DECISIONS', 'screening.killswitch.>');
+  }, 60_000);
+
+  afterAll(async () => {
+    await kills?.stop();
+    await worker?.stop(0);
+    await Promise.all(sources.map((s) => s.stop()));
+    await nc?.close();
+    await server?.stop();
+  });
+
+  const js = () => jetstream(nc);
+
+  it('is ready once the hash list is loaded and NATS is connected', () => {
+    expect(worker.ready()).toEqual({ ready: true, reasons: [] });
+  });
+
+  it('publishes a kill-switch within seconds of a listed image appearing on a live RTMP stream', async () => {
+    const source = await startLiveSource({ kind: 'rtmp', image: BRIDGE, imageAfterSec: 2, streamKey: 'e2e-match' });
+    sources.push(source);
+    const announcedAt = Date.now();
+    await js().publish('streams.started.match-1', JSON.stringify({ streamId: 'match-1', url: source.url, platform: { channel: 'c-1' } }));
+
+    const kill = await kills.waitFor((e) => e.streamId === 'match-1', 25_000);
+    expect(kill).toMatchObject({
+      type: 'killswitch',
+      streamId: 'match-1',
+      reason: 'hash_match',
+      match: { list: 'confirmed', label: 'bridge-case', action: 'kill' },
+      workerId: 'e2e-worker',
+    });
+    expect(kill.match.distance).toBeLessThanOrEqual(31);
+    expect(kill.match.hash).toBe(listHash);
+    expect(kill.frame.quality).toBeGreaterThanOrEqual(50);
+    // The image appears 2 s into the session; the decision follows the matching frame closely.
+    expect(Date.parse(kill.decidedAt) - Date.parse(kill.frame.capturedAt)).toBe(kill.latencyMs);
+    expect(kill.latencyMs).toBeLessThan(500);
+    expect(Date.parse(kill.decidedAt) - announcedAt).toBeLessThan(20_000);
+    expect(kill.eventId).toBeTruthy();
+  }, 40_000);
+
+  it('publishes nothing for a stream that never shows a listed image, while screening its frames', async () => {
+    const source = await startLiveSource({ kind: 'rtmp', pattern: 'testsrc2', streamKey: 'e2e-clean' });
+    sources.push(source);
+    await js().publish('streams.started.clean-1', JSON.stringify({ streamId: 'clean-1', url: source.url }));
+    await eventually(() => samplerPids(source.url).length > 0 || undefined, 10_000, 'sampler for clean-1');
+    const framesBefore = await framesScreened(worker);
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect(await framesScreened(worker)).toBeGreaterThanOrEqual(framesBefore + 3);
+    expect(kills.events.filter((e) => e.streamId === 'clean-1')).toEqual([]);
+  }, 30_000);
+
+  it('stops the sampler and releases the lease when the stream ends', async () => {
+    const source = await startLiveSource({ kind: 'rtmp', pattern: 'testsrc2', streamKey: 'e2e-end' });
+    sources.push(source);
+    const leases = await new Kvm(nc).open('screening-leases');
+    await js().publish('streams.started.end-1', JSON.stringify({ streamId: 'end-1', url: source.url }));
+    await eventually(async () => (await leases.get('end-1'))?.operation === 'PUT' || undefined, 10_000, 'lease for end-1');
+    await eventually(() => samplerPids(source.url).length > 0 || undefined, 10_000, 'sampler for end-1');
+
+    await js().publish('streams.ended.end-1', JSON.stringify({ streamId: 'end-1' }));
+    await eventually(() => (samplerPids(source.url).length === 0 ? true : undefined), 5_000, 'sampler to exit');
+    await eventually(async () => {
+      const e = await leases.get('end-1');
+      return e === null || e.operation !== 'PUT' ? true : undefined;
+    }, 5_000, 'lease release');
+  }, 30_000);
+
+  it('dead-letters a malformed event with its reason and original payload, once (terminated, not redelivered)', async () => {
+    const dead = await collectEvents<DeadLetterEvent>(nc, 'SCREENING_DEADLETTER', 'screening.deadletter');
+    try {
+      await js().publish('streams.started.bad-1', '{"streamId": "bad-1", "url": 42');
+      await js().publish('streams.started.bad-2', JSON.stringify({ streamId: 'other', url: 'rtmp://127.0.0.1/x' }));
+      const notJson = await dead.waitFor((e) => e.subject === 'streams.started.bad-1', 10_000);
+      expect(notJson.payload).toBe('{"streamId": "bad-1", "url": 42');
+      expect(notJson.reason).toMatch(/json/i);
+      const mismatch = await dead.waitFor((e) => e.subject === 'streams.started.bad-2', 10_000);
+      expect(JSON.parse(mismatch.payload)).toEqual({ streamId: 'other', url: 'rtmp://127.0.0.1/x' });
+      expect(mismatch.issues.join(' ')).toMatch(/streamId/);
+      // Terminated: not redelivered after ack_wait (4 s), so each bad message is dead-lettered once.
+      await new Promise((r) => setTimeout(r, 5_500));
+      expect(dead.events.filter((e) => e.subject.startsWith('streams.started.bad-'))).toHaveLength(2);
+    } finally {
+      await dead.stop();
+    }
+  }, 30_000);
+});
+
+async function framesScreened(worker: Worker): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`);
+  const text = await res.text();
+  const line = text.split('\n').find((l) => l.startsWith('streamscreen_frames_total'));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
