@@ -30,6 +30,13 @@ export interface ScreeningAssignment {
    * `completed`. Pass it to the publisher so retries stop too.
    */
   readonly signal: AbortSignal;
+  /**
+   * Pass THIS to publish calls (kill-switch, escalation, failure). It aborts when the lease is
+   * lost, or when ingest hands the stream on (ack/release after end, shutdown, completion) once
+   * the abort grace period is over, but not the moment `signal` aborts: a kill-switch already
+   * being retried when the stream ends or the worker starts shutting down is still delivered.
+   */
+  readonly publishSignal: AbortSignal;
   /** Call before every publish. Throws LeaseLostError (and aborts the signal) when not the owner. */
   assertOwned(): Promise<void>;
   /** The stream finished normally: ack the start and release the lease. Same as resolving onAssignment. */
@@ -93,6 +100,7 @@ export class ActiveStream {
   private state: 'admitting' | 'running' | 'finishing' | 'done' = 'admitting';
   private readonly controller = new AbortController();
   private readonly leaseLost = new AbortController();
+  private readonly publishing = new AbortController();
   private readonly lease: HeldLease;
   private readonly o: ResolvedIngestOptions;
   private readonly log: Logger;
@@ -195,6 +203,7 @@ export class ActiveStream {
       workerId: this.deps.workerId,
       deliveryCount: this.msg.info.deliveryCount,
       signal: this.controller.signal,
+      publishSignal: this.publishing.signal,
       assertOwned: async () => {
         if (this.leaseLost.signal.aborted) throw this.leaseLost.signal.reason;
         if (this.state === 'finishing' || this.state === 'done') {
@@ -239,6 +248,7 @@ export class ActiveStream {
     this.lease.markLost();
     const err = new LeaseLostError(this.streamId, `lease for stream ${this.streamId} lost: ${why}`);
     this.leaseLost.abort(err);
+    if (!this.publishing.signal.aborted) this.publishing.abort(err);
     this.stopTimer();
     if (!this.controller.signal.aborted) this.controller.abort(err);
     this.log.warn({ why }, 'lease lost: stopped screening and publishing for this stream');
@@ -252,6 +262,7 @@ export class ActiveStream {
       .catch((err: unknown) => this.log.error({ err, verdict: v.kind }, 'finishing the assignment failed'))
       .finally(() => {
         this.stopTimer();
+        this.stopPublishing('completed');
         this.state = 'done';
         this.deps.onDone(this);
       });
@@ -268,7 +279,7 @@ export class ActiveStream {
         await this.waitForRun();
         if (v.cause === 'ended') {
           this.log.info('stream ended: screening stopped');
-          await this.ackAndRelease();
+          await this.ackAndRelease('ended');
         } else {
           await this.releaseAndNak(0);
         }
@@ -278,6 +289,7 @@ export class ActiveStream {
         this.abort('superseded');
         await this.waitForRun();
         // The old start is gone from the stream; hand the new one back for a fresh admission.
+        this.stopPublishing('superseded');
         if (await this.lease.verify()) await this.lease.release();
         v.successor.nak();
         return;
@@ -289,7 +301,7 @@ export class ActiveStream {
         return;
       case 'skip-ended':
         this.log.info('start is older than the stream\'s last end: not screening');
-        await this.ackAndRelease();
+        await this.ackAndRelease('ended');
         return;
       case 'abandon':
         this.log.warn({ err: v.err }, 'admission failed; the start will be retried');
@@ -332,6 +344,11 @@ export class ActiveStream {
     if (!this.controller.signal.aborted) this.controller.abort(new AssignmentAbortedError(this.streamId, cause));
   }
 
+  /** From here on another worker may own the stream: nothing more may be published for it. */
+  private stopPublishing(cause: AbortCause): void {
+    if (!this.publishing.signal.aborted) this.publishing.abort(new AssignmentAbortedError(this.streamId, cause));
+  }
+
   private async waitForRun(): Promise<void> {
     if (!this.runSettled) return;
     let timer: NodeJS.Timeout | undefined;
@@ -344,7 +361,8 @@ export class ActiveStream {
   }
 
   /** Ack only as the verified owner: on 2.9 a stale ack deletes the message a new owner holds. */
-  private async ackAndRelease(): Promise<void> {
+  private async ackAndRelease(cause: AbortCause = 'completed'): Promise<void> {
+    this.stopPublishing(cause);
     if (!(await this.lease.verify())) {
       this.log.warn('not acking the start: this worker no longer holds the lease');
       return;
@@ -360,6 +378,7 @@ export class ActiveStream {
 
   /** Release first, so the redelivered start finds no lease and is taken at once. */
   private async releaseAndNak(delayMs: number): Promise<void> {
+    this.stopPublishing('shutdown');
     if (!(await this.lease.verify())) {
       this.log.warn('not handing back the start: this worker no longer holds the lease');
       return;

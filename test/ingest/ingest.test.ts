@@ -3,6 +3,7 @@ import type { StoredMsg } from '@nats-io/jetstream';
 import type { DeadLetterEvent, ScreeningFailureEvent } from '../../src/domain/decision.js';
 import { LeaseLostError, SourceError } from '../../src/domain/errors.js';
 import { AssignmentAbortedError, type Ingest, type ScreeningAssignment } from '../../src/ingest/index.js';
+import { createDecisionPublisher, killSwitchEventId, type PublishReceipt } from '../../src/publish/index.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import {
   delay,
@@ -12,6 +13,7 @@ import {
   publishEnd,
   publishStart,
   Recorder,
+  silent,
   waitFor,
   type Harness,
 } from './helpers.js';
@@ -182,7 +184,11 @@ describe('ingest on a real nats-server', () => {
 
     await waitFor('aborted', () => rec.aborted.has(asg), 3000);
     expect(rec.aborted.get(asg)).toBeInstanceOf(LeaseLostError);
+    expect(asg.publishSignal.reason).toBeInstanceOf(LeaseLostError);
     await expect(asg.assertOwned()).rejects.toBeInstanceOf(LeaseLostError);
+    // A late complete() from the stale owner must not ack: the start may be another worker's now.
+    await asg.complete();
+    await delay(200);
     expect((await startsState('t6')).messages).toBe(1);
 
     // The intruder never renews: once its entry expires the stream comes back, under a new run id.
@@ -290,6 +296,57 @@ describe('ingest on a real nats-server', () => {
     expect((rec.aborted.get(first) as AssignmentAbortedError).reason).toBe('superseded');
     expect(second.start.url).toBe('rtmp://new/x');
     expect((await startsState('t12')).messages).toBe(1);
+  });
+
+  it('a kill-switch still being retried when the stream ends is delivered within the abort grace', async () => {
+    // Kill-switches go to a subject no stream captures yet: the publish retries until we add one.
+    const stranded = createDecisionPublisher({
+      js: h.js,
+      logger: silent,
+      options: { killSwitchSubjectPrefix: 't14.killswitch', provisionOnMissingStream: false, publishTimeoutMs: 300, retryInitialDelayMs: 50, retryMaxDelayMs: 100 },
+    });
+    let signalAbortedFirst = false;
+    const published: PublishReceipt[] = [];
+    const rec = new Recorder();
+    await started(
+      makeIngest(
+        h,
+        't14',
+        async (a) => {
+          rec.assignments.push(a);
+          await a.assertOwned();
+          const hash = 'e'.repeat(64);
+          const receipt = await stranded.publishKillSwitch(
+            {
+              type: 'killswitch',
+              eventId: killSwitchEventId({ streamId: a.start.streamId, runId: a.runId, frameSeq: 1, list: 'l', hash }),
+              streamId: a.start.streamId,
+              reason: 'hash_match',
+              match: { list: 'l', distance: 0, hash },
+              frame: { seq: 1, pts: 0, capturedAt: new Date().toISOString() },
+              decidedAt: new Date().toISOString(),
+              latencyMs: 5,
+              workerId: a.workerId,
+            },
+            { signal: a.publishSignal },
+          );
+          signalAbortedFirst = a.signal.aborted;
+          published.push(receipt);
+        },
+        { abortGraceMs: 3000 },
+      ),
+    );
+    await publishStart(h, 't14', 'racing');
+    const asg = await waitFor('assignment', () => rec.for('racing')[0]);
+    await publishEnd(h, 't14', 'racing');
+    await waitFor('screening told to stop', () => asg.signal.aborted);
+    expect(asg.publishSignal.aborted).toBe(false);
+    await h.jsm.streams.add({ name: 'KILL_t14', subjects: ['t14.killswitch.*'] });
+    await waitFor('kill-switch stored', () => published[0]);
+    expect(signalAbortedFirst).toBe(true);
+    await waitFor('start acked after the publish', async () => (await startsState('t14')).messages === 0);
+    expect((await h.jsm.streams.info('KILL_t14')).state.messages).toBe(1);
+    expect(asg.publishSignal.aborted).toBe(true);
   });
 
   it('keeps its streams across a short server restart', async () => {
