@@ -5,21 +5,23 @@
  * Steps, as in the reference: inputs over 512 px on a side are first reduced to exactly
  * 512x512 by nearest neighbour (aspect not kept); float32 luma; tent filter (pdq-jarosz.ts)
  * and decimation to 64x64; quality from the 64x64 gradients; 16x16 DCT (pdq-dct.ts); one bit
- * per coefficient above the median (pdq-bits.ts).
+ * per coefficient above the median (pdq-bits.ts). Luma, filter and DCT run as WebAssembly
+ * kernels (pdq-wasm.ts), the rest here.
  *
- * A hasher owns its scratch buffers (about 2.3 MB) so a frame costs no large allocation; it is
- * not reentrant, so create one per worker thread. Results never alias the scratch buffers.
+ * A hasher owns its kernel memory (about 2.9 MB) so a frame costs no large allocation; calls
+ * are synchronous, so one hasher serves a whole thread. Results never alias that memory.
  */
 import type { RgbImage } from '../domain/frame.js';
 import type { DihedralName, PdqDihedralResult, PdqHash, PdqResult } from '../domain/pdq.js';
 import { applyDihedral, bitsAboveMedian, DIHEDRAL_TRANSFORMS } from './pdq-bits.js';
-import { dct64To16 } from './pdq-dct.js';
-import { boxColumns, boxRows, createBoxScratch, fillDecimationIndices, jaroszWindow } from './pdq-jarosz.js';
+import { PDQ_DCT_MATRIX } from './pdq-dct.js';
+import { boxSchedule, fillDecimationIndices, jaroszWindow, type BoxSchedule } from './pdq-jarosz.js';
+import { createPdqKernels, KERNEL_MAX_SIDE, LAYOUT } from './pdq-wasm.js';
 
 /** Images with a side under this (after the 512 reduction) get an all-zero hash, quality 0. */
 export const PDQ_MIN_SIDE = 5;
 /** Larger images are first reduced to exactly this square by nearest neighbour. */
-export const PDQ_REDUCED_SIDE = 512;
+export const PDQ_REDUCED_SIDE = KERNEL_MAX_SIDE;
 
 export interface PdqHasher {
   /** Hash and quality (0..100) of a packed RGB image such as an ffmpeg rgb24 frame. */
@@ -29,16 +31,6 @@ export interface PdqHasher {
 }
 
 const f = Math.fround;
-const MAX_PIXELS = PDQ_REDUCED_SIDE * PDQ_REDUCED_SIDE;
-
-/** c * v in float32 for every byte v: luma becomes three loads and two rounded adds. */
-function lumaTable(coefficient: number): Float32Array {
-  const c = f(coefficient);
-  return Float32Array.from({ length: 256 }, (_, v) => c * v);
-}
-const LUMA_R = lumaTable(0.299);
-const LUMA_G = lumaTable(0.587);
-const LUMA_B = lumaTable(0.114);
 
 function checkImage(img: RgbImage): void {
   const { width, height, data } = img;
@@ -70,54 +62,89 @@ function quality(a: Float32Array): number {
   return Math.min(100, Math.trunc(sum / 90));
 }
 
+/** Filter plan for one image size; frames of a stream share a size, so it is cached. */
+interface Plan {
+  readonly rows: number;
+  readonly cols: number;
+  /** Row stride of the float planes, in floats (cols rounded up to whole f32x4 groups). */
+  readonly stride: number;
+  readonly alongRows: BoxSchedule;
+  readonly alongCols: BoxSchedule;
+  readonly rowSamples: Int32Array;
+  readonly colSamples: Int32Array;
+}
+
 export function createPdqHasher(): PdqHasher {
-  const luma = new Float32Array(MAX_PIXELS);
-  const filtered = new Float32Array(MAX_PIXELS);
-  const sampledCols = new Float32Array(PDQ_REDUCED_SIDE * 64);
-  const boxScratch = createBoxScratch(PDQ_REDUCED_SIDE);
-  const rowSamples = new Int32Array(64);
-  const colSamples = new Int32Array(64);
-  const srcX = new Int32Array(PDQ_REDUCED_SIDE);
-  const a64 = new Float32Array(64 * 64);
-  const t16x64 = new Float32Array(16 * 64);
-  const dct = new Float32Array(256);
+  const k = createPdqKernels();
+  const { u8, f32 } = k;
+  const a64 = f32.subarray(LAYOUT.a64 / 4, LAYOUT.a64 / 4 + 64 * 64);
+  const dct = f32.subarray(LAYOUT.b16 / 4, LAYOUT.b16 / 4 + 256);
   const transformed = new Float32Array(256);
   const sortScratch = new Float32Array(256);
+  f32.set(PDQ_DCT_MATRIX, LAYOUT.dct / 4);
+  for (let i = 0; i < 16; i++) for (let j = 0; j < 64; j++) f32[LAYOUT.dctT / 4 + j * 16 + i] = PDQ_DCT_MATRIX[i * 64 + j]!;
+  let plan: Plan | undefined;
 
-  /** Fills `luma` (rows x cols, row-major) and returns [rows, cols] after any 512 reduction. */
-  function fillLuma(img: RgbImage): [number, number] {
+  function planFor(rows: number, cols: number): Plan {
+    if (plan?.rows === rows && plan.cols === cols) return plan;
+    const rowSamples = new Int32Array(64);
+    const colSamples = new Int32Array(64);
+    fillDecimationIndices(rows, rowSamples);
+    fillDecimationIndices(cols, colSamples);
+    // Along a row the divisor depends on the column, down a column on the row.
+    const alongRows = boxSchedule(cols, jaroszWindow(cols), f32.subarray(LAYOUT.rowCounts / 4, LAYOUT.rowCounts / 4 + cols));
+    const alongCols = boxSchedule(rows, jaroszWindow(rows), f32.subarray(LAYOUT.colCounts / 4, LAYOUT.colCounts / 4 + rows));
+    plan = { rows, cols, stride: (cols + 3) & ~3, alongRows, alongCols, rowSamples, colSamples };
+    return plan;
+  }
+
+  /** Copies the pixels into kernel memory, reduced to 512x512 when `reduce`. */
+  function loadPixels(img: RgbImage, reduce: boolean): void {
     const { width, height, data } = img;
-    if (width <= PDQ_REDUCED_SIDE && height <= PDQ_REDUCED_SIDE) {
-      const n = width * height;
-      for (let p = 0, q = 0; p < n; p++, q += 3) {
-        luma[p] = f(LUMA_R[data[q]!]! + LUMA_G[data[q + 1]!]!) + LUMA_B[data[q + 2]!]!;
-      }
-      return [height, width];
+    if (!reduce) {
+      u8.set(data, LAYOUT.rgb);
+      return;
     }
     // Nearest neighbour to 512x512: source index floor(x * W / 512), as the reference's resize.
     const side = PDQ_REDUCED_SIDE;
-    for (let x = 0; x < side; x++) srcX[x] = Math.floor((x * width) / side) * 3;
+    let q = LAYOUT.rgb;
     for (let y = 0; y < side; y++) {
-      const rowBase = Math.floor((y * height) / side) * width * 3;
-      const out = y * side;
-      for (let x = 0; x < side; x++) {
-        const q = rowBase + srcX[x]!;
-        luma[out + x] = f(LUMA_R[data[q]!]! + LUMA_G[data[q + 1]!]!) + LUMA_B[data[q + 2]!]!;
+      const row = Math.floor((y * height) / side) * width * 3;
+      for (let x = 0; x < side; x++, q += 3) {
+        const p = row + Math.floor((x * width) / side) * 3;
+        u8[q] = data[p]!;
+        u8[q + 1] = data[p + 1]!;
+        u8[q + 2] = data[p + 2]!;
       }
     }
-    return [side, side];
   }
 
-  /** Blur and decimate `luma` into a64, in the reference's order of passes. */
+  function boxRows(input: number, out: number, p: Plan): void {
+    const { lead, grow, shrinkFrom } = p.alongRows;
+    const fours = p.rows & ~3;
+    k.boxRows4(input, out, fours, p.cols, p.stride, LAYOUT.rowCounts, lead, grow, shrinkFrom);
+    const skip = fours * p.stride * 4;
+    k.boxRows1(input + skip, out + skip, p.rows - fours, p.cols, p.stride, LAYOUT.rowCounts, lead, grow, shrinkFrom);
+  }
+
+  function boxCols(input: number, out: number, p: Plan): void {
+    const { lead, grow, shrinkFrom } = p.alongCols;
+    k.boxCols(input, out, LAYOUT.sums, p.rows, p.stride, LAYOUT.colCounts, lead, grow, shrinkFrom);
+  }
+
+  /** Luma, tent filter (rows, columns, rows, columns as the reference) and decimation into a64. */
   function downsample(rows: number, cols: number): void {
-    const alongRows = jaroszWindow(cols);
-    const alongCols = jaroszWindow(rows);
-    fillDecimationIndices(rows, rowSamples);
-    fillDecimationIndices(cols, colSamples);
-    boxRows(luma, rows, cols, alongRows, boxScratch, filtered);
-    boxColumns(filtered, rows, cols, alongCols, boxScratch, luma);
-    boxRows(luma, rows, cols, alongRows, boxScratch, sampledCols, colSamples);
-    boxColumns(sampledCols, rows, 64, alongCols, boxScratch, a64, rowSamples);
+    const p = planFor(rows, cols);
+    k.luma(LAYOUT.rgb, LAYOUT.planeA, rows, cols, p.stride);
+    boxRows(LAYOUT.planeA, LAYOUT.planeB, p);
+    boxCols(LAYOUT.planeB, LAYOUT.planeA, p);
+    boxRows(LAYOUT.planeA, LAYOUT.planeB, p);
+    boxCols(LAYOUT.planeB, LAYOUT.planeA, p);
+    const plane = LAYOUT.planeA / 4;
+    for (let i = 0; i < 64; i++) {
+      const row = plane + p.rowSamples[i]! * p.stride;
+      for (let j = 0; j < 64; j++) a64[i * 64 + j] = f32[row + p.colSamples[j]!]!;
+    }
   }
 
   /**
@@ -127,12 +154,15 @@ export function createPdqHasher(): PdqHasher {
    */
   function transform(img: RgbImage, takeExact64: boolean): number {
     checkImage(img);
-    const [rows, cols] = fillLuma(img);
+    const reduce = img.width > PDQ_REDUCED_SIDE || img.height > PDQ_REDUCED_SIDE;
+    const rows = reduce ? PDQ_REDUCED_SIDE : img.height;
+    const cols = reduce ? PDQ_REDUCED_SIDE : img.width;
     if (rows < PDQ_MIN_SIDE || cols < PDQ_MIN_SIDE) return -1;
-    if (takeExact64 && rows === 64 && cols === 64) a64.set(luma.subarray(0, 64 * 64));
+    loadPixels(img, reduce);
+    if (takeExact64 && rows === 64 && cols === 64) k.luma(LAYOUT.rgb, LAYOUT.a64, 64, 64, 64);
     else downsample(rows, cols);
     const q = quality(a64);
-    dct64To16(a64, t16x64, dct);
+    k.dct(LAYOUT.a64, LAYOUT.dct, LAYOUT.dctT, LAYOUT.t16x64, LAYOUT.b16);
     return q;
   }
 

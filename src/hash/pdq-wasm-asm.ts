@@ -1,0 +1,213 @@
+/**
+ * A minimal WebAssembly binary writer: just enough to express PDQ's inner loops.
+ *
+ * Why WebAssembly at all: PDQ must reproduce float32 arithmetic exactly. In JavaScript every
+ * float32 operation is a double operation plus Math.fround, i.e. two extra conversions, and
+ * that conversion traffic is what bounds the blur passes. WebAssembly's f32 and f32x4
+ * instructions are IEEE single precision (round to nearest even, no fused multiply-add in
+ * the non-relaxed instruction set), so they compute the reference's float expressions
+ * natively and four lanes at a time. We write the few bytes of the module ourselves rather
+ * than ship a compiled blob, so the kernels stay readable and reviewable in TypeScript.
+ *
+ * Binary format: https://webassembly.github.io/spec/core/binary/ (and the SIMD proposal's
+ * opcode table, now part of the standard).
+ */
+export type ValType = 'i32' | 'f32' | 'v128';
+
+const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+
+/** Single-byte opcodes, and SIMD opcodes (prefix 0xfd, then a LEB128 number). */
+const OPS = {
+  'i32.eqz': [0x45],
+  'i32.eq': [0x46],
+  'i32.ne': [0x47],
+  'i32.lt_s': [0x48],
+  'i32.ge_s': [0x4e],
+  'i32.add': [0x6a],
+  'i32.sub': [0x6b],
+  'i32.mul': [0x6c],
+  'i32.shl': [0x74],
+  'f32.add': [0x92],
+  'f32.sub': [0x93],
+  'f32.mul': [0x94],
+  'f32.div': [0x95],
+  'f32.convert_i32_u': [0xb3],
+  'f32x4.splat': [0xfd, 19],
+  'f32x4.convert_i32x4_s': [0xfd, 250, 1],
+  'f32x4.add': [0xfd, 228, 1],
+  'f32x4.sub': [0xfd, 229, 1],
+  'f32x4.mul': [0xfd, 230, 1],
+  'f32x4.div': [0xfd, 231, 1],
+} as const;
+export type Op = keyof typeof OPS;
+
+/** Memory instructions with their natural alignment (log2 bytes). */
+const MEM_OPS = {
+  'i32.load8_u': { code: [0x2d], align: 0 },
+  'f32.load': { code: [0x2a], align: 2 },
+  'f32.store': { code: [0x38], align: 2 },
+  'v128.load': { code: [0xfd, 0], align: 4 },
+  'v128.store': { code: [0xfd, 11], align: 4 },
+} as const;
+export type MemOp = keyof typeof MEM_OPS;
+
+function uleb(n: number, out: number[]): void {
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+}
+
+function sleb(n: number, out: number[]): void {
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+/** The body of one function. Parameters are i32 (pointers and sizes); locals are named. */
+export class FunctionBuilder {
+  readonly bytes: number[] = [];
+  private readonly index = new Map<string, number>();
+  readonly localTypes: ValType[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly params: readonly string[],
+    locals: Readonly<Record<string, ValType>> = {},
+  ) {
+    params.forEach((p, i) => this.index.set(p, i));
+    for (const [n, t] of Object.entries(locals)) {
+      this.index.set(n, params.length + this.localTypes.length);
+      this.localTypes.push(t);
+    }
+  }
+
+  private slot(name: string): number {
+    const i = this.index.get(name);
+    if (i === undefined) throw new Error(`wasm ${this.name}: unknown local ${name}`);
+    return i;
+  }
+
+  get(name: string): this {
+    this.bytes.push(0x20);
+    uleb(this.slot(name), this.bytes);
+    return this;
+  }
+
+  set(name: string): this {
+    this.bytes.push(0x21);
+    uleb(this.slot(name), this.bytes);
+    return this;
+  }
+
+  i32(value: number): this {
+    this.bytes.push(0x41);
+    sleb(value | 0, this.bytes);
+    return this;
+  }
+
+  f32(value: number): this {
+    this.bytes.push(0x43, ...new Uint8Array(Float32Array.of(value).buffer));
+    return this;
+  }
+
+  op(...ops: Op[]): this {
+    for (const o of ops) this.bytes.push(...OPS[o]);
+    return this;
+  }
+
+  /** v128.const: 16 bytes, little-endian lanes. */
+  v128(bytes: readonly number[]): this {
+    if (bytes.length !== 16) throw new Error('v128.const needs 16 bytes');
+    this.bytes.push(0xfd, 12, ...bytes);
+    return this;
+  }
+
+  /** i8x16.shuffle of the two vectors on the stack: lane i takes byte lanes[i] of (a ++ b). */
+  shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16 || lanes.some((l) => l < 0 || l > 31)) throw new Error('i8x16.shuffle needs 16 lanes in 0..31');
+    this.bytes.push(0xfd, 13, ...lanes);
+    return this;
+  }
+
+  /** Load or store at the address on the stack plus a constant byte offset. */
+  mem(op: MemOp, offset = 0): this {
+    const m = MEM_OPS[op];
+    this.bytes.push(...m.code);
+    uleb(m.align, this.bytes);
+    uleb(offset, this.bytes);
+    return this;
+  }
+
+  /** local = local + step */
+  inc(name: string, step: number | string): this {
+    return this.get(name).value(step).op('i32.add').set(name);
+  }
+
+  /** Pushes a local's value or a constant. */
+  value(v: number | string): this {
+    return typeof v === 'number' ? this.i32(v) : this.get(v);
+  }
+
+  /** while (counter < limit) { body; counter += step }, with constants or locals. */
+  whileLess(counter: string, limit: number | string, step: number | string, body: () => void): this {
+    this.bytes.push(0x02, 0x40, 0x03, 0x40); // block, loop (no result)
+    this.get(counter).value(limit).op('i32.ge_s');
+    this.bytes.push(0x0d, 1); // br_if 1: leave the block
+    body();
+    this.inc(counter, step);
+    this.bytes.push(0x0c, 0, 0x0b, 0x0b); // br 0 (continue), end loop, end block
+    return this;
+  }
+}
+
+/** Assembles a module exporting the functions (no results) and its own fixed-size memory "mem". */
+export function assembleModule(functions: readonly FunctionBuilder[], memoryPages: number): Uint8Array {
+  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const section = (id: number, body: number[]) => {
+    out.push(id);
+    uleb(body.length, out);
+    out.push(...body);
+  };
+  const vec = (items: number[][]): number[] => {
+    const b: number[] = [];
+    uleb(items.length, b);
+    for (const i of items) b.push(...i);
+    return b;
+  };
+  const name = (s: string): number[] => {
+    const bytes = [...new TextEncoder().encode(s)];
+    const b: number[] = [];
+    uleb(bytes.length, b);
+    return [...b, ...bytes];
+  };
+  const u = (n: number): number[] => {
+    const b: number[] = [];
+    uleb(n, b);
+    return b;
+  };
+
+  section(1, vec(functions.map((f) => [0x60, ...u(f.params.length), ...f.params.map(() => VALTYPE.i32), 0])));
+  section(3, vec(functions.map((_, i) => u(i))));
+  section(5, vec([[0x01, ...u(memoryPages), ...u(memoryPages)]]));
+  section(7, vec([...functions.map((f, i) => [...name(f.name), 0x00, ...u(i)]), [...name('mem'), 0x02, 0]]));
+  section(
+    10,
+    vec(
+      functions.map((f) => {
+        const locals = vec(f.localTypes.map((t) => [1, VALTYPE[t]]));
+        const body = [...locals, ...f.bytes, 0x0b];
+        return [...u(body.length), ...body];
+      }),
+    ),
+  );
+  return Uint8Array.from(out);
+}
