@@ -82,7 +82,7 @@ describe('nsfw model parity (ONNX on onnxruntime-node vs nsfwjs on tfjs)', () =>
 
   it('gives the same probabilities when frames from several streams are batched', async () => {
     const some = inputs.slice(0, 6);
-    const single = [];
+    const single: Float32Array[] = [];
     for (const { image } of some) single.push(await nudity.probabilities(image));
     // Concurrent requests queue while one runs and then go through as one batch.
     const batched = await Promise.all(some.map(({ image }) => nudity.probabilities(image)));

@@ -164,7 +164,8 @@ describe('tfjs weight decoding', () => {
 
 describe('Keras converter vs tfjs on a small model with every supported layer', () => {
   it('matches tfjs within float32 rounding', async () => {
-    const model = tf.tidy(() => {
+    // Layer construction allocates weights that the model owns (disposed at the end), so no tidy.
+    const model = ((): tf.LayersModel => {
       const input = tf.input({ shape: [15, 13, 3], name: 'img' });
       const pad = tf.layers.zeroPadding2d({ padding: [[0, 1], [1, 0]], name: 'pad' }).apply(input) as tf.SymbolicTensor;
       let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'valid', useBias: false, name: 'c1' }).apply(pad) as tf.SymbolicTensor;
@@ -185,7 +186,7 @@ describe('Keras converter vs tfjs on a small model with every supported layer', 
       d = tf.layers.dropout({ rate: 0.5, name: 'drop' }).apply(d) as tf.SymbolicTensor;
       const out = tf.layers.dense({ units: 4, activation: 'softmax', name: 'd2' }).apply(d) as tf.SymbolicTensor;
       return tf.model({ inputs: input, outputs: out });
-    });
+    })();
     // Non-trivial batch-norm statistics (fresh layers have mean 0, variance 1).
     let seed = 7;
     const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
