@@ -1,0 +1,117 @@
+import type { SamplerOptions } from './options.js';
+import type { SourceUrl } from './source-url.js';
+
+export type ArgOptions = Pick<
+  SamplerOptions,
+  'fps' | 'width' | 'height' | 'scaleMode' | 'scaleFlags' | 'rateFilter' | 'lowLatency' | 'threads' | 'encoderThreads' | 'rwTimeoutMs' | 'fileRealtime'
+>;
+
+export interface SamplerArgsInput {
+  readonly source: SourceUrl;
+  readonly options: ArgOptions;
+  /** From FfmpegBinary.hasFpsMode: 5.1+ deprecates `-vsync` in favour of `-fps_mode`. */
+  readonly hasFpsMode: boolean;
+}
+
+/** Instance name of the showinfo filter whose stderr lines carry each output frame's pts. */
+export const PTS_FILTER_NAME = 'showinfo@frame';
+
+/**
+ * ffmpeg's argv (without the binary) for sampling one source to raw RGB frames on stdout.
+ * Pure: the same input gives the same argv, so tests pin every flag.
+ */
+export function buildSamplerArgs({ source, options: o, hasFpsMode }: SamplerArgsInput): string[] {
+  const args: string[] = [
+    '-hide_banner',
+    // stdin is /dev/null under the watchdog; -nostdin stops ffmpeg treating it as a keyboard.
+    '-nostdin',
+    '-nostats',
+    // info: showinfo's per-frame pts lines; level+: a [error]/[warning] tag for the classifier.
+    '-loglevel',
+    'level+info',
+  ];
+
+  // ---- input ----
+  if (o.lowLatency) {
+    if (source.kind === 'rtmp' || source.kind === 'srt') {
+      // Start decoding after the smallest possible probe and never buffer packets ahead.
+      args.push('-fflags', 'nobuffer', '-probesize', '32', '-analyzeduration', '0');
+    }
+    // Decoder flag: disables frame threading, whose pipeline holds (threads - 1) frames back.
+    args.push('-flags', 'low_delay');
+  }
+  args.push('-threads', String(o.threads));
+  if (source.live) args.push('-rw_timeout', String(Math.round(o.rwTimeoutMs * 1000)));
+  args.push('-protocol_whitelist', source.protocolWhitelist);
+  if (source.kind === 'rtmp') args.push('-rtmp_live', 'live');
+  // Join a live HLS stream at its newest segment, not three segments back.
+  if (source.kind === 'hls') args.push('-live_start_index', '-1');
+  if (source.kind === 'file' && o.fileRealtime) args.push('-re');
+  if (source.format) args.push('-f', source.format);
+  args.push('-i', source.input);
+
+  // ---- output ----
+  args.push(
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-dn',
+    // Keep the source's own timestamps, so pts lines up across restarts and with the platform's clock.
+    '-copyts',
+    '-vf',
+    buildFilterChain(o),
+    // Write each filtered frame as it comes: no duplicating or dropping to a constant rate, so the
+    // n-th frame on stdout is the n-th showinfo line.
+    ...(hasFpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']),
+    // Encoder threads. ffmpeg 5.1's rawvideo encoder is frame-threaded and, with the automatic
+    // thread count, returns each frame only once the next one is in: a whole 1/fps of extra age
+    // at 1 fps. One thread hands every frame out the moment it is filtered.
+    '-threads',
+    String(o.encoderThreads),
+    // Write each frame to the pipe at once, even when it is smaller than the I/O buffer.
+    '-flush_packets',
+    '1',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    'pipe:1',
+  );
+  return args;
+}
+
+export function buildFilterChain(o: Pick<ArgOptions, 'fps' | 'width' | 'height' | 'scaleMode' | 'scaleFlags' | 'rateFilter'>): string {
+  return [rateFilter(o.fps, o.rateFilter), scaleFilter(o), 'format=rgb24', PTS_FILTER_NAME].join(',');
+}
+
+/**
+ * `exact`: always W x H. `shrink`: W x H when the frame exceeds W or H on either side, else its own
+ * size. The expressions are evaluated whenever ffmpeg (re)configures the graph, which it does
+ * when the source changes resolution, so each frame's size is read from showinfo, not assumed.
+ */
+export function scaleFilter(o: Pick<ArgOptions, 'width' | 'height' | 'scaleMode' | 'scaleFlags'>): string {
+  if (o.scaleMode === 'exact') return `scale=${o.width}:${o.height}:flags=${o.scaleFlags}`;
+  const big = `gt(iw,${o.width})+gt(ih,${o.height})`;
+  return `scale=w='if(${big},${o.width},iw)':h='if(${big},${o.height},ih)':flags=${o.scaleFlags}`;
+}
+
+/**
+ * `select` passes the first frame of every 1/fps slot of the timeline on at once: the slot index
+ * floor(t*fps) moved past the previously selected frame's. Absolute slots keep the long-run rate
+ * exact (no drift from comparing against the last pick). The fps filter instead decides which
+ * input frame is nearest each output tick, so it must see the next input frame first, and some
+ * builds hold the output frame longer than that.
+ */
+export function rateFilter(fps: number, mode: ArgOptions['rateFilter']): string {
+  const r = formatNumber(fps);
+  if (mode === 'fps') return `fps=${r}`;
+  return `select='isnan(prev_selected_t)+gt(floor(t*${r}),floor(prev_selected_t*${r}))'`;
+}
+
+/** Plain decimal (no exponent), which ffmpeg's expression parser reads. */
+function formatNumber(n: number): string {
+  if (!Number.isFinite(n) || n <= 0) throw new RangeError(`fps must be a positive finite number, got ${n}`);
+  const s = String(n);
+  return s.includes('e') ? n.toFixed(12).replace(/0+$/, '') : s;
+}

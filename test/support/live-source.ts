@@ -1,0 +1,299 @@
+/**
+ * Synthetic live video sources on 127.0.0.1 for tests, the e2e suite and the demo: an ffmpeg
+ * lavfi pattern (or a benign image) encoded with x264 in real time and served as
+ *  - RTMP: ffmpeg itself is the server (`-listen 1`). A listen-mode ffmpeg serves one client and
+ *    exits when it leaves, so it is respawned for the next one; each client's timeline starts at 0.
+ *  - HLS: ffmpeg writes 1 s segments to a temp dir, served by a node http server (any number of
+ *    clients, survives consumer restarts: what worker-takeover tests need).
+ * Every ffmpeg here runs under the sampler's lifeline wrapper, so none outlives a crashed test run.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cutLifeline, killGroup, spawnWithLifeline, type LifelineChild } from '../../src/sampler/lifeline.js';
+import { freePort } from './nats-server.js';
+
+export interface LiveSourceOptions {
+  /** Default `rtmp`. */
+  kind?: 'rtmp' | 'hls';
+  /** Encoder binary. Default: /usr/bin/ffmpeg when present, else the bundled static build. */
+  ffmpegPath?: string;
+  /** Default 320x240 at 15 fps, a keyframe every second. */
+  width?: number;
+  height?: number;
+  fps?: number;
+  /** lavfi video source description, default `testsrc2`. */
+  pattern?: string;
+  /** A benign image to show (e.g. a file from ../shared/pdq-vectors/decoded/). */
+  image?: string;
+  /** Seconds into each session at which `image` replaces the pattern; 0 (default) shows it from the start. */
+  imageAfterSec?: number;
+  /** RTMP stream key (path); default `stream`. */
+  streamKey?: string;
+  port?: number;
+}
+
+export interface LiveSource {
+  readonly kind: 'rtmp' | 'hls';
+  readonly url: string;
+  readonly port: number;
+  /** Process group of the current encoder (its lifeline wrapper), if one runs. */
+  readonly pid: number | undefined;
+  /** Clients served so far (RTMP sessions, HLS playlist requests). */
+  readonly sessions: number;
+  /** The source disappears for `ms` (encoder killed, HLS answers 503), then comes back. */
+  outage(ms: number): Promise<void>;
+  /** Freezes the encoder (SIGSTOP): connections stay open but nothing flows. */
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
+}
+
+export function defaultFfmpegPath(): string {
+  if (existsSync('/usr/bin/ffmpeg')) return '/usr/bin/ffmpeg';
+  return (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+}
+
+export async function startLiveSource(opts: LiveSourceOptions = {}): Promise<LiveSource> {
+  return (opts.kind ?? 'rtmp') === 'rtmp' ? startRtmp(opts) : startHls(opts);
+}
+
+function encoderArgs(opts: LiveSourceOptions): string[] {
+  const w = opts.width ?? 320;
+  const h = opts.height ?? 240;
+  const fps = opts.fps ?? 15;
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `${opts.pattern ?? 'testsrc2'}=size=${w}x${h}:rate=${fps}`];
+  let filter = '[0:v]format=yuv420p[v]';
+  if (opts.image) {
+    args.push('-re', '-loop', '1', '-framerate', String(fps), '-i', opts.image);
+    const after = opts.imageAfterSec ?? 0;
+    filter = `[1:v]scale=${w}:${h},format=yuv420p[img];[0:v][img]overlay=eof_action=repeat:enable='gte(t,${after})',format=yuv420p[v]`;
+  }
+  args.push(
+    '-filter_complex',
+    filter,
+    '-map',
+    '[v]',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-tune',
+    'zerolatency',
+    // A keyframe every second so a sampler joining mid-stream decodes within a second.
+    '-g',
+    String(fps),
+    '-keyint_min',
+    String(fps),
+    '-sc_threshold',
+    '0',
+  );
+  return args;
+}
+
+function spawnEncoder(path: string, args: string[], onExit: (code: number | null, stderr: string) => void): LifelineChild {
+  const child = spawnWithLifeline(path, args);
+  let stderr = '';
+  child.stdout.resume();
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
+    if (stderr.length < 8000) stderr += d;
+  });
+  child.stdin.on('error', () => {});
+  child.on('close', (code) => {
+    cutLifeline(child);
+    onExit(code, stderr);
+  });
+  return child;
+}
+
+async function terminate(child: LifelineChild | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const closed = new Promise<void>((r) => child.once('close', () => r()));
+  killGroup(child, 'SIGKILL');
+  await closed;
+}
+
+/** True once something listens on 127.0.0.1:port (read from /proc: a probe connect would be the one client). */
+async function listening(port: number): Promise<boolean> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const table = await readFile('/proc/net/tcp', 'utf8').catch(() => '');
+  return table.split('\n').some((l) => {
+    const f = l.trim().split(/\s+/);
+    return f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A';
+  });
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`live source: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function startRtmp(opts: LiveSourceOptions): Promise<LiveSource> {
+  const ffmpeg = opts.ffmpegPath ?? defaultFfmpegPath();
+  const port = opts.port ?? (await freePort());
+  const url = `rtmp://127.0.0.1:${port}/live/${opts.streamKey ?? 'stream'}`;
+  const args = [...encoderArgs(opts), '-f', 'flv', '-listen', '1', url];
+  let child: LifelineChild | undefined;
+  let stopped = false;
+  let down = false;
+  let sessions = 0;
+  let lastError = '';
+
+  const launch = (): void => {
+    const c = spawnEncoder(ffmpeg, args, (_code, stderr) => {
+      if (stderr.trim()) lastError = stderr.trim();
+      if (child === c) child = undefined;
+      sessions++;
+      // The client left (or was cut off): serve the next one.
+      if (!stopped && !down) launch();
+    });
+    child = c;
+  };
+  launch();
+  await waitFor(`rtmp listener on ${port}${lastError ? ` (${lastError})` : ''}`, () => listening(port));
+
+  return {
+    kind: 'rtmp',
+    url,
+    port,
+    get pid() {
+      return child?.pid;
+    },
+    get sessions() {
+      return sessions;
+    },
+    async outage(ms) {
+      down = true;
+      await terminate(child);
+      await new Promise((r) => setTimeout(r, ms));
+      down = false;
+      if (!stopped) {
+        launch();
+        await waitFor(`rtmp listener on ${port}`, () => listening(port));
+      }
+    },
+    pause() {
+      if (child) killGroup(child, 'SIGSTOP');
+    },
+    resume() {
+      if (child) killGroup(child, 'SIGCONT');
+    },
+    async stop() {
+      stopped = true;
+      if (child) killGroup(child, 'SIGCONT');
+      await terminate(child);
+    },
+  };
+}
+
+async function startHls(opts: LiveSourceOptions): Promise<LiveSource> {
+  const ffmpeg = opts.ffmpegPath ?? defaultFfmpegPath();
+  const dir = await mkdtemp(join(tmpdir(), 'streamscreen-hls-'));
+  let child: LifelineChild | undefined;
+  let stopped = false;
+  let down = false;
+  let sessions = 0;
+  let generation = 0;
+
+  const launch = async (): Promise<void> => {
+    // A fresh encoder restarts segment numbering: start from an empty directory.
+    for (const f of await readdir(dir)) await rm(join(dir, f), { force: true });
+    generation++;
+    const args = [
+      ...encoderArgs(opts),
+      '-f',
+      'hls',
+      '-hls_time',
+      '1',
+      '-hls_list_size',
+      '6',
+      '-hls_flags',
+      'delete_segments',
+      '-hls_segment_filename',
+      join(dir, `g${generation}-%05d.ts`),
+      join(dir, 'index.m3u8'),
+    ];
+    const c = spawnEncoder(ffmpeg, args, () => {
+      if (child === c) child = undefined;
+    });
+    child = c;
+    await waitFor('the first HLS segment', async () => /\.ts\s*$/m.test(await readFile(join(dir, 'index.m3u8'), 'utf8').catch(() => '')));
+  };
+
+  const server: Server = createServer((req, res) => {
+    const name = /^\/live\/([\w.-]+)$/.exec(req.url ?? '')?.[1];
+    if (down) {
+      res.writeHead(503).end();
+      return;
+    }
+    if (!name || name.startsWith('.')) {
+      res.writeHead(404).end();
+      return;
+    }
+    const file = join(dir, name);
+    void stat(file)
+      .then(async () => {
+        const body = await readFile(file);
+        if (name.endsWith('.m3u8')) sessions++;
+        res.writeHead(200, {
+          'content-type': name.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'video/mp2t',
+          'cache-control': 'no-cache',
+        });
+        res.end(body);
+      })
+      .catch(() => res.writeHead(404).end());
+  });
+  const port = opts.port ?? (await freePort());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  try {
+    await launch();
+  } catch (err) {
+    await terminate(child);
+    server.close();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+
+  return {
+    kind: 'hls',
+    url: `http://127.0.0.1:${port}/live/index.m3u8`,
+    port,
+    get pid() {
+      return child?.pid;
+    },
+    get sessions() {
+      return sessions;
+    },
+    async outage(ms) {
+      down = true;
+      await terminate(child);
+      await new Promise((r) => setTimeout(r, ms));
+      if (!stopped) await launch();
+      down = false;
+    },
+    pause() {
+      if (child) killGroup(child, 'SIGSTOP');
+    },
+    resume() {
+      if (child) killGroup(child, 'SIGCONT');
+    },
+    async stop() {
+      stopped = true;
+      if (child) killGroup(child, 'SIGCONT');
+      await terminate(child);
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
