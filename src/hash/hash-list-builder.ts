@@ -37,11 +37,16 @@ export function decodeHexHash(text: string, start: number, out: Uint16Array, off
 }
 
 /**
- * Accumulates parsed entries in fixed-size typed-array chunks, interning labels, then packs
- * them into one exact-size array. Peak memory is the chunks plus the final copy, never the
- * text of the file (the parsers stream it).
+ * Accumulates parsed entries in typed arrays, interning labels, never holding the file's text
+ * (the parsers stream it). When the caller knows the byte size, a head array for the most
+ * entries that size can hold is reserved up front; a plain hash list fills it exactly and is
+ * returned without a copy (ten million hashes: 320 MB once, not twice). Otherwise entries go
+ * to fixed-size chunks (growth never copies) packed into one array at the end.
  */
 export class HashListBuilder {
+  #head: Uint16Array;
+  #headLabels: Uint32Array | undefined;
+  readonly #headSize: number;
   readonly #hashChunks: Uint16Array[] = [];
   readonly #labelChunks: (Uint32Array | undefined)[] = [];
   readonly #labels = new LabelPoolBuilder();
@@ -52,6 +57,12 @@ export class HashListBuilder {
   skippedOtherTypes = 0;
   lines = 0;
 
+  /** `reserve`: entries to allocate up front (an upper bound from the input's size), or 0. */
+  constructor(reserve = 0) {
+    this.#headSize = Math.max(0, Math.floor(reserve));
+    this.#head = new Uint16Array(this.#headSize * 16);
+  }
+
   get count(): number {
     return this.#count;
   }
@@ -61,23 +72,34 @@ export class HashListBuilder {
    * not a hash, so the caller can report the line.
    */
   addHex(text: string, start: number, label?: string, quality?: number): boolean {
-    const chunk = this.#count >>> CHUNK_BITS;
-    const slot = this.#count & (CHUNK_ENTRIES - 1);
-    let hashes = this.#hashChunks[chunk];
-    if (!hashes) {
-      hashes = new Uint16Array(CHUNK_ENTRIES * 16);
-      this.#hashChunks.push(hashes);
-      this.#labelChunks.push(undefined);
-    }
-    if (!decodeHexHash(text, start, hashes, slot * 16)) return false;
-    if (label !== undefined && label !== '') {
-      let labels = this.#labelChunks[chunk];
-      if (!labels) {
-        labels = new Uint32Array(CHUNK_ENTRIES);
-        this.#labelChunks[chunk] = labels;
+    const hasLabel = label !== undefined && label !== '';
+    if (this.#count < this.#headSize) {
+      if (!decodeHexHash(text, start, this.#head, this.#count * 16)) return false;
+      if (hasLabel) {
+        this.#headLabels ??= new Uint32Array(this.#headSize);
+        this.#headLabels[this.#count] = this.#labels.intern(label);
+        this.#anyLabel = true;
       }
-      labels[slot] = this.#labels.intern(label);
-      this.#anyLabel = true;
+    } else {
+      const beyond = this.#count - this.#headSize;
+      const chunk = beyond >>> CHUNK_BITS;
+      const slot = beyond & (CHUNK_ENTRIES - 1);
+      let hashes = this.#hashChunks[chunk];
+      if (!hashes) {
+        hashes = new Uint16Array(CHUNK_ENTRIES * 16);
+        this.#hashChunks.push(hashes);
+        this.#labelChunks.push(undefined);
+      }
+      if (!decodeHexHash(text, start, hashes, slot * 16)) return false;
+      if (hasLabel) {
+        let labels = this.#labelChunks[chunk];
+        if (!labels) {
+          labels = new Uint32Array(CHUNK_ENTRIES);
+          this.#labelChunks[chunk] = labels;
+        }
+        labels[slot] = this.#labels.intern(label);
+        this.#anyLabel = true;
+      }
     }
     if (quality !== undefined) {
       this.#withQuality++;
@@ -89,15 +111,31 @@ export class HashListBuilder {
 
   finish(format: HashListFormat): HashListData {
     const count = this.#count;
-    const hashes = new Uint16Array(count * 16);
-    const labelIds = this.#anyLabel ? new Uint32Array(count) : null;
-    for (let c = 0; c < this.#hashChunks.length; c++) {
-      const n = Math.min(CHUNK_ENTRIES, count - c * CHUNK_ENTRIES);
-      if (n <= 0) break;
-      hashes.set(this.#hashChunks[c]!.subarray(0, n * 16), c * CHUNK_ENTRIES * 16);
-      const labels = this.#labelChunks[c];
-      if (labelIds && labels) labelIds.set(labels.subarray(0, n), c * CHUNK_ENTRIES);
+    const inHead = Math.min(count, this.#headSize);
+    let hashes: Uint16Array;
+    let labelIds: Uint32Array | null = null;
+    // A head at most 1/8 unused is kept as a view; beyond that, copying frees more than it costs.
+    if (count <= this.#headSize && this.#headSize - count <= this.#headSize / 8) {
+      hashes = this.#head.subarray(0, count * 16);
+      if (this.#anyLabel) labelIds = (this.#headLabels ?? new Uint32Array(count)).subarray(0, count);
+    } else {
+      hashes = new Uint16Array(count * 16);
+      hashes.set(this.#head.subarray(0, inHead * 16));
+      if (this.#anyLabel) {
+        labelIds = new Uint32Array(count);
+        if (this.#headLabels) labelIds.set(this.#headLabels.subarray(0, inHead));
+      }
+      for (let c = 0; c < this.#hashChunks.length; c++) {
+        const n = Math.min(CHUNK_ENTRIES, count - inHead - c * CHUNK_ENTRIES);
+        if (n <= 0) break;
+        const at = inHead + c * CHUNK_ENTRIES;
+        hashes.set(this.#hashChunks[c]!.subarray(0, n * 16), at * 16);
+        const labels = this.#labelChunks[c];
+        if (labelIds && labels) labelIds.set(labels.subarray(0, n), at);
+      }
     }
+    this.#head = new Uint16Array(0);
+    this.#headLabels = undefined;
     this.#hashChunks.length = 0;
     this.#labelChunks.length = 0;
     const stats: HashListStats = {

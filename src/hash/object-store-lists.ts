@@ -170,7 +170,7 @@ export async function downloadHashList(os: ObjectStore, name: string, index: Ind
     await result.data.cancel().catch(() => undefined);
     throw err;
   }
-  const parsed = await parseHashList(result.data as AsyncIterable<Uint8Array>, where, { format: meta.format });
+  const parsed = await parseHashList(result.data as AsyncIterable<Uint8Array>, where, { format: meta.format, expectedBytes: info.size });
   const transferError = await result.error;
   if (transferError) throw transferError;
   if (parsed.sha256 !== meta.sha256) {

@@ -35,8 +35,8 @@ interface Layout {
  * `hash,descriptor_id,timestamp,tags` (second field kept as the label). Any malformed row
  * refuses the whole file with its line number.
  */
-export async function parseCsvHashList(chunks: ByteChunks, file: string): Promise<HashListData> {
-  const builder = new HashListBuilder();
+export async function parseCsvHashList(chunks: ByteChunks, file: string, reserve = 0): Promise<HashListData> {
+  const builder = new HashListBuilder(reserve);
   const records = new CsvRecordReader(file);
   let layout: Layout | null = null;
   builder.lines = await forEachLine(chunks, file, (text, lineNo) => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { HashListError } from '../domain/errors.js';
 import type { HashListData, HashListFormat } from './hash-list.js';
@@ -17,6 +18,13 @@ export interface ParsedHashList {
 export interface ParseOptions {
   /** Skip detection. Otherwise `.csv` means CSV, `.txt`/`.tsv`/`.hashes`/`.pdq` text, else sniffed. */
   readonly format?: HashListFormat;
+  /** The input's size when known: the hash array is then allocated once, at its final size. */
+  readonly expectedBytes?: number;
+}
+
+/** Every entry takes a line of at least 64 hex digits and a newline (the last may lack one). */
+function entryBound(bytes: number | undefined): number {
+  return bytes === undefined || !(bytes > 0) ? 0 : Math.floor((bytes + 1) / 65);
 }
 
 const TEXT_EXTENSIONS = new Set(['.txt', '.tsv', '.hashes', '.pdq']);
@@ -37,13 +45,15 @@ export async function parseHashList(chunks: ByteChunks, file: string, options: P
     }
   })();
   const { format, stream } = await chooseFormat(source, file, options.format);
-  const data = format === 'csv' ? await parseCsvHashList(stream, file) : await parseTextHashList(stream, file);
+  const reserve = entryBound(options.expectedBytes);
+  const data = format === 'csv' ? await parseCsvHashList(stream, file, reserve) : await parseTextHashList(stream, file, reserve);
   return { data, sha256: digest.digest('hex'), bytes };
 }
 
 export async function parseHashListFile(path: string, options: ParseOptions = {}): Promise<ParsedHashList> {
   try {
-    return await parseHashList(createReadStream(path, { highWaterMark: 1 << 20 }), path, options);
+    const { size } = await stat(path);
+    return await parseHashList(createReadStream(path, { highWaterMark: 1 << 20 }), path, { expectedBytes: size, ...options });
   } catch (err) {
     if (err instanceof HashListError) throw err;
     const code = (err as NodeJS.ErrnoException).code;

@@ -6,10 +6,11 @@ import { forEachLine, type ByteChunks } from './line-reader.js';
 /**
  * Plain-text list: one 64-hex PDQ hash per line, optionally followed by a TAB and a label.
  * Blank lines and lines starting with `#` are ignored. Any other line refuses the whole file,
- * naming the file and line: a half-loaded list would silently miss hashes.
+ * naming the file and line: a half-loaded list would silently miss hashes. `reserve`: see
+ * HashListBuilder.
  */
-export async function parseTextHashList(chunks: ByteChunks, file: string): Promise<HashListData> {
-  const builder = new HashListBuilder();
+export async function parseTextHashList(chunks: ByteChunks, file: string, reserve = 0): Promise<HashListData> {
+  const builder = new HashListBuilder(reserve);
   builder.lines = await forEachLine(chunks, file, (line, lineNo) => {
     let p = 0;
     while (p < line.length && (line.charCodeAt(p) === 32 || line.charCodeAt(p) === 9)) p++;

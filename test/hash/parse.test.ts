@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HashListError } from '../../src/domain/errors.js';
+import { HashListBuilder } from '../../src/hash/hash-list-builder.js';
 import { entryLabel, type HashListData } from '../../src/hash/hash-list.js';
 import { parseHashList, parseHashListFile } from '../../src/hash/parse-hashlist.js';
 import { pdqToHex } from '../../src/hash/pdq-hash.js';
@@ -207,5 +208,48 @@ describe('format detection and files', () => {
     expect(pdqToHex(data.hashes.subarray(16 * 4095, 16 * 4096))).toBe((4095).toString(16).padStart(64, '0'));
     // 32 bytes of hash + 4 of label id + label bytes and offsets: no heap string per entry.
     expect(data.labels.bytes).toBeLessThan(200_000 * 16);
+  });
+});
+
+describe('HashListBuilder storage', () => {
+  const hexOf = (i: number): string => i.toString(16).padStart(64, '0');
+  function fill(builder: HashListBuilder, n: number): HashListData {
+    let refused = 0;
+    for (let i = 0; i < n; i++) if (!builder.addHex(hexOf(i), 0, i % 3 === 0 ? `L${i % 7}` : undefined)) refused++;
+    expect(refused).toBe(0);
+    return builder.finish('text');
+  }
+  function check(data: HashListData, n: number): void {
+    expect(data.count).toBe(n);
+    expect(data.hashes.length).toBe(n * 16);
+    for (const i of [0, 1, n >> 1, n - 2, n - 1]) {
+      expect(pdqToHex(data.hashes.subarray(i * 16, i * 16 + 16))).toBe(hexOf(i));
+      expect(entryLabel(data, i)).toBe(i % 3 === 0 ? `L${i % 7}` : undefined);
+    }
+    expect(data.labels.size).toBe(7);
+  }
+
+  it('returns a reservation that fits as a view, without a second copy', () => {
+    const data = fill(new HashListBuilder(100_000), 100_000);
+    check(data, 100_000);
+    expect(data.hashes.buffer.byteLength).toBe(100_000 * 32);
+  });
+
+  it('spills past a reservation that was too small into chunks, in order', () => {
+    check(fill(new HashListBuilder(1_000), 200_000), 200_000);
+    check(fill(new HashListBuilder(0), 70_000), 70_000);
+  });
+
+  it('copies out of a reservation that was far too large, freeing the rest', () => {
+    const data = fill(new HashListBuilder(50_000), 1_000);
+    check(data, 1_000);
+    expect(data.hashes.buffer.byteLength).toBe(1_000 * 32);
+  });
+
+  it('refuses non-hex input without adding an entry', () => {
+    const b = new HashListBuilder(4);
+    expect(b.addHex(`${hexOf(1).slice(0, 63)}x`, 0)).toBe(false);
+    expect(b.addHex(hexOf(1).slice(0, 60), 0)).toBe(false);
+    expect(b.count).toBe(0);
   });
 });
