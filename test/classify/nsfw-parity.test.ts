@@ -88,4 +88,12 @@ describe('nsfw model parity (ONNX on onnxruntime-node vs nsfwjs on tfjs)', () =>
     const batched = await Promise.all(some.map(({ image }) => nudity.probabilities(image)));
     batched.forEach((b, i) => expect(maxAbsDiff(b, single[i]!)).toBeLessThanOrEqual(TOLERANCE));
   });
+
+  it('reads a frame that is a view into a larger buffer (zero-copy path) correctly', async () => {
+    const { image } = inputs[0]!;
+    const big = Buffer.alloc(image.data.length + 64, 0xab);
+    big.set(image.data, 7);
+    const view = { width: 224, height: 224, data: big.subarray(7, 7 + image.data.length) };
+    expect(maxAbsDiff(await nudity.probabilities(view), await nudity.probabilities(image))).toBe(0);
+  });
 });
