@@ -69,7 +69,8 @@ export function samplerPids(url: string): number[] {
       continue;
     }
     const args = cmd.split('\0');
-    if (args.some((a) => a.endsWith('ffmpeg')) && args.includes(url) && args.includes('rawvideo')) pids.push(Number(entry));
+    // argv[0] only: the lifeline wrapper (sh) and its watcher carry the same arguments.
+    if (args[0]?.endsWith('ffmpeg') && args.includes(url) && args.includes('rawvideo')) pids.push(Number(entry));
   }
   return pids;
 }
