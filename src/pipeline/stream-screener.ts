@@ -37,6 +37,8 @@ export interface StreamScreenerDeps {
 /** One stream this worker owns, as the ingest stage hands it over. */
 export interface ScreeningJob {
   readonly start: StreamStart;
+  /** One per lease acquisition: event ids include it so a new owner's decisions never dedupe against the old one's. */
+  readonly runId: string;
   /** Aborted when the stream ends, the lease is lost, or the worker shuts down. */
   readonly signal: AbortSignal;
   /** Throws LeaseLostError when another worker owns the stream now. */

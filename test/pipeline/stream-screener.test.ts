@@ -78,6 +78,7 @@ function deps(over: Partial<StreamScreenerDeps> & Pick<StreamScreenerDeps, 'open
 function job(over: Partial<ScreeningJob> = {}): ScreeningJob {
   return {
     start: { streamId: 's1', url: 'rtmp://ingest.example/live/secret-key', metadata: { channel: 'c-9' } },
+    runId: 'run-1',
     signal: new AbortController().signal,
     assertOwned: async () => {},
     ...over,
