@@ -55,6 +55,29 @@ export interface IngestPublisher {
   publishDeadLetter(event: DeadLetterEvent, opts?: { signal?: AbortSignal }): Promise<unknown>;
 }
 
+/** How a held stream ended, as reported to IngestEvents (a metric label). */
+export type AssignmentOutcome =
+  | 'completed'
+  | 'failed'
+  | 'crashed'
+  | 'ended'
+  | 'shutdown'
+  | 'superseded'
+  | 'lease_lost'
+  | 'skipped_ended'
+  | 'abandoned';
+
+const OUTCOME: Record<Verdict['kind'], AssignmentOutcome> = {
+  completed: 'completed',
+  'failed-reported': 'failed',
+  crashed: 'crashed',
+  aborted: 'ended', // refined by cause below
+  superseded: 'superseded',
+  lease_lost: 'lease_lost',
+  'skip-ended': 'skipped_ended',
+  abandon: 'abandoned',
+};
+
 type Verdict =
   | { kind: 'completed' }
   | { kind: 'failed-reported'; err: unknown }
@@ -76,7 +99,7 @@ export interface ActiveStreamDeps {
   readonly publisher: IngestPublisher;
   /** Aborted in the last shutdown stage: stops escalation retries. */
   readonly hardStop: AbortSignal;
-  readonly onDone: (s: ActiveStream) => void;
+  readonly onDone: (s: ActiveStream, outcome: AssignmentOutcome) => void;
 }
 
 /**
@@ -264,7 +287,7 @@ export class ActiveStream {
         this.stopTimer();
         this.stopPublishing('completed');
         this.state = 'done';
-        this.deps.onDone(this);
+        this.deps.onDone(this, v.kind === 'aborted' ? v.cause : OUTCOME[v.kind]);
       });
     return this.finishing;
   }

@@ -1,5 +1,5 @@
-export { createIngest, defaultWorkerId, type Ingest, type IngestDeps, type StopOptions } from './ingest.js';
-export type { IngestPublisher, ScreeningAssignment } from './active-stream.js';
+export { createIngest, defaultWorkerId, type Ingest, type IngestDeps, type IngestEvents, type StopOptions } from './ingest.js';
+export type { AssignmentOutcome, IngestPublisher, ScreeningAssignment } from './active-stream.js';
 export { AssignmentAbortedError, type AbortCause } from './errors.js';
 export { DEFAULT_INGEST_OPTIONS, resolveIngestOptions, type IngestOptions, type ResolvedIngestOptions } from './options.js';
 export { provisionIngest, ensureLeaseBucket } from './provision.js';

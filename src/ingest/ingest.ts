@@ -6,10 +6,10 @@ import { millis } from '@nats-io/transport-node';
 import { ConfigError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
 import { backoffDelay, sleep } from '../publish/index.js';
-import { ActiveStream, type IngestPublisher, type ScreeningAssignment } from './active-stream.js';
+import { ActiveStream, type AssignmentOutcome, type IngestPublisher, type ScreeningAssignment } from './active-stream.js';
 import { buildDeadLetter } from './dead-letter.js';
 import { followEnds, lastEndFor, type EndsFollower } from './ends.js';
-import { parseStartEvent } from './events.js';
+import { parseStartEvent, type DeadLetterReason } from './events.js';
 import { LeaseStore } from './lease.js';
 import { resolveIngestOptions, type IngestOptions, type ResolvedIngestOptions } from './options.js';
 import { openLeaseBucket, provisionIngest } from './provision.js';
@@ -29,6 +29,16 @@ export interface IngestDeps {
    * error's `retryable`). Must stop promptly when `assignment.signal` aborts.
    */
   readonly onAssignment: (assignment: ScreeningAssignment) => Promise<void>;
+  /** Optional hooks for metrics; called synchronously, must not throw. */
+  readonly events?: IngestEvents;
+}
+
+export interface IngestEvents {
+  onAssigned?(e: { streamId: string; runId: string; deliveryCount: number; tookOverFrom?: string }): void;
+  onFinished?(e: { streamId: string; runId: string; outcome: AssignmentOutcome }): void;
+  onDeadLetter?(e: { subject: string; reason: DeadLetterReason; kind: 'start' | 'end' }): void;
+  /** A start arrived for a stream another worker holds (normal only for re-announces and takeovers). */
+  onHeldElsewhere?(e: { streamId: string; holder: string }): void;
 }
 
 export interface StopOptions {
@@ -110,6 +120,7 @@ class IngestImpl implements Ingest {
         // Every worker sees every end; the id (stream + sequence) makes their dead letters one.
         const event = buildDeadLetter({ stream: o.endsStream, ...bad }, bad.reason, bad.issues, this.workerId);
         this.log.warn({ subject: bad.subject, reason: bad.reason, issues: bad.issues }, 'invalid end event: dead-lettered, not acted on');
+        this.emit(() => this.deps.events?.onDeadLetter?.({ subject: bad.subject, reason: bad.reason, kind: 'end' }));
         this.deps.publisher
           .publishDeadLetter(event, { signal: this.hardStop.signal })
           .catch((err: unknown) => this.log.error({ err, eventId: event.eventId }, 'could not dead-letter an invalid end event'));
@@ -195,6 +206,7 @@ class IngestImpl implements Ingest {
     const o = this.options;
     const parsed = parseStartEvent(m.subject, m.data, o.startsSubjectPrefix);
     if (!parsed.ok) {
+      this.emit(() => this.deps.events?.onDeadLetter?.({ subject: m.subject, reason: parsed.reason, kind: 'start' }));
       await this.deadLetter(m, parsed.reason, parsed.issues);
       return;
     }
@@ -217,6 +229,7 @@ class IngestImpl implements Ingest {
       // got it because the holder is slow or dead (or it is a re-announce). Come back when a
       // dead holder's lease will have expired.
       this.log.debug({ streamId: start.streamId, holder: acquired.holder, retryInMs: acquired.retryInMs }, 'stream held by another worker');
+      this.emit(() => this.deps.events?.onHeldElsewhere?.({ streamId: start.streamId, holder: acquired.holder }));
       m.nak(acquired.retryInMs);
       return;
     }
@@ -230,8 +243,9 @@ class IngestImpl implements Ingest {
       workerId: this.workerId,
       publisher: this.deps.publisher,
       hardStop: this.hardStop.signal,
-      onDone: (s) => {
+      onDone: (s, outcome) => {
         if (this.active.get(s.streamId) === s) this.active.delete(s.streamId);
+        this.emit(() => this.deps.events?.onFinished?.({ streamId: s.streamId, runId: s.runId, outcome }));
         this.wakeCapacityWaiters();
       },
     });
@@ -255,6 +269,14 @@ class IngestImpl implements Ingest {
       return;
     }
     this.log.info({ streamId: start.streamId, runId: slot.runId, delivery: m.info.deliveryCount }, 'screening stream');
+    this.emit(() =>
+      this.deps.events?.onAssigned?.({
+        streamId: start.streamId,
+        runId: slot.runId,
+        deliveryCount: m.info.deliveryCount,
+        ...(acquired.previousHolder ? { tookOverFrom: acquired.previousHolder } : {}),
+      }),
+    );
     slot.run(this.deps.onAssignment);
   }
 
@@ -291,6 +313,15 @@ class IngestImpl implements Ingest {
     if (ttl !== o.leaseTtlMs) issues.push(`bucket ${o.leaseBucket} has TTL ${ttl} ms, options say ${o.leaseTtlMs}`);
     if (issues.length > 0) {
       throw new ConfigError('server-side ingest settings differ from this worker\'s (provision, or align the options)', issues);
+    }
+  }
+
+  /** A metrics hook that throws must not break ingest. */
+  private emit(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.log.warn({ err }, 'ingest event hook threw');
     }
   }
 

@@ -6,6 +6,7 @@ import {
   createIngest,
   resolveIngestOptions,
   type Ingest,
+  type IngestEvents,
   type IngestOptions,
   type ScreeningAssignment,
 } from '../../src/ingest/index.js';
@@ -87,8 +88,17 @@ export function makeIngest(
   onAssignment: (a: ScreeningAssignment) => Promise<void>,
   extra: Partial<IngestOptions> = {},
   workerId?: string,
+  events?: IngestEvents,
 ): Ingest {
-  return createIngest({ nc: h.nc, logger: silent, publisher: h.publisher, onAssignment, options: testOptions(tag, extra), ...(workerId ? { workerId } : {}) });
+  return createIngest({
+    nc: h.nc,
+    logger: silent,
+    publisher: h.publisher,
+    onAssignment,
+    options: testOptions(tag, extra),
+    ...(workerId ? { workerId } : {}),
+    ...(events ? { events } : {}),
+  });
 }
 
 export async function leaseBucket(h: Harness, tag: string): Promise<KV> {

@@ -115,7 +115,13 @@ describe('ingest on a real nats-server', () => {
 
   it('an end aborts the assignment (reason ended), acks the start and deletes the lease', async () => {
     const rec = new Recorder();
-    await started(makeIngest(h, 't3', rec.onAssignment));
+    const events: string[] = [];
+    await started(
+      makeIngest(h, 't3', rec.onAssignment, {}, undefined, {
+        onAssigned: (e) => events.push(`assigned ${e.streamId}`),
+        onFinished: (e) => events.push(`finished ${e.streamId} ${e.outcome}`),
+      }),
+    );
     await publishStart(h, 't3', 'ending');
     const asg = await waitFor('assignment', () => rec.for('ending')[0]);
     await publishEnd(h, 't3', 'ending', { streamId: 'ending', endedAt: new Date().toISOString() });
@@ -128,6 +134,8 @@ describe('ingest on a real nats-server', () => {
     const kv = await leaseBucket(h, 't3');
     await waitFor('lease deleted', async () => (await kv.get('ending'))?.operation === 'DEL');
     await expect(asg.assertOwned()).rejects.toBeInstanceOf(LeaseLostError);
+    await waitFor('finished event', () => events.length === 2);
+    expect(events).toEqual(['assigned ending', 'finished ending ended']);
   });
 
   it('does not screen a start older than the last end, but screens a start announced after an end', async () => {
