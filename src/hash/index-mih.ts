@@ -63,11 +63,11 @@ export class MihIndex implements HashIndex {
   }
 
   static build(hashes: Uint16Array, size: number = hashes.length >>> 4): MihIndex {
-    const builder = new MihBuilder(hashes, size);
-    while (!builder.step(size)) {
-      // one step does everything when given the whole size
+    const steps = buildSlots(hashes, size, Number.MAX_SAFE_INTEGER);
+    for (;;) {
+      const next = steps.next();
+      if (next.done) return next.value;
     }
-    return builder.result();
   }
 
   /**
@@ -76,9 +76,12 @@ export class MihIndex implements HashIndex {
    * index meanwhile.
    */
   static async buildAsync(hashes: Uint16Array, size: number = hashes.length >>> 4, entriesPerStep = 1 << 18): Promise<MihIndex> {
-    const builder = new MihBuilder(hashes, size);
-    while (!builder.step(entriesPerStep)) await new Promise<void>((resolve) => setImmediate(resolve));
-    return builder.result();
+    const steps = buildSlots(hashes, size, entriesPerStep);
+    for (;;) {
+      const next = steps.next();
+      if (next.done) return next.value;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   search(query: PdqHash, radius: number, onHit: HitCallback): void {
@@ -136,60 +139,64 @@ export class MihIndex implements HashIndex {
 }
 
 /**
- * Two passes over the entries: count every slot's values, then (after prefix sums) place the
- * ids. Entries stay in ascending order inside each bucket, so results are deterministic.
+ * Builds one slot at a time as a stable LSD radix sort of (slot word, entry) on two 8-bit
+ * digits: every scatter writes into 256 sequential streams, which caches and write-combining
+ * handle well, instead of 65536 random positions (a counting sort on the full 16 bits makes one
+ * cache miss per write: about three times slower at ten million entries). Stability keeps
+ * entries ascending inside each bucket, so results are deterministic. Scratch: 8 bytes per
+ * entry, reused across slots. Yields after about `stepEntries` entries of work so a caller can
+ * let the event loop through.
  */
-class MihBuilder {
-  readonly #offsets: Uint32Array[] = [];
-  readonly #ids: Uint32Array[] = [];
-  readonly #cursors: Uint32Array[] = [];
-  #pass: 'count' | 'place' | 'done' = 'count';
-  #next = 0;
-
-  constructor(
-    readonly hashes: Uint16Array,
-    readonly size: number,
-  ) {
-    if (!Number.isInteger(size) || size < 0 || hashes.length < size * 16) {
-      throw new RangeError(`hashes hold ${hashes.length >>> 4} entries, not ${size}`);
-    }
-    for (let s = 0; s < SLOTS; s++) this.#offsets.push(new Uint32Array(BUCKETS + 1));
+function* buildSlots(hashes: Uint16Array, size: number, stepEntries: number): Generator<void, MihIndex> {
+  if (!Number.isInteger(size) || size < 0 || hashes.length < size * 16) {
+    throw new RangeError(`hashes hold ${hashes.length >>> 4} entries, not ${size}`);
   }
-
-  /** Does up to `entries` entries of work; true when the index is complete. */
-  step(entries: number): boolean {
-    const h = this.hashes;
-    if (this.#pass === 'count') {
-      const end = Math.min(this.size, this.#next + entries);
-      for (let e = this.#next, base = e * 16; e < end; e++, base += 16) {
-        for (let s = 0; s < SLOTS; s++) this.#offsets[s]![h[base + s]! + 1]!++;
+  const step = Math.max(1, Math.floor(stepEntries));
+  const offsets: Uint32Array[] = [];
+  const ids: Uint32Array[] = [];
+  const keys = new Uint16Array(size);
+  const tmpKeys = new Uint16Array(size);
+  const tmpIds = new Uint32Array(size);
+  const lowCount = new Uint32Array(257);
+  const highCount = new Uint32Array(257);
+  for (let s = 0; s < SLOTS; s++) {
+    const off = new Uint32Array(BUCKETS + 1);
+    const out = new Uint32Array(size);
+    lowCount.fill(0);
+    highCount.fill(0);
+    for (let from = 0; from < size; from += step) {
+      const end = Math.min(size, from + step);
+      for (let e = from, at = from * 16 + s; e < end; e++, at += 16) {
+        const key = hashes[at]!;
+        keys[e] = key;
+        off[key + 1]!++;
+        lowCount[(key & 0xff) + 1]!++;
+        highCount[(key >>> 8) + 1]!++;
       }
-      this.#next = end;
-      if (end < this.size) return false;
-      for (let s = 0; s < SLOTS; s++) {
-        const off = this.#offsets[s]!;
-        for (let v = 0; v < BUCKETS; v++) off[v + 1]! += off[v]!;
-        this.#cursors.push(off.slice(0, BUCKETS));
-        this.#ids.push(new Uint32Array(this.size));
-      }
-      this.#pass = 'place';
-      this.#next = 0;
+      yield;
     }
-    if (this.#pass === 'place') {
-      const end = Math.min(this.size, this.#next + entries);
-      for (let e = this.#next, base = e * 16; e < end; e++, base += 16) {
-        for (let s = 0; s < SLOTS; s++) this.#ids[s]![this.#cursors[s]![h[base + s]!]!++] = e;
-      }
-      this.#next = end;
-      if (end < this.size) return false;
-      this.#cursors.length = 0;
-      this.#pass = 'done';
+    for (let v = 0; v < BUCKETS; v++) off[v + 1]! += off[v]!;
+    for (let d = 0; d < 256; d++) {
+      lowCount[d + 1]! += lowCount[d]!;
+      highCount[d + 1]! += highCount[d]!;
     }
-    return true;
+    for (let from = 0; from < size; from += step) {
+      const end = Math.min(size, from + step);
+      for (let e = from; e < end; e++) {
+        const key = keys[e]!;
+        const at = lowCount[key & 0xff]!++;
+        tmpKeys[at] = key;
+        tmpIds[at] = e;
+      }
+      yield;
+    }
+    for (let from = 0; from < size; from += step) {
+      const end = Math.min(size, from + step);
+      for (let i = from; i < end; i++) out[highCount[tmpKeys[i]! >>> 8]!++] = tmpIds[i]!;
+      yield;
+    }
+    offsets.push(off);
+    ids.push(out);
   }
-
-  result(): MihIndex {
-    if (this.#pass !== 'done') throw new Error('index not complete');
-    return MihIndex.fromParts(this.hashes, this.size, this.#offsets, this.#ids);
-  }
+  return MihIndex.fromParts(hashes, size, offsets, ids);
 }
