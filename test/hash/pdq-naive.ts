@@ -153,9 +153,47 @@ function dct(a: Float32Array): Float32Array {
   return b;
 }
 
-/** The lower median (the 128th smallest of 256), which is what Torben's method returns. */
+/**
+ * Torben Mogensen's median as the reference runs it (float32 values, float32 midpoint guesses):
+ * written out literally rather than replaced by "sort and take element 127", so the oracle also
+ * checks that shortcut in src/hash.
+ */
+function torbenMedian(m: Float32Array): number {
+  const half = (m.length + 1) >> 1;
+  let min = m[0]!;
+  let max = m[0]!;
+  for (const v of m) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  for (;;) {
+    const guess = f(f(min + max) / 2);
+    let less = 0;
+    let greater = 0;
+    let equal = 0;
+    let maxLtGuess = min;
+    let minGtGuess = max;
+    for (const v of m) {
+      if (v < guess) {
+        less++;
+        if (v > maxLtGuess) maxLtGuess = v;
+      } else if (v > guess) {
+        greater++;
+        if (v < minGtGuess) minGtGuess = v;
+      } else equal++;
+    }
+    if (less <= half && greater <= half) {
+      if (less >= half) return maxLtGuess;
+      if (less + equal >= half) return guess;
+      return minGtGuess;
+    }
+    if (less > greater) max = maxLtGuess;
+    else min = minGtGuess;
+  }
+}
+
 function bitsAboveMedian(b: Float32Array): Uint8Array {
-  const median = Float32Array.from(b).sort()[127]!;
+  const median = torbenMedian(b);
   return Uint8Array.from(b, (v) => (v > median ? 1 : 0));
 }
 
