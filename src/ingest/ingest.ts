@@ -126,6 +126,11 @@ class IngestImpl implements Ingest {
           .catch((err: unknown) => this.log.error({ err, eventId: event.eventId }, 'could not dead-letter an invalid end event'));
       },
     });
+    if (this.intake.signal.aborted) {
+      // stop() was called while we were starting: do not begin pulling.
+      await this.ends.stop();
+      return;
+    }
     this.pulling = this.pullLoop();
     this.log.info({ maxConcurrentStreams: o.maxConcurrentStreams, ackWaitMs: o.ackWaitMs, leaseTtlMs: o.leaseTtlMs }, 'ingest started');
   }
