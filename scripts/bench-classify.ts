@@ -19,12 +19,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { faceAgeFactory } from '../src/classify/load-face-part.js';
 import { loadManifest } from '../src/classify/manifest.js';
 import { createNudityModel, type NudityModel } from '../src/classify/nudity.js';
 import { resizeRgb, scaleRgb } from '../src/classify/resize.js';
+import { createSession } from '../src/classify/session.js';
 import type { FaceAgeModel } from '../src/classify/types.js';
 import type { RgbImage } from '../src/domain/frame.js';
 import { ensureModels, repoRoot } from './build-models.js';
@@ -74,6 +76,8 @@ async function loadFrames(count: number, size: number): Promise<RgbImage[]> {
   return frames;
 }
 
+let tfjsInfo: { simd: boolean; multithread: boolean } | null = null;
+
 /** nsfwjs on tfjs-wasm, loaded the way its users load it (bundled model, `infer`). */
 async function loadTfjsReference(): Promise<(image: RgbImage) => Promise<Float32Array>> {
   const { info, warn, log } = console;
@@ -86,6 +90,10 @@ async function loadTfjsReference(): Promise<(image: RgbImage) => Promise<Float32
     if (!(await tf.setBackend('wasm'))) throw new Error('tfjs wasm backend did not initialise');
     await tf.ready();
     const model = await load('MobileNetV2', { modelDefinitions: [MobileNetV2Model] } as Parameters<typeof load>[1]);
+    tfjsInfo = {
+      simd: Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')),
+      multithread: Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')),
+    };
     return async (image) => {
       const input = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
       const out = model.infer(input) as import('@tensorflow/tfjs').Tensor;
@@ -127,6 +135,11 @@ async function main(): Promise<void> {
   const bigFrames = await loadFrames(Math.min(args.frames, 8), 512);
   const onnx1: NudityModel = await createNudityModel(manifest, entry, { intraOpThreads: 1, maxBatch: 4 });
   const onnx2: NudityModel = await createNudityModel(manifest, entry, { intraOpThreads: 2, maxBatch: 4 });
+  // For reference only: the runtime keeps spinning off (spinning threads steal the samplers' cores).
+  const onnx2spin: NudityModel = await createNudityModel(manifest, entry, { intraOpThreads: 2, maxBatch: 4, spinning: true });
+  // A bare session fed a ready tensor: the floor under the runtime's own overhead.
+  const bare = await createSession(manifest.resolveFile(entry), { intraOpThreads: 1 });
+  const bareRun = async (f: RgbImage): Promise<unknown> => bare.run({ [entry.input!.name]: new ort.Tensor('uint8', f.data, [1, 224, 224, 3]) });
   const tfjs = await loadTfjsReference();
 
   // Warm-up: first runs allocate arenas and compile wasm kernels.
@@ -134,14 +147,18 @@ async function main(): Promise<void> {
     await tfjs(f);
     await onnx1.probabilities(f);
     await onnx2.probabilities(f);
+    await onnx2spin.probabilities(f);
+    await bareRun(f);
   }
 
   log(`bench:classify — ${frames.length} frames x ${args.rounds} rounds, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg()[0]!.toFixed(2)}`);
-  const times = { tfjs: [] as number[], onnx1: [] as number[], onnx2: [] as number[] };
+  const times = { tfjs: [] as number[], onnx1: [] as number[], onnx2: [] as number[], onnx2spin: [] as number[], bare: [] as number[] };
   const engines: Array<[keyof typeof times, (f: RgbImage) => Promise<unknown>]> = [
     ['tfjs', tfjs],
     ['onnx1', (f) => onnx1.probabilities(f)],
     ['onnx2', (f) => onnx2.probabilities(f)],
+    ['onnx2spin', (f) => onnx2spin.probabilities(f)],
+    ['bare', bareRun],
   ];
   for (let r = 0; r < args.rounds; r++) {
     for (let i = 0; i < frames.length; i++) {
@@ -230,7 +247,7 @@ async function main(): Promise<void> {
     faceMs = median(faceTimes);
     await face.close();
   }
-  await Promise.all([onnx1.close(), onnx2.close(), onnx1b.close(), onnx2serial.close()]);
+  await Promise.all([onnx1.close(), onnx2.close(), onnx2spin.close(), onnx1b.close(), onnx2serial.close(), bare.release()]);
 
   const result = {
     onnx_fps: round2(1000 / onnx1Ms),
@@ -241,7 +258,14 @@ async function main(): Promise<void> {
     face_age_ms_median: faceMs === null ? null : round2(faceMs),
     targets: { ratio: TARGET_RATIO_1T, ratio_2t: TARGET_RATIO_2T },
     targets_met: tfjsMs / onnx1Ms >= TARGET_RATIO_1T && tfjsMs / onnx2Ms >= TARGET_RATIO_2T,
-    ms_per_frame_median: { onnx_1t: round2(onnx1Ms), onnx_2t: round2(onnx2Ms), tfjs_wasm: round2(tfjsMs) },
+    ms_per_frame_median: {
+      onnx_1t: round2(onnx1Ms),
+      onnx_2t: round2(onnx2Ms),
+      tfjs_wasm: round2(tfjsMs),
+      onnx_2t_spinning: round2(median(times.onnx2spin)),
+      onnx_bare_session_1t: round2(median(times.bare)),
+    },
+    tfjs_wasm_backend: tfjsInfo,
     batch4_ms_per_frame_1t: round2(median(batchTimes)),
     under_load_one_core_busy_ms: { onnx_1t: round2(median(loaded.onnx1)), onnx_2t: round2(median(loaded.onnx2)) },
     two_streams_fps: { two_sessions_1t: round2(fpsTwoSessions1t), one_session_2t: round2(fpsOneSession2t) },
@@ -259,6 +283,7 @@ async function main(): Promise<void> {
   log(`tfjs-wasm     ${tfjsMs.toFixed(2)} ms/frame  (${result.tfjs_wasm_fps} fps)`);
   log(`onnx 1 thread ${onnx1Ms.toFixed(2)} ms/frame  (${result.onnx_fps} fps)  ratio ${result.ratio}x (target ≥ ${TARGET_RATIO_1T}x)`);
   log(`onnx 2 thread ${onnx2Ms.toFixed(2)} ms/frame  (${result.onnx_fps_2t} fps)  ratio ${result.ratio_2t}x (target ≥ ${TARGET_RATIO_2T}x)`);
+  log(`(2 threads with spinning: ${result.ms_per_frame_median.onnx_2t_spinning} ms; bare 1-thread session: ${result.ms_per_frame_median.onnx_bare_session_1t} ms)`);
   log(`batch of 4 (1 thread): ${result.batch4_ms_per_frame_1t} ms/frame`);
   log(`one core busy: 1 thread ${result.under_load_one_core_busy_ms.onnx_1t} ms, 2 threads ${result.under_load_one_core_busy_ms.onnx_2t} ms`);
   log(`two streams: 2 sessions x 1 thread ${result.two_streams_fps.two_sessions_1t} fps, 1 session x 2 threads ${result.two_streams_fps.one_session_2t} fps`);
