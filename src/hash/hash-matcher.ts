@@ -1,6 +1,6 @@
 import type { HashMatch } from '../domain/decision.js';
 import { HashListError } from '../domain/errors.js';
-import type { PdqHash } from '../domain/pdq.js';
+import { DIHEDRAL_ORDER, type PdqDihedralResult, type PdqHash, type PdqResult } from '../domain/pdq.js';
 import { entryLabel, type HashListAction, type LoadedList } from './hash-list.js';
 import { pdqToHex } from './pdq-hash.js';
 
@@ -22,6 +22,12 @@ export interface HashMatcherOptions {
   readonly maxDistance?: number;
   /** Frames whose PDQ quality is below this are not matched. Default 50 (DEFAULT_MIN_QUALITY). */
   readonly minQuality?: number;
+  /**
+   * Also match the frame's 7 rotated/flipped hashes (a mirrored or rotated re-stream of a known
+   * image). Off by default: it costs 8 look-ups per frame and the hasher must produce the
+   * dihedral set (PdqDihedralResult); the pipeline reads this flag to decide which to compute.
+   */
+  readonly dihedral?: boolean;
 }
 
 /** What the pipeline needs: readiness and a per-frame look-up. */
@@ -35,6 +41,11 @@ export interface HashMatcher {
    * rotations/flips): each list entry is reported once, at its smallest distance.
    */
   matchAny(hashes: readonly PdqHash[], quality: number): HashMatch[];
+  /**
+   * Matches a hasher result: a plain PdqResult by its hash; a PdqDihedralResult by all 8
+   * hashes when the `dihedral` option is on, else by its original orientation only.
+   */
+  matchResult(result: PdqResult | PdqDihedralResult): HashMatch[];
 }
 
 export interface ListSummary {
@@ -93,6 +104,7 @@ export function createHashMatcher(options: HashMatcherOptions = {}): HashMatcher
   const resolved = {
     maxDistance: options.maxDistance ?? DEFAULT_MAX_DISTANCE,
     minQuality: options.minQuality ?? DEFAULT_MIN_QUALITY,
+    dihedral: options.dihedral ?? false,
   };
   if (!Number.isInteger(resolved.maxDistance) || resolved.maxDistance < 0 || resolved.maxDistance > 256) {
     throw new RangeError(`maxDistance must be an integer 0..256, got ${resolved.maxDistance}`);
@@ -157,6 +169,10 @@ export function createHashMatcher(options: HashMatcherOptions = {}): HashMatcher
       const found = new Map<string, HashMatch>();
       for (const h of hashes) collect(h, resolved.maxDistance, undefined, found);
       return ordered(found);
+    },
+    matchResult(result) {
+      if ('hash' in result) return service.matchAny([result.hash], result.quality);
+      return service.matchAny(resolved.dihedral ? DIHEDRAL_ORDER.map((name) => result.hashes[name]) : [result.hashes.orig], result.quality);
     },
     lookup(hash, lookupOptions = {}) {
       const found = new Map<string, HashMatch>();
