@@ -159,16 +159,20 @@ async function writeAtomic(path: string, data: Uint8Array | string): Promise<voi
 const LOCK_STALE_MS = 10 * 60_000;
 const LOCK_WAIT_MS = 5 * 60_000;
 
+/**
+ * A lock directory holding the owner's pid. A lock whose owner is gone (a build killed midway)
+ * or that is older than LOCK_STALE_MS is taken over instead of waited for.
+ */
 async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
       await mkdir(lockDir);
+      await writeFile(join(lockDir, 'pid'), String(process.pid));
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const age = await stat(lockDir).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (age > LOCK_STALE_MS) {
+      if (await lockAbandoned(lockDir)) {
         await rm(lockDir, { recursive: true, force: true });
         continue;
       }
@@ -180,6 +184,24 @@ async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
     return await fn();
   } finally {
     await rm(lockDir, { recursive: true, force: true });
+  }
+}
+
+async function lockAbandoned(lockDir: string): Promise<boolean> {
+  const age = await stat(lockDir).then(
+    (s) => Date.now() - s.mtimeMs,
+    () => 0,
+  );
+  if (age > LOCK_STALE_MS) return true;
+  const pid = Number(await readFile(join(lockDir, 'pid'), 'utf8').catch(() => ''));
+  // No pid yet: the owner is between mkdir and writeFile; give it a moment.
+  if (!Number.isInteger(pid) || pid <= 0) return age > 5_000;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

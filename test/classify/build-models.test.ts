@@ -3,7 +3,8 @@
  * damaged file, keeps a platform's drop-in entries, and survives concurrent builds (test workers
  * and `npm run models` at once). Uses a real tiny converter in a temp folder.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -108,5 +109,15 @@ describe('buildModels', () => {
     expect(results.flatMap((r) => r.built)).toEqual(['tiny']);
     const manifest = await loadManifest(join(dir, 'manifest.json'));
     expect(manifest.models[0]!.sha256).toBe(sha256Hex(await readFile(join(dir, 'tiny.onnx'))));
+  });
+
+  it('takes over a lock left by a build that died', async () => {
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    await mkdir(join(dir, '.build-lock'));
+    await writeFile(join(dir, '.build-lock', 'pid'), String(dead));
+    const started = Date.now();
+    const r = await buildModels({ outDir: dir, converters: [tinyConverter({ source: 'v1', version: '1', converted: 0 })] });
+    expect(r.built).toEqual(['tiny']);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });

@@ -134,6 +134,15 @@ describe('drop-in ONNX classifier from a manifest entry', () => {
     expect(classifier.ready).toBe(false);
   });
 
+  it('refuses a model file whose sha256 is not the manifest\'s', async () => {
+    const bad = join(dir, 'bad-sha.json');
+    const text = JSON.parse(await readFile(manifestPath, 'utf8')) as { models: Array<Record<string, unknown>> };
+    text.models[1]!.sha256 = 'f'.repeat(64);
+    await writeFile(bad, JSON.stringify(text));
+    const classifier = createClassifier({ options: { manifestPath: bad, nudity: false } });
+    await expect(classifier.start()).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/has sha256 [0-9a-f]{64}, the manifest says f{64}/) });
+  });
+
   it('refuses to classify before start() and explains a missing manifest', async () => {
     const c = createClassifier({ options: { manifestPath: join(dir, 'missing.json') } });
     await expect(c.classify(flat(4, 4, [0, 0, 0]))).rejects.toMatchObject({ code: 'inference_failed', retryable: true });
