@@ -81,6 +81,7 @@ export function createPdqHasher(): PdqHasher {
   const dct = f32.subarray(LAYOUT.b16 / 4, LAYOUT.b16 / 4 + 256);
   const transformed = new Float32Array(256);
   const sortScratch = new Float32Array(256);
+  const srcX = new Int32Array(PDQ_REDUCED_SIDE);
   f32.set(PDQ_DCT_MATRIX, LAYOUT.dct / 4);
   for (let i = 0; i < 16; i++) for (let j = 0; j < 64; j++) f32[LAYOUT.dctT / 4 + j * 16 + i] = PDQ_DCT_MATRIX[i * 64 + j]!;
   let plan: Plan | undefined;
@@ -107,11 +108,12 @@ export function createPdqHasher(): PdqHasher {
     }
     // Nearest neighbour to 512x512: source index floor(x * W / 512), as the reference's resize.
     const side = PDQ_REDUCED_SIDE;
+    for (let x = 0; x < side; x++) srcX[x] = Math.floor((x * width) / side) * 3;
     let q = LAYOUT.rgb;
     for (let y = 0; y < side; y++) {
       const row = Math.floor((y * height) / side) * width * 3;
       for (let x = 0; x < side; x++, q += 3) {
-        const p = row + Math.floor((x * width) / side) * 3;
+        const p = row + srcX[x]!;
         u8[q] = data[p]!;
         u8[q + 1] = data[p + 1]!;
         u8[q + 2] = data[p + 2]!;
