@@ -53,7 +53,10 @@ export interface ListSyncStatus {
 }
 
 export interface HashListSync {
-  /** True once the bucket's lists present at start have each been loaded or refused. */
+  /**
+   * True once the bucket's lists present at start have each been loaded, refused (bad
+   * content: see status()), or, after a transport failure, put on retry in the background.
+   */
   readonly ready: boolean;
   /** Opens the bucket, starts watching, loads what is there; resolves after that first pass. */
   start(): Promise<void>;
@@ -207,7 +210,8 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
   };
 
   const kick = (): void => {
-    if (draining || stopped) return;
+    // Before ready, start() drains the first pass itself (collecting one swap).
+    if (draining || stopped || !ready) return;
     draining = drain().finally(() => {
       draining = undefined;
       if (pending.size && !stopped) kick();
@@ -245,7 +249,7 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
       } catch (err) {
         logger?.error({ err, bucket }, 'hash list watch failed');
       }
-      if (!stopped) {
+      if (!stopped && !nc.isClosed()) {
         // The watch ended without stop(): start a new one and re-list to catch up.
         logger?.warn({ bucket }, 'hash list watch ended; restarting');
         setTimeout(() => {
@@ -266,7 +270,9 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
       await watch(os);
       for (const info of await os.list()) enqueue(info);
       const batch = { put: [] as LoadedList[], remove: [] as string[] };
-      await drain(batch);
+      draining = drain(batch);
+      await draining;
+      draining = undefined;
       if (stopped) return;
       sink.apply({ put: batch.put, remove: batch.remove });
       sink.markLoaded();

@@ -51,11 +51,11 @@ describe('hash list distribution over a NATS Object Store', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function startWorker(bucket: string): Promise<{ matcher: HashMatcherService; sync: HashListSync; events: HashListSyncEvent[] }> {
+  async function startWorker(bucket: string, lists?: string[]): Promise<{ matcher: HashMatcherService; sync: HashListSync; events: HashListSyncEvent[] }> {
     const nc = await server.connect();
     const matcher = createHashMatcher();
     const events: HashListSyncEvent[] = [];
-    const sync = createHashListSync({ nc, sink: matcher.source('nats'), bucket, resyncIntervalMs: 0, onEvent: (e) => events.push(e) });
+    const sync = createHashListSync({ nc, sink: matcher.source('nats'), bucket, resyncIntervalMs: 0, onEvent: (e) => events.push(e), ...(lists ? { lists } : {}) });
     workers.push({ nc, sync });
     expect(matcher.ready).toBe(false);
     await sync.start();
@@ -127,6 +127,8 @@ describe('hash list distribution over a NATS Object Store', () => {
       ['review-list', 'escalate', 1],
     ]);
     expect(matcher.match(near(11), 100)).toMatchObject([{ list: 'review-list', label: 'looks like series 9', action: 'escalate' }]);
+    const filtered = await startWorker(bucket, ['review-list']);
+    expect(filtered.matcher.lists().map((l) => l.id)).toEqual(['review-list']);
 
     const file = join(dir, 'again.txt');
     await writeFile(file, `${hex(10)}\n`);
