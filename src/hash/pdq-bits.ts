@@ -10,7 +10,7 @@ export interface DihedralTransform {
   readonly name: DihedralName;
   /** The output is the transposed DCT. */
   readonly transpose: boolean;
-  /** Bit (i&1) | ((j&1) << 1) set: negate entries with that parity of (row, column). */
+  /** Mask bit number (i&1) | ((j&1) << 1) set: negate the entries whose row/column parity is that class. */
   readonly negateMask: number;
 }
 
