@@ -168,7 +168,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
   });
 
   const onAssignment = async (a: ScreeningAssignment): Promise<void> => {
-    const outcome = await screener.screen({ start: a.start, signal: a.signal, runId: a.runId, assertOwned: () => a.assertOwned() });
+    const outcome = await screener.screen({ start: a.start, signal: a.signal, publishSignal: a.publishSignal, runId: a.runId, assertOwned: () => a.assertOwned() });
     if (outcome.kind === 'failed') {
       // Reported failures are acked; an unreported one is rethrown so ingest reports it itself.
       if (outcome.reported) await a.fail(outcome.error);

@@ -101,6 +101,7 @@ export async function run(argv: string[], io: CommandIO = processIO): Promise<nu
       start: { streamId: values['stream-id'] ?? 'cli', url, metadata: {} },
       runId: `cli-${process.pid}-${Date.now()}`,
       signal: ac.signal,
+      publishSignal: ac.signal,
       assertOwned: async () => {},
     });
     logger.info({ outcome: outcome.kind }, 'screening finished');

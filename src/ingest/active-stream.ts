@@ -3,10 +3,10 @@ import type { DeadLetterEvent, ScreeningFailureEvent } from '../domain/decision.
 import { errorCode, isRetryable, LeaseLostError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
 import type { StreamStart } from '../domain/stream.js';
-import { failureEventId } from '../publish/index.js';
+import { failureEventId } from '../domain/event-id.js';
 import { AssignmentAbortedError, type AbortCause } from './errors.js';
 import type { HeldLease } from './lease.js';
-import { redactUrl } from './redact.js';
+import { redactUrl } from '../domain/redact.js';
 import type { ResolvedIngestOptions } from './options.js';
 
 /**
@@ -17,7 +17,7 @@ export interface ScreeningAssignment {
   readonly start: StreamStart;
   /**
    * Unique per lease acquisition (a takeover gets a new one). Put it into event ids
-   * (publish/event-id.ts) so a new owner's decisions never dedupe against the old owner's.
+   * (domain/event-id.ts) so a new owner's decisions never dedupe against the old owner's.
    */
   readonly runId: string;
   readonly workerId: string;

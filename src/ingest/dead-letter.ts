@@ -1,5 +1,5 @@
 import type { DeadLetterEvent } from '../domain/decision.js';
-import { deadLetterEventId } from '../publish/index.js';
+import { deadLetterEventId } from '../domain/event-id.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -1,11 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import type { EscalationEvent, FrameRef, KillSwitchEvent, ScreeningFailureEvent } from '../domain/decision.js';
 import { errorCode } from '../domain/errors.js';
+import { escalationEventId, failureEventId, killSwitchEventId } from '../domain/event-id.js';
+import { redactUrl } from '../domain/redact.js';
 import type { StreamStart } from '../domain/stream.js';
 import type { Decision } from '../policy/index.js';
 
 export interface DecisionContext {
   readonly start: StreamStart;
+  /** The ingest run (one lease acquisition): part of every event id. */
+  readonly runId: string;
   readonly workerId: string;
   readonly frame: FrameRef;
   /** Epoch ms the frame left ffmpeg, and when the decision was made. */
@@ -14,12 +17,12 @@ export interface DecisionContext {
 }
 
 /**
- * Turns a policy decision into its wire event. The event id is fixed here, once, so every
- * publish retry carries the same Nats-Msg-Id and the server drops duplicates.
+ * Turns a policy decision into its wire event. Event ids are derived from what identifies the
+ * decision (stream, run, frame, list entry), so every publish retry, even one after a reconnect,
+ * carries the same Nats-Msg-Id and the server stores the event once.
  */
 export function toEvent(decision: Decision, ctx: DecisionContext): KillSwitchEvent | EscalationEvent {
   const common = {
-    eventId: randomUUID(),
     streamId: ctx.start.streamId,
     frame: ctx.frame,
     decidedAt: new Date(ctx.decidedAt).toISOString(),
@@ -29,20 +32,25 @@ export function toEvent(decision: Decision, ctx: DecisionContext): KillSwitchEve
     ...(Object.keys(ctx.start.metadata).length ? { metadata: ctx.start.metadata } : {}),
   };
   if (decision.kind === 'killswitch') {
-    return { type: 'killswitch', reason: 'hash_match', match: decision.match, ...common };
+    const { streamId } = ctx.start;
+    const { list, hash } = decision.match;
+    const eventId = killSwitchEventId({ streamId, runId: ctx.runId, frameSeq: ctx.frame.seq, list, hash });
+    return { type: 'killswitch', eventId, reason: 'hash_match', match: decision.match, ...common };
   }
-  return { type: 'escalation', priority: decision.priority, reasons: decision.reasons, ...common };
+  const eventId = escalationEventId(ctx.start.streamId, ctx.runId, ctx.frame.seq, decision.priority);
+  return { type: 'escalation', eventId, priority: decision.priority, reasons: decision.reasons, ...common };
 }
 
 export function failureEvent(
   start: StreamStart,
+  runId: string,
   workerId: string,
   error: unknown,
   attempts?: number,
 ): ScreeningFailureEvent {
   return {
     type: 'failure',
-    eventId: randomUUID(),
+    eventId: failureEventId(start.streamId, runId, errorCode(error)),
     streamId: start.streamId,
     code: errorCode(error),
     message: error instanceof Error ? error.message : String(error),
@@ -51,22 +59,4 @@ export function failureEvent(
     at: new Date().toISOString(),
     workerId,
   };
-}
-
-/** Stream keys travel in RTMP paths and query strings; events and logs must not carry them. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      u.username = '***';
-      u.password = '';
-    }
-    if (u.search) u.search = '?***';
-    const parts = u.pathname.split('/');
-    if (/^rtmps?:$/.test(u.protocol) && parts.length > 2) parts[parts.length - 1] = '***';
-    u.pathname = parts.join('/');
-    return u.toString();
-  } catch {
-    return '(unparseable url)';
-  }
 }

@@ -39,8 +39,13 @@ export interface ScreeningJob {
   readonly start: StreamStart;
   /** One per lease acquisition: event ids include it so a new owner's decisions never dedupe against the old one's. */
   readonly runId: string;
-  /** Aborted when the stream ends, the lease is lost, or the worker shuts down. */
+  /** Aborted when the stream ends, the lease is lost, or the worker shuts down: stop screening. */
   readonly signal: AbortSignal;
+  /**
+   * Aborted only when publishing for this stream must stop (lease lost, or the stream handed on
+   * after the grace period). A kill-switch still being retried when the stream ends goes out.
+   */
+  readonly publishSignal: AbortSignal;
   /** Throws LeaseLostError when another worker owns the stream now. */
   assertOwned(): Promise<void>;
 }
@@ -117,12 +122,12 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
           quality: a.quality,
         };
         for (const decision of result.decisions) {
-          const event = toEvent(decision, { start, workerId: deps.workerId, frame: ref, capturedAt: frame.capturedAt, decidedAt });
+          const event = toEvent(decision, { start, runId: job.runId, workerId: deps.workerId, frame: ref, capturedAt: frame.capturedAt, decidedAt });
           // The lease is checked before every publish: a worker that lost the stream to another
           // must not emit decisions for it, even ones it had already made.
           await job.assertOwned();
-          if (event.type === 'killswitch') await deps.sink.killSwitch(event, signal);
-          else await deps.sink.escalation(event, signal);
+          if (event.type === 'killswitch') await deps.sink.killSwitch(event, job.publishSignal);
+          else await deps.sink.escalation(event, job.publishSignal);
           metrics.decisions.inc({ kind: event.type, shadow: String(decision.shadow) });
           log.info({ eventId: event.eventId, type: event.type, latencyMs: event.latencyMs, seq: frame.seq }, 'decision published');
         }
@@ -148,10 +153,10 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
     const attempts = err instanceof StreamscreenError && typeof (err as { attempts?: unknown }).attempts === 'number'
       ? (err as unknown as { attempts: number }).attempts
       : undefined;
-    const event = failureEvent(job.start, deps.workerId, err, attempts);
+    const event = failureEvent(job.start, job.runId, deps.workerId, err, attempts);
     try {
       await job.assertOwned();
-      await deps.sink.failure(event, job.signal);
+      await deps.sink.failure(event, job.publishSignal);
       metrics.decisions.inc({ kind: 'failure', shadow: 'false' });
       log.warn({ eventId: event.eventId, code: event.code }, 'screening failure reported');
       return true;

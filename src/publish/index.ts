@@ -11,5 +11,5 @@ export {
   killSwitchEventId,
   randomEventId,
   type KillSwitchIdParts,
-} from './event-id.js';
+} from '../domain/event-id.js';
 export { backoffDelay, sleep } from './retry.js';

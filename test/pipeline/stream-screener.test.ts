@@ -80,6 +80,7 @@ function job(over: Partial<ScreeningJob> = {}): ScreeningJob {
     start: { streamId: 's1', url: 'rtmp://ingest.example/live/secret-key', metadata: { channel: 'c-9' } },
     runId: 'run-1',
     signal: new AbortController().signal,
+    publishSignal: new AbortController().signal,
     assertOwned: async () => {},
     ...over,
   };
@@ -105,7 +106,7 @@ describe('stream screener', () => {
       workerId: 'w1',
       metadata: { channel: 'c-9' },
     });
-    expect(e.eventId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(e.eventId).toMatch(/^ks-[0-9a-f]{32}$/);
   });
 
   it('publishes nothing once the lease is lost', async () => {
