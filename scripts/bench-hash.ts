@@ -10,7 +10,7 @@
  * - 10M part (a child process, so its memory is its own): `--big` hashes written as a text
  *   list to a temp file, then loaded the way a worker does (streaming parse, stepped index
  *   build); reports parse and build seconds, RSS after loading and peak RSS, and query times.
- * - PDQ hashing figures from scripts/bench-pdq.ts (the pdq helper's), when present.
+ * - PDQ hashing figures from scripts/bench-pdq.ts (benchPdq(): production hasher vs its baseline).
  *
  * Writes bench-results/hash.json. Usage:
  *   npm run bench:hash [-- --size 1000000 --big 10000000 --queries 2000 --scan-queries 200 --radius 31 --no-pdq]
@@ -28,6 +28,7 @@ import { MihIndex } from '../src/hash/index-mih.js';
 import { ScanIndex } from '../src/hash/index-scan.js';
 import { parseHashListFile } from '../src/hash/parse-hashlist.js';
 import { nearDuplicate, randomHashes, seededRandom } from '../src/hash/synthetic-hashes.js';
+import { benchPdq, type PdqBenchResult } from './bench-pdq.js';
 
 interface Args {
   size: number;
@@ -36,13 +37,6 @@ interface Args {
   scanQueries: number;
   radius: number;
   pdq: boolean;
-}
-
-interface PdqFigures {
-  pdq_ms_median_512: number;
-  pdq_ms_p99_512: number;
-  baseline_ms_median_512: number;
-  speedup_vs_baseline: number;
 }
 
 interface BigFigures {
@@ -108,20 +102,9 @@ function timeQueries(index: HashIndex, queries: readonly Uint16Array[], radius: 
   return { times, hits };
 }
 
-async function pdqFigures(enabled: boolean): Promise<PdqFigures | { skipped: string }> {
-  if (!enabled) return { skipped: '--no-pdq' };
-  // The pdq helper's benchmark: imported by a computed specifier so this script still builds
-  // (and reports the gap) in a tree where scripts/bench-pdq.ts does not exist yet.
-  const specifier = './bench-pdq.js';
-  let mod: { benchPdq?: () => Promise<PdqFigures> };
-  try {
-    mod = (await import(specifier)) as typeof mod;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return { skipped: 'scripts/bench-pdq.ts not present' };
-    throw err;
-  }
-  if (typeof mod.benchPdq !== 'function') return { skipped: 'scripts/bench-pdq.ts has no benchPdq()' };
-  return mod.benchPdq();
+/** PDQ hashing figures from the pdq helper's benchmark (scripts/bench-pdq.ts), in this run. */
+async function pdqFigures(enabled: boolean): Promise<PdqBenchResult | { skipped: string }> {
+  return enabled ? benchPdq() : { skipped: '--no-pdq' };
 }
 
 async function runMain(args: Args): Promise<void> {
