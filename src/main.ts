@@ -184,6 +184,11 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
     workerId,
     publisher,
     onAssignment,
+    events: {
+      onAssigned: (e) => metrics.assignments.inc({ event: e.tookOverFrom ? 'takeover' : 'assigned' }),
+      onFinished: (e) => metrics.assignments.inc({ event: e.outcome }),
+      onDeadLetter: (e) => metrics.deadLetters.inc({ reason: e.reason }),
+    },
     options: {
       ackWaitMs: config.ingest.ackWaitMs,
       leaseTtlMs: config.ingest.leaseTtlMs,

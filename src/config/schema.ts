@@ -37,8 +37,13 @@ export const ConfigSchema = z.strictObject({
       id: z.string().min(1).optional(),
       /** Streams one worker screens at once; each costs one ffmpeg decode plus hashing/inference. */
       maxStreams: z.number().int().positive().default(4),
-      /** Stage one of shutdown: time given to in-flight frames before streams are handed back. */
-      shutdownGraceMs: ms(5_000),
+      /**
+       * Stage one of shutdown: how long held streams may finish on their own before they are handed
+       * back to other workers. 0, because live streams do not finish on their own and every second
+       * of waiting is screened by a worker that is leaving; decisions already being published still
+       * go out (ingest's abort grace).
+       */
+      shutdownGraceMs: ms(0),
     })
     .prefault({}),
 

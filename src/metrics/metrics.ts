@@ -15,6 +15,9 @@ export interface Metrics {
   readonly errors: Counter<'code'>;
   readonly sourceRestarts: Counter<'code'>;
   readonly activeStreams: Gauge;
+  /** Streams taken (`assigned`, `takeover`) and finished, by outcome (ended, lease_lost, failed...). */
+  readonly assignments: Counter<'event'>;
+  readonly deadLetters: Counter<'reason'>;
   readonly ready: Gauge;
 }
 
@@ -50,6 +53,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     hashMatches: new Counter({ name: 'streamscreen_hash_matches_total', help: 'Frame hashes that matched a list', labelNames: ['list'], registers }),
     errors: new Counter({ name: 'streamscreen_errors_total', help: 'Errors by stable error code', labelNames: ['code'], registers }),
     sourceRestarts: new Counter({ name: 'streamscreen_source_restarts_total', help: 'ffmpeg restarts by cause', labelNames: ['code'], registers }),
+    assignments: new Counter({
+      name: 'streamscreen_assignments_total',
+      help: 'Streams taken (assigned, takeover) and finished (by outcome) by this worker',
+      labelNames: ['event'],
+      registers,
+    }),
+    deadLetters: new Counter({ name: 'streamscreen_dead_letters_total', help: 'Inbound events dead-lettered, by reason', labelNames: ['reason'], registers }),
     activeStreams: new Gauge({ name: 'streamscreen_active_streams', help: 'Streams this worker is screening now', registers }),
     ready: new Gauge({ name: 'streamscreen_ready', help: '1 once hash lists and models are loaded and NATS is connected', registers }),
   };

@@ -62,8 +62,11 @@ describe('worker end to end', () => {
 
   const js = () => jetstream(nc);
 
-  it('is ready once the hash list is loaded and NATS is connected', () => {
+  it('is ready once the hash list is loaded and NATS is connected, and says so on /readyz', async () => {
     expect(worker.ready()).toEqual({ ready: true, reasons: [] });
+    const res = await fetch(`http://127.0.0.1:${worker.metricsPort}/readyz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ready: true, reasons: [] });
   });
 
   it('publishes a kill-switch within seconds of a listed image appearing on a live RTMP stream', async () => {
@@ -131,6 +134,9 @@ describe('worker end to end', () => {
       // Terminated: not redelivered after ack_wait (4 s), so each bad message is dead-lettered once.
       await new Promise((r) => setTimeout(r, 5_500));
       expect(dead.events.filter((e) => e.subject.startsWith('streams.started.bad-'))).toHaveLength(2);
+      const metrics = await (await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`)).text();
+      expect(metrics).toContain('streamscreen_dead_letters_total{reason="invalid_json"} 1');
+      expect(metrics).toContain('streamscreen_dead_letters_total{reason="subject_mismatch"} 1');
     } finally {
       await dead.stop();
     }
