@@ -2,16 +2,23 @@
 /**
  * Command-line entry point. Each command lives in src/commands/<name>.ts and is imported only
  * when used, so `streamscreen hash` does not load onnxruntime or connect to NATS.
- * A command module exports `run(argv: string[]): Promise<number>` returning the exit code.
+ * A command module exports `run(argv, io, env)` returning the exit code; the environment is read
+ * here, through config/, and handed down.
  */
+import { processIO, type CommandIO } from './commands/io.js';
+import { readEnv } from './config/env.js';
+
 interface CommandModule {
-  run(argv: string[]): Promise<number>;
+  run(argv: string[], io: CommandIO, env: Readonly<Record<string, string | undefined>>): Promise<number>;
 }
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   worker: { summary: 'screen streams announced on NATS JetStream (the service)', load: () => import('./commands/worker.js') },
   screen: { summary: 'screen one stream URL without NATS, printing decisions as JSON lines', load: () => import('./commands/screen.js') },
   hash: { summary: 'print PDQ hash,quality,file for image files (--dihedral for all 8 hashes)', load: () => import('./commands/hash.js') },
+  classify: { summary: 'run the nudity and face/age classifiers on image files, one JSON line each', load: () => import('./commands/classify.js') },
+  hashlist: { summary: 'publish, list, inspect, delete or check hash lists (NATS Object Store)', load: () => import('./commands/hashlist.js') },
+  match: { summary: 'look one PDQ hash up in the published (or local) hash lists', load: () => import('./commands/match.js') },
 };
 
 function usage(): string {
@@ -30,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`streamscreen: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  return (await command.load()).run(rest);
+  return (await command.load()).run(rest, processIO, { ...readEnv() });
 }
 
 main(process.argv.slice(2)).then(
