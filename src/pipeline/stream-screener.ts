@@ -3,7 +3,7 @@ import { errorCode, LeaseLostError, StreamscreenError } from '../domain/errors.j
 import type { RawFrame } from '../domain/frame.js';
 import type { Logger } from '../domain/logger.js';
 import { DIHEDRAL_ORDER, pdqToHex, type PdqHash } from '../domain/pdq.js';
-import type { DecisionSink, FrameClassifier, FrameHasher, FrameSourceFactory, HashMatcher } from '../domain/ports.js';
+import type { DecisionSink, FrameClassifier, FrameHasher, FrameSource, FrameSourceFactory, HashMatcher } from '../domain/ports.js';
 import type { FrameSignals } from '../domain/signals.js';
 import type { StreamStart } from '../domain/stream.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -93,10 +93,13 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
   async function screen(job: ScreeningJob): Promise<ScreeningOutcome> {
     const { start, signal } = job;
     const log = deps.logger.child({ streamId: start.streamId });
-    const source = deps.openSource({ streamId: start.streamId, url: start.url, signal });
+    let source: FrameSource | undefined;
     let state: PolicyState = INITIAL_POLICY_STATE;
     metrics.activeStreams.inc();
     try {
+      // Inside the try: a URL the sampler refuses (scheme not allowed) is a screening failure to
+      // report like any other, not an exception that escapes the assignment.
+      source = deps.openSource({ streamId: start.streamId, url: start.url, signal });
       for await (const frame of source.frames()) {
         if (signal.aborted) break;
         metrics.framesReceived.inc({ source: 'ffmpeg' });
@@ -144,7 +147,7 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
       return { kind: 'failed', error: err, reported: await reportFailure(job, err, log) };
     } finally {
       metrics.activeStreams.dec();
-      await source.stop().catch((err: unknown) => log.warn({ err }, 'sampler stop failed'));
+      await source?.stop().catch((err: unknown) => log.warn({ err }, 'sampler stop failed'));
     }
   }
 

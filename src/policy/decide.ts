@@ -12,7 +12,9 @@ const PRIORITY_RANK: Record<EscalationPriority, number> = { normal: 0, high: 1, 
  * The screening policy: pure, so every rule is unit-tested and a shadow policy can run beside
  * the live one on the same inputs.
  *
- * - A match on a `kill` list (confirmed material) stops the stream: the closest match is reported.
+ * - A match on a `kill` list (confirmed material) stops the stream: the closest match is reported;
+ *   it never escalates as well (the kill-switch is the stronger action, and a repeat within the
+ *   kill cooldown would only page reviewers about a stream already being stopped).
  * - A match on an `escalate` list goes to human review at high priority.
  * - Classifiers alone only ever escalate: explicit content together with a possible minor is
  *   critical; explicit content alone is normal priority.
@@ -31,11 +33,8 @@ export function decide(state: PolicyState, frame: FrameAnalysis, options: Policy
   }
 
   const { priority, reasons } = escalationFor(frame, options);
-  // A kill-switch already stops the stream; an escalation for the same frame only adds noise
-  // unless it says something the kill does not (another list, a classifier).
-  const extra = killed ? reasons.filter((r) => !(r.kind === 'hash_match' && r.match === kill)) : reasons;
-  if (priority && extra.length > 0 && !suppressed(state, priority, now, options.escalationCooldownMs)) {
-    decisions.push({ kind: 'escalation', priority, reasons: extra, shadow });
+  if (priority && reasons.length > 0 && !suppressed(state, priority, now, options.escalationCooldownMs)) {
+    decisions.push({ kind: 'escalation', priority, reasons, shadow });
     next = { ...next, lastEscalationAt: { ...next.lastEscalationAt, [priority]: now } };
   }
   return { decisions, state: next };
@@ -51,9 +50,12 @@ function escalationFor(
     if (!priority || PRIORITY_RANK[p] > PRIORITY_RANK[priority]) priority = p;
   };
 
+  // Kill-list matches are the kill-switch's business (issued, or already issued within its
+  // cooldown); repeating them as escalations would page reviewers for a stream already stopped.
   for (const match of frame.matches) {
+    if ((match.action ?? 'kill') !== 'escalate') continue;
     reasons.push({ kind: 'hash_match', match });
-    raise((match.action ?? 'kill') === 'kill' ? 'critical' : 'high');
+    raise('high');
   }
 
   const signals = frame.signals;

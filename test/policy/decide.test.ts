@@ -45,6 +45,13 @@ describe('decide', () => {
   });
 
   it('adds an escalation beside a kill only for what the kill does not already say', () => {
+    const withSignals = decide(
+      INITIAL_POLICY_STATE,
+      frame({ matches: [killMatch], signals: { nudity: { porn: 0.99 } } }),
+      options,
+      0,
+    );
+    expect(withSignals.decisions.map((d) => d.kind)).toEqual(['killswitch', 'escalation']);
     const r = decide(INITIAL_POLICY_STATE, frame({ matches: [killMatch, escalateMatch] }), options, 0);
     expect(r.decisions.map((d) => d.kind)).toEqual(['killswitch', 'escalation']);
     const esc = r.decisions[1];
@@ -55,10 +62,10 @@ describe('decide', () => {
     expect(onlyKill.decisions.map((d) => d.kind)).toEqual(['killswitch']);
   });
 
-  it('suppresses a second kill-switch within the cooldown and allows it after', () => {
+  it('suppresses a second kill-switch within the cooldown, without escalating instead, and allows it after', () => {
     const first = decide(INITIAL_POLICY_STATE, frame({ matches: [killMatch] }), options, 0);
     const repeat = decide(first.state, frame({ matches: [killMatch] }), options, 59_999);
-    expect(repeat.decisions.filter((d) => d.kind === 'killswitch')).toEqual([]);
+    expect(repeat.decisions).toEqual([]);
     const later = decide(first.state, frame({ matches: [killMatch] }), options, 60_000);
     expect(later.decisions.map((d) => d.kind)).toContain('killswitch');
   });

@@ -1,0 +1,79 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/commands/screen.js';
+import type { KillSwitchEvent, ScreeningFailureEvent } from '../../src/domain/decision.js';
+import { pdqToHex } from '../../src/domain/pdq.js';
+import { createPdqHasher } from '../../src/hash/pdq-hasher.js';
+import { readRgbImage } from '../../src/sampler/image-file.js';
+import { defaultFfmpegPath } from '../support/live-source.js';
+
+const BRIDGE = fileURLToPath(new URL('../../../shared/pdq-vectors/decoded/bridge-1-original.png', import.meta.url));
+
+function capture() {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return { io: { stdout, stderr }, out: () => out, err: () => err };
+}
+
+describe('streamscreen screen', () => {
+  let dir: string;
+  let list: string;
+  let config: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'streamscreen-screen-'));
+    list = join(dir, 'known.txt');
+    writeFileSync(list, `${pdqToHex(createPdqHasher().hash(await readRgbImage(BRIDGE)).hash)}\tbridge\n`);
+    config = join(dir, 'streamscreen.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        classify: { enabled: false },
+        log: { level: 'silent' },
+        sampler: { maxRestarts: 1, backoffBaseMs: 100, backoffMaxMs: 200, rwTimeoutMs: 1000, stallTimeoutMs: 3000 },
+      }),
+    );
+  });
+
+  it('prints a kill-switch JSON line for a file that shows a listed image, and exits 0 at its end', async () => {
+    const video = join(dir, 'clip.mp4');
+    // 2 s of test pattern, then 2 s of the listed image.
+    const made = spawnSync(defaultFfmpegPath(), [
+      '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=10:d=2', '-loop', '1', '-t', '2', '-r', '10', '-i', BRIDGE,
+      '-filter_complex', '[1:v]scale=320:240,setsar=1[img];[0:v][img]concat=n=2:v=1', '-pix_fmt', 'yuv420p', '-y', video,
+    ]);
+    expect(made.status, made.stderr.toString()).toBe(0);
+    const c = capture();
+    const code = await run([video, '--allow-files', '--lists', list, '--stream-id', 'clip-1', '--config', config], c.io);
+    expect(code).toBe(0);
+    const lines = c.out().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as KillSwitchEvent);
+    expect(lines, c.out()).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ type: 'killswitch', streamId: 'clip-1', match: { list: 'known', label: 'bridge' } });
+    expect(lines[0]!.frame.pts).toBeGreaterThanOrEqual(2);
+  }, 30_000);
+
+  it('reports an unreachable source as a failure line after its retries, and exits 1', async () => {
+    const c = capture();
+    const code = await run(['rtmp://127.0.0.1:9/live/key-that-must-not-leak', '--lists', list, '--config', config], c.io);
+    expect(code).toBe(1);
+    const failure = JSON.parse(c.out().trim()) as ScreeningFailureEvent;
+    expect(failure).toMatchObject({ type: 'failure', streamId: 'cli', code: 'source_failed' });
+    expect(JSON.stringify(failure)).not.toContain('key-that-must-not-leak');
+  }, 30_000);
+
+  it('refuses a local file unless files are allowed', async () => {
+    const c = capture();
+    const code = await run([BRIDGE, '--lists', list, '--config', config], c.io);
+    expect(code).toBe(1);
+    expect(JSON.parse(c.out().trim())).toMatchObject({ type: 'failure', code: 'source_invalid' });
+  });
+});
