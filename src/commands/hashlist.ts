@@ -3,7 +3,7 @@ import type { ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { HashListError, StreamscreenError } from '../domain/errors.js';
 import { HASH_LIST_ACTIONS, type HashListAction, type HashListFormat } from '../hash/hash-list.js';
-import { DEFAULT_HASHLIST_BUCKET, decodeListMetadata, openHashListBucket, publishHashList } from '../hash/object-store-lists.js';
+import { DEFAULT_HASHLIST_BUCKET, decodeListMetadata, openHashListBucket, prepareHashList, uploadHashList } from '../hash/object-store-lists.js';
 import { parseHashListFile } from '../hash/parse-hashlist.js';
 import { processIO, type CommandIO } from './io.js';
 
@@ -102,30 +102,32 @@ async function publish(argv: string[], io: CommandIO, env: CommandEnv): Promise<
   if (!values.id) throw new UsageError('--id is required');
   if (!HASH_LIST_ACTIONS.includes(values.action as HashListAction)) throw new UsageError(`--action must be kill or escalate, got '${values.action}'`);
   const format = formatOption(values.format);
+  // Checked before connecting: an invalid file never reaches (or creates) the bucket.
+  const prepared = await prepareHashList({
+    file,
+    id: values.id,
+    action: values.action as HashListAction,
+    enabled: !values.disabled,
+    ...(values.label === undefined ? {} : { label: values.label }),
+    ...(values.source === undefined ? {} : { source: values.source }),
+    ...(format ? { format } : {}),
+  });
   return withBucket(values, env, async (os, bucket) => {
-    const result = await publishHashList(os, {
-      file,
-      id: values.id!,
-      action: values.action as HashListAction,
-      enabled: !values.disabled,
-      ...(values.label === undefined ? {} : { label: values.label }),
-      ...(values.source === undefined ? {} : { source: values.source }),
-      ...(format ? { format } : {}),
-    });
+    const result = await uploadHashList(os!, prepared);
     const { meta } = result;
     const skipped = result.skippedOtherTypes ? ` (${result.skippedOtherTypes} non-PDQ rows skipped)` : '';
     io.stdout.write(
       `published ${meta.id} to ${bucket}: ${meta.count} hashes${skipped}, ${meta.format}, action ${meta.action}${meta.enabled ? '' : ', disabled'}, sha256 ${meta.sha256}\n`,
     );
     return 0;
-  });
+  }, true);
 }
 
 async function list(argv: string[], io: CommandIO, env: CommandEnv): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON, json: { type: 'boolean', default: false } } });
   if (positionals.length) throw new UsageError('ls takes no arguments');
   return withBucket(values, env, async (os) => {
-    const infos = (await os.list()).sort((a, b) => a.name.localeCompare(b.name));
+    const infos = (os ? await os.list() : []).sort((a, b) => a.name.localeCompare(b.name));
     const rows = infos.map((info) => {
       try {
         const m = decodeListMetadata(info);
@@ -158,7 +160,7 @@ async function inspect(argv: string[], io: CommandIO, env: CommandEnv): Promise<
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: COMMON });
   const id = oneArg(positionals, 'list ID');
   return withBucket(values, env, async (os, bucket) => {
-    const info = await os.info(id);
+    const info = os ? await os.info(id) : null;
     if (!info || info.deleted) {
       io.stderr.write(`streamscreen hashlist: no list '${id}' in ${bucket}\n`);
       return 1;
@@ -179,8 +181,8 @@ async function remove(argv: string[], io: CommandIO, env: CommandEnv): Promise<n
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: COMMON });
   const id = oneArg(positionals, 'list ID');
   return withBucket(values, env, async (os, bucket) => {
-    const info = await os.info(id);
-    if (!info || info.deleted) {
+    const info = os ? await os.info(id) : null;
+    if (!os || !info || info.deleted) {
       io.stderr.write(`streamscreen hashlist: no list '${id}' in ${bucket}\n`);
       return 1;
     }
@@ -199,16 +201,18 @@ async function check(argv: string[], io: CommandIO): Promise<number> {
   return 0;
 }
 
+/** Connects, opens the bucket (only `publish` creates it: a look-up should not), runs `body`. */
 async function withBucket(
   values: { 'nats-url'?: string; bucket?: string },
   env: CommandEnv,
-  body: (os: ObjectStore, bucket: string) => Promise<number>,
+  body: (os: ObjectStore | null, bucket: string) => Promise<number>,
+  create = false,
 ): Promise<number> {
   const url = natsUrlFrom(values['nats-url'], env);
   const bucket = values.bucket ?? DEFAULT_HASHLIST_BUCKET;
   const nc = await connectOnce(url);
   try {
-    return await body(await openHashListBucket(nc, bucket), bucket);
+    return await body(create ? await openHashListBucket(nc, bucket) : await openHashListBucket(nc, bucket, { create: false }), bucket);
   } finally {
     await nc.close().catch(() => undefined);
   }

@@ -95,8 +95,9 @@ async function fromBucket(
 ): Promise<LoadedList[]> {
   const nc = await connectOnce(natsUrlFrom(values['nats-url'], env));
   try {
-    const os = await openHashListBucket(nc, values.bucket ?? DEFAULT_HASHLIST_BUCKET);
+    const os = await openHashListBucket(nc, values.bucket ?? DEFAULT_HASHLIST_BUCKET, { create: false });
     const out: LoadedList[] = [];
+    if (!os) return out;
     for (const info of await os.list()) {
       if (wanted && !wanted.has(info.name)) continue;
       try {

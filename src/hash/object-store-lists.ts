@@ -72,13 +72,19 @@ export function decodeListMetadata(info: Pick<ObjectInfo, 'name' | 'metadata' | 
   };
 }
 
-/** Opens the bucket, creating it (file storage) when it does not exist yet. */
-export async function openHashListBucket(nc: NatsConnection, bucket = DEFAULT_HASHLIST_BUCKET): Promise<ObjectStore> {
+/**
+ * Opens the bucket, creating it (file storage) when it does not exist yet: workers may start
+ * before the first list is published. Read-only callers pass `create: false` and get null.
+ */
+export async function openHashListBucket(nc: NatsConnection, bucket?: string): Promise<ObjectStore>;
+export async function openHashListBucket(nc: NatsConnection, bucket: string, options: { create: false }): Promise<ObjectStore | null>;
+export async function openHashListBucket(nc: NatsConnection, bucket = DEFAULT_HASHLIST_BUCKET, options: { create?: boolean } = {}): Promise<ObjectStore | null> {
   const objm = new Objm(nc);
   try {
     return await objm.open(bucket);
-  } catch {
-    // Not there yet: workers may start before the first list is published.
+  } catch (err) {
+    if (!/not found/i.test((err as Error).message)) throw err;
+    if (options.create === false) return null;
     return objm.create(bucket, { description: 'streamscreen PDQ hash lists (object name = list id)' });
   }
 }
@@ -99,15 +105,21 @@ export interface PublishResult {
   readonly skippedOtherTypes: number;
 }
 
-/**
- * Validates the file completely (a list workers would refuse is never published), then
- * streams it into the bucket with its metadata. The bytes are hashed again on the way out: if
- * the file changed between the two reads the upload is reported as failed (workers refuse it
- * too, since its sha256 will not match).
- */
-export async function publishHashList(os: ObjectStore, request: PublishRequest): Promise<PublishResult> {
+/** A list file checked completely and described, ready to upload. */
+export interface PreparedList {
+  readonly file: string;
+  readonly meta: PublishedListMeta;
+  readonly bytes: number;
+  readonly skippedOtherTypes: number;
+}
+
+/** Parses the whole file (a list workers would refuse is never published) and builds its metadata. */
+export async function prepareHashList(request: PublishRequest): Promise<PreparedList> {
   if (!HASH_LIST_ID_PATTERN.test(request.id)) {
     throw new HashListError(`list id ${JSON.stringify(request.id)} must match ${HASH_LIST_ID_PATTERN}`, request.file);
+  }
+  if (request.action !== undefined && !HASH_LIST_ACTIONS.includes(request.action)) {
+    throw new HashListError(`action must be kill or escalate, got ${JSON.stringify(request.action)}`, request.file);
   }
   const parsed = await parseHashListFile(request.file, request.format ? { format: request.format } : {});
   const meta: PublishedListMeta = {
@@ -121,8 +133,18 @@ export async function publishHashList(os: ObjectStore, request: PublishRequest):
     ...(request.label === undefined ? {} : { label: request.label }),
     ...(request.source === undefined ? {} : { source: request.source }),
   };
+  return { file: request.file, meta, bytes: parsed.bytes, skippedOtherTypes: parsed.data.stats.skippedOtherTypes };
+}
+
+/**
+ * Streams a prepared file into the bucket with its metadata. The bytes are hashed again on the
+ * way out: if the file changed since it was checked, the upload is reported as failed (workers
+ * refuse that version too, since its sha256 will not match).
+ */
+export async function uploadHashList(os: ObjectStore, prepared: PreparedList): Promise<PublishResult> {
+  const { meta } = prepared;
   const digest = createHash('sha256');
-  const file = createReadStream(request.file, { highWaterMark: 1 << 17 })[Symbol.asyncIterator]();
+  const file = createReadStream(prepared.file, { highWaterMark: 1 << 17 })[Symbol.asyncIterator]();
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       const next = await file.next();
@@ -137,12 +159,16 @@ export async function publishHashList(os: ObjectStore, request: PublishRequest):
       await file.return?.();
     },
   });
-  const info = await os.put({ name: request.id, ...(meta.label ? { description: meta.label } : {}), metadata: encodeListMetadata(meta) }, body);
-  const sent = digest.digest('hex');
-  if (sent !== parsed.sha256 || info.size !== parsed.bytes) {
-    throw new HashListError('file changed while it was being published; workers will refuse this version; publish it again', request.file);
+  const info = await os.put({ name: meta.id, ...(meta.label ? { description: meta.label } : {}), metadata: encodeListMetadata(meta) }, body);
+  if (digest.digest('hex') !== meta.sha256 || info.size !== prepared.bytes) {
+    throw new HashListError('file changed while it was being published; workers will refuse this version; publish it again', prepared.file);
   }
-  return { meta, info, skippedOtherTypes: parsed.data.stats.skippedOtherTypes };
+  return { meta, info, skippedOtherTypes: prepared.skippedOtherTypes };
+}
+
+/** prepareHashList then uploadHashList. */
+export async function publishHashList(os: ObjectStore, request: PublishRequest): Promise<PublishResult> {
+  return uploadHashList(os, await prepareHashList(request));
 }
 
 export interface DownloadedList {

@@ -123,6 +123,13 @@ describe('hashlist and match commands against a real nats-server', () => {
     const ls = capture();
     expect(await hashlist(['ls', '--bucket', 'other'], ls.io, env)).toBe(0);
     expect(ls.out).toBe('no hash lists published\n');
+    // Looking did not create the bucket either (only publish does).
+    const nc = await server.connect();
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const names: string[] = [];
+    for await (const s of (await jetstreamManager(nc)).streams.names()) names.push(s);
+    await nc.close();
+    expect(names).not.toContain('OBJ_other');
   });
 
   it('checks a file locally and looks hashes up in local files without NATS', async () => {
