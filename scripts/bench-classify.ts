@@ -152,27 +152,37 @@ async function main(): Promise<void> {
   }
 
   log(`bench:classify — ${frames.length} frames x ${args.rounds} rounds, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg()[0]!.toFixed(2)}`);
-  const times = { tfjs: [] as number[], onnx1: [] as number[], onnx2: [] as number[], onnx2spin: [] as number[], bare: [] as number[] };
-  const engines: Array<[keyof typeof times, (f: RgbImage) => Promise<unknown>]> = [
+  type Engine = [string, (f: RgbImage) => Promise<unknown>];
+  /** Median ms per frame of each engine, run interleaved frame by frame in rotating order. */
+  const interleaved = async (engines: readonly Engine[]): Promise<Record<string, number>> => {
+    const times: Record<string, number[]> = Object.fromEntries(engines.map(([n]) => [n, []]));
+    for (let r = 0; r < args.rounds; r++) {
+      for (let i = 0; i < frames.length; i++) {
+        // Rotate the order so no engine always runs right after another one's cache pollution.
+        for (let k = 0; k < engines.length; k++) {
+          const [name, run] = engines[(r + i + k) % engines.length]!;
+          times[name]!.push(await timeIt(() => run(frames[i]!)));
+        }
+      }
+    }
+    return Object.fromEntries(Object.entries(times).map(([n, t]) => [n, median(t)]));
+  };
+  const main = await interleaved([
     ['tfjs', tfjs],
     ['onnx1', (f) => onnx1.probabilities(f)],
     ['onnx2', (f) => onnx2.probabilities(f)],
-    ['onnx2spin', (f) => onnx2spin.probabilities(f)],
+  ]);
+  const tfjsMs = main.tfjs!;
+  const onnx1Ms = main.onnx1!;
+  const onnx2Ms = main.onnx2!;
+  // The runtime's overhead over a bare session fed a ready tensor.
+  const overhead = await interleaved([
+    ['onnx1', (f) => onnx1.probabilities(f)],
     ['bare', bareRun],
-  ];
-  for (let r = 0; r < args.rounds; r++) {
-    for (let i = 0; i < frames.length; i++) {
-      const frame = frames[i]!;
-      // Rotate the order so no engine always runs right after another one's cache pollution.
-      for (let k = 0; k < engines.length; k++) {
-        const [name, run] = engines[(r + i + k) % engines.length]!;
-        times[name].push(await timeIt(() => run(frame)));
-      }
-    }
-  }
-  const tfjsMs = median(times.tfjs);
-  const onnx1Ms = median(times.onnx1);
-  const onnx2Ms = median(times.onnx2);
+  ]);
+  // Spinning threads keep burning CPU after a run and would slow whatever runs next, so the
+  // spinning session is timed in its own block, not interleaved.
+  const spin = await interleaved([['spin', (f) => onnx2spin.probabilities(f)]]);
 
   // Cross-stream batches: 4 frames submitted together go through as one batch of 4.
   const batchTimes: number[] = [];
@@ -262,8 +272,8 @@ async function main(): Promise<void> {
       onnx_1t: round2(onnx1Ms),
       onnx_2t: round2(onnx2Ms),
       tfjs_wasm: round2(tfjsMs),
-      onnx_2t_spinning: round2(median(times.onnx2spin)),
-      onnx_bare_session_1t: round2(median(times.bare)),
+      onnx_2t_spinning: round2(spin.spin!),
+      onnx_1t_vs_bare_session: { runtime: round2(overhead.onnx1!), bare: round2(overhead.bare!) },
     },
     tfjs_wasm_backend: tfjsInfo,
     batch4_ms_per_frame_1t: round2(median(batchTimes)),
@@ -283,7 +293,7 @@ async function main(): Promise<void> {
   log(`tfjs-wasm     ${tfjsMs.toFixed(2)} ms/frame  (${result.tfjs_wasm_fps} fps)`);
   log(`onnx 1 thread ${onnx1Ms.toFixed(2)} ms/frame  (${result.onnx_fps} fps)  ratio ${result.ratio}x (target ≥ ${TARGET_RATIO_1T}x)`);
   log(`onnx 2 thread ${onnx2Ms.toFixed(2)} ms/frame  (${result.onnx_fps_2t} fps)  ratio ${result.ratio_2t}x (target ≥ ${TARGET_RATIO_2T}x)`);
-  log(`(2 threads with spinning: ${result.ms_per_frame_median.onnx_2t_spinning} ms; bare 1-thread session: ${result.ms_per_frame_median.onnx_bare_session_1t} ms)`);
+  log(`(2 threads with spinning: ${result.ms_per_frame_median.onnx_2t_spinning} ms; 1 thread runtime vs bare session: ${result.ms_per_frame_median.onnx_1t_vs_bare_session.runtime} / ${result.ms_per_frame_median.onnx_1t_vs_bare_session.bare} ms)`);
   log(`batch of 4 (1 thread): ${result.batch4_ms_per_frame_1t} ms/frame`);
   log(`one core busy: 1 thread ${result.under_load_one_core_busy_ms.onnx_1t} ms, 2 threads ${result.under_load_one_core_busy_ms.onnx_2t} ms`);
   log(`two streams: 2 sessions x 1 thread ${result.two_streams_fps.two_sessions_1t} fps, 1 session x 2 threads ${result.two_streams_fps.one_session_2t} fps`);
