@@ -64,7 +64,7 @@ const RULES: readonly Rule[] = [
   },
   {
     code: 'source_stalled',
-    what: 'read timed out',
+    what: 'read failed (timeout or dropped connection)',
     pattern: /Input\/output error|I\/O error|timed out|Operation not permitted|End of file/i,
   },
   {
@@ -81,13 +81,11 @@ const RULES: readonly Rule[] = [
  * `redact` is applied to every bit of ffmpeg text that goes into the message (it quotes URLs).
  */
 export function classifyFfmpegExit(exit: FfmpegExit, redact: (text: string) => string = (t) => t): SourceError | undefined {
-  if (exit.code === 0 && exit.signal === null) {
-    if (exit.kind === 'file') return undefined;
-    // A live input reaching its end means the publisher stopped or the server dropped us; the
-    // stream may be back in a moment (reconnecting encoder), so this is worth a restart.
-    return new SourceError('source_unreachable', 'the live source ended (ffmpeg reached end of input)', { retryable: true });
-  }
+  const clean = exit.code === 0 && exit.signal === null;
+  if (clean && exit.kind === 'file') return undefined;
 
+  // ffmpeg also exits 0 when a read fails mid-stream (rw_timeout, reset connection): it treats the
+  // error as the end of input and finishes "normally". The logged error still tells us why.
   for (const rule of RULES) {
     const line = lastMatching(exit.lines, rule);
     if (!line) continue;
@@ -96,6 +94,12 @@ export function classifyFfmpegExit(exit: FfmpegExit, redact: (text: string) => s
     if (code === 'source_stalled' && exit.framesSeen === 0) code = 'source_unreachable';
     const terminal = typeof rule.terminal === 'function' ? rule.terminal(exit) : rule.terminal === true;
     return new SourceError(code, `${rule.what}: ${clip(redact(describe(line)))}`, { retryable: !terminal });
+  }
+
+  if (clean) {
+    // A live input reaching its end means the publisher stopped or the server dropped us; the
+    // stream may be back in a moment (reconnecting encoder), so this is worth a restart.
+    return new SourceError('source_unreachable', 'the live source ended (ffmpeg reached end of input)', { retryable: true });
   }
 
   const how = exit.signal ? `was killed by ${exit.signal}` : exit.code !== null && exit.code > 128 ? `was killed by signal ${exit.code - 128}` : `exited with status ${exit.code}`;

@@ -166,6 +166,15 @@ function secretsOf(url: URL, kind: SourceKind): string[] {
   if (url.username) secrets.push(url.username, decodeSafe(url.username));
   if (url.password) secrets.push(url.password, decodeSafe(url.password));
   for (const [, value] of url.searchParams) secrets.push(value, encodeURIComponent(value));
+  // An unescaped '#' (SRT stream ids start with "#!::") turns the rest of the query into a fragment.
+  if (url.hash.length > 1) {
+    const fragment = url.hash.slice(1);
+    secrets.push(fragment, decodeSafe(fragment));
+    for (const part of fragment.split('&')) {
+      const value = part.slice(part.indexOf('=') + 1);
+      secrets.push(value, decodeSafe(value));
+    }
+  }
   if (kind === 'rtmp') {
     for (const seg of url.pathname.split('/').filter(Boolean).slice(1)) secrets.push(seg, decodeSafe(seg));
   }
@@ -181,7 +190,7 @@ function decodeSafe(s: string): string {
 }
 
 /**
- * A URL safe to log: userinfo and every query value replaced by `***`, fragment dropped, and for
+ * A URL safe to log: userinfo, every query value and any fragment replaced by `***`, and for
  * RTMP everything after the application name (the stream key) replaced too. Never throws; text that
  * does not parse keeps only its scheme.
  */
@@ -203,7 +212,7 @@ export function redactUrl(raw: string): string {
   }
   const query = [...url.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=***`).join('&');
   // url.host keeps the port; rtmp:, srt: are non-special schemes but still parse a host from scheme://.
-  return `${scheme}://${userinfo}${url.host}${path}${query ? `?${query}` : ''}`;
+  return `${scheme}://${userinfo}${url.host}${path}${query ? `?${query}` : ''}${url.hash.length > 1 ? '#***' : ''}`;
 }
 
 const URL_IN_TEXT = /\b[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s'"<>]+/g;

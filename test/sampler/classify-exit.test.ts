@@ -118,7 +118,12 @@ describe('classifyFfmpegExit', () => {
   });
 
   it('a live source ending cleanly is worth a restart', () => {
-    expect(classifyFfmpegExit(exit({ code: 0, framesSeen: 30 }))).toMatchObject({ code: 'source_unreachable', retryable: true });
+    expect(classifyFfmpegExit(exit({ code: 0, framesSeen: 30 }))).toMatchObject({ code: 'source_unreachable', retryable: true, message: expect.stringMatching(/ended/) });
+  });
+
+  it('exit 0 after a read error (ffmpeg ends "normally" on rw_timeout) is still classified by the error', () => {
+    const err = classifyFfmpegExit(exit({ code: 0, framesSeen: 2, lines: lines('[error] rtmp://127.0.0.1:19351/live/key: Input/output error') }));
+    expect(err).toMatchObject({ code: 'source_stalled', retryable: true });
   });
 
   it('signals and unknown failures are retryable ffmpeg_crashed (the 2018 build segfaults on DNS errors)', () => {
