@@ -13,6 +13,7 @@ import { pdqToHex } from '../../src/domain/pdq.js';
 import { createPdqHasher } from '../../src/hash/pdq-hasher.js';
 import { startWorker, type Worker } from '../../src/main.js';
 import { readRgbImage } from '../../src/sampler/image-file.js';
+import { modelsReady } from '../classify/support.js';
 import { startLiveSource, type LiveSource } from '../support/live-source.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import { collectEvents, eventually, samplerPids, type EventCollector } from '../support/jetstream-events.js';
@@ -31,6 +32,8 @@ describe('worker end to end', () => {
   const sources: LiveSource[] = [];
 
   beforeAll(async () => {
+    // The worker runs with its classifiers, as deployed: models come from `npm ci` (prepare).
+    await modelsReady();
     server = await startNatsServer();
     nc = await server.connect();
     const dir = mkdtempSync(join(tmpdir(), 'streamscreen-e2e-'));
@@ -42,7 +45,6 @@ describe('worker end to end', () => {
       env: { NATS_URL: server.url, STREAMSCREEN_HASH_LISTS: list, PATH: process.env.PATH },
       cwd: dir,
       overrides: {
-        classify: { enabled: false },
         metrics: { port: 0, host: '127.0.0.1' },
         worker: { id: 'e2e-worker', shutdownGraceMs: 500 },
         sampler: { stallTimeoutMs: 8_000, maxRestarts: 2, backoffBaseMs: 200 },
@@ -98,9 +100,13 @@ describe('worker end to end', () => {
     sources.push(source);
     await js().publish('streams.started.clean-1', JSON.stringify({ streamId: 'clean-1', url: source.url }));
     await eventually(() => samplerPids(source.url).length > 0 || undefined, 10_000, 'sampler for clean-1');
-    const framesBefore = await framesScreened(worker);
+    const framesBefore = await metric(worker, 'streamscreen_frames_total');
+    const classifiedBefore = await metric(worker, 'streamscreen_frame_latency_seconds_count{stage="classify"}');
     await new Promise((r) => setTimeout(r, 6_000));
-    expect(await framesScreened(worker)).toBeGreaterThanOrEqual(framesBefore + 3);
+    expect(await metric(worker, 'streamscreen_frames_total')).toBeGreaterThanOrEqual(framesBefore + 3);
+    // Every frame also went through the nudity and face/age models, well inside the budget.
+    expect(await metric(worker, 'streamscreen_frame_latency_seconds_count{stage="classify"}')).toBeGreaterThanOrEqual(classifiedBefore + 3);
+    expect(await metric(worker, 'streamscreen_frames_shed_total{reason="classifiers_over_budget"}')).toBe(0);
     expect(kills.events.filter((e) => e.streamId === 'clean-1')).toEqual([]);
   }, 30_000);
 
@@ -143,9 +149,11 @@ describe('worker end to end', () => {
   }, 30_000);
 });
 
-async function framesScreened(worker: Worker): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`);
-  const text = await res.text();
-  const line = text.split('\n').find((l) => l.startsWith('streamscreen_frames_total'));
-  return line ? Number(line.split(' ').pop()) : 0;
+/** Sum of the samples whose name and labels start with `series` (0 when there are none). */
+async function metric(worker: Worker, series: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(series))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
