@@ -92,7 +92,7 @@ function applyEnv(raw: Record<string, unknown>, env: StreamscreenEnv, cwd: strin
 
 /** `lists/ncmec-2026.txt` → `ncmec-2026`; characters a list id cannot hold become `_`. */
 export function listIdFromPath(path: string): string {
-  const name = basename(path, extname(path)).replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+  const name = basename(path, extname(path)).replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
   return name || 'list';
 }
 

@@ -11,7 +11,7 @@ const positiveMs = (def: number) => z.number().int().positive().default(def);
 
 export const HashListConfigSchema = z.strictObject({
   /** Stable id, reported in every match and used as the object name when distributed over NATS. */
-  id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'list id: 1-64 of A-Z a-z 0-9 _ . -'),
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'list id: 1-64 of A-Z a-z 0-9 _ -'),
   path: z.string().min(1),
   /** `kill` for confirmed abuse material lists; `escalate` for lower-confidence or non-CSAM lists. */
   action: z.enum(['kill', 'escalate']).default('kill'),
