@@ -146,6 +146,8 @@ interface Result {
   readonly frames: number;
   readonly undecoded: number;
   readonly ages: number[];
+  /** From starting the sampler to its first frame (connect, probe, first keyframe). */
+  readonly firstFrameMs: number;
 }
 
 async function measure(v: Variant): Promise<Result> {
@@ -154,6 +156,7 @@ async function measure(v: Variant): Promise<Result> {
   const pub = startPublisher(url);
   // The listener needs a moment; the sampler's restart-with-backoff covers a refused first connect.
   await new Promise((r) => setTimeout(r, 300));
+  const startedAt = Date.now();
   const sampler = createSampler({
     url,
     streamId: 'measure',
@@ -185,7 +188,7 @@ async function measure(v: Variant): Promise<Result> {
     await sampler.stop();
     await pub.stop();
   }
-  return { label: v.label, frames, undecoded, ages };
+  return { label: v.label, frames, undecoded, ages, firstFrameMs: firstAt === undefined ? NaN : firstAt - startedAt };
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -213,7 +216,7 @@ async function main(): Promise<void> {
     const r = await measure(v);
     results.push(r);
     const s = [...r.ages].sort((a, b) => a - b);
-    console.log(`${r.label.padEnd(60)} n=${String(s.length).padStart(3)} median=${quantile(s, 0.5).toFixed(0).padStart(5)} ms  p95=${quantile(s, 0.95).toFixed(0).padStart(5)} ms  max=${(s.at(-1) ?? NaN).toFixed(0).padStart(5)} ms${r.undecoded ? `  undecoded=${r.undecoded}` : ''}`);
+    console.log(`${r.label.padEnd(60)} n=${String(s.length).padStart(3)} median=${quantile(s, 0.5).toFixed(0).padStart(5)} ms  p95=${quantile(s, 0.95).toFixed(0).padStart(5)} ms  max=${(s.at(-1) ?? NaN).toFixed(0).padStart(5)} ms  first frame after ${r.firstFrameMs.toFixed(0).padStart(5)} ms${r.undecoded ? `  undecoded=${r.undecoded}` : ''}`);
   }
   const base = results[0];
   if (base && base.ages.length) {

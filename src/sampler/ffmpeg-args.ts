@@ -34,8 +34,11 @@ export function buildSamplerArgs({ source, options: o, hasFpsMode }: SamplerArgs
   // ---- input ----
   if (o.lowLatency) {
     if (source.kind === 'rtmp' || source.kind === 'srt') {
-      // Start decoding after the smallest possible probe and never buffer packets ahead.
-      args.push('-fflags', 'nobuffer', '-probesize', '32', '-analyzeduration', '0');
+      // Start decoding after the smallest possible probe (the default analyses 5 s of stream
+      // first). Not `-fflags nobuffer`: it discards the packets read while probing, which hold the
+      // first keyframe, so decoding would wait a whole GOP for the next one (measured: first frame
+      // after 1.3 s instead of 0.37 s on a 1 s GOP) and steady-state age is the same without it.
+      args.push('-probesize', '32', '-analyzeduration', '0');
     }
     // Decoder flag: disables frame threading, whose pipeline holds (threads - 1) frames back.
     args.push('-flags', 'low_delay');

@@ -27,8 +27,9 @@ export interface SamplerOptions {
    */
   rateFilter: 'select' | 'fps';
   /**
-   * Live input flags that trade start-up robustness for latency (`-fflags nobuffer -flags low_delay
-   * -probesize 32 -analyzeduration 0`, and no frame threading in the decoder). Default true.
+   * Live input flags: decode after a minimal probe (`-probesize 32 -analyzeduration 0` for RTMP and
+   * SRT; ffmpeg otherwise analyses 5 s of stream before the first frame) and `-flags low_delay`
+   * (no frame threading in the decoder). Default true.
    */
   lowLatency: boolean;
   /** Decoder threads per ffmpeg. Default 1: a worker runs many streams, one core each is plenty at 1 fps. */

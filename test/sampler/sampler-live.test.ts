@@ -86,6 +86,26 @@ describe('live sources', () => {
     });
   }
 
+  it('SRT (Debian ffmpeg has libsrt): frames flow; the bundled build refuses srt:// up front', async (ctx) => {
+    if (!binaries.debian!.protocols.has('srt')) return ctx.skip();
+    const src = await live({ kind: 'srt' });
+    expect(src.url).toMatch(/^srt:\/\/127\.0\.0\.1:\d+$/);
+    const { logger } = capturingLogger();
+    const s = track(createSampler({ url: src.url, streamId: 'srt-1', ffmpeg: binaries.debian!, logger }));
+    const frames = await take(s.frames()[Symbol.asyncIterator](), 3);
+    expect(frames.map((f) => [f.seq, f.width, f.height])).toEqual([
+      [0, 320, 240],
+      [1, 320, 240],
+      [2, 320, 240],
+    ]);
+    // MPEG-TS timestamps start at 1.4 s; samples fall on whole-second slots of that timeline.
+    expect(frames[0]!.pts).toBeCloseTo(1.4, 1);
+    expect(frames[2]!.pts - frames[1]!.pts).toBeCloseTo(1, 1);
+    if (binaries.bundled) {
+      expect(() => createSampler({ url: src.url, streamId: 'srt-2', ffmpeg: binaries.bundled!, logger })).toThrow(/without SRT support/);
+    }
+  });
+
   it('source loss: restarts with backoff, recovers, and seq continues', async () => {
     const src = await live({ kind: 'rtmp' });
     const restarts: { code: string; delayMs: number; message: string }[] = [];

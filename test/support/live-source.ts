@@ -3,6 +3,7 @@
  * lavfi pattern (or a benign image) encoded with x264 in real time and served as
  *  - RTMP: ffmpeg itself is the server (`-listen 1`). A listen-mode ffmpeg serves one client and
  *    exits when it leaves, so it is respawned for the next one; each client's timeline starts at 0.
+ *  - SRT (ffmpeg built with libsrt): MPEG-TS from an ffmpeg in SRT listener mode, served the same way.
  *  - HLS: ffmpeg writes 1 s segments to a temp dir, served by a node http server (any number of
  *    clients, survives consumer restarts: what worker-takeover tests need).
  * Every ffmpeg here runs under the sampler's lifeline wrapper, so none outlives a crashed test run.
@@ -18,7 +19,7 @@ import { freePort } from './nats-server.js';
 
 export interface LiveSourceOptions {
   /** Default `rtmp`. */
-  kind?: 'rtmp' | 'hls';
+  kind?: 'rtmp' | 'hls' | 'srt';
   /** Encoder binary. Default: /usr/bin/ffmpeg when present, else the bundled static build. */
   ffmpegPath?: string;
   /** Default 320x240 at 15 fps, a keyframe every second. */
@@ -37,7 +38,7 @@ export interface LiveSourceOptions {
 }
 
 export interface LiveSource {
-  readonly kind: 'rtmp' | 'hls';
+  readonly kind: 'rtmp' | 'hls' | 'srt';
   readonly url: string;
   readonly port: number;
   /** Process group of the current encoder (its lifeline wrapper), if one runs. */
@@ -58,7 +59,8 @@ export function defaultFfmpegPath(): string {
 }
 
 export async function startLiveSource(opts: LiveSourceOptions = {}): Promise<LiveSource> {
-  return (opts.kind ?? 'rtmp') === 'rtmp' ? startRtmp(opts) : startHls(opts);
+  const kind = opts.kind ?? 'rtmp';
+  return kind === 'hls' ? startHls(opts) : startListener(kind, opts);
 }
 
 function encoderArgs(opts: LiveSourceOptions): string[] {
@@ -117,13 +119,16 @@ async function terminate(child: LifelineChild | undefined): Promise<void> {
   await closed;
 }
 
-/** True once something listens on 127.0.0.1:port (read from /proc: a probe connect would be the one client). */
-async function listening(port: number): Promise<boolean> {
+/**
+ * True once something listens on 127.0.0.1:port, read from /proc: a probe connection would be
+ * the one client a listen-mode ffmpeg serves. TCP: a socket in LISTEN (0A); UDP (SRT): bound.
+ */
+async function listening(port: number, proto: 'tcp' | 'udp'): Promise<boolean> {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  const table = await readFile('/proc/net/tcp', 'utf8').catch(() => '');
+  const table = await readFile(`/proc/net/${proto}`, 'utf8').catch(() => '');
   return table.split('\n').some((l) => {
     const f = l.trim().split(/\s+/);
-    return f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A';
+    return f[1]?.endsWith(`:${hexPort}`) && (proto === 'udp' || f[3] === '0A');
   });
 }
 
@@ -135,11 +140,15 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   }
 }
 
-async function startRtmp(opts: LiveSourceOptions): Promise<LiveSource> {
+async function startListener(kind: 'rtmp' | 'srt', opts: LiveSourceOptions): Promise<LiveSource> {
   const ffmpeg = opts.ffmpegPath ?? defaultFfmpegPath();
   const port = opts.port ?? (await freePort());
-  const url = `rtmp://127.0.0.1:${port}/live/${opts.streamKey ?? 'stream'}`;
-  const args = [...encoderArgs(opts), '-f', 'flv', '-listen', '1', url];
+  const proto = kind === 'rtmp' ? 'tcp' : 'udp';
+  const url = kind === 'rtmp' ? `rtmp://127.0.0.1:${port}/live/${opts.streamKey ?? 'stream'}` : `srt://127.0.0.1:${port}`;
+  const args =
+    kind === 'rtmp'
+      ? [...encoderArgs(opts), '-f', 'flv', '-listen', '1', url]
+      : [...encoderArgs(opts), '-f', 'mpegts', `srt://127.0.0.1:${port}?mode=listener`];
   let child: LifelineChild | undefined;
   let stopped = false;
   let down = false;
@@ -157,10 +166,10 @@ async function startRtmp(opts: LiveSourceOptions): Promise<LiveSource> {
     child = c;
   };
   launch();
-  await waitFor(`rtmp listener on ${port}${lastError ? ` (${lastError})` : ''}`, () => listening(port));
+  await waitFor(`${kind} listener on ${port}${lastError ? ` (${lastError})` : ''}`, () => listening(port, proto));
 
   return {
-    kind: 'rtmp',
+    kind,
     url,
     port,
     get pid() {
@@ -176,7 +185,7 @@ async function startRtmp(opts: LiveSourceOptions): Promise<LiveSource> {
       down = false;
       if (!stopped) {
         launch();
-        await waitFor(`rtmp listener on ${port}`, () => listening(port));
+        await waitFor(`${kind} listener on ${port}`, () => listening(port, proto));
       }
     },
     pause() {
