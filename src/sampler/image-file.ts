@@ -22,10 +22,19 @@ import sharp from 'sharp';
 import type { RgbImage } from '../domain/frame.js';
 import { ImageDecodeError } from '../domain/errors.js';
 
-export async function readRgbImage(path: string): Promise<RgbImage> {
+/**
+ * How to decode: `pdq` (the default) as described above; `view` as a person sees the picture,
+ * for the classifiers: EXIF orientation applied (a phone photo stored sideways is classified
+ * upright) and embedded colour profiles converted to sRGB, the space the models were trained in.
+ */
+export type DecodeMode = 'pdq' | 'view';
+
+export async function readRgbImage(path: string, mode: DecodeMode = 'pdq'): Promise<RgbImage> {
   await checkReadableFile(path);
   try {
-    const { data, info } = await sharp(path, { ignoreIcc: true, failOn: 'error', page: 0, pages: 1 })
+    const view = mode === 'view';
+    const decoder = sharp(path, { ignoreIcc: !view, failOn: 'error', page: 0, pages: 1 });
+    const { data, info } = await (view ? decoder.rotate() : decoder)
       .toColourspace('srgb')
       .removeAlpha()
       .raw({ depth: 'uchar' })

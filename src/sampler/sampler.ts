@@ -10,7 +10,7 @@ import { LineSplitter, parseFrameInfo, parseLogLine, type LogLine } from './ffmp
 import { LatestQueue } from './frame-queue.js';
 import { FrameStamper } from './frame-stamper.js';
 import { FrameAssembler } from './framer.js';
-import { cutLifeline, killGroup, spawnWithLifeline, type LifelineChild } from './lifeline.js';
+import { cutLifeline, hasExited, spawnWithLifeline, terminate, type LifelineChild } from './lifeline.js';
 import { resolveSamplerOptions, type SamplerOptions } from './options.js';
 import { parseSourceUrl, type SourceUrl } from './source-url.js';
 
@@ -74,6 +74,8 @@ export interface Sampler {
 }
 
 const TAIL_LINES = 40;
+/** After SIGKILL through the wrapper, how long before the whole group is killed instead. */
+const KILL_WAIT_MS = 1_000;
 const DROP_LOG_INTERVAL_MS = 10_000;
 
 interface RunResult {
@@ -98,7 +100,13 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
   }
   const source = parseSourceUrl(deps.url, { allowFiles: options.allowFiles, protocols: deps.ffmpeg.protocols });
   const args = buildSamplerArgs({ source, options, hasFpsMode: deps.ffmpeg.hasFpsMode });
-  const log = deps.logger.child({ component: 'sampler', streamId: deps.streamId, source: source.redacted });
+  // The caller's logger may already be bound to this stream; a second streamId key would be a duplicate in the JSON.
+  const bound = typeof deps.logger.bindings === 'function' ? deps.logger.bindings() : {};
+  const log = deps.logger.child({
+    component: 'sampler',
+    ...(bound.streamId === undefined ? { streamId: deps.streamId } : {}),
+    source: source.redacted,
+  });
   const events = deps.events ?? {};
   // exact: every frame's size is known up front, so frames are cut as soon as their bytes are in.
   // shrink: a frame's size comes from its showinfo line (written to stderr before the frame).
@@ -182,7 +190,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         clearTimeout(stallTimer);
         stallTimer = setTimeout(() => {
           stallError = new SourceError('source_stalled', `no frame from ffmpeg for ${options.stallTimeoutMs} ms`, { retryable: true });
-          killGroup(child, 'SIGKILL');
+          void terminate(child, { graceful: false, graceMs: KILL_WAIT_MS });
         }, options.stallTimeoutMs);
       };
       const schedulePts = (): void => {
@@ -196,7 +204,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       };
       const broken = (message: string): void => {
         brokenError ??= new SourceError('ffmpeg_crashed', message, { retryable: true });
-        killGroup(child, 'SIGKILL');
+        void terminate(child, { graceful: false, graceMs: KILL_WAIT_MS });
       };
       /** Cuts every frame whose bytes and (in shrink mode) size are in. */
       const pump = (): void => {
@@ -238,9 +246,6 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       };
 
       armStall();
-      child.stdin.on('error', () => {
-        // The wrapper is gone; nothing to write anyway (the pipe is only a lifeline).
-      });
       child.stdout.on('data', (chunk: Buffer) => {
         assembler.push(chunk, Date.now());
         pump();
@@ -331,7 +336,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     state = 'failed';
     log.error({ err }, 'sampler supervisor failed');
     queue.fail(new SourceFailedError(source.redacted, Math.max(1, attempts), cause));
-    if (current) killGroup(current, 'SIGKILL');
+    if (current) void terminate(current, { graceful: false, graceMs: KILL_WAIT_MS });
   });
 
   let stopPromise: Promise<void> | undefined;
@@ -341,14 +346,8 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       queue.clear();
       wake?.();
       const child = current;
-      if (child && child.exitCode === null && child.signalCode === null) {
-        const closed = new Promise<void>((r) => child.once('close', () => r()));
-        // The wrapper forwards SIGTERM to ffmpeg, which then closes its connection cleanly.
-        child.kill('SIGTERM');
-        const t = setTimeout(() => killGroup(child, 'SIGKILL'), options.stopGraceMs);
-        await closed;
-        clearTimeout(t);
-      }
+      // SIGTERM first: ffmpeg then closes its connection cleanly.
+      if (child && !hasExited(child)) await terminate(child, { graceful: true, graceMs: options.stopGraceMs });
       await done;
       if (state !== 'failed' && state !== 'ended') state = 'stopped';
     })();

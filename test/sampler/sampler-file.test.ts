@@ -89,6 +89,23 @@ describe('sampling a local file (lavfi clip)', () => {
     expect(s.stats()).toMatchObject({ state: 'failed', attempts: 1 });
   });
 
+  it('logs each line with one streamId, also when the caller bound it already', async () => {
+    for (const prebound of [false, true]) {
+      const { logger, lines } = capturingLogger();
+      const s = createSampler({
+        url: large,
+        streamId: 'bound-1',
+        ffmpeg: binaries.debian!,
+        logger: prebound ? logger.child({ streamId: 'bound-1' }) : logger,
+        options: { allowFiles: true, fileRealtime: false },
+      });
+      await collect(s.frames());
+      const mine = lines.filter((l) => l.includes('"component":"sampler"'));
+      expect(mine.length).toBeGreaterThan(0);
+      for (const l of mine) expect(l.match(/"streamId":/g)).toHaveLength(1);
+    }
+  });
+
   it('refuses files unless allowed, synchronously', () => {
     const { logger } = capturingLogger();
     expect(() => createSampler({ url: small, streamId: 'f', ffmpeg: binaries.debian!, logger })).toThrow(/explicitly allowed/);

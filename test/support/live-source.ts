@@ -14,7 +14,7 @@ import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cutLifeline, killGroup, spawnWithLifeline, type LifelineChild } from '../../src/sampler/lifeline.js';
+import { cutLifeline, hasExited, killGroup, spawnWithLifeline, terminate as stopRun, type LifelineChild } from '../../src/sampler/lifeline.js';
 import { freePort } from './nats-server.js';
 
 export interface LiveSourceOptions {
@@ -104,7 +104,6 @@ function spawnEncoder(path: string, args: string[], onExit: (code: number | null
   child.stderr.on('data', (d: string) => {
     if (stderr.length < 8000) stderr += d;
   });
-  child.stdin.on('error', () => {});
   child.on('close', (code) => {
     cutLifeline(child);
     onExit(code, stderr);
@@ -113,10 +112,10 @@ function spawnEncoder(path: string, args: string[], onExit: (code: number | null
 }
 
 async function terminate(child: LifelineChild | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const closed = new Promise<void>((r) => child.once('close', () => r()));
-  killGroup(child, 'SIGKILL');
-  await closed;
+  if (!child || hasExited(child)) return;
+  // A paused (SIGSTOPped) encoder cannot act on a signal until it runs again.
+  killGroup(child, 'SIGCONT');
+  await stopRun(child, { graceful: false, graceMs: 1_000 });
 }
 
 /**
