@@ -8,5 +8,4 @@ export { createSession, createBatchQueue, type SessionOptions, type BatchQueue }
 export { buildInputTensor } from './input-tensor.js';
 export { resizeRgb } from './resize.js';
 export { defaultManifestPath, packageRoot } from './paths.js';
-export { decodeImageForClassification } from './decode-image.js';
 export { faceAgeFactory } from './load-face-part.js';

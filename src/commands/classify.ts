@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { openClassifier, type Classifier } from '../classify/index.js';
-import { decodeImageForClassification } from '../classify/decode-image.js';
+import { readRgbImage } from '../sampler/image-file.js';
 import { faceAgeFactory } from '../classify/load-face-part.js';
 import { errorCode } from '../domain/errors.js';
 import { processIO, type CommandIO } from './io.js';
@@ -77,11 +77,11 @@ export async function run(argv: string[], io: CommandIO = processIO): Promise<nu
   let failures = 0;
   try {
     // Decode the next file while the current one is being classified.
-    let next = files.length > 0 ? decodeImageForClassification(files[0]!).then(ok, fail) : undefined;
+    let next = files.length > 0 ? readRgbImage(files[0]!, 'view').then(ok, fail) : undefined;
     for (let i = 0; i < files.length; i++) {
       const file = files[i]!;
       const decoded = await next!;
-      next = i + 1 < files.length ? decodeImageForClassification(files[i + 1]!).then(ok, fail) : undefined;
+      next = i + 1 < files.length ? readRgbImage(files[i + 1]!, 'view').then(ok, fail) : undefined;
       if ('error' in decoded) {
         failures++;
         io.stderr.write(`streamscreen classify: ${message(decoded.error)}\n`);

@@ -146,3 +146,19 @@ describe('readRgbImage', () => {
     });
   });
 });
+
+describe('readRgbImage view mode (classifiers)', () => {
+  it('applies EXIF orientation, which the PDQ mode leaves alone', async () => {
+    const file = join(dir, 'sideways.jpg');
+    // Stored 40 wide and 20 high, tagged "rotate 90° clockwise to view" (orientation 6).
+    await sharp(pattern(40, 20, 3), { raw: { width: 40, height: 20, channels: 3 } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toFile(file);
+    const stored = await readRgbImage(file);
+    expect([stored.width, stored.height]).toEqual([40, 20]);
+    const viewed = await readRgbImage(file, 'view');
+    expect([viewed.width, viewed.height]).toEqual([20, 40]);
+    expect(viewed.data.length).toBe(20 * 40 * 3);
+  });
+});
