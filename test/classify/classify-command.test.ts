@@ -6,29 +6,15 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadManifest } from '../../src/classify/manifest.js';
 import { run } from '../../src/commands/classify.js';
 import { PDQ_VECTORS, lavfiFrame, modelsReady, readRgb } from './support.js';
+import { captureIO as capture } from '../support/capture-io.js';
 
-interface Io {
-  io: { stdout: PassThrough; stderr: PassThrough };
-  out: () => string;
-  err: () => string;
-}
 
-function capture(): Io {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let o = '';
-  let e = '';
-  stdout.on('data', (d: Buffer) => (o += d.toString()));
-  stderr.on('data', (d: Buffer) => (e += d.toString()));
-  return { io: { stdout, stderr }, out: () => o, err: () => e };
-}
 
 let dir: string;
 let png224: string;

@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -14,6 +13,7 @@ import { pdqToHex } from '../../src/domain/pdq.js';
 import { createPdqHasher } from '../../src/hash/pdq-hasher.js';
 import { startWorker, type Worker } from '../../src/main.js';
 import { readRgbImage } from '../../src/sampler/image-file.js';
+import { captureIO } from '../support/capture-io.js';
 import { collectEvents, type EventCollector } from '../support/jetstream-events.js';
 import { startLiveSource, type LiveSource } from '../support/live-source.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
@@ -60,13 +60,10 @@ describe('hash list distribution over NATS', () => {
     const dir = mkdtempSync(join(tmpdir(), 'streamscreen-list-'));
     const file = join(dir, 'partner-list.txt');
     writeFileSync(file, `${pdqToHex(createPdqHasher().hash(await readRgbImage(BRIDGE)).hash)}\tpartner-case-7\n`);
-    const out = new PassThrough();
-    const err = new PassThrough();
-    let errText = '';
-    err.on('data', (d: Buffer) => (errText += d.toString()));
+    const c = captureIO();
     const publishedAt = Date.now();
-    const code = await hashlist(['publish', file, '--id', 'partner', '--action', 'kill', '--source', 'e2e'], { stdout: out, stderr: err }, { NATS_URL: server.url });
-    expect(code, errText).toBe(0);
+    const code = await hashlist(['publish', file, '--id', 'partner', '--action', 'kill', '--source', 'e2e'], c.io, { NATS_URL: server.url });
+    expect(code, c.err()).toBe(0);
 
     const kill = await kills.waitFor((e) => e.streamId === 'dist-1', 10_000);
     expect(kill.match).toMatchObject({ list: 'partner', label: 'partner-case-7', action: 'kill' });

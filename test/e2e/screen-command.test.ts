@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/commands/screen.js';
@@ -10,19 +9,11 @@ import type { KillSwitchEvent, ScreeningFailureEvent } from '../../src/domain/de
 import { pdqToHex } from '../../src/domain/pdq.js';
 import { createPdqHasher } from '../../src/hash/pdq-hasher.js';
 import { readRgbImage } from '../../src/sampler/image-file.js';
+import { captureIO as capture } from '../support/capture-io.js';
 import { defaultFfmpegPath } from '../support/live-source.js';
 
 const BRIDGE = fileURLToPath(new URL('../../../shared/pdq-vectors/decoded/bridge-1-original.png', import.meta.url));
 
-function capture() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return { io: { stdout, stderr }, out: () => out, err: () => err };
-}
 
 describe('streamscreen screen', () => {
   let dir: string;

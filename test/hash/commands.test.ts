@@ -1,12 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run as hashlist, natsUrlFrom } from '../../src/commands/hashlist.js';
 import { run as match } from '../../src/commands/match.js';
 import { pdqToHex } from '../../src/hash/pdq-hash.js';
 import { nearDuplicate, randomHashes, seededRandom } from '../../src/hash/synthetic-hashes.js';
+import { captureIO as capture } from '../support/capture-io.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 
 const rand = seededRandom(31337);
@@ -14,26 +14,6 @@ const pool = randomHashes(16, rand);
 const hex = (i: number): string => pdqToHex(pool.subarray(i * 16, i * 16 + 16));
 const nearHex = (i: number, bits: number): string => pdqToHex(nearDuplicate(pool, i, bits, rand));
 
-function capture() {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) =>
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        append(chunk.toString());
-        done();
-      },
-    });
-  return {
-    io: { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) },
-    get out() {
-      return out;
-    },
-    get err() {
-      return err;
-    },
-  };
-}
 
 describe('natsUrlFrom', () => {
   it('prefers the flag, then NATS_URL, then the local default', () => {
@@ -66,44 +46,44 @@ describe('hashlist and match commands against a real nats-server', () => {
 
     let c = capture();
     expect(await hashlist(['publish', kill, '--id', 'known', '--label', 'NCMEC', '--source', 'ncmec'], c.io, env)).toBe(0);
-    expect(c.out).toMatch(/^published known to screening-hashlists: 2 hashes, text, action kill, sha256 [0-9a-f]{64}\n$/);
+    expect(c.out()).toMatch(/^published known to screening-hashlists: 2 hashes, text, action kill, sha256 [0-9a-f]{64}\n$/);
     c = capture();
     expect(await hashlist(['publish', review, '--id', 'review', '--action', 'escalate', '--nats-url', server.url], c.io, {})).toBe(0);
 
     c = capture();
     expect(await hashlist(['ls'], c.io, env)).toBe(0);
-    const lines = c.out.trim().split('\n');
+    const lines = c.out().trim().split('\n');
     expect(lines[0]).toMatch(/^ID\s+ACTION\s+ENABLED\s+HASHES/);
     expect(lines[1]).toMatch(/^known\s+kill\s+yes\s+2\s+.*NCMEC, source ncmec$/);
     expect(lines[2]).toMatch(/^review\s+escalate\s+yes\s+1\s/);
 
     c = capture();
     expect(await hashlist(['ls', '--json'], c.io, env)).toBe(0);
-    expect(c.out.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['known', 'review']);
+    expect(c.out().trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['known', 'review']);
 
     c = capture();
     expect(await hashlist(['inspect', 'known'], c.io, env)).toBe(0);
-    const inspected = JSON.parse(c.out);
+    const inspected = JSON.parse(c.out());
     expect(inspected).toMatchObject({ id: 'known', metadata: { action: 'kill', count: 2, label: 'NCMEC', source: 'ncmec', format: 'text' } });
     expect(inspected.object.digest).toMatch(/^SHA-256=/);
 
     c = capture();
     expect(await match([nearHex(1, 7)], c.io, env)).toBe(0);
-    expect(c.out.trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+    expect(c.out().trim().split('\n').map((l) => JSON.parse(l))).toEqual([
       { list: 'known', label: 'NCMEC', distance: 7, hash: hex(1), action: 'kill' },
       { list: 'review', label: 'lookalike', distance: 7, hash: hex(1), action: 'escalate' },
     ]);
 
     c = capture();
     expect(await match([nearHex(1, 7), '--lists', 'review'], c.io, env)).toBe(0);
-    expect(c.out.trim().split('\n')).toHaveLength(1);
+    expect(c.out().trim().split('\n')).toHaveLength(1);
 
     c = capture();
     expect(await match([nearHex(0, 40), '--radius', '31'], c.io, env)).toBe(1);
-    expect(c.out).toBe('');
+    expect(c.out()).toBe('');
     c = capture();
     expect(await match([nearHex(0, 40), '--radius', '40'], c.io, env)).toBe(0);
-    expect(JSON.parse(c.out)).toMatchObject({ list: 'known', label: 'case 4', distance: 40 });
+    expect(JSON.parse(c.out())).toMatchObject({ list: 'known', label: 'case 4', distance: 40 });
 
     c = capture();
     expect(await hashlist(['delete', 'known'], c.io, env)).toBe(0);
@@ -111,7 +91,7 @@ describe('hashlist and match commands against a real nats-server', () => {
     expect(await match([hex(0)], c.io, env)).toBe(1);
     c = capture();
     expect(await hashlist(['inspect', 'known'], c.io, env)).toBe(1);
-    expect(c.err).toMatch(/no list 'known'/);
+    expect(c.err()).toMatch(/no list 'known'/);
   });
 
   it('refuses to publish an invalid file, naming file and line, and publishes nothing', async () => {
@@ -119,10 +99,10 @@ describe('hashlist and match commands against a real nats-server', () => {
     await writeFile(bad, `${hex(2)}\n\n${hex(3)} oops\n`);
     const c = capture();
     expect(await hashlist(['publish', bad, '--id', 'bad', '--bucket', 'other'], c.io, env)).toBe(1);
-    expect(c.err).toContain(`${bad}:3: expected 64 hex digits`);
+    expect(c.err()).toContain(`${bad}:3: expected 64 hex digits`);
     const ls = capture();
     expect(await hashlist(['ls', '--bucket', 'other'], ls.io, env)).toBe(0);
-    expect(ls.out).toBe('no hash lists published\n');
+    expect(ls.out()).toBe('no hash lists published\n');
     // Looking did not create the bucket either (only publish does).
     const nc = await server.connect();
     const { jetstreamManager } = await import('@nats-io/jetstream');
@@ -137,19 +117,19 @@ describe('hashlist and match commands against a real nats-server', () => {
     await writeFile(file, `collab,signal_type,signal_str,category,tags\nc,pdq,${hex(5)},WORTH_INVESTIGATING,\nc,md5,d41d8cd98f00b204e9800998ecf8427e,X,\n`);
     let c = capture();
     expect(await hashlist(['check', file], c.io)).toBe(0);
-    expect(JSON.parse(c.out)).toMatchObject({ format: 'csv', entries: 1, skippedOtherTypes: 1 });
+    expect(JSON.parse(c.out())).toMatchObject({ format: 'csv', entries: 1, skippedOtherTypes: 1 });
     c = capture();
     expect(await match([nearHex(5, 3), '--file', `te=${file}`, '--nats-url', 'nats://127.0.0.1:1'], c.io, {})).toBe(0);
-    expect(JSON.parse(c.out)).toEqual({ list: 'te', label: 'WORTH_INVESTIGATING', distance: 3, hash: hex(5), action: 'kill' });
+    expect(JSON.parse(c.out())).toEqual({ list: 'te', label: 'WORTH_INVESTIGATING', distance: 3, hash: hex(5), action: 'kill' });
     c = capture();
     expect(await match([nearHex(5, 3), '--file', file], c.io, {})).toBe(0);
-    expect(JSON.parse(c.out).list).toBe('local-list');
+    expect(JSON.parse(c.out()).list).toBe('local-list');
   });
 
   it('reports usage errors with status 2 and an unreachable server with status 1 or 2', async () => {
     let c = capture();
     expect(await hashlist(['publish', 'x.txt'], c.io, env)).toBe(2);
-    expect(c.err).toMatch(/--id is required/);
+    expect(c.err()).toMatch(/--id is required/);
     c = capture();
     expect(await hashlist(['publish', 'x.txt', '--id', 'a', '--action', 'ban'], c.io, env)).toBe(2);
     c = capture();
@@ -160,7 +140,7 @@ describe('hashlist and match commands against a real nats-server', () => {
     expect(await match([hex(0), '--radius', '-1'], c.io, env)).toBe(2);
     c = capture();
     expect(await hashlist(['ls', '--nats-url', 'nats://127.0.0.1:1'], c.io, env)).toBe(1);
-    expect(c.err).toMatch(/cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/);
+    expect(c.err()).toMatch(/cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/);
     c = capture();
     expect(await match([hex(0), '--nats-url', 'nats://127.0.0.1:1'], c.io, env)).toBe(2);
   });
