@@ -120,14 +120,16 @@ async function terminate(child: LifelineChild | undefined): Promise<void> {
 
 /**
  * True once something listens on 127.0.0.1:port, read from /proc: a probe connection would be
- * the one client a listen-mode ffmpeg serves. TCP: a socket in LISTEN (0A); UDP (SRT): bound.
+ * the one client a listen-mode ffmpeg serves. TCP: a socket in LISTEN (0A), or already
+ * ESTABLISHED (01) on that local port, since ffmpeg closes its listening socket the moment a
+ * waiting client gets in; UDP (SRT): bound.
  */
 async function listening(port: number, proto: 'tcp' | 'udp'): Promise<boolean> {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
   const table = await readFile(`/proc/net/${proto}`, 'utf8').catch(() => '');
   return table.split('\n').some((l) => {
     const f = l.trim().split(/\s+/);
-    return f[1]?.endsWith(`:${hexPort}`) && (proto === 'udp' || f[3] === '0A');
+    return f[1]?.endsWith(`:${hexPort}`) && (proto === 'udp' || f[3] === '0A' || f[3] === '01');
   });
 }
 
