@@ -34,6 +34,8 @@ export interface CreateSamplerDeps {
   logger: Logger;
   options?: Partial<SamplerOptions>;
   events?: SamplerEvents;
+  /** Aborting it stops the sampler, as stop() does. */
+  signal?: AbortSignal;
   /** Jitter source for the backoff; tests pin it. */
   random?: () => number;
 }
@@ -353,6 +355,16 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     })();
     return stopPromise;
   };
+
+  const signal = deps.signal;
+  if (signal) {
+    const onAbort = (): void => void stop();
+    if (signal.aborted) onAbort();
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      void done.then(() => signal.removeEventListener('abort', onAbort));
+    }
+  }
 
   return {
     streamId: deps.streamId,

@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +106,28 @@ describe('sampling a local file (lavfi clip)', () => {
       const mine = lines.filter((l) => l.includes('"component":"sampler"'));
       expect(mine.length).toBeGreaterThan(0);
       for (const l of mine) expect(l.match(/"streamId":/g)).toHaveLength(1);
+    }
+  });
+
+  it('an HLS playlist pointing at a local file is refused by the protocol whitelist: terminal, no retries', async () => {
+    const segment = join(dir, 'seg.ts');
+    await promisify(execFile)(DEBIAN_FFMPEG, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10:duration=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mpegts', segment]);
+    const playlist = `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:2.0,\nfile://${segment}\n#EXT-X-ENDLIST\n`;
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end(playlist));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (server.address() as { port: number }).port;
+      for (const ffmpeg of Object.values(binaries)) {
+        const { logger } = capturingLogger();
+        const s = createSampler({ url: `http://127.0.0.1:${port}/evil.m3u8`, streamId: 'evil', ffmpeg, logger, options: { maxRestarts: 3, backoffBaseMs: 10, backoffMaxMs: 20 } });
+        const err = await collect(s.frames()).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(SourceFailedError);
+        expect(err).toMatchObject({ attempts: 1, lastCause: { code: 'source_invalid', retryable: false } });
+        expect((err as Error).message).toMatch(/Protocol 'file' not on whitelist/);
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 
