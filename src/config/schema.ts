@@ -64,13 +64,19 @@ export const ConfigSchema = z.strictObject({
       /** PDQ reduces every frame to 512x512 anyway, so ffmpeg scales to that size once. */
       width: z.number().int().min(16).max(4096).default(512),
       height: z.number().int().min(16).max(4096).default(512),
+      /**
+       * `shrink`: only sources larger than width x height are scaled (to exactly that size, as the
+       * PDQ reference reduces); smaller ones keep their size, because upscaling moves their hash
+       * (median 10 bits vs 0 on the benign test images). `exact`: every frame scaled to that size.
+       */
+      scaleMode: z.enum(['shrink', 'exact']).default('shrink'),
       /** `file:` and bare paths are for local testing only. */
       allowFiles: z.boolean().default(false),
       rwTimeoutMs: positiveMs(5_000),
       stallTimeoutMs: positiveMs(10_000),
       maxRestarts: z.number().int().nonnegative().default(5),
       backoffBaseMs: positiveMs(500),
-      backoffMaxMs: positiveMs(10_000),
+      backoffMaxMs: positiveMs(15_000),
     })
     .prefault({}),
 

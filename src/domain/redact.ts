@@ -1,6 +1,9 @@
 /**
  * Stream URLs carry secrets: RTMP stream keys in the path, signed tokens in HLS query strings,
- * credentials in userinfo. Logs and events get a form that still says which host and app it was.
+ * credentials in userinfo, SRT stream ids in the fragment. Logs and events get a form that still
+ * says which host and app it was: userinfo, every query value and any fragment become `***`, and
+ * for RTMP everything after the application name (the stream key) too. Never throws; text that
+ * does not parse keeps only its scheme.
  */
 export function redactUrl(raw: string): string {
   let url: URL;
