@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,26 @@ describe('streamscreen screen', () => {
     expect(lines, c.out()).toHaveLength(1);
     expect(lines[0]).toMatchObject({ type: 'killswitch', streamId: 'clip-1', match: { list: 'known', label: 'bridge' } });
     expect(lines[0]!.frame.pts).toBeGreaterThanOrEqual(2);
+  }, 30_000);
+
+  it('matches a mirrored stream only with dihedral matching on', async () => {
+    const video = join(dir, 'mirrored.mp4');
+    const made = spawnSync(defaultFfmpegPath(), [
+      '-v', 'error', '-loop', '1', '-t', '3', '-r', '10', '-i', BRIDGE,
+      '-vf', 'hflip,scale=320:240,setsar=1', '-pix_fmt', 'yuv420p', '-y', video,
+    ]);
+    expect(made.status, made.stderr.toString()).toBe(0);
+    const plain = capture();
+    expect(await run([video, '--allow-files', '--lists', list, '--config', config], plain.io)).toBe(0);
+    expect(plain.out()).toBe('');
+
+    const dihedralConfig = join(dir, 'dihedral.json');
+    writeFileSync(dihedralConfig, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), hash: { dihedral: true } }));
+    const flipped = capture();
+    expect(await run([video, '--allow-files', '--lists', list, '--config', dihedralConfig], flipped.io)).toBe(0);
+    const kill = JSON.parse(flipped.out().trim().split('\n')[0]!) as KillSwitchEvent;
+    expect(kill).toMatchObject({ type: 'killswitch', match: { list: 'known', label: 'bridge' } });
+    expect(kill.match.distance).toBeLessThanOrEqual(31);
   }, 30_000);
 
   it('reports an unreachable source as a failure line after its retries, and exits 1', async () => {
