@@ -5,7 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { millis } from '@nats-io/transport-node';
 import { ConfigError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
-import { backoffDelay, sleep } from '../publish/index.js';
+import { backoffDelay, sleep } from '../domain/retry.js';
 import { ActiveStream, type AssignmentOutcome, type IngestPublisher, type ScreeningAssignment } from './active-stream.js';
 import { buildDeadLetter } from './dead-letter.js';
 import { followEnds, lastEndFor, type EndsFollower } from './ends.js';

@@ -12,4 +12,3 @@ export {
   randomEventId,
   type KillSwitchIdParts,
 } from '../domain/event-id.js';
-export { backoffDelay, sleep } from './retry.js';

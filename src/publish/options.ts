@@ -23,7 +23,7 @@ export interface PublisherOptions {
   readonly deadLetterMaxAgeMs: number;
   /** How long one attempt waits for the PubAck. Default 5000. */
   readonly publishTimeoutMs: number;
-  /** Retry backoff: first delay, growth factor 2, cap; with ±20 % jitter. Defaults 100 / 5000. */
+  /** Retry backoff (domain/retry.ts): doubling from the first delay up to the cap, each delay drawn from [d/2, d]. Defaults 100 / 5000. */
   readonly retryInitialDelayMs: number;
   readonly retryMaxDelayMs: number;
   /**

@@ -7,7 +7,7 @@ import { STREAM_ID_PATTERN } from '../domain/stream.js';
 import type { PublishCallOptions, PublishReceipt } from './events.js';
 import { resolvePublisherOptions, type PublisherOptions } from './options.js';
 import { provisionDecisionStreams } from './provision.js';
-import { backoffDelay, sleep } from './retry.js';
+import { backoffDelay, sleep } from '../domain/retry.js';
 
 export interface DecisionPublisher {
   /**
