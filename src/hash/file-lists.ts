@@ -98,11 +98,30 @@ export function createFileHashLists(deps: FileHashListsDeps & FileHashListsOptio
     }
     const keep = new Set(enabled.map((s) => s.id));
     const removed = [...current.keys()].filter((id) => !keep.has(id));
-    sink.apply({ put: put.map((p) => p.list), remove: removed });
+    const loaded: string[] = [];
+    if (allOrNothing) {
+      // One swap: the matcher refuses it whole (an id another source serves) and nothing is installed.
+      sink.apply({ put: put.map((p) => p.list), remove: removed });
+      loaded.push(...put.map((p) => p.spec.id));
+    } else {
+      // Per list, so the matcher refusing one (its id is served by another source) fails only that
+      // one. Synchronous: no frame is matched between these swaps, so they land as one change.
+      sink.apply({ remove: removed });
+      for (const p of put) {
+        try {
+          sink.apply({ put: [p.list] });
+          loaded.push(p.spec.id);
+        } catch (err) {
+          const error = err instanceof HashListError ? err : new HashListError((err as Error).message, p.spec.path!, undefined, { cause: err });
+          logger?.error({ list: p.spec.id, err: error, code: error.code }, 'hash list refused; the previous version keeps serving');
+          failed.push({ id: p.spec.id, error });
+        }
+      }
+    }
     for (const id of removed) current.delete(id);
-    for (const p of put) current.set(p.spec.id, p);
+    for (const p of put) if (loaded.includes(p.spec.id)) current.set(p.spec.id, p);
     specs = next;
-    return { loaded: put.map((p) => p.spec.id), unchanged, removed, failed };
+    return { loaded, unchanged, removed, failed };
   };
 
   const serial = <T>(task: () => Promise<T>): Promise<T> => {

@@ -66,6 +66,8 @@ export interface HashListSync {
   resync(): Promise<void>;
 }
 
+type Change = { readonly put?: LoadedList; readonly remove?: string };
+
 interface Serving {
   readonly list: LoadedList;
   readonly nuid: string;
@@ -116,7 +118,7 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
    * Works out what one bucket entry means and returns the change to make (or nothing);
    * throws only for transient failures, which are retried.
    */
-  const reconcile = async (store: ObjectStore, info: ObjectInfo): Promise<{ put?: LoadedList; remove?: string } | undefined> => {
+  const reconcile = async (store: ObjectStore, info: ObjectInfo): Promise<Change | undefined> => {
     const name = info.name;
     const held = serving.get(name);
     if (info.deleted) return held ? { remove: name } : undefined;
@@ -173,8 +175,22 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
     retryTimers.set(info.name, { timer, delay });
   };
 
-  /** Processes pending entries one at a time; `batch` collects changes into one swap (first pass). */
-  const drain = async (batch?: { put: LoadedList[]; remove: string[] }): Promise<void> => {
+  /**
+   * Hands one list's change to the matcher. The matcher refuses a list id another source (local
+   * files) already serves; that refusal is this list's alone, reported like bad content, so one
+   * colliding id never stops the other lists (or the worker) from loading.
+   */
+  const install = (info: ObjectInfo, change: Change): void => {
+    try {
+      sink.apply({ ...(change.put ? { put: [change.put] } : {}), ...(change.remove ? { remove: [change.remove] } : {}) });
+    } catch (err) {
+      if (change.put) serving.delete(info.name);
+      refuse(info, err instanceof HashListError ? err : new HashListError(String(err), `nats:${bucket}/${info.name}`, undefined, { cause: err }));
+    }
+  };
+
+  /** Processes pending entries one at a time; `firstPass` collects the changes for start() to install. */
+  const drain = async (firstPass?: Array<{ info: ObjectInfo; change: Change }>): Promise<void> => {
     while (!stopped && os && pending.size) {
       const [name, info] = pending.entries().next().value as [string, ObjectInfo];
       pending.delete(name);
@@ -191,18 +207,8 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
           logger?.info({ list: change.remove, bucket }, 'hash list removed');
           emit({ type: 'removed', id: change.remove });
         }
-        if (batch) {
-          if (change.put) batch.put.push(change.put);
-          if (change.remove) batch.remove.push(change.remove);
-          continue;
-        }
-        try {
-          sink.apply({ ...(change.put ? { put: [change.put] } : {}), ...(change.remove ? { remove: [change.remove] } : {}) });
-        } catch (err) {
-          // Another source serves this id: not ours to replace.
-          if (change.put) serving.delete(name);
-          refuse(info, err instanceof HashListError ? err : new HashListError(String(err), `nats:${bucket}/${name}`));
-        }
+        if (firstPass) firstPass.push({ info, change });
+        else install(info, change);
       } catch (err) {
         if (!stopped) scheduleRetry(info, err as Error);
       }
@@ -269,12 +275,14 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
       // Watch first, then list: an update landing in between is seen by the watch.
       await watch(os);
       for (const info of await os.list()) enqueue(info);
-      const batch = { put: [] as LoadedList[], remove: [] as string[] };
-      draining = drain(batch);
+      const firstPass: Array<{ info: ObjectInfo; change: Change }> = [];
+      draining = drain(firstPass);
       await draining;
       draining = undefined;
       if (stopped) return;
-      sink.apply({ put: batch.put, remove: batch.remove });
+      // One list at a time, so a refused one costs only itself; synchronously, so no frame is
+      // matched between two of these swaps and the first pass still lands as one change.
+      for (const { info, change } of firstPass) install(info, change);
       sink.markLoaded();
       ready = true;
       logger?.info({ bucket, lists: [...serving.keys()], refused: [...errors.keys()] }, 'hash list sync ready');

@@ -182,6 +182,44 @@ describe('file lists: load, reload, atomic swap', () => {
     expect(matcher.lists().map((l) => l.id)).toEqual(['kill']);
   });
 
+  it('reload refuses only a list whose id another source serves; the rest still swap in', async () => {
+    const mine = join(dir, 'mine.txt');
+    const taken = join(dir, 'taken.txt');
+    await writeFile(mine, `${hex(50)}\n`);
+    await writeFile(taken, `${hex(51)}\n`);
+    const matcher = createHashMatcher();
+    const bucket = matcher.source('nats');
+    bucket.apply({ put: [await loaded('taken', `${hex(52)}\n`)] });
+    const files = createFileHashLists({ sink: matcher.source('files'), lists: [{ id: 'mine', path: mine }] });
+    await files.load();
+
+    await writeFile(mine, `${hex(53)}\n`);
+    const report = await files.reload([{ id: 'mine', path: mine }, { id: 'taken', path: taken }]);
+    expect(report.loaded).toEqual(['mine']);
+    expect(report.failed.map((f) => [f.id, f.error.code])).toEqual([['taken', 'hashlist_invalid']]);
+    expect(report.failed[0]!.error.message).toMatch(/list id 'taken' is already served by nats/);
+    expect(matcher.lists().map((l) => [l.id, l.owner])).toEqual([['mine', 'files'], ['taken', 'nats']]);
+    expect(matcher.match(near(53, 0), 90)).toMatchObject([{ list: 'mine' }]);
+    expect(matcher.match(near(52, 0), 90)).toMatchObject([{ list: 'taken' }]);
+    expect(matcher.match(near(51, 0), 90)).toEqual([]);
+
+    // Once the other source lets the id go, the next reload takes it.
+    bucket.apply({ remove: ['taken'] });
+    expect(await files.reload()).toMatchObject({ loaded: ['taken'], unchanged: ['mine'], failed: [] });
+    expect(matcher.match(near(51, 0), 90)).toMatchObject([{ list: 'taken' }]);
+  });
+
+  it('initial load stays all or nothing when an id is served by another source', async () => {
+    const a = join(dir, 'a-first.txt');
+    await writeFile(a, `${hex(54)}\n`);
+    const matcher = createHashMatcher();
+    matcher.source('nats').apply({ put: [await loaded('b', `${hex(55)}\n`)] });
+    const files = createFileHashLists({ sink: matcher.source('files'), lists: [{ id: 'a', path: a }, { id: 'b', path: a }] });
+    await expect(files.load()).rejects.toThrow(/list id 'b' is already served by nats/);
+    expect(matcher.lists().map((l) => l.id)).toEqual(['b']);
+    expect(matcher.ready).toBe(false);
+  });
+
   it('keeps serving the old index while a large replacement is parsed and built', async () => {
     const path = join(dir, 'big.txt');
     await writeFile(path, `${hex(40)}\n`);

@@ -6,6 +6,7 @@ import type { ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HashListError } from '../../src/domain/errors.js';
+import { createFileHashLists } from '../../src/hash/file-lists.js';
 import { createHashMatcher, type HashMatcherService } from '../../src/hash/hash-matcher.js';
 import { encodeListMetadata, openHashListBucket, publishHashList } from '../../src/hash/object-store-lists.js';
 import { createHashListSync, type HashListSync, type HashListSyncEvent } from '../../src/hash/object-store-sync.js';
@@ -135,6 +136,43 @@ describe('hash list distribution over a NATS Object Store', () => {
     await publishHashList(publisher, { file, id: 'kill-list', enabled: false });
     await eventually('disabled list to go', () => matcher.lists().length === 1);
     expect(matcher.match(near(10), 100)).toEqual([]);
+  });
+
+  it('refuses only a bucket list whose id a local file list already serves, at start and on later versions', async () => {
+    const bucket = 'hashlists-e';
+    await publishText(bucket, 'shared-id', `${hex(27)}\n`);
+    await publishText(bucket, 'bucket-only', `${hex(28)}\n`);
+    const local = join(dir, 'shared-id.txt');
+    await writeFile(local, `${hex(29)}\n`);
+    const nc = await server.connect();
+    const matcher = createHashMatcher();
+    await createFileHashLists({ sink: matcher.source('files'), lists: [{ id: 'shared-id', path: local }] }).load();
+    const events: HashListSyncEvent[] = [];
+    const sync = createHashListSync({ nc, sink: matcher.source('nats'), bucket, resyncIntervalMs: 0, onEvent: (e) => events.push(e) });
+    workers.push({ nc, sync });
+
+    await sync.start();
+    expect(sync.ready).toBe(true);
+    expect(matcher.ready).toBe(true);
+    expect(matcher.lists().map((l) => [l.id, l.owner])).toEqual([['bucket-only', 'nats'], ['shared-id', 'files']]);
+    expect(matcher.match(near(28), 100)).toMatchObject([{ list: 'bucket-only' }]);
+    expect(matcher.match(near(29), 100)).toMatchObject([{ list: 'shared-id' }]);
+    expect(matcher.match(near(27), 100)).toEqual([]);
+    const refused = events.filter((e): e is Extract<HashListSyncEvent, { type: 'refused' }> => e.type === 'refused');
+    expect(refused.map((e) => e.id)).toEqual(['shared-id']);
+    expect(refused[0]!.error.message).toMatch(/list id 'shared-id' is already served by files/);
+    expect(sync.status()).toEqual([
+      { id: 'bucket-only', serving: expect.objectContaining({ count: 1 }) },
+      { id: 'shared-id', lastError: expect.objectContaining({ code: 'hashlist_invalid' }) },
+    ]);
+
+    // A later version of the colliding list is refused the same way; the bucket's others keep updating.
+    await publishText(bucket, 'shared-id', `${hex(30)}\n`);
+    await publishText(bucket, 'bucket-only', `${hex(31)}\n`);
+    await eventually('bucket-only v2', () => matcher.match(near(31), 100).length === 1);
+    await eventually('second refusal', () => events.filter((e) => e.type === 'refused').length === 2);
+    expect(matcher.match(near(30), 100)).toEqual([]);
+    expect(matcher.match(near(29), 100)).toMatchObject([{ list: 'shared-id' }]);
   });
 
   it('keeps following the bucket across a nats-server restart', async () => {
