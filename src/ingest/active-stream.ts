@@ -1,4 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
+import type { DesiredStream } from './provision.js';
 import type { DeadLetterEvent, ScreeningFailureEvent } from '../domain/decision.js';
 import { errorCode, isRetryable, LeaseLostError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
@@ -49,10 +50,15 @@ export interface ScreeningAssignment {
   fail(err?: unknown): Promise<void>;
 }
 
-/** What ingest publishes itself: a structural subset of publish/'s DecisionPublisher. */
+/**
+ * What ingest needs from the publish stage: a structural subset of publish/'s DecisionPublisher
+ * (createDecisionPublisher() satisfies it), handed in by the composition root.
+ */
 export interface IngestPublisher {
   publishFailure(event: ScreeningFailureEvent, opts?: { signal?: AbortSignal }): Promise<unknown>;
   publishDeadLetter(event: DeadLetterEvent, opts?: { signal?: AbortSignal }): Promise<unknown>;
+  /** Idempotent create-or-update of a JetStream stream; provisions the inbound streams. */
+  ensureStream(desired: DesiredStream): Promise<unknown>;
 }
 
 /** How a held stream ended, as reported to IngestEvents (a metric label). */

@@ -21,7 +21,7 @@ export interface IngestDeps {
   /** Unique per process. Default: hostname-pid-random. */
   readonly workerId?: string;
   readonly options?: Partial<IngestOptions>;
-  /** Dead letters and failure escalations (createDecisionPublisher() satisfies it). */
+  /** Dead letters, failure escalations and stream provisioning (createDecisionPublisher() satisfies it). */
   readonly publisher: IngestPublisher;
   /**
    * Screens one stream; the promise lives as long as the screening. Resolve = finished normally,
@@ -106,7 +106,9 @@ class IngestImpl implements Ingest {
     const o = this.options;
     this.js = jetstream(this.deps.nc, { timeout: o.requestTimeoutMs });
     this.jsm = await this.js.jetstreamManager();
-    const kv = o.provision ? await provisionIngest(this.js, o, this.log) : await openLeaseBucket(this.js, o);
+    const kv = o.provision
+      ? await provisionIngest(this.js, o, (desired) => this.deps.publisher.ensureStream(desired), this.log)
+      : await openLeaseBucket(this.js, o);
     await this.checkServerTimings(kv.status().then((s) => s.ttl));
     this.leases = new LeaseStore(kv, this.workerId, o);
     // Follow ends before taking any start, so no end can fall between the admission check and us.

@@ -11,12 +11,22 @@ import {
   type ConsumerInfo,
   type JetStreamClient,
   type JetStreamManager,
+  type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from '../domain/logger.js';
-import { ensureStream } from '../publish/index.js';
 import type { IngestOptions } from './options.js';
+
+/** A stream's wanted settings: name and subjects, plus whatever else should be enforced. */
+export type DesiredStream = Partial<StreamConfig> & Pick<StreamConfig, 'name' | 'subjects'>;
+
+/**
+ * Idempotent create-or-update of one stream. The publish stage owns the implementation (one
+ * drift/immutable-settings rule for every stream the worker creates); ingest receives it as a
+ * collaborator, IngestPublisher.ensureStream, instead of importing that stage.
+ */
+export type EnsureStream = (desired: DesiredStream) => Promise<unknown>;
 
 /**
  * Inbound topology, created idempotently by every worker at start (and by tests/demo):
@@ -33,33 +43,25 @@ import type { IngestOptions } from './options.js';
  * - leases: KV with history 1 and max_age = lease TTL, so the *server* expires an unrenewed
  *   lease: takeover does not depend on any worker's clock.
  */
-export async function provisionIngest(js: JetStreamClient, o: IngestOptions, logger?: Logger): Promise<KV> {
+export async function provisionIngest(js: JetStreamClient, o: IngestOptions, ensureStream: EnsureStream, logger?: Logger): Promise<KV> {
   const jsm = await js.jetstreamManager();
-  await ensureStream(
-    jsm,
-    {
-      name: o.startsStream,
-      subjects: [`${o.startsSubjectPrefix}.*`],
-      retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
-      max_msgs_per_subject: 1,
-      discard: DiscardPolicy.Old,
-    },
-    logger,
-  );
-  await ensureStream(
-    jsm,
-    {
-      name: o.endsStream,
-      subjects: [`${o.endsSubjectPrefix}.*`],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      max_msgs_per_subject: 1,
-      max_age: nanos(o.endsMaxAgeMs),
-      discard: DiscardPolicy.Old,
-    },
-    logger,
-  );
+  await ensureStream({
+    name: o.startsStream,
+    subjects: [`${o.startsSubjectPrefix}.*`],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    max_msgs_per_subject: 1,
+    discard: DiscardPolicy.Old,
+  });
+  await ensureStream({
+    name: o.endsStream,
+    subjects: [`${o.endsSubjectPrefix}.*`],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_msgs_per_subject: 1,
+    max_age: nanos(o.endsMaxAgeMs),
+    discard: DiscardPolicy.Old,
+  });
   await ensureConsumer(
     jsm,
     o.startsStream,

@@ -1,4 +1,4 @@
-import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import type { JetStreamClient, PubAck, StreamInfo } from '@nats-io/jetstream';
 import { ClosedConnectionError, headers as natsHeaders } from '@nats-io/transport-node';
 import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../domain/decision.js';
 import { PublishError } from '../domain/errors.js';
@@ -6,6 +6,7 @@ import type { Logger } from '../domain/logger.js';
 import { STREAM_ID_PATTERN } from '../domain/stream.js';
 import type { PublishCallOptions, PublishReceipt } from './events.js';
 import { resolvePublisherOptions, type PublisherOptions } from './options.js';
+import { ensureStream, type DesiredStream } from './ensure-stream.js';
 import { provisionDecisionStreams } from './provision.js';
 import { backoffDelay, sleep } from '../domain/retry.js';
 
@@ -23,6 +24,12 @@ export interface DecisionPublisher {
   publishDeadLetter(event: DeadLetterEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
   /** Creates/updates the outbound streams (idempotent). */
   provision(): Promise<void>;
+  /**
+   * Creates any JetStream stream, or brings an existing one to these settings (idempotent, safe
+   * to race; settings JetStream cannot change in place throw ConfigError). Offered to ingest as a
+   * collaborator so it can provision its inbound streams without importing this stage.
+   */
+  ensureStream(desired: DesiredStream): Promise<StreamInfo>;
   readonly options: PublisherOptions;
 }
 
@@ -108,6 +115,7 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
   return {
     options: o,
     provision,
+    ensureStream: async (desired) => ensureStream(await js.jetstreamManager(), desired, logger),
     // Shadow-mode decisions go to their own subjects: recorded for evaluating a policy, never
     // seen by whatever acts on the real ones.
     publishKillSwitch: async (e, opts) =>
