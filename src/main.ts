@@ -2,12 +2,13 @@
  * Composition root of the worker: builds every stage from the validated config and wires them
  * together. Nothing below this file reads the environment or creates its own collaborators.
  */
+import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { openClassifier, type Classifier } from './classify/index.js';
 import { faceAgeFactory } from './classify/load-face-part.js';
 import type { LoadedConfig } from './config/index.js';
-import { errorCode } from './domain/errors.js';
+import { errorCode, isRetryable } from './domain/errors.js';
 import type { Logger } from './domain/logger.js';
 import type { DecisionSink, FrameSourceFactory } from './domain/ports.js';
 import { createFileHashLists, type FileHashLists } from './hash/file-lists.js';
@@ -17,7 +18,7 @@ import { createPdqHasher } from './hash/pdq-hasher.js';
 import { createIngest, defaultWorkerId, type Ingest, type ScreeningAssignment } from './ingest/index.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics/server.js';
-import { createStreamScreener, type StreamScreener } from './pipeline/stream-screener.js';
+import { createStreamScreener, type StreamScreener, type StreamScreenerOptions } from './pipeline/stream-screener.js';
 import type { PolicyOptions } from './policy/index.js';
 import { createDecisionPublisher, type DecisionPublisher } from './publish/index.js';
 import { createSampler, resolveFfmpeg, type FfmpegBinary } from './sampler/index.js';
@@ -34,6 +35,14 @@ export interface ScreeningStages {
 
 export function policyOptions(config: LoadedConfig['config']): PolicyOptions {
   return { ...config.policy };
+}
+
+export function screenerOptions(config: LoadedConfig['config']): StreamScreenerOptions {
+  return {
+    frameBudgetMs: config.pipeline.frameBudgetMs,
+    classifierFailuresToReport: config.pipeline.classifierFailuresToReport,
+    dihedral: config.hash.dihedral,
+  };
 }
 
 /**
@@ -65,10 +74,13 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
   }
 
   const s = config.sampler;
-  const openSource: FrameSourceFactory = ({ streamId, url }) =>
+  const openSource: FrameSourceFactory = ({ streamId, url, signal }) =>
     createSampler({
       url,
       streamId,
+      // The sampler stops on abort even while connecting, stalled or backing off, when no frame
+      // arrives to let the screener notice.
+      signal,
       ffmpeg,
       logger: logger.child({ streamId }),
       options: {
@@ -126,120 +138,184 @@ export interface Worker {
 export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise<Worker> {
   const { config } = loaded;
   const metrics = createMetrics();
-  const stages = await buildScreeningStages(loaded, logger, metrics);
-  const hasher = createPdqHasher();
+  // Every resource opened so far, closed in reverse if start-up fails part-way: a worker that
+  // cannot start must exit, not hang on a reconnecting NATS connection or warm ONNX sessions.
+  const opened: Array<() => Promise<unknown>> = [];
+  try {
+    const stages = await buildScreeningStages(loaded, logger, metrics);
+    opened.push(() => stages.close());
+    const hasher = createPdqHasher();
 
-  const nc: NatsConnection = await connect({
-    servers: config.nats.url,
-    name: config.nats.name,
-    // A worker outlives NATS restarts: it reconnects forever and its publishes retry until acked.
-    maxReconnectAttempts: -1,
-  });
-  const publisher = createDecisionPublisher({ js: jetstream(nc), logger });
-  await publisher.provision();
+    const nc: NatsConnection = await connect({
+      servers: config.nats.url,
+      name: `${config.nats.name}-${workerIdFor(config)}`,
+      // A worker outlives NATS restarts: it reconnects forever and its publishes retry until acked.
+      maxReconnectAttempts: -1,
+    });
+    opened.push(() => nc.close());
+    const connection = trackConnection(nc, logger);
 
-  let sync: HashListSync | undefined;
-  if (config.hash.objectStore.enabled) {
-    sync = createHashListSync({
-      nc,
-      sink: stages.matcher.source('nats'),
+    const publisher = createDecisionPublisher({
+      js: jetstream(nc),
       logger,
-      bucket: config.hash.objectStore.bucket,
-      resyncIntervalMs: config.hash.objectStore.resyncIntervalMs,
-      ...(config.hash.objectStore.lists ? { lists: config.hash.objectStore.lists } : {}),
-      onEvent: (e) => {
-        if (e.type === 'refused') metrics.errors.inc({ code: e.error.code });
+      options: { retryInitialDelayMs: config.publish.retryBaseMs, retryMaxDelayMs: config.publish.retryMaxMs },
+    });
+    await publisher.provision();
+
+    let sync: HashListSync | undefined;
+    if (config.hash.objectStore.enabled) {
+      const s = createHashListSync({
+        nc,
+        sink: stages.matcher.source('nats'),
+        logger,
+        bucket: config.hash.objectStore.bucket,
+        resyncIntervalMs: config.hash.objectStore.resyncIntervalMs,
+        ...(config.hash.objectStore.lists ? { lists: config.hash.objectStore.lists } : {}),
+        onEvent: (e) => {
+          if (e.type === 'refused') metrics.errors.inc({ code: e.error.code });
+        },
+      });
+      opened.push(() => s.stop());
+      await s.start();
+      sync = s;
+    }
+
+    const workerId = workerIdFor(config);
+    const screener: StreamScreener = createStreamScreener({
+      workerId,
+      logger,
+      metrics,
+      openSource: stages.openSource,
+      hasher,
+      matcher: stages.matcher,
+      classifier: stages.classifier,
+      sink: sinkFor(publisher),
+      policy: policyOptions(config),
+      options: screenerOptions(config),
+    });
+
+    const onAssignment = async (a: ScreeningAssignment): Promise<void> => {
+      const outcome = await screener.screen({
+        start: a.start,
+        signal: a.signal,
+        publishSignal: a.publishSignal,
+        runId: a.runId,
+        assertOwned: () => a.assertOwned(),
+      });
+      if (outcome.kind === 'failed') {
+        // A terminal failure that was reported is acked. A retryable one is rethrown: ingest
+        // hands the stream back for another try (its failure event has the same id, so the
+        // server stores the report once).
+        if (outcome.reported && !isRetryable(outcome.error)) await a.fail(outcome.error);
+        else throw outcome.error;
+      } else if (outcome.kind === 'source_ended') {
+        await a.complete();
+      }
+    };
+
+    const ingest: Ingest = createIngest({
+      nc,
+      logger,
+      workerId,
+      publisher,
+      onAssignment,
+      options: {
+        ackWaitMs: config.ingest.ackWaitMs,
+        leaseTtlMs: config.ingest.leaseTtlMs,
+        maxConcurrentStreams: config.worker.maxStreams,
+      },
+      events: {
+        onAssigned: (e) => metrics.assignments.inc({ event: e.tookOverFrom ? 'takeover' : 'assigned' }),
+        onFinished: (e) => metrics.assignments.inc({ event: e.outcome }),
+        onDeadLetter: (e) => metrics.deadLetters.inc({ reason: e.reason }),
       },
     });
-    await sync.start();
-  }
 
-  const workerId = config.worker.id ?? defaultWorkerId();
-  const screener: StreamScreener = createStreamScreener({
-    workerId,
-    logger,
-    metrics,
-    openSource: stages.openSource,
-    hasher,
-    matcher: stages.matcher,
-    classifier: stages.classifier,
-    sink: sinkFor(publisher),
-    policy: policyOptions(config),
-    options: { frameBudgetMs: config.pipeline.frameBudgetMs, dihedral: config.hash.dihedral },
-  });
+    const ready = (): { ready: boolean; reasons: string[] } => {
+      const reasons: string[] = [];
+      if (!stages.matcher.ready) reasons.push('hash lists not loaded');
+      if (sync && !sync.ready) reasons.push('object-store hash lists not loaded');
+      if (stages.classifier && !stages.classifier.ready) reasons.push('classifiers not warmed up');
+      if (!connection.connected()) reasons.push('NATS disconnected');
+      metrics.ready.set(reasons.length ? 0 : 1);
+      return { ready: reasons.length === 0, reasons };
+    };
 
-  const onAssignment = async (a: ScreeningAssignment): Promise<void> => {
-    const outcome = await screener.screen({ start: a.start, signal: a.signal, publishSignal: a.publishSignal, runId: a.runId, assertOwned: () => a.assertOwned() });
-    if (outcome.kind === 'failed') {
-      // Reported failures are acked; an unreported one is rethrown so ingest reports it itself.
-      if (outcome.reported) await a.fail(outcome.error);
-      else throw outcome.error;
-    } else if (outcome.kind === 'source_ended') {
-      await a.complete();
+    // Metrics before intake: once streams are taken, the worker must be observable, and a taken
+    // metrics port should fail the start before any stream is held.
+    let server: MetricsServer | undefined;
+    if (config.metrics.enabled) {
+      const srv = await startMetricsServer({
+        registry: metrics.registry,
+        host: config.metrics.host,
+        port: config.metrics.port,
+        health: { live: () => !nc.isClosed(), ready },
+      });
+      opened.push(() => srv.close());
+      server = srv;
+      logger.info({ port: srv.port }, 'metrics at /metrics, /healthz, /readyz');
     }
-  };
 
-  const ingest: Ingest = createIngest({
-    nc,
-    logger,
-    workerId,
-    publisher,
-    onAssignment,
-    events: {
-      onAssigned: (e) => metrics.assignments.inc({ event: e.tookOverFrom ? 'takeover' : 'assigned' }),
-      onFinished: (e) => metrics.assignments.inc({ event: e.outcome }),
-      onDeadLetter: (e) => metrics.deadLetters.inc({ reason: e.reason }),
-    },
-    options: {
-      ackWaitMs: config.ingest.ackWaitMs,
-      leaseTtlMs: config.ingest.leaseTtlMs,
-      maxConcurrentStreams: config.worker.maxStreams,
-    },
-  });
-  await ingest.start();
-  logger.info({ workerId, nats: config.nats.url, lists: stages.matcher.lists().map((l) => ({ id: l.id, count: l.count })) }, 'worker started');
+    opened.push(() => ingest.stop({ graceMs: 0 }));
+    await ingest.start();
+    ready();
+    logger.info({ workerId, nats: config.nats.url, lists: stages.matcher.lists().map((l) => ({ id: l.id, count: l.count })) }, 'worker started');
 
-  const ready = (): { ready: boolean; reasons: string[] } => {
-    const reasons: string[] = [];
-    if (!stages.matcher.ready) reasons.push('hash lists not loaded');
-    if (sync && !sync.ready) reasons.push('object-store hash lists not loaded');
-    if (stages.classifier && !stages.classifier.ready) reasons.push('classifiers not warmed up');
-    if (nc.isClosed()) reasons.push('NATS connection closed');
-    metrics.ready.set(reasons.length ? 0 : 1);
-    return { ready: reasons.length === 0, reasons };
-  };
-  ready();
-
-  let server: MetricsServer | undefined;
-  if (config.metrics.enabled) {
-    server = await startMetricsServer({
-      registry: metrics.registry,
-      host: config.metrics.host,
-      port: config.metrics.port,
-      health: { live: () => !nc.isClosed(), ready },
-    });
-    logger.info({ port: server.port }, 'metrics at /metrics, /healthz, /readyz');
+    let stopping: Promise<void> | undefined;
+    return {
+      workerId,
+      metricsPort: server?.port,
+      ready,
+      reloadLists: async () => {
+        const report = await stages.fileLists.reload();
+        for (const f of report.failed) metrics.errors.inc({ code: f.error.code });
+        logger.info({ loaded: report.loaded, unchanged: report.unchanged, failed: report.failed.map((f) => f.error.message) }, 'hash lists reloaded');
+      },
+      stop: (graceMs = config.worker.shutdownGraceMs) =>
+        (stopping ??= (async () => {
+          logger.info({ graceMs }, 'worker stopping: handing streams back');
+          await ingest.stop({ graceMs });
+          await sync?.stop();
+          await stages.close();
+          await server?.close();
+          await nc.drain().catch(() => undefined);
+          logger.info('worker stopped');
+        })()),
+    };
+  } catch (err) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw err;
   }
+}
 
-  let stopping: Promise<void> | undefined;
-  return {
-    workerId,
-    metricsPort: server?.port,
-    ready,
-    reloadLists: async () => {
-      const report = await stages.fileLists.reload();
-      for (const f of report.failed) metrics.errors.inc({ code: f.error.code });
-      logger.info({ loaded: report.loaded, unchanged: report.unchanged, failed: report.failed.map((f) => f.error.message) }, 'hash lists reloaded');
-    },
-    stop: (graceMs = config.worker.shutdownGraceMs) =>
-      (stopping ??= (async () => {
-        logger.info({ graceMs }, 'worker stopping: handing streams back');
-        await ingest.stop({ graceMs });
-        await sync?.stop();
-        await stages.close();
-        await server?.close();
-        await nc.drain().catch(() => undefined);
-        logger.info('worker stopped');
-      })()),
-  };
+const generatedIds = new WeakMap<object, string>();
+
+/**
+ * The lease identity of this process. A configured id is a prefix: replicas sharing one config
+ * file must still never share an identity, or two of them would screen the same stream.
+ */
+function workerIdFor(config: LoadedConfig['config']): string {
+  let id = generatedIds.get(config);
+  if (!id) {
+    id = config.worker.id ? `${config.worker.id}-${randomBytes(3).toString('hex')}` : defaultWorkerId();
+    generatedIds.set(config, id);
+  }
+  return id;
+}
+
+/** Connected/disconnected as the client reports it; a reconnecting client is not ready. */
+function trackConnection(nc: NatsConnection, logger: Logger): { connected(): boolean } {
+  let connected = true;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        connected = false;
+        logger.warn('NATS disconnected: not ready until reconnected');
+      } else if (s.type === 'reconnect') {
+        connected = true;
+        logger.info('NATS reconnected');
+      }
+    }
+  })().catch(() => undefined);
+  return { connected: () => connected && !nc.isClosed() };
 }

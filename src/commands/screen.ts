@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { listIdFromPath, loadConfig } from '../config/index.js';
+import { listIdFromPath, loadConfig, readEnv, type StreamscreenEnv } from '../config/index.js';
 import type { DecisionSink } from '../domain/ports.js';
 import { createPdqHasher } from '../hash/pdq-hasher.js';
-import { buildScreeningStages, policyOptions } from '../main.js';
+import { buildScreeningStages, policyOptions, screenerOptions } from '../main.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { createStreamScreener } from '../pipeline/stream-screener.js';
 import { createLogger } from './logger.js';
@@ -22,7 +22,7 @@ options:
   --config FILE           config file (default config/streamscreen.json, or STREAMSCREEN_CONFIG)
 `;
 
-export async function run(argv: string[], io: CommandIO = processIO): Promise<number> {
+export async function run(argv: string[], io: CommandIO = processIO, env: StreamscreenEnv = readEnv()): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -55,6 +55,7 @@ export async function run(argv: string[], io: CommandIO = processIO): Promise<nu
   const fps = values.fps === undefined ? undefined : Number(values.fps);
   const extraLists = (values.lists ?? '').split(',').map((p) => p.trim()).filter(Boolean);
   const loaded = loadConfig({
+    env,
     ...(values.config ? { file: values.config } : {}),
     overrides: {
       sampler: { ...(fps === undefined ? {} : { fps }), ...(values['allow-files'] ? { allowFiles: true } : {}) },
@@ -89,7 +90,7 @@ export async function run(argv: string[], io: CommandIO = processIO): Promise<nu
     classifier: stages.classifier,
     sink,
     policy: policyOptions(config),
-    options: { frameBudgetMs: config.pipeline.frameBudgetMs, dihedral: config.hash.dihedral },
+    options: screenerOptions(config),
   });
 
   const ac = new AbortController();

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/index.js';
+import { loadConfig, readEnv, type StreamscreenEnv } from '../config/index.js';
 import { startWorker } from '../main.js';
 import { createLogger } from './logger.js';
 import { processIO, type CommandIO } from './io.js';
@@ -12,7 +12,7 @@ NATS_URL, STREAMSCREEN_HASH_LISTS, FFMPEG_PATH and LOG_LEVEL from the environmen
 SIGHUP re-reads the hash list files. A second SIGTERM/SIGINT exits at once.
 `;
 
-export async function run(argv: string[], io: CommandIO = processIO): Promise<number> {
+export async function run(argv: string[], io: CommandIO = processIO, env: StreamscreenEnv = readEnv()): Promise<number> {
   let values: { config?: string; help?: boolean };
   try {
     ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
@@ -24,7 +24,7 @@ export async function run(argv: string[], io: CommandIO = processIO): Promise<nu
     io.stdout.write(USAGE);
     return 0;
   }
-  const loaded = loadConfig(values.config ? { file: values.config } : {});
+  const loaded = loadConfig({ env, ...(values.config ? { file: values.config } : {}) });
   const logger = createLogger(loaded.config.log.level);
   if (loaded.file) logger.info({ file: loaded.file }, 'configuration loaded');
   const worker = await startWorker(loaded, logger);

@@ -134,6 +134,11 @@ export const ConfigSchema = z.strictObject({
        * check, the kill path, always runs) and the skip is counted in streamscreen_frames_shed_total.
        */
       frameBudgetMs: positiveMs(500),
+      /**
+       * Consecutive frames on which the classifiers fail before a screening failure is reported
+       * for the stream (hash screening goes on). Above 1 so one bad frame does not page anyone.
+       */
+      classifierFailuresToReport: z.number().int().positive().default(5),
     })
     .prefault({}),
 

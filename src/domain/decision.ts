@@ -74,7 +74,7 @@ export type EscalationPriority = 'critical' | 'high' | 'normal';
 export type EscalationReason =
   | { readonly kind: 'hash_match'; readonly match: HashMatch }
   | { readonly kind: 'classifier'; readonly signal: string; readonly score: number; readonly threshold: number }
-  | { readonly kind: 'possible_minor'; readonly minAge: number; readonly challengeAge: number };
+  | { readonly kind: 'possible_minor'; readonly minAge?: number; readonly challengeAge: number };
 
 /** `screening.escalation.<streamId>`: a human must look at this stream. */
 export interface EscalationEvent {

@@ -10,6 +10,8 @@ export interface Metrics {
   /** Frames not fully screened, by reason; load shedding is counted here, never silent. */
   readonly framesShed: Counter<'reason'>;
   readonly frameLatency: Histogram<'stage'>;
+  /** Frames fully screened but decided later than the budget (capacity warning, nothing skipped). */
+  readonly framesOverBudget: Counter;
   readonly decisions: Counter<'kind' | 'shadow'>;
   readonly hashMatches: Counter<'list'>;
   readonly errors: Counter<'code'>;
@@ -42,6 +44,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Time from a frame leaving ffmpeg to the end of each stage (decision = whole frame)',
       labelNames: ['stage'],
       buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    framesOverBudget: new Counter({
+      name: 'streamscreen_frames_over_budget_total',
+      help: 'Frames fully screened whose capture-to-decision time exceeded the per-frame budget',
       registers,
     }),
     decisions: new Counter({

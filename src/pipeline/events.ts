@@ -47,13 +47,14 @@ export function failureEvent(
   workerId: string,
   error: unknown,
   attempts?: number,
+  message?: string,
 ): ScreeningFailureEvent {
   return {
     type: 'failure',
     eventId: failureEventId(start.streamId, runId, errorCode(error)),
     streamId: start.streamId,
     code: errorCode(error),
-    message: error instanceof Error ? error.message : String(error),
+    message: message ?? (error instanceof Error ? error.message : String(error)),
     url: redactUrl(start.url),
     ...(attempts === undefined ? {} : { attempts }),
     at: new Date().toISOString(),

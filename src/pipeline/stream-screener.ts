@@ -18,6 +18,8 @@ export interface StreamScreenerOptions {
   readonly frameBudgetMs: number;
   /** Match rotated/mirrored frames too (8 hashes per frame). */
   readonly dihedral: boolean;
+  /** Consecutive classifier failures on one stream after which a screening failure is reported. */
+  readonly classifierFailuresToReport: number;
 }
 
 export interface StreamScreenerDeps {
@@ -64,30 +66,22 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
   const now = deps.now ?? Date.now;
   const { metrics } = deps;
 
-  async function analyse(frame: RawFrame, shedClassifiers: boolean) {
-    const image = { width: frame.width, height: frame.height, data: frame.data };
+  function hashAndMatch(frame: RawFrame): { hash: PdqHash; quality: number; matches: HashMatch[] } {
     let hashes: readonly PdqHash[];
     let quality: number;
     if (deps.options.dihedral && deps.hasher.hashDihedral) {
-      const r = deps.hasher.hashDihedral(image);
+      const r = deps.hasher.hashDihedral(frame);
       hashes = DIHEDRAL_ORDER.map((name) => r.hashes[name]);
       quality = r.quality;
     } else {
-      const r = deps.hasher.hash(image);
+      const r = deps.hasher.hash(frame);
       hashes = [r.hash];
       quality = r.quality;
     }
     metrics.frameLatency.observe({ stage: 'hash' }, (now() - frame.capturedAt) / 1000);
-    const matches: HashMatch[] =
-      hashes.length === 1 ? deps.matcher.match(hashes[0]!, quality) : deps.matcher.matchAny(hashes, quality);
+    const matches = hashes.length === 1 ? deps.matcher.match(hashes[0]!, quality) : deps.matcher.matchAny(hashes, quality);
     for (const m of matches) metrics.hashMatches.inc({ list: m.list });
-
-    let signals: FrameSignals | undefined;
-    if (deps.classifier && !shedClassifiers) {
-      signals = await deps.classifier.classify(image);
-      metrics.frameLatency.observe({ stage: 'classify' }, (now() - frame.capturedAt) / 1000);
-    }
-    return { hash: hashes[0]!, quality, matches, signals };
+    return { hash: hashes[0]!, quality, matches };
   }
 
   async function screen(job: ScreeningJob): Promise<ScreeningOutcome> {
@@ -95,6 +89,48 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
     const log = deps.logger.child({ streamId: start.streamId });
     let source: FrameSource | undefined;
     let state: PolicyState = INITIAL_POLICY_STATE;
+    let classifierFailures = 0;
+
+    /** Runs the policy on what is known so far and publishes what it decides. */
+    const decideAndPublish = async (frame: RawFrame, known: { matches: HashMatch[]; signals?: FrameSignals }, ref: () => FrameRef) => {
+      const decidedAt = now();
+      const result = decide(state, { capturedAt: frame.capturedAt, seq: frame.seq, ...known }, deps.policy, decidedAt);
+      state = result.state;
+      for (const decision of result.decisions) {
+        const event = toEvent(decision, { start, runId: job.runId, workerId: deps.workerId, frame: ref(), capturedAt: frame.capturedAt, decidedAt });
+        // The lease is checked before every publish: a worker that lost the stream to another
+        // must not emit decisions for it, even ones it had already made.
+        await job.assertOwned();
+        if (event.type === 'killswitch') await deps.sink.killSwitch(event, job.publishSignal);
+        else await deps.sink.escalation(event, job.publishSignal);
+        metrics.decisions.inc({ kind: event.type, shadow: String(decision.shadow) });
+        log.info({ eventId: event.eventId, type: event.type, latencyMs: event.latencyMs, seq: frame.seq }, 'decision published');
+      }
+    };
+
+    /**
+     * A classifier error costs that frame its signals, not the stream its screening: the hash
+     * check goes on. Repeated failures are reported once as a screening failure, so nobody
+     * believes classifiers are watching a stream when they are not.
+     */
+    const classify = async (frame: RawFrame, classifier: FrameClassifier): Promise<FrameSignals | undefined> => {
+      try {
+        const signals = await classifier.classify(frame);
+        metrics.frameLatency.observe({ stage: 'classify' }, (now() - frame.capturedAt) / 1000);
+        classifierFailures = 0;
+        return signals;
+      } catch (err) {
+        classifierFailures++;
+        metrics.errors.inc({ code: errorCode(err) });
+        metrics.framesShed.inc({ reason: 'classifier_failed' });
+        log.warn({ err, seq: frame.seq, consecutive: classifierFailures }, 'classifiers failed on a frame; hash screening continues');
+        if (classifierFailures === deps.options.classifierFailuresToReport) {
+          await reportFailure(job, err, log, 'classifiers failing on this stream; hash screening continues');
+        }
+        return undefined;
+      }
+    };
+
     metrics.activeStreams.inc();
     try {
       // Inside the try: a URL the sampler refuses (scheme not allowed) is a screening failure to
@@ -104,36 +140,30 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         if (signal.aborted) break;
         metrics.framesReceived.inc({ source: 'ffmpeg' });
         const ageAtStart = now() - frame.capturedAt;
-        const shed = ageAtStart > deps.options.frameBudgetMs;
-        if (shed && deps.classifier) {
-          metrics.framesShed.inc({ reason: 'classifiers_over_budget' });
-          log.warn({ seq: frame.seq, ageMs: ageAtStart }, 'frame over latency budget before screening: classifiers skipped');
-        }
-        const a = await analyse(frame, shed);
-        const decidedAt = now();
-        const result = decide(state, { capturedAt: frame.capturedAt, seq: frame.seq, matches: a.matches, signals: a.signals }, deps.policy, decidedAt);
-        state = result.state;
-        const latencyS = (decidedAt - frame.capturedAt) / 1000;
-        metrics.frameLatency.observe({ stage: 'decision' }, latencyS);
-        if (decidedAt - frame.capturedAt > deps.options.frameBudgetMs) metrics.framesShed.inc({ reason: 'budget_exceeded' });
-
-        const ref: FrameRef = {
+        const a = hashAndMatch(frame);
+        // Built only for frames that produce an event: hex and ISO formatting are not free per frame.
+        const ref = (): FrameRef => ({
           seq: frame.seq,
           pts: frame.pts,
           capturedAt: new Date(frame.capturedAt).toISOString(),
           hash: pdqToHex(a.hash),
           quality: a.quality,
-        };
-        for (const decision of result.decisions) {
-          const event = toEvent(decision, { start, runId: job.runId, workerId: deps.workerId, frame: ref, capturedAt: frame.capturedAt, decidedAt });
-          // The lease is checked before every publish: a worker that lost the stream to another
-          // must not emit decisions for it, even ones it had already made.
-          await job.assertOwned();
-          if (event.type === 'killswitch') await deps.sink.killSwitch(event, job.publishSignal);
-          else await deps.sink.escalation(event, job.publishSignal);
-          metrics.decisions.inc({ kind: event.type, shadow: String(decision.shadow) });
-          log.info({ eventId: event.eventId, type: event.type, latencyMs: event.latencyMs, seq: frame.seq }, 'decision published');
+        });
+        // The kill path does not wait for inference: hash matches are decided and published first.
+        await decideAndPublish(frame, { matches: a.matches }, ref);
+
+        if (deps.classifier) {
+          if (ageAtStart > deps.options.frameBudgetMs) {
+            metrics.framesShed.inc({ reason: 'classifiers_over_budget' });
+            log.warn({ seq: frame.seq, ageMs: ageAtStart }, 'frame over latency budget before screening: classifiers skipped');
+          } else {
+            const signals = await classify(frame, deps.classifier);
+            if (signals) await decideAndPublish(frame, { matches: [], signals }, ref);
+          }
         }
+        const totalMs = now() - frame.capturedAt;
+        metrics.frameLatency.observe({ stage: 'decision' }, totalMs / 1000);
+        if (totalMs > deps.options.frameBudgetMs) metrics.framesOverBudget.inc();
       }
       return signal.aborted ? { kind: 'stopped' } : { kind: 'source_ended' };
     } catch (err) {
@@ -152,11 +182,11 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
   }
 
   /** A stream that cannot be screened is itself a risk: it is reported, never dropped. */
-  async function reportFailure(job: ScreeningJob, err: unknown, log: Logger): Promise<boolean> {
+  async function reportFailure(job: ScreeningJob, err: unknown, log: Logger, message?: string): Promise<boolean> {
     const attempts = err instanceof StreamscreenError && typeof (err as { attempts?: unknown }).attempts === 'number'
       ? (err as unknown as { attempts: number }).attempts
       : undefined;
-    const event = failureEvent(job.start, job.runId, deps.workerId, err, attempts);
+    const event = failureEvent(job.start, job.runId, deps.workerId, err, attempts, message);
     try {
       await job.assertOwned();
       await deps.sink.failure(event, job.publishSignal);

@@ -64,8 +64,10 @@ function escalationFor(
   const minor = signals?.possibleMinor === true;
   if (minor && explicit >= options.nudityWithMinorEscalateAt) {
     reasons.push({ kind: 'classifier', signal: 'explicit', score: explicit, threshold: options.nudityWithMinorEscalateAt });
-    const ages = (signals?.faces ?? []).map((f) => f.age);
-    reasons.push({ kind: 'possible_minor', minAge: ages.length ? Math.min(...ages) : NaN, challengeAge: options.challengeAge });
+    // NaN ages (a face the age model could not read) count as possible minors upstream but have
+    // no age to report; reviewers get the youngest real estimate, or none.
+    const ages = (signals?.faces ?? []).map((f) => f.age).filter(Number.isFinite);
+    reasons.push({ kind: 'possible_minor', ...(ages.length ? { minAge: Math.min(...ages) } : {}), challengeAge: options.challengeAge });
     raise('critical');
   } else if (explicit >= options.nudityEscalateAt) {
     reasons.push({ kind: 'classifier', signal: 'explicit', score: explicit, threshold: options.nudityEscalateAt });

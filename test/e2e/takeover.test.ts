@@ -97,20 +97,21 @@ describe('worker takeover', () => {
     const first = await kills.waitFor((e) => e.streamId === 'takeover-1' && e.workerId === holder, 30_000);
     expect(first.match.list).toBe('confirmed');
 
-    const victim = workers.find((w) => w.id === holder)!;
-    const survivor = workers.find((w) => w.id !== holder)!;
+    // A configured worker id is a prefix; each process appends its own suffix.
+    const victim = workers.find((w) => holder.startsWith(`${w.id}-`))!;
+    const survivor = workers.find((w) => w !== victim)!;
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
 
     await eventually(async () => {
       const e = await leases.get('takeover-1');
-      return e?.operation === 'PUT' && e.json<{ workerId: string }>().workerId === survivor.id ? true : undefined;
+      return e?.operation === 'PUT' && e.json<{ workerId: string }>().workerId.startsWith(`${survivor.id}-`) ? true : undefined;
     }, 12_000, `lease taken over by ${survivor.id}`);
     const takeoverMs = Date.now() - killedAt;
     expect(takeoverMs).toBeLessThan(10_000);
 
     // The survivor really screens: a kill-switch of its own, and only its sampler is left.
-    const second = await kills.waitFor((e) => e.streamId === 'takeover-1' && e.workerId === survivor.id, 20_000);
+    const second = await kills.waitFor((e) => e.streamId === 'takeover-1' && e.workerId.startsWith(`${survivor.id}-`), 20_000);
     expect(Date.parse(second.decidedAt)).toBeGreaterThan(killedAt);
     await eventually(() => (samplerPids(source.url).length === 1 ? true : undefined), 5_000, 'the killed worker\'s ffmpeg to be gone');
     console.log(`takeover after SIGKILL: lease moved in ${takeoverMs} ms; new kill-switch ${Date.parse(second.decidedAt) - killedAt} ms after the kill`);

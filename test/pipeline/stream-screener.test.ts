@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent } from '../../src/domain/decision.js';
-import { LeaseLostError, SourceError } from '../../src/domain/errors.js';
+import { LeaseLostError, ModelError, SourceError } from '../../src/domain/errors.js';
 import type { RawFrame } from '../../src/domain/frame.js';
 import type { DecisionSink, FrameSource } from '../../src/domain/ports.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
@@ -69,7 +69,7 @@ function deps(over: Partial<StreamScreenerDeps> & Pick<StreamScreenerDeps, 'open
       matchAny: (hashes) => (hashes.some((h) => h[0] === 0xffff) ? [match] : []),
     },
     policy,
-    options: { frameBudgetMs: 500, dihedral: false },
+    options: { frameBudgetMs: 500, dihedral: false, classifierFailuresToReport: 3 },
     now: () => 1_000_050,
     ...over,
   };
@@ -155,6 +155,36 @@ describe('stream screener', () => {
     expect(sink.kills).toHaveLength(1);
     const shed = await d.metrics.framesShed.get();
     expect(shed.values.find((v) => v.labels.reason === 'classifiers_over_budget')?.value).toBe(1);
+  });
+
+  it('publishes the kill-switch before inference, and keeps hash screening when the classifiers fail', async () => {
+    const sink = new RecordingSink();
+    const order: string[] = [];
+    sink.killSwitch = async (e) => {
+      order.push('kill');
+      sink.kills.push(e);
+    };
+    const frames = [frame(0, 1_000_000, 9), ...Array.from({ length: 4 }, (_, i) => frame(i + 1, 1_000_000, 1))];
+    const d = deps({
+      openSource: sourceOf(frames).factory,
+      sink,
+      classifier: {
+        ready: true,
+        classify: async () => {
+          order.push('classify');
+          throw new ModelError('inference_failed', 'session broke');
+        },
+      },
+    });
+    const outcome = await createStreamScreener(d).screen(job());
+    expect(outcome).toEqual({ kind: 'source_ended' });
+    expect(order.slice(0, 2)).toEqual(['kill', 'classify']);
+    expect(sink.kills).toHaveLength(1);
+    // Reported once, at the third consecutive failure; screening went on to the end of the source.
+    expect(sink.failures).toHaveLength(1);
+    expect(sink.failures[0]).toMatchObject({ code: 'inference_failed', message: expect.stringMatching(/hash screening continues/) });
+    const shed = await d.metrics.framesShed.get();
+    expect(shed.values.find((v) => v.labels.reason === 'classifier_failed')?.value).toBe(5);
   });
 
   it('stops quietly when its job is aborted', async () => {

@@ -84,6 +84,12 @@ describe('decide', () => {
     expect(d.kind === 'escalation' && d.reasons[1]).toEqual({ kind: 'possible_minor', minAge: 19.5, challengeAge: 25 });
   });
 
+  it('reports no age for a possible minor whose face has no readable age', () => {
+    const signals = { nudity: { porn: 0.6 }, possibleMinor: true, faces: [{ box: [0, 0, 9, 9] as const, score: 0.8, age: NaN }] };
+    const d = decide(INITIAL_POLICY_STATE, frame({ signals }), options, 0).decisions[0]!;
+    expect(d.kind === 'escalation' && d.reasons[1]).toEqual({ kind: 'possible_minor', challengeAge: 25 });
+  });
+
   it('escalates explicit content alone at normal priority, and only above its threshold', () => {
     const below = decide(INITIAL_POLICY_STATE, frame({ signals: { nudity: { porn: 0.85, hentai: 0.04 } } }), options, 0);
     expect(below.decisions).toEqual([]);
