@@ -114,7 +114,7 @@ export const ConfigSchema = z.strictObject({
       manifestPath: z.string().optional(),
       /**
        * Threads per inference. 1: a worker screens several streams, so models run side by side,
-       * leaving cores for ffmpeg and PDQ (bench-results/classify.json has 1 vs 2 measured).
+       * leaving cores for ffmpeg and PDQ (npm run bench:classify measures 1 vs 2 threads).
        */
       intraOpThreads: z.number().int().min(1).max(64).default(1),
       /** Frames from different streams that queued while a model was busy run as one batch. */
