@@ -29,6 +29,7 @@ describe('worker end to end', () => {
   let worker: Worker;
   let kills: EventCollector<KillSwitchEvent>;
   let listHash: string;
+  let listFile: string;
   const sources: LiveSource[] = [];
 
   beforeAll(async () => {
@@ -40,6 +41,7 @@ describe('worker end to end', () => {
     // The list is made from a benign image: its PDQ hash, as the reference tool would print it.
     listHash = pdqToHex(createPdqHasher().hash(await readRgbImage(BRIDGE)).hash);
     const list = join(dir, 'confirmed.txt');
+    listFile = list;
     writeFileSync(list, `# benign test list\n${listHash}\tbridge-case\n`);
     const loaded = loadConfig({
       env: { NATS_URL: server.url, STREAMSCREEN_HASH_LISTS: list, PATH: process.env.PATH },
@@ -148,6 +150,18 @@ describe('worker end to end', () => {
     } finally {
       source.resume();
     }
+  }, 30_000);
+
+  it('picks up a hash added to a list file on reloadLists() (what SIGHUP calls), without a restart', async () => {
+    const pen = fileURLToPath(new URL('../../../shared/pdq-vectors/decoded/pen-and-coaster.png', import.meta.url));
+    const penHash = pdqToHex(createPdqHasher().hash(await readRgbImage(pen)).hash);
+    writeFileSync(listFile, `# benign test list\n${listHash}\tbridge-case\n${penHash}\tpen-case\n`);
+    await worker.reloadLists();
+    const source = await startLiveSource({ kind: 'rtmp', image: pen, streamKey: 'e2e-reload' });
+    sources.push(source);
+    await js().publish('streams.started.reload-1', JSON.stringify({ streamId: 'reload-1', url: source.url }));
+    const kill = await kills.waitFor((e) => e.streamId === 'reload-1', 20_000);
+    expect(kill.match).toMatchObject({ list: 'confirmed', label: 'pen-case' });
   }, 30_000);
 
   it('dead-letters a malformed event with its reason and original payload, once (terminated, not redelivered)', async () => {
