@@ -30,6 +30,7 @@ import { cropBoxFor, decodeGrid, nonMaxSuppression, toPixels, type FaceCandidate
 import { DEFAULT_CHALLENGE_AGE, possibleMinor } from './face-minor.js';
 import { clipCrop, detectorInput, faceCropInput, type CropRect } from './face-preprocess.js';
 import { loadManifest, type LoadedManifest, type ManifestEntry } from './manifest.js';
+import { createInFlight } from './session.js';
 
 export interface FaceAgeOptions {
   /** Detector input side in pixels, a multiple of 32. Default 416 (face-api's default); 320 is faster, 608 finds smaller faces. */
@@ -127,6 +128,8 @@ export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<FaceAg
   const detectorBuffer = new Float32Array(3 * inputSize * inputSize);
   let ready = false;
   let closed = false;
+  // detect() and warmUp() from their start: close() waits for them before releasing the sessions.
+  const inFlight = createInFlight();
 
   async function detectFaces(img: RgbImage): Promise<FaceCandidate[]> {
     return detector.exclusive(async () => {
@@ -161,8 +164,12 @@ export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<FaceAg
     });
   }
 
-  async function detect(img: RgbImage): Promise<FaceDetection[]> {
-    if (closed) throw new ModelError('inference_failed', 'face model is closed');
+  function detect(img: RgbImage): Promise<FaceDetection[]> {
+    if (closed) return Promise.reject(new ModelError('inference_failed', 'face model is closed'));
+    return inFlight.run(() => detectInFlight(img));
+  }
+
+  async function detectInFlight(img: RgbImage): Promise<FaceDetection[]> {
     checkImage(img);
     const found = await detectFaces(img);
     if (found.length > options.maxFaces) {
@@ -188,10 +195,13 @@ export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<FaceAg
     },
     options,
     async warmUp() {
+      if (closed) throw new ModelError('inference_failed', 'face model is closed');
       // A mid-grey frame: runs both sessions through every node once at the real input sizes.
       const grey: RgbImage = { width: inputSize, height: inputSize, data: new Uint8Array(3 * inputSize * inputSize).fill(128) };
-      await detectFaces(grey);
-      await ages(grey, [{ x: 0, y: 0, width: inputSize, height: inputSize }]);
+      await inFlight.run(async () => {
+        await detectFaces(grey);
+        await ages(grey, [{ x: 0, y: 0, width: inputSize, height: inputSize }]);
+      });
       ready = true;
       log.info('face and age models warmed up');
     },
@@ -203,6 +213,8 @@ export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<FaceAg
     async close() {
       if (closed) return;
       closed = true;
+      // New calls are refused from here on, so the in-flight count only falls.
+      await inFlight.idle();
       await Promise.allSettled([detector.session.release(), ager.session.release()]);
     },
   };

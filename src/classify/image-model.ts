@@ -6,7 +6,7 @@ import { ModelError } from '../domain/errors.js';
 import { buildInputTensor } from './input-tensor.js';
 import { scaleRgb } from './resize.js';
 import type { LoadedManifest, ManifestEntry, ModelInputSpec } from './manifest.js';
-import { createBatchQueue, createSession, type BatchQueue, type SessionOptions } from './session.js';
+import { createBatchQueue, createInFlight, createSession, type BatchQueue, type SessionOptions } from './session.js';
 
 /** Every output of one image's inference, by output name, with the batch dimension removed. */
 export type ImageOutputs = ReadonlyMap<string, Float32Array>;
@@ -76,6 +76,9 @@ export async function createImageModel(manifest: LoadedManifest, entry: Manifest
   };
 
   const queue: BatchQueue<RgbImage, ImageOutputs> = createBatchQueue(runBatch, maxBatch);
+  // Counts a run from its first await (the scaling), not from when it reaches the queue: a
+  // close() that only drained the queue would release the session under a run still scaling.
+  const inFlight = createInFlight();
   let closed = false;
   return {
     entry,
@@ -85,16 +88,18 @@ export async function createImageModel(manifest: LoadedManifest, entry: Manifest
       if (closed) throw new ModelError('inference_failed', `model '${entry.id}' is closed`);
       // Scale before queueing: libvips does it on its own threads while this model is busy.
       const [h, w] = input.size;
-      return queue.push(await scaleRgb(image, w, h));
+      return inFlight.run(async () => queue.push(await scaleRgb(image, w, h)));
     },
     async warmUp() {
+      if (closed) throw new ModelError('inference_failed', `model '${entry.id}' is closed`);
       const [h, w] = input.size;
-      await queue.push({ width: w, height: h, data: new Uint8Array(w * h * 3) });
+      await inFlight.run(() => queue.push({ width: w, height: h, data: new Uint8Array(w * h * 3) }));
     },
     async close() {
       if (closed) return;
       closed = true;
-      await queue.drain();
+      // Every queue push happens inside inFlight, so idle also means the queue is drained.
+      await inFlight.idle();
       await session.release();
     },
   };

@@ -32,6 +32,40 @@ export async function createSession(model: string | Uint8Array, options: Session
 }
 
 /**
+ * Counts calls that have started and not finished, so a model's `close()` can wait for them
+ * before releasing its sessions: a session released under a running or queued inference fails
+ * that call, and native code may still be reading the session's memory.
+ */
+export interface InFlight {
+  /** Runs `fn`, counted as in flight until it settles. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  /** Resolves once nothing is in flight. */
+  idle(): Promise<void>;
+}
+
+export function createInFlight(): InFlight {
+  let count = 0;
+  let waiters: Array<() => void> = [];
+  return {
+    async run(fn) {
+      count++;
+      try {
+        return await fn();
+      } finally {
+        if (--count === 0) {
+          const w = waiters;
+          waiters = [];
+          for (const resolve of w) resolve();
+        }
+      }
+    },
+    idle() {
+      return count === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve));
+    },
+  };
+}
+
+/**
  * Runs one job at a time and batches what queued up meanwhile: while an inference runs, requests
  * from other streams wait, and the next run takes up to `maxBatch` of them at once. No request
  * waits for a batch to fill, so batching only ever happens when it saves time.

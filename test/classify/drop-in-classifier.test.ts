@@ -124,6 +124,20 @@ describe('drop-in ONNX classifier from a manifest entry', () => {
     }
   });
 
+  it('close() waits for runs still being scaled or queued, then refuses new ones', async () => {
+    const manifest = parseManifest({ version: 1, models: [nudityEntry] }, manifestPath);
+    const model = await createNudityModel(manifest, nudityEntry, { intraOpThreads: 1, maxBatch: 1 });
+    // 512x384: every run is scaled (asynchronously, by libvips) before it reaches the queue.
+    const frames = [flat(512, 384, [200, 30, 90]), flat(512, 384, [10, 240, 128]), flat(512, 384, [90, 90, 90])];
+    const started = frames.map((f) => model.probabilities(f));
+    await model.close();
+    const settled = await Promise.allSettled(started);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    for (const s of settled) if (s.status === 'fulfilled') expect(s.value).toHaveLength(5);
+    await expect(model.probabilities(frames[0]!)).rejects.toMatchObject({ code: 'inference_failed', message: expect.stringMatching(/closed/) });
+    await expect(model.warmUp()).rejects.toMatchObject({ code: 'inference_failed' });
+  });
+
   it('refuses a signal that reads an output the model does not have', async () => {
     const bad = join(dir, 'bad-manifest.json');
     const text = JSON.parse(await readFile(manifestPath, 'utf8')) as { models: Array<Record<string, unknown>> };

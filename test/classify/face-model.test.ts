@@ -101,6 +101,19 @@ describe('createFaceAgeModel', () => {
     await expect(strict.detect(people)).rejects.toThrow(/closed/);
   });
 
+  it('close() lets the analyses already started finish, then releases the sessions and refuses new ones', async () => {
+    const expected = [await model.detect(people), await model.detect(drawn)];
+    const closing = await createFaceAgeModel({ modelsDir, logger });
+    // Three calls queue on the serialised sessions; close() comes while the first is running.
+    const started = [closing.detect(people), closing.detect(drawn), closing.detect(people)];
+    await closing.close();
+    const settled = await Promise.allSettled(started);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    expect(settled.map((s) => (s.status === 'fulfilled' ? s.value : s.reason))).toEqual([expected[0], expected[1], expected[0]]);
+    await expect(closing.detect(people)).rejects.toMatchObject({ code: 'inference_failed', message: expect.stringMatching(/closed/) });
+    await expect(closing.warmUp()).rejects.toMatchObject({ code: 'inference_failed' });
+  });
+
   it('rejects an image whose bytes do not match its size', async () => {
     await expect(model.detect({ width: 10, height: 10, data: new Uint8Array(299) })).rejects.toBeInstanceOf(ModelError);
   });
