@@ -1,20 +1,30 @@
 import { parseArgs } from 'node:util';
 import type { ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { loadConfig, readEnv } from '../config/index.js';
 import { HashListError, StreamscreenError } from '../domain/errors.js';
 import { HASH_LIST_ACTIONS, type HashListAction, type HashListFormat } from '../hash/hash-list.js';
-import { DEFAULT_HASHLIST_BUCKET, decodeListMetadata, openHashListBucket, prepareHashList, uploadHashList } from '../hash/object-store-lists.js';
+import { decodeListMetadata, openHashListBucket, prepareHashList, uploadHashList } from '../hash/object-store-lists.js';
 import { parseHashListFile } from '../hash/parse-hashlist.js';
 import { processIO, type CommandIO } from './io.js';
-
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
 /** Environment the CLI dispatcher passes in (commands do not read process.env themselves). */
 export type CommandEnv = Readonly<Record<string, string | undefined>>;
 
-/** `--nats-url`, else NATS_URL from the environment the dispatcher passed, else the local default. */
-export function natsUrlFrom(flag: string | undefined, env: CommandEnv): string {
-  return flag || env.NATS_URL || DEFAULT_NATS_URL;
+/** The flags that say which server and bucket a hash list command talks to. */
+export interface BucketFlags {
+  readonly config?: string;
+  readonly 'nats-url'?: string;
+  readonly bucket?: string;
+}
+
+/**
+ * Server and bucket the same way a worker finds them (config file, then the environment, so a
+ * publish lands in the bucket workers watch), with `--nats-url` and `--bucket` winning over both.
+ */
+export function bucketTarget(flags: BucketFlags, env: CommandEnv): { url: string; bucket: string } {
+  const { config } = loadConfig({ env: readEnv(env), ...(flags.config ? { file: flags.config } : {}) });
+  return { url: flags['nats-url'] || config.nats.url, bucket: flags.bucket || config.hash.objectStore.bucket };
 }
 
 const USAGE = `usage:
@@ -25,7 +35,10 @@ const USAGE = `usage:
   streamscreen hashlist delete ID
   streamscreen hashlist check FILE [--format text|csv]      (validate locally, no NATS)
 
-common options: --nats-url URL (default $NATS_URL or ${DEFAULT_NATS_URL}), --bucket NAME (default ${DEFAULT_HASHLIST_BUCKET})
+common options:
+  --config FILE    config file (default config/streamscreen.json, or $STREAMSCREEN_CONFIG)
+  --nats-url URL   default: the config's nats.url, or $NATS_URL
+  --bucket NAME    default: the config's hash.objectStore.bucket (the bucket workers watch)
 
 Lists are PDQ hashes, one per line (optionally TAB label; # comments), or CSV with a hash
 column. 'kill' lists (confirmed CSAM) stop a stream on a hit; 'escalate' lists send it to review.
@@ -70,6 +83,7 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Comman
 }
 
 const COMMON = {
+  config: { type: 'string' },
   'nats-url': { type: 'string' },
   bucket: { type: 'string' },
 } as const;
@@ -203,13 +217,12 @@ async function check(argv: string[], io: CommandIO): Promise<number> {
 
 /** Connects, opens the bucket (only `publish` creates it: a look-up should not), runs `body`. */
 async function withBucket(
-  values: { 'nats-url'?: string; bucket?: string },
+  values: BucketFlags,
   env: CommandEnv,
   body: (os: ObjectStore | null, bucket: string) => Promise<number>,
   create = false,
 ): Promise<number> {
-  const url = natsUrlFrom(values['nats-url'], env);
-  const bucket = values.bucket ?? DEFAULT_HASHLIST_BUCKET;
+  const { url, bucket } = bucketTarget(values, env);
   const nc = await connectOnce(url);
   try {
     return await body(create ? await openHashListBucket(nc, bucket) : await openHashListBucket(nc, bucket, { create: false }), bucket);

@@ -4,23 +4,26 @@ import { HashListError } from '../domain/errors.js';
 import { HASH_LIST_ID_PATTERN, type LoadedList } from '../hash/hash-list.js';
 import { createHashMatcher, DEFAULT_MAX_DISTANCE } from '../hash/hash-matcher.js';
 import { indexParsedList } from '../hash/load-list.js';
-import { DEFAULT_HASHLIST_BUCKET, downloadHashList, openHashListBucket } from '../hash/object-store-lists.js';
+import { downloadHashList, openHashListBucket } from '../hash/object-store-lists.js';
 import { parseHashListFile } from '../hash/parse-hashlist.js';
 import { isPdqHex, pdqFromHex } from '../hash/pdq-hash.js';
-import { connectOnce, natsUrlFrom, type CommandEnv } from './hashlist.js';
+import { bucketTarget, connectOnce, type BucketFlags, type CommandEnv } from './hashlist.js';
 import { processIO, type CommandIO } from './io.js';
 
 const USAGE = `usage: streamscreen match HASH [--lists a,b] [--radius ${DEFAULT_MAX_DISTANCE}] [--file [ID=]PATH ...]
-                          [--nats-url URL] [--bucket ${DEFAULT_HASHLIST_BUCKET}]
+                          [--config FILE] [--nats-url URL] [--bucket NAME]
 
 Looks one 64-hex PDQ hash up in the published hash lists (or in local --file lists) and prints
 each match as a JSON line: {"list","label","distance","hash","action"}. No quality gate applies.
+Server and bucket come from the config file (default config/streamscreen.json, or
+$STREAMSCREEN_CONFIG) and $NATS_URL, as for the worker; --nats-url and --bucket override them.
+With --file, neither NATS nor the config file is used.
 Exit status: 0 at least one match, 1 no match, 2 usage error or lists could not be read.
 `;
 
 /** One list lookup for an operator: downloads (verified) or reads the lists and scans them. */
 export async function run(argv: string[], io: CommandIO = processIO, env: CommandEnv = {}): Promise<number> {
-  let values: { lists?: string; radius?: string; file?: string[]; 'nats-url'?: string; bucket?: string; help?: boolean };
+  let values: { lists?: string; radius?: string; file?: string[]; config?: string; 'nats-url'?: string; bucket?: string; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -30,6 +33,7 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Comman
         lists: { type: 'string' },
         radius: { type: 'string' },
         file: { type: 'string', multiple: true },
+        config: { type: 'string' },
         'nats-url': { type: 'string' },
         bucket: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -87,15 +91,16 @@ async function fromFiles(specs: string[], wanted: Set<string> | undefined, index
 }
 
 async function fromBucket(
-  values: { 'nats-url'?: string; bucket?: string },
+  values: BucketFlags,
   env: CommandEnv,
   wanted: Set<string> | undefined,
   index: { minIndexedSize: number },
   io: CommandIO,
 ): Promise<LoadedList[]> {
-  const nc = await connectOnce(natsUrlFrom(values['nats-url'], env));
+  const { url, bucket } = bucketTarget(values, env);
+  const nc = await connectOnce(url);
   try {
-    const os = await openHashListBucket(nc, values.bucket ?? DEFAULT_HASHLIST_BUCKET, { create: false });
+    const os = await openHashListBucket(nc, bucket, { create: false });
     const out: LoadedList[] = [];
     if (!os) return out;
     for (const info of await os.list()) {

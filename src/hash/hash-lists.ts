@@ -22,5 +22,5 @@ export {
 } from './hash-matcher.js';
 export { createFileHashLists, validateSpecs, type FileHashLists, type FileHashListsOptions, type ReloadReport } from './file-lists.js';
 export { createHashListSync, type HashListSync, type HashListSyncEvent, type HashListSyncOptions, type ListSyncStatus } from './object-store-sync.js';
-export { DEFAULT_HASHLIST_BUCKET, publishHashList, type PublishRequest } from './object-store-lists.js';
+export { publishHashList, type PublishRequest } from './object-store-lists.js';
 export type { IndexOptions } from './hash-index.js';

@@ -8,9 +8,6 @@ import { HASH_LIST_ACTIONS, HASH_LIST_ID_PATTERN, type HashListAction, type Hash
 import { indexParsedList } from './load-list.js';
 import { parseHashList, parseHashListFile } from './parse-hashlist.js';
 
-/** The Object Store bucket lists are distributed through; object name = list id. */
-export const DEFAULT_HASHLIST_BUCKET = 'screening-hashlists';
-
 /**
  * What the publisher records with each object (ObjectStore meta `metadata`, which servers
  * before 2.10 keep as part of the object's meta entry, so 2.9 works). Workers trust nothing
@@ -73,12 +70,13 @@ export function decodeListMetadata(info: Pick<ObjectInfo, 'name' | 'metadata' | 
 }
 
 /**
- * Opens the bucket, creating it (file storage) when it does not exist yet: workers may start
- * before the first list is published. Read-only callers pass `create: false` and get null.
+ * Opens the bucket lists are distributed through (object name = list id; the name comes from
+ * config hash.objectStore.bucket), creating it (file storage) when it does not exist yet: workers
+ * may start before the first list is published. Read-only callers pass `create: false` and get null.
  */
-export async function openHashListBucket(nc: NatsConnection, bucket?: string): Promise<ObjectStore>;
+export async function openHashListBucket(nc: NatsConnection, bucket: string): Promise<ObjectStore>;
 export async function openHashListBucket(nc: NatsConnection, bucket: string, options: { create: false }): Promise<ObjectStore | null>;
-export async function openHashListBucket(nc: NatsConnection, bucket = DEFAULT_HASHLIST_BUCKET, options: { create?: boolean } = {}): Promise<ObjectStore | null> {
+export async function openHashListBucket(nc: NatsConnection, bucket: string, options: { create?: boolean } = {}): Promise<ObjectStore | null> {
   const objm = new Objm(nc);
   try {
     return await objm.open(bucket);

@@ -6,7 +6,6 @@ import type { IndexOptions } from './hash-index.js';
 import type { LoadedList } from './hash-list.js';
 import type { HashListSource } from './hash-matcher.js';
 import {
-  DEFAULT_HASHLIST_BUCKET,
   decodeListMetadata,
   downloadHashList,
   openHashListBucket,
@@ -15,8 +14,8 @@ import {
 } from './object-store-lists.js';
 
 export interface HashListSyncOptions {
-  /** Default `screening-hashlists`. */
-  readonly bucket?: string;
+  /** The Object Store bucket to follow (config hash.objectStore.bucket). */
+  readonly bucket: string;
   /** Only take these list ids from the bucket. Default: every list in it. */
   readonly lists?: readonly string[];
   readonly index?: IndexOptions;
@@ -84,7 +83,7 @@ interface Serving {
  */
 export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions): HashListSync {
   const { nc, sink, logger, onEvent } = deps;
-  const bucket = deps.bucket ?? DEFAULT_HASHLIST_BUCKET;
+  const { bucket } = deps;
   const wanted = deps.lists ? new Set(deps.lists) : undefined;
   const resyncMs = deps.resyncIntervalMs ?? 60_000;
   const firstRetryMs = deps.retryDelayMs ?? 2_000;

@@ -1,9 +1,11 @@
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run as hashlist, natsUrlFrom } from '../../src/commands/hashlist.js';
+import { bucketTarget, run as hashlist } from '../../src/commands/hashlist.js';
 import { run as match } from '../../src/commands/match.js';
+import { ConfigSchema } from '../../src/config/index.js';
 import { pdqToHex } from '../../src/hash/pdq-hash.js';
 import { nearDuplicate, randomHashes, seededRandom } from '../../src/hash/synthetic-hashes.js';
 import { captureIO as capture } from '../support/capture-io.js';
@@ -15,11 +17,32 @@ const hex = (i: number): string => pdqToHex(pool.subarray(i * 16, i * 16 + 16));
 const nearHex = (i: number, bits: number): string => pdqToHex(nearDuplicate(pool, i, bits, rand));
 
 
-describe('natsUrlFrom', () => {
-  it('prefers the flag, then NATS_URL, then the local default', () => {
-    expect(natsUrlFrom('nats://a:1', { NATS_URL: 'nats://b:2' })).toBe('nats://a:1');
-    expect(natsUrlFrom(undefined, { NATS_URL: 'nats://b:2' })).toBe('nats://b:2');
-    expect(natsUrlFrom(undefined, {})).toBe('nats://127.0.0.1:4222');
+describe('bucketTarget: where hashlist and match connect', () => {
+  let dir: string;
+  let config: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hashlist-target-'));
+    config = join(dir, 'streamscreen.json');
+    await writeFile(config, JSON.stringify({ nats: { url: 'nats://file:1' }, hash: { objectStore: { bucket: 'from-file' } } }));
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  it('takes the worker configuration: config defaults, then the file, then NATS_URL; flags win over all', () => {
+    const defaults = ConfigSchema.parse({});
+    expect(bucketTarget({}, {})).toEqual({ url: defaults.nats.url, bucket: defaults.hash.objectStore.bucket });
+    expect(bucketTarget({ config }, {})).toEqual({ url: 'nats://file:1', bucket: 'from-file' });
+    expect(bucketTarget({}, { STREAMSCREEN_CONFIG: config })).toEqual({ url: 'nats://file:1', bucket: 'from-file' });
+    expect(bucketTarget({ config }, { NATS_URL: 'nats://env:2' })).toEqual({ url: 'nats://env:2', bucket: 'from-file' });
+    expect(bucketTarget({ config, 'nats-url': 'nats://flag:3', bucket: 'from-flag' }, { NATS_URL: 'nats://env:2' })).toEqual({
+      url: 'nats://flag:3',
+      bucket: 'from-flag',
+    });
+  });
+
+  it('refuses a config file that does not validate, naming the problem', () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ hash: { objectStore: { bucket: 'no spaces allowed' } } }));
+    expect(() => bucketTarget({ config: bad }, {})).toThrow(/hash\.objectStore\.bucket/);
   });
 });
 
@@ -94,6 +117,31 @@ describe('hashlist and match commands against a real nats-server', () => {
     expect(c.err()).toMatch(/no list 'known'/);
   });
 
+  it('publishes to and matches from the bucket the config file names, as workers read it', async () => {
+    const config = join(dir, 'worker-config.json');
+    await writeFile(config, JSON.stringify({ nats: { url: server.url }, hash: { objectStore: { bucket: 'configured-lists' } } }));
+    const file = join(dir, 'configured.txt');
+    await writeFile(file, `${hex(6)}\n`);
+
+    let c = capture();
+    expect(await hashlist(['publish', file, '--id', 'configured', '--config', config], c.io, {})).toBe(0);
+    expect(c.out()).toMatch(/^published configured to configured-lists: 1 hashes/);
+    c = capture();
+    expect(await match([nearHex(6, 2), '--config', config], c.io, {})).toBe(0);
+    expect(JSON.parse(c.out())).toMatchObject({ list: 'configured', distance: 2 });
+    // STREAMSCREEN_CONFIG names the same file for commands started like the worker.
+    c = capture();
+    expect(await hashlist(['ls', '--json'], c.io, { STREAMSCREEN_CONFIG: config })).toBe(0);
+    expect(JSON.parse(c.out())).toMatchObject({ id: 'configured' });
+    // Nothing went to the default bucket.
+    c = capture();
+    expect(await match([hex(6)], c.io, env)).toBe(1);
+    // --bucket still overrides the configured bucket.
+    c = capture();
+    expect(await hashlist(['inspect', 'configured', '--config', config, '--bucket', 'screening-hashlists'], c.io, {})).toBe(1);
+    expect(c.err()).toMatch(/no list 'configured' in screening-hashlists/);
+  });
+
   it('refuses to publish an invalid file, naming file and line, and publishes nothing', async () => {
     const bad = join(dir, 'bad.txt');
     await writeFile(bad, `${hex(2)}\n\n${hex(3)} oops\n`);
@@ -124,6 +172,13 @@ describe('hashlist and match commands against a real nats-server', () => {
     c = capture();
     expect(await match([nearHex(5, 3), '--file', file], c.io, {})).toBe(0);
     expect(JSON.parse(c.out()).list).toBe('local-list');
+    // Local look-ups read no config: one that does not even exist is not an error.
+    c = capture();
+    expect(await match([nearHex(5, 3), '--file', file, '--config', join(dir, 'missing.json')], c.io, { STREAMSCREEN_CONFIG: join(dir, 'missing.json') })).toBe(0);
+    expect(JSON.parse(c.out()).list).toBe('local-list');
+    c = capture();
+    expect(await match([nearHex(5, 3), '--config', join(dir, 'missing.json')], c.io, {})).toBe(2);
+    expect(c.err()).toMatch(/cannot read config file .*missing\.json/);
   });
 
   it('reports usage errors with status 2 and an unreachable server with status 1 or 2', async () => {
