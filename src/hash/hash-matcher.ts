@@ -1,6 +1,7 @@
 import type { HashMatch } from '../domain/decision.js';
 import { HashListError } from '../domain/errors.js';
-import { DIHEDRAL_ORDER, type PdqDihedralResult, type PdqHash, type PdqResult } from '../domain/pdq.js';
+import type { PdqHash } from '../domain/pdq.js';
+import type { HashMatcher } from '../domain/ports.js';
 import { entryLabel, type HashListAction, type LoadedList } from './hash-list.js';
 import { pdqToHex } from './pdq-hash.js';
 
@@ -22,30 +23,6 @@ export interface HashMatcherOptions {
   readonly maxDistance?: number;
   /** Frames whose PDQ quality is below this are not matched. Default 50 (DEFAULT_MIN_QUALITY). */
   readonly minQuality?: number;
-  /**
-   * Also match the frame's 7 rotated/flipped hashes (a mirrored or rotated re-stream of a known
-   * image). Off by default: it costs 8 look-ups per frame and the hasher must produce the
-   * dihedral set (PdqDihedralResult); the pipeline reads this flag to decide which to compute.
-   */
-  readonly dihedral?: boolean;
-}
-
-/** What the pipeline needs: readiness and a per-frame look-up. */
-export interface HashMatcher {
-  /** False until every registered list source has installed its first successful load. */
-  readonly ready: boolean;
-  /** Matches for one frame hash; [] when quality < minQuality. Kill-list hits sort first. */
-  match(hash: PdqHash, quality: number): HashMatch[];
-  /**
-   * Matches for several hashes of one frame (the 8 dihedral variants, when the pipeline hashes
-   * rotations/flips): each list entry is reported once, at its smallest distance.
-   */
-  matchAny(hashes: readonly PdqHash[], quality: number): HashMatch[];
-  /**
-   * Matches a hasher result: a plain PdqResult by its hash; a PdqDihedralResult by all 8
-   * hashes when the `dihedral` option is on, else by its original orientation only.
-   */
-  matchResult(result: PdqResult | PdqDihedralResult): HashMatch[];
 }
 
 export interface ListSummary {
@@ -85,6 +62,12 @@ export interface LookupOptions {
   readonly radius?: number;
 }
 
+/**
+ * The pipeline's HashMatcher port (domain/ports.ts) plus what the composition root and the
+ * operator commands need: list sources, a summary, and an ungated look-up. `ready` is true once
+ * every registered source has installed its first load; matches sort kill-list hits first, then
+ * by distance.
+ */
 export interface HashMatcherService extends HashMatcher {
   readonly options: Required<HashMatcherOptions>;
   source(name: string): HashListSource;
@@ -104,7 +87,6 @@ export function createHashMatcher(options: HashMatcherOptions = {}): HashMatcher
   const resolved = {
     maxDistance: options.maxDistance ?? DEFAULT_MAX_DISTANCE,
     minQuality: options.minQuality ?? DEFAULT_MIN_QUALITY,
-    dihedral: options.dihedral ?? false,
   };
   if (!Number.isInteger(resolved.maxDistance) || resolved.maxDistance < 0 || resolved.maxDistance > 256) {
     throw new RangeError(`maxDistance must be an integer 0..256, got ${resolved.maxDistance}`);
@@ -169,10 +151,6 @@ export function createHashMatcher(options: HashMatcherOptions = {}): HashMatcher
       const found = new Map<string, HashMatch>();
       for (const h of hashes) collect(h, resolved.maxDistance, undefined, found);
       return ordered(found);
-    },
-    matchResult(result) {
-      if ('hash' in result) return service.matchAny([result.hash], result.quality);
-      return service.matchAny(resolved.dihedral ? DIHEDRAL_ORDER.map((name) => result.hashes[name]) : [result.hashes.orig], result.quality);
     },
     lookup(hash, lookupOptions = {}) {
       const found = new Map<string, HashMatch>();

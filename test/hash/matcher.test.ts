@@ -87,20 +87,6 @@ describe('hash matcher', () => {
     ]);
   });
 
-  it('matches a dihedral hasher result by every orientation only when the option is on', async () => {
-    const hashes = { orig: near(15, 60), rot90: near(15, 60), rot180: near(16, 2), rot270: near(15, 60), flipx: near(15, 60), flipy: near(15, 60), flipplus1: near(15, 60), flipminus1: near(15, 60) };
-    const list = await loaded('a', `${hex(16)}\n`);
-    const plain = createHashMatcher();
-    plain.source('t').replaceAll([list]);
-    expect(plain.options.dihedral).toBe(false);
-    expect(plain.matchResult({ hashes, quality: 90 })).toEqual([]);
-    const rotated = createHashMatcher({ dihedral: true });
-    rotated.source('t').replaceAll([list]);
-    expect(rotated.matchResult({ hashes, quality: 90 })).toMatchObject([{ hash: hex(16), distance: 2 }]);
-    expect(rotated.matchResult({ hashes, quality: 40 })).toEqual([]);
-    expect(rotated.matchResult({ hash: near(16, 3), quality: 90 })).toMatchObject([{ distance: 3 }]);
-  });
-
   it('look-up filters lists and takes any radius, without the quality gate', async () => {
     const matcher = createHashMatcher();
     matcher.source('t').replaceAll([await loaded('a', `${hex(11)}\n`), await loaded('b', `${hex(11)}\n`)]);
