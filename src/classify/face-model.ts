@@ -7,8 +7,6 @@
  * result is faces with box (frame pixels), detector score and apparent age. Whether any face
  * counts as a possible minor is `possibleMinor` (face-minor.ts): an estimate, never a certainty.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelError } from '../domain/errors.js';
@@ -30,7 +28,7 @@ import { cropBoxFor, decodeGrid, nonMaxSuppression, toPixels, type FaceCandidate
 import { DEFAULT_CHALLENGE_AGE, possibleMinor } from './face-minor.js';
 import { clipCrop, detectorInput, faceCropInput, type CropRect } from './face-preprocess.js';
 import { loadManifest, type LoadedManifest, type ManifestEntry } from './manifest.js';
-import { createInFlight } from './session.js';
+import { createInFlight, openModelSession, type SessionOptions } from './session.js';
 
 export interface FaceAgeOptions {
   /** Detector input side in pixels, a multiple of 32. Default 416 (face-api's default); 320 is faster, 608 finds smaller faces. */
@@ -51,8 +49,11 @@ export interface FaceAgeOptions {
 export interface FaceAgeModelDeps {
   /** Folder with manifest.json and the converted models (models/). */
   readonly modelsDir: string;
-  /** onnxruntime intra-op threads per session. Default 1: the worker runs streams in parallel instead. */
-  readonly intraOpThreads?: number;
+  /**
+   * onnxruntime settings for both sessions (the composite passes its own). Default one intra-op
+   * thread, no spinning: the worker runs streams in parallel instead.
+   */
+  readonly session?: SessionOptions;
   readonly logger: Logger;
   readonly options?: FaceAgeOptions;
 }
@@ -107,19 +108,18 @@ export function resolveFaceAgeOptions(options: FaceAgeOptions = {}): Required<Fa
 /** Loads both models (checked against models/manifest.json) and creates their sessions once. */
 export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<FaceAgeModel> {
   const options = resolveFaceAgeOptions(deps.options);
-  const threads = deps.intraOpThreads ?? 1;
-  if (!Number.isInteger(threads) || threads < 1) throw new ModelError('model_invalid', `intraOpThreads must be a positive integer, got ${threads}`);
+  const sessionOptions: SessionOptions = deps.session ?? { intraOpThreads: 1, spinning: false };
   const log = deps.logger.child({ component: 'face-age' });
   const manifest = await loadManifest(join(deps.modelsDir, 'manifest.json'));
-  const detector = await openSession(manifest, FACE_DETECTOR_MODEL, threads, 'image', 'grid');
+  const detector = await openSession(manifest, FACE_DETECTOR_MODEL, sessionOptions, 'image', 'grid');
   let ager: Session;
   try {
-    ager = await openSession(manifest, AGE_GENDER_MODEL, threads, 'face', 'age');
+    ager = await openSession(manifest, AGE_GENDER_MODEL, sessionOptions, 'face', 'age');
   } catch (err) {
     await detector.session.release();
     throw err;
   }
-  log.info({ inputSize: options.inputSize, intraOpThreads: threads, challengeAge: options.challengeAge }, 'face and age models loaded');
+  log.info({ inputSize: options.inputSize, intraOpThreads: sessionOptions.intraOpThreads, challengeAge: options.challengeAge }, 'face and age models loaded');
 
   const inputSize = options.inputSize;
   const cells = inputSize / DETECTOR_STRIDE;
@@ -228,35 +228,14 @@ interface Session {
   run(input: ort.Tensor): Promise<ort.Tensor>;
 }
 
-async function openSession(manifest: LoadedManifest, id: string, threads: number, inputName: string, outputName: string): Promise<Session> {
+async function openSession(manifest: LoadedManifest, id: string, sessionOptions: SessionOptions, inputName: string, outputName: string): Promise<Session> {
   const entry = manifest.models.find((m) => m.id === id);
   if (!entry) throw new ModelError('model_invalid', `${manifest.path}: no '${id}' model (run \`npm run models\`)`);
   checkEntry(entry, inputName, outputName);
-  const path = manifest.resolveFile(entry);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw new ModelError('model_invalid', `${path}: cannot read model '${id}' (run \`npm run models\`)`, { cause: err });
-  }
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  if (sha256 !== entry.sha256) {
-    throw new ModelError('model_invalid', `${path}: sha256 ${sha256} does not match the manifest's ${entry.sha256} (rebuild with \`npm run models\`)`);
-  }
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
-  } catch (err) {
-    throw new ModelError('model_invalid', `${path}: onnxruntime cannot load model '${id}'`, { cause: err });
-  }
+  const session = await openModelSession(manifest, entry, sessionOptions);
   if (!session.inputNames.includes(inputName) || !session.outputNames.includes(outputName)) {
     await session.release();
-    throw new ModelError('model_invalid', `${path}: model '${id}' has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]; expected '${inputName}' → '${outputName}'`);
+    throw new ModelError('model_invalid', `${manifest.resolveFile(entry)}: model '${id}' has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]; expected '${inputName}' → '${outputName}'`);
   }
   let tail: Promise<unknown> = Promise.resolve();
   return {

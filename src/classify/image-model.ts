@@ -1,12 +1,10 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../domain/frame.js';
 import { ModelError } from '../domain/errors.js';
 import { buildInputTensor } from './input-tensor.js';
 import { scaleRgb } from './resize.js';
 import type { LoadedManifest, ManifestEntry, ModelInputSpec } from './manifest.js';
-import { createBatchQueue, createInFlight, createSession, type BatchQueue, type SessionOptions } from './session.js';
+import { createBatchQueue, createInFlight, openModelSession, type BatchQueue, type SessionOptions } from './session.js';
 
 /** Every output of one image's inference, by output name, with the batch dimension removed. */
 export type ImageOutputs = ReadonlyMap<string, Float32Array>;
@@ -33,19 +31,7 @@ export interface ImageModelOptions extends SessionOptions {
 export async function createImageModel(manifest: LoadedManifest, entry: ManifestEntry, options: ImageModelOptions): Promise<ImageModel> {
   const input = entry.input;
   if (!input) throw new ModelError('model_invalid', `${manifest.path}: model '${entry.id}' has no input description`);
-  const path = manifest.resolveFile(entry);
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw new ModelError('model_invalid', `model '${entry.id}': cannot read ${path} (run \`npm run models\`)`, { cause: err });
-  }
-  // The manifest's hash pins the file: a stale or swapped model must not screen silently.
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  if (sha256 !== entry.sha256) {
-    throw new ModelError('model_invalid', `model '${entry.id}': ${path} has sha256 ${sha256}, the manifest says ${entry.sha256} (rebuild with \`npm run models\`)`);
-  }
-  const session = await createSession(bytes, options);
+  const session = await openModelSession(manifest, entry, options);
   if (!session.inputNames.includes(input.name)) {
     await session.release();
     throw new ModelError('model_invalid', `model '${entry.id}': manifest input '${input.name}' is not among the model's inputs (${session.inputNames.join(', ')})`);

@@ -14,7 +14,7 @@ export const faceAgeFactory: FaceAgeFactory = async (ctx) => {
   if (!ids.has(FACE_DETECTOR_MODEL) || !ids.has(AGE_GENDER_MODEL)) return undefined;
   return createFaceAgeModel({
     modelsDir: dirname(ctx.manifest.path),
-    intraOpThreads: ctx.session.intraOpThreads,
+    session: ctx.session,
     logger: ctx.logger ?? pino({ level: 'silent' }),
     options: ctx.challengeAge === undefined ? {} : { challengeAge: ctx.challengeAge },
   });

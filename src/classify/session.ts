@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { ModelError } from '../domain/errors.js';
+import type { LoadedManifest, ManifestEntry } from './manifest.js';
 
 export interface SessionOptions {
   /** Threads one inference may use. 1 suits a worker screening many streams on few cores. */
@@ -11,8 +14,15 @@ export interface SessionOptions {
   readonly spinning?: boolean;
 }
 
-/** An onnxruntime CPU session with our defaults: all graph optimisations, sequential execution. */
-export async function createSession(model: string | Uint8Array, options: SessionOptions): Promise<ort.InferenceSession> {
+/**
+ * An onnxruntime CPU session with our defaults: all graph optimisations, sequential execution.
+ * Every session of the worker is made here, so all are configured one way. `label` names the
+ * model in the error (default: the path, or the byte count).
+ */
+export async function createSession(model: string | Uint8Array, options: SessionOptions, label?: string): Promise<ort.InferenceSession> {
+  if (!(Number.isInteger(options.intraOpThreads) && options.intraOpThreads >= 1)) {
+    throw new ModelError('model_invalid', `intraOpThreads must be a positive integer, got ${options.intraOpThreads}`);
+  }
   const spin = options.spinning ? '1' : '0';
   try {
     return await ort.InferenceSession.create(model as string, {
@@ -26,9 +36,28 @@ export async function createSession(model: string | Uint8Array, options: Session
       extra: { 'session.intra_op.allow_spinning': spin, 'session.inter_op.allow_spinning': spin },
     });
   } catch (err) {
-    const what = typeof model === 'string' ? model : `${model.byteLength}-byte model`;
+    const what = label ?? (typeof model === 'string' ? model : `${model.byteLength}-byte model`);
     throw new ModelError('model_invalid', `cannot load ONNX model ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
+}
+
+/**
+ * The session for a manifest entry: reads its file, checks it against the manifest's sha256 (a
+ * stale or swapped model must not screen silently) and creates the session from those bytes.
+ */
+export async function openModelSession(manifest: LoadedManifest, entry: ManifestEntry, options: SessionOptions): Promise<ort.InferenceSession> {
+  const path = manifest.resolveFile(entry);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new ModelError('model_invalid', `model '${entry.id}': cannot read ${path} (run \`npm run models\`)`, { cause: err });
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (sha256 !== entry.sha256) {
+    throw new ModelError('model_invalid', `model '${entry.id}': ${path} has sha256 ${sha256}, the manifest says ${entry.sha256} (rebuild with \`npm run models\`)`);
+  }
+  return createSession(bytes, options, `model '${entry.id}' (${path})`);
 }
 
 /**

@@ -23,7 +23,7 @@ let drawn: RgbImage;
 beforeAll(async () => {
   await ensureModels();
   modelsDir = defaultModelsDir();
-  model = await createFaceAgeModel({ modelsDir, logger, intraOpThreads: 1 });
+  model = await createFaceAgeModel({ modelsDir, logger, session: { intraOpThreads: 1 } });
   people = await benignImage('q0291.png');
   drawn = await drawnFaceFrame();
 }, 180_000);
@@ -137,10 +137,17 @@ describe('options and model files', () => {
       const err = await createFaceAgeModel({ modelsDir: dir, logger }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ModelError);
       expect((err as ModelError).code).toBe('model_invalid');
-      expect((err as ModelError).message).toMatch(/age-gender\.onnx: sha256 .* does not match/);
+      expect((err as ModelError).message).toMatch(/model 'age-gender': .*age-gender\.onnx has sha256 [0-9a-f]{64}, the manifest says 0{64}/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('creates its sessions with the caller\'s settings, refusing impossible ones', async () => {
+    await expect(createFaceAgeModel({ modelsDir, logger, session: { intraOpThreads: 0 } })).rejects.toMatchObject({
+      code: 'model_invalid',
+      message: expect.stringMatching(/intraOpThreads must be a positive integer, got 0/),
+    });
   });
 
   it('says how to build the models when the manifest is missing', async () => {
