@@ -360,8 +360,11 @@ export class ActiveStream {
       await this.deps.publisher.publishFailure(event, { signal: AbortSignal.any([this.leaseLost.signal, this.deps.hardStop]) });
     } catch (perr) {
       if (this.leaseLost.signal.aborted) return; // the new owner screens it; nothing more from us
-      this.log.error({ err: perr }, 'could not publish the screening failure; handing the stream back');
-      await this.releaseAndNak(0);
+      // Shutting down: another worker takes it at once. Otherwise the failure event was refused
+      // for good (PublishError, not retryable): come back after a delay rather than spin.
+      const delayMs = this.deps.hardStop.aborted ? 0 : this.o.retryDelayMs;
+      this.log.error({ err: perr, retryInMs: delayMs }, 'could not publish the screening failure; handing the stream back');
+      await this.releaseAndNak(delayMs);
       return;
     }
     this.abort('completed');

@@ -1,9 +1,10 @@
 import type { JetStreamClient, PubAck, StreamInfo } from '@nats-io/jetstream';
-import { ClosedConnectionError, headers as natsHeaders } from '@nats-io/transport-node';
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../domain/decision.js';
 import { PublishError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
 import { STREAM_ID_PATTERN } from '../domain/stream.js';
+import { classifyPublishError } from './classify-error.js';
 import type { PublishCallOptions, PublishReceipt } from './events.js';
 import { resolvePublisherOptions, type PublisherOptions } from './options.js';
 import { ensureStream, type DesiredStream } from './ensure-stream.js';
@@ -44,8 +45,11 @@ export interface DecisionPublisherDeps {
  * `Nats-Msg-Id` = its eventId and retried with backoff until JetStream acks it: a kill-switch
  * must never be dropped, and the dedupe window makes "stored, but the ack was lost" retries
  * harmless. The only ways out without an ack are the caller's AbortSignal (the worker lost the
- * stream and must publish nothing more for it), a closed connection, or an event that can
- * never be published (bad stream id): those reject, so the caller can escalate or exit.
+ * stream and must publish nothing more for it), a closed or draining connection, or an event
+ * that can never be published (bad stream id, larger than the server's max_payload or the
+ * stream's max_msg_size, any other 4xx refusal: see classifyPublishError): those reject with a
+ * non-retryable PublishError, so the caller can escalate or exit. Timeouts, no responders,
+ * connection loss and 503s are retried until acked.
  */
 export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPublisher {
   const o = resolvePublisherOptions(deps.options);
@@ -85,11 +89,10 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
         return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate, attempts: attempt };
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        if (err instanceof ClosedConnectionError) {
-          throw new PublishError(`cannot publish ${type} ${eventId} to ${subject}: the NATS connection is closed`, {
-            cause: err,
-            retryable: false,
-          });
+        const failure = classifyPublishError(err);
+        if (!failure.retryable) {
+          log.error({ err, attempt, bytes: Buffer.byteLength(payload) }, 'publish can never succeed; giving up');
+          throw new PublishError(`cannot publish ${type} ${eventId} to ${subject}: ${failure.reason}`, { cause: err, retryable: false });
         }
         const delay = backoffDelay(attempt, o.retryInitialDelayMs, o.retryMaxDelayMs);
         // Loud at first and then every 10th attempt: an outage must be visible without flooding logs.

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { DeadLetterEvent, ScreeningFailureEvent } from '../../src/domain/decision.js';
 import { LeaseLostError, SourceError } from '../../src/domain/errors.js';
-import { AssignmentAbortedError, type Ingest, type ScreeningAssignment } from '../../src/ingest/index.js';
+import { AssignmentAbortedError, createIngest, type Ingest, type ScreeningAssignment } from '../../src/ingest/index.js';
 import { createDecisionPublisher, killSwitchEventId, type PublishReceipt } from '../../src/publish/index.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import {
@@ -14,6 +14,7 @@ import {
   publishStart,
   Recorder,
   silent,
+  testOptions,
   waitFor,
   type Harness,
 } from './helpers.js';
@@ -262,6 +263,33 @@ describe('ingest on a real nats-server', () => {
     // Terminal: acked, never screened again; only the flaky start is still held.
     await waitFor('terminal acked', async () => (await startsState('t9')).messages === 1);
     expect(rec.for('dead-source')).toHaveLength(0);
+  });
+
+  it('a failure event the server refuses for good hands the start back with a delay, not in a tight loop', async () => {
+    // Failure events for this tag go to a stream whose max_msg_size refuses every one of them.
+    await h.jsm.streams.add({ name: 'FAIL_t15', subjects: ['t15.failure.*'], max_msg_size: 64 });
+    const refusing = createDecisionPublisher({ js: h.js, logger: silent, options: { failureSubjectPrefix: 't15.failure', publishTimeoutMs: 1000 } });
+    const attempts: ScreeningAssignment[] = [];
+    await started(
+      createIngest({
+        nc: h.nc,
+        logger: silent,
+        publisher: refusing,
+        options: testOptions('t15', { retryDelayMs: 1000 }),
+        onAssignment: async (a) => {
+          attempts.push(a);
+          throw new SourceError('source_failed', 'gave up');
+        },
+      }),
+    );
+    await publishStart(h, 't15', 'unreportable');
+    await waitFor('first attempt', () => attempts[0]);
+    await waitFor('retried', () => attempts[1], 5000);
+    // Never acked or dropped; each retry waited retryDelayMs (1000) rather than going round at once.
+    await delay(1500);
+    expect(attempts.length).toBeLessThanOrEqual(4);
+    expect(attempts.map((a) => a.deliveryCount)).toEqual(attempts.map((_, i) => i + 1));
+    expect((await startsState('t15')).messages).toBe(1);
   });
 
   it('pulls only while below maxConcurrentStreams', async () => {

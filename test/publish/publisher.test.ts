@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { JetStreamApiError, JetStreamError, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { ConnectionError, RequestError, TimeoutError, connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import type { EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../src/domain/decision.js';
 import { LeaseLostError, PublishError } from '../../src/domain/errors.js';
@@ -11,6 +11,7 @@ import {
   killSwitchEventId,
   type DecisionPublisher,
 } from '../../src/publish/index.js';
+import { classifyPublishError } from '../../src/publish/classify-error.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 
 const logger = pino({ level: 'silent' });
@@ -133,6 +134,46 @@ describe('decision publisher on a real nats-server', () => {
 
   it('refuses a stream id that is not a subject token instead of publishing to a wildcard', async () => {
     await expect(publisher.publishKillSwitch(killSwitch('a.>', 1))).rejects.toBeInstanceOf(PublishError);
+  });
+
+  it('gives up at once, non-retryably, on an event larger than the server\'s max_payload', async () => {
+    // The server's default max_payload is 1 MiB; the client refuses to send more.
+    const huge = { ...killSwitch('stream-huge', 1), metadata: { blob: 'x'.repeat(1_100_000) } };
+    const err = await publisher.publishKillSwitch(huge).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(PublishError);
+    expect(err).toMatchObject({ retryable: false, code: 'publish_failed' });
+    expect((err as Error).message).toMatch(/max_payload/);
+    expect(await jsm.streams.getMessage('SCREENING_DECISIONS', { last_by_subj: 'screening.killswitch.stream-huge' })).toBeNull();
+  });
+
+  it('gives up non-retryably when JetStream refuses the message (4xx: over the stream\'s max_msg_size), and still publishes what fits', async () => {
+    await jsm.streams.add({ name: 'TINY_DECISIONS', subjects: ['tiny.killswitch.*'], max_msg_size: 1024 });
+    const tiny = createDecisionPublisher({
+      js: jetstream(nc),
+      logger,
+      options: { killSwitchSubjectPrefix: 'tiny.killswitch', publishTimeoutMs: 1000, retryInitialDelayMs: 50, retryMaxDelayMs: 500 },
+    });
+    const big = { ...killSwitch('stream-big', 1), metadata: { blob: 'x'.repeat(2000) } };
+    const err = await tiny.publishKillSwitch(big).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ name: 'PublishError', retryable: false });
+    expect((err as Error).message).toMatch(/status 400, error 10054\): message size exceeds maximum allowed/);
+    expect((err as Error).cause).toBeInstanceOf(JetStreamApiError);
+    const fits = await tiny.publishKillSwitch(killSwitch('stream-big', 2));
+    expect(fits).toMatchObject({ stream: 'TINY_DECISIONS', attempts: 1 });
+  });
+
+  it('classifies only refusals that cannot change as permanent; timeouts, no responders, connection loss and 503 retry', () => {
+    const api = (code: number, errCode: number) => new JetStreamApiError({ code, err_code: errCode, description: `api ${code}` });
+    // What nats.js raises when no stream captures the subject (JetStreamNotEnabled wrapping it).
+    const noResponders = new JetStreamError('jetstream is not enabled', { cause: new RequestError("no responders: 'x'") });
+    for (const transient of [new TimeoutError(), noResponders, new ConnectionError('connection refused'), api(503, 10077), api(503, 10047), api(409, 10158), api(404, 10059), new Error('something new')]) {
+      expect(classifyPublishError(transient), String(transient)).toEqual({ retryable: true });
+    }
+    for (const permanent of [api(400, 10054), api(400, 10060), api(400, 10003)]) {
+      expect(classifyPublishError(permanent)).toMatchObject({ retryable: false });
+    }
+    // Wrapped refusals are found through the cause chain.
+    expect(classifyPublishError(new RequestError('wrapped', { cause: api(400, 10054) }))).toMatchObject({ retryable: false });
   });
 
   it('keeps retrying through a server restart until the event is acked, and stores it once', async () => {
