@@ -27,7 +27,7 @@ import { searchAll, type HashIndex } from '../src/hash/hash-index.js';
 import { MihIndex } from '../src/hash/index-mih.js';
 import { ScanIndex } from '../src/hash/index-scan.js';
 import { parseHashListFile } from '../src/hash/parse-hashlist.js';
-import { nearDuplicate, randomHashes, seededRandom } from '../src/hash/synthetic-hashes.js';
+import { nearDuplicate, randomHashes, seededRandom } from '../test/support/synthetic-hashes.js';
 import { benchPdq, type PdqBenchResult } from './bench-pdq.js';
 
 interface Args {

@@ -7,7 +7,7 @@ import { bucketTarget, run as hashlist } from '../../src/commands/hashlist.js';
 import { run as match } from '../../src/commands/match.js';
 import { ConfigSchema } from '../../src/config/index.js';
 import { pdqToHex } from '../../src/hash/pdq-hash.js';
-import { nearDuplicate, randomHashes, seededRandom } from '../../src/hash/synthetic-hashes.js';
+import { nearDuplicate, randomHashes, seededRandom } from '../support/synthetic-hashes.js';
 import { captureIO as capture } from '../support/capture-io.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 

@@ -4,7 +4,7 @@ import { searchAll, type HashIndex } from '../../src/hash/hash-index.js';
 import { MihIndex } from '../../src/hash/index-mih.js';
 import { ScanIndex } from '../../src/hash/index-scan.js';
 import { hammingDistance } from '../../src/hash/pdq-hash.js';
-import { clusteredHashes, nearDuplicate, randomHashes, seededRandom } from '../../src/hash/synthetic-hashes.js';
+import { clusteredHashes, nearDuplicate, randomHashes, seededRandom } from '../support/synthetic-hashes.js';
 
 function entry(hashes: Uint16Array, e: number): Uint16Array {
   return hashes.subarray(e * 16, e * 16 + 16);

@@ -8,7 +8,7 @@ import { createHashMatcher } from '../../src/hash/hash-matcher.js';
 import { indexParsedList } from '../../src/hash/load-list.js';
 import { parseHashList } from '../../src/hash/parse-hashlist.js';
 import { pdqFromHex, pdqToHex } from '../../src/hash/pdq-hash.js';
-import { nearDuplicate, randomHashes, seededRandom } from '../../src/hash/synthetic-hashes.js';
+import { nearDuplicate, randomHashes, seededRandom } from '../support/synthetic-hashes.js';
 
 const rand = seededRandom(2024);
 const pool = randomHashes(64, rand);

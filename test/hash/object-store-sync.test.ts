@@ -11,7 +11,7 @@ import { createHashMatcher, type HashMatcherService } from '../../src/hash/hash-
 import { encodeListMetadata, openHashListBucket, publishHashList } from '../../src/hash/object-store-lists.js';
 import { createHashListSync, type HashListSync, type HashListSyncEvent } from '../../src/hash/object-store-sync.js';
 import { pdqToHex } from '../../src/hash/pdq-hash.js';
-import { nearDuplicate, randomHashes, seededRandom } from '../../src/hash/synthetic-hashes.js';
+import { nearDuplicate, randomHashes, seededRandom } from '../support/synthetic-hashes.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 
 const rand = seededRandom(99);
