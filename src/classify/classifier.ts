@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import type { RgbImage } from '../domain/frame.js';
 import { ModelError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
@@ -40,6 +41,7 @@ export const DEFAULT_CLASSIFIER_OPTIONS: Readonly<Omit<ClassifierOptions, 'manif
 });
 
 export interface ClassifierDeps {
+  /** The composition root's logger; without one the classifier and its parts log nothing. */
   readonly logger?: Logger;
   /** The face/age part: a ready model, or a factory that builds it from the manifest. */
   readonly faceAge?: FaceAgeModel | FaceAgeFactory;
@@ -64,7 +66,9 @@ export function createClassifier(deps: ClassifierDeps = {}): Classifier {
   if (!(Number.isInteger(options.intraOpThreads) && options.intraOpThreads >= 1)) {
     throw new RangeError(`intraOpThreads must be a positive integer, got ${options.intraOpThreads}`);
   }
-  const log = deps.logger;
+  // The one fallback in this stage, handed down to the parts so none of them makes a logger:
+  // the worker always passes its own; callers without one (the classify command, tests) get silence.
+  const log: Logger = deps.logger ?? pino({ level: 'silent' });
   let nudity: NudityModel | undefined;
   let face: FaceAgeModel | undefined;
   let custom: CustomModel[] = [];
@@ -91,7 +95,7 @@ export function createClassifier(deps: ClassifierDeps = {}): Classifier {
       if (deps.faceAge) {
         face = typeof deps.faceAge === 'function' ? await deps.faceAge({ manifest, session, logger: log, challengeAge: deps.challengeAge }) : deps.faceAge;
       }
-      if (!face) log?.warn('no face/age model: frames get no faces and no possible-minor signal');
+      if (!face) log.warn('no face/age model: frames get no faces and no possible-minor signal');
       if (options.warmUp) {
         await Promise.all([nudity?.warmUp(), face?.warmUp(), ...custom.map((c) => c.warmUp())]);
       }
@@ -100,7 +104,7 @@ export function createClassifier(deps: ClassifierDeps = {}): Classifier {
       throw err;
     }
     ready = !closed;
-    log?.info({ models: modelIds(), intraOpThreads: options.intraOpThreads, maxBatch: options.maxBatch }, 'classifiers ready');
+    log.info({ models: modelIds(), intraOpThreads: options.intraOpThreads, maxBatch: options.maxBatch }, 'classifiers ready');
   }
 
   function modelIds(): string[] {

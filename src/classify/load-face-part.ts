@@ -1,5 +1,4 @@
 import { dirname } from 'node:path';
-import { pino } from 'pino';
 import { AGE_GENDER_MODEL, FACE_DETECTOR_MODEL } from './face-constants.js';
 import { createFaceAgeModel } from './face-model.js';
 import type { FaceAgeFactory } from './types.js';
@@ -15,7 +14,7 @@ export const faceAgeFactory: FaceAgeFactory = async (ctx) => {
   return createFaceAgeModel({
     modelsDir: dirname(ctx.manifest.path),
     session: ctx.session,
-    logger: ctx.logger ?? pino({ level: 'silent' }),
+    logger: ctx.logger,
     options: ctx.challengeAge === undefined ? {} : { challengeAge: ctx.challengeAge },
   });
 };

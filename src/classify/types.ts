@@ -26,7 +26,8 @@ export interface FaceAgeContext {
   readonly manifest: LoadedManifest;
   /** Threads, spinning and batching the composite uses for its own sessions. */
   readonly session: ImageModelOptions;
-  readonly logger?: Logger;
+  /** The composite's logger (a silent one when it was given none): the face part never makes its own. */
+  readonly logger: Logger;
   /** Apparent age under which a face counts as a possible minor (policy.challengeAge; default 25). */
   readonly challengeAge?: number;
 }
