@@ -23,10 +23,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { searchAll, type HashIndex } from '../src/hash/hash-index.js';
+import type { HashIndex } from '../src/hash/hash-index.js';
 import { MihIndex } from '../src/hash/index-mih.js';
 import { ScanIndex } from '../src/hash/index-scan.js';
 import { parseHashListFile } from '../src/hash/parse-hashlist.js';
+import { searchAll } from '../test/hash/search-all.js';
 import { nearDuplicate, randomHashes, seededRandom } from '../test/support/synthetic-hashes.js';
 import { benchPdq, type PdqBenchResult } from './bench-pdq.js';
 

@@ -15,13 +15,6 @@ export interface HashIndex {
   search(query: PdqHash, radius: number, onHit: HitCallback): void;
 }
 
-/** Convenience for tests, benches and the CLI: the hits as [entry, distance] sorted by entry. */
-export function searchAll(index: HashIndex, query: PdqHash, radius: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  index.search(query, radius, (entry, distance) => out.push([entry, distance]));
-  return out.sort((a, b) => a[0] - b[0]);
-}
-
 export interface IndexOptions {
   /**
    * Lists smaller than this are scanned: a multi-index costs 4 MiB of bucket offsets whatever

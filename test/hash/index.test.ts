@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { buildHashIndex } from '../../src/hash/build-index.js';
-import { searchAll, type HashIndex } from '../../src/hash/hash-index.js';
+import type { HashIndex } from '../../src/hash/hash-index.js';
 import { MihIndex } from '../../src/hash/index-mih.js';
 import { ScanIndex } from '../../src/hash/index-scan.js';
 import { hammingDistance } from '../../src/hash/pdq-hash.js';
 import { clusteredHashes, nearDuplicate, randomHashes, seededRandom } from '../support/synthetic-hashes.js';
+import { searchAll } from './search-all.js';
 
 function entry(hashes: Uint16Array, e: number): Uint16Array {
   return hashes.subarray(e * 16, e * 16 + 16);
