@@ -10,11 +10,28 @@ const streamId = z
   .string()
   .regex(STREAM_ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 _ - (it becomes a NATS subject token and KV key)');
 
+/**
+ * The sampler's own URL length limit (src/sampler/source-url.ts). Equal on purpose: a longer URL
+ * passed here would be taken, leased and only then refused by the sampler as a failure event,
+ * when it is bad input that belongs in the dead letters. test/ingest/events.test.ts pins the two.
+ */
+export const MAX_URL_LENGTH = 4096;
+
+/**
+ * Largest start event accepted, in bytes. A real start (id, a URL of at most 4 KiB, a few
+ * platform fields) is well under 8 KiB; everything beyond the known fields is metadata that is
+ * copied into every kill-switch and escalation about the stream and kept for the decision
+ * stream's retention. 64 KiB leaves producers ample room while keeping a decision carrying it
+ * far below NATS's default 1 MiB max_payload, so metadata can never be what makes a kill-switch
+ * unpublishable, and keeps a flood of decisions from being mostly copied metadata.
+ */
+export const MAX_START_EVENT_BYTES = 64 * 1024;
+
 // The sampler decides which schemes it accepts; here we only refuse what can never be a source.
 const url = z
   .string()
   .min(1, 'must not be empty')
-  .max(8192, 'must be at most 8192 characters')
+  .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
   .refine((s) => !/[\s\u0000-\u001f]/.test(s), 'must not contain whitespace or control characters');
 
 const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with a time zone (e.g. 2024-05-01T12:00:00Z)' });
@@ -41,12 +58,25 @@ export type ParseResult<T> =
   | { readonly ok: false; readonly reason: DeadLetterReason; readonly issues: readonly string[] };
 
 /** Stable reasons, used in dead-letter events and as a metric label. */
-export type DeadLetterReason = 'invalid_json' | 'schema_invalid' | 'subject_mismatch' | 'subject_invalid';
+export type DeadLetterReason = 'invalid_json' | 'schema_invalid' | 'subject_mismatch' | 'subject_invalid' | 'too_large';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses `streams.started.<id>`; the id in the subject must equal the body's streamId. */
-export function parseStartEvent(subject: string, data: Uint8Array, subjectPrefix = 'streams.started'): ParseResult<StreamStart> {
+/**
+ * Parses `streams.started.<id>`; the id in the subject must equal the body's streamId. An event
+ * over `maxBytes` is refused (`too_large`) before it is parsed.
+ */
+export function parseStartEvent(
+  subject: string,
+  data: Uint8Array,
+  subjectPrefix = 'streams.started',
+  maxBytes = MAX_START_EVENT_BYTES,
+): ParseResult<StreamStart> {
+  if (data.byteLength > maxBytes) {
+    const issues = [`payload: ${data.byteLength} bytes, start events are limited to ${maxBytes} (metadata is copied into every decision about the stream)`];
+    if (streamIdFromSubject(subject, subjectPrefix) === undefined) issues.push(subjectIssue(subject, subjectPrefix));
+    return { ok: false, reason: 'too_large', issues };
+  }
   const parsed = parseBody(subject, data, subjectPrefix, StartSchema);
   if (!parsed.ok) return parsed;
   const { streamId: id, url: u, startedAt, ...metadata } = parsed.value;
@@ -90,7 +120,7 @@ function parseBody<S extends z.ZodType<{ streamId: string }>>(
   }
   const result = schema.safeParse(json);
   const issues: string[] = [];
-  if (subjectId === undefined) issues.push(`subject: "${subject}" is not ${subjectPrefix}.<streamId> with a valid stream id`);
+  if (subjectId === undefined) issues.push(subjectIssue(subject, subjectPrefix));
   if (!result.success) issues.push(...result.error.issues.map(formatIssue));
   if (issues.length > 0) {
     // Every problem is reported at once so the producer can fix the event in one go.
@@ -105,6 +135,10 @@ function parseBody<S extends z.ZodType<{ streamId: string }>>(
     };
   }
   return { ok: true, value };
+}
+
+function subjectIssue(subject: string, subjectPrefix: string): string {
+  return `subject: "${subject}" is not ${subjectPrefix}.<streamId> with a valid stream id`;
 }
 
 function formatIssue(issue: z.core.$ZodIssue): string {

@@ -3,6 +3,14 @@ export type { AssignmentOutcome, IngestPublisher, ScreeningAssignment } from './
 export { AssignmentAbortedError, type AbortCause } from './errors.js';
 export { DEFAULT_INGEST_OPTIONS, resolveIngestOptions, type IngestOptions, type ResolvedIngestOptions } from './options.js';
 export { provisionIngest, ensureLeaseBucket, type DesiredStream, type EnsureStream } from './provision.js';
-export { parseEndEvent, parseStartEvent, streamIdFromSubject, type DeadLetterReason, type ParseResult } from './events.js';
-export { buildDeadLetter, encodePayload } from './dead-letter.js';
+export {
+  MAX_START_EVENT_BYTES,
+  MAX_URL_LENGTH,
+  parseEndEvent,
+  parseStartEvent,
+  streamIdFromSubject,
+  type DeadLetterReason,
+  type ParseResult,
+} from './events.js';
+export { buildDeadLetter, encodePayload, MAX_DEAD_LETTER_PAYLOAD_BYTES } from './dead-letter.js';
 export { LeaseStore, type LeaseValue } from './lease.js';

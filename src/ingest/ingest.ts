@@ -211,7 +211,7 @@ class IngestImpl implements Ingest {
 
   private async admit(m: JsMsg): Promise<void> {
     const o = this.options;
-    const parsed = parseStartEvent(m.subject, m.data, o.startsSubjectPrefix);
+    const parsed = parseStartEvent(m.subject, m.data, o.startsSubjectPrefix, o.maxStartEventBytes);
     if (!parsed.ok) {
       this.emit(() => this.deps.events?.onDeadLetter?.({ subject: m.subject, reason: parsed.reason, kind: 'start' }));
       await this.deadLetter(m, parsed.reason, parsed.issues);

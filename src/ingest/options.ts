@@ -1,4 +1,5 @@
 import { ConfigError } from '../domain/errors.js';
+import { MAX_START_EVENT_BYTES } from './events.js';
 
 /**
  * Ingest settings. All workers of one deployment must share the stream/consumer/bucket names
@@ -64,6 +65,11 @@ export interface IngestOptions {
   readonly requestTimeoutMs: number;
   /** Create/update streams, consumer and bucket in start(). Default true. */
   readonly provision: boolean;
+  /**
+   * Larger start events are dead-lettered (`too_large`) unparsed. Default 65536: see
+   * MAX_START_EVENT_BYTES in events.ts for why.
+   */
+  readonly maxStartEventBytes: number;
 }
 
 export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
@@ -84,6 +90,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   abortGraceMs: 5000,
   requestTimeoutMs: 2000,
   provision: true,
+  maxStartEventBytes: MAX_START_EVENT_BYTES,
 };
 
 export interface ResolvedIngestOptions extends IngestOptions {
@@ -103,6 +110,9 @@ export function resolveIngestOptions(partial: Partial<IngestOptions> = {}): Reso
     if (!Number.isFinite(o[key]) || o[key] <= 0) issues.push(`${key} must be a positive number (got ${o[key]})`);
   }
   if (!Number.isInteger(o.maxConcurrentStreams)) issues.push('maxConcurrentStreams must be an integer');
+  if (!(Number.isInteger(o.maxStartEventBytes) && o.maxStartEventBytes > 0)) {
+    issues.push(`maxStartEventBytes must be a positive integer (got ${o.maxStartEventBytes})`);
+  }
   if (!(o.clockSkewToleranceMs >= 0)) issues.push('clockSkewToleranceMs must be >= 0');
   if (o.pullExpiresMs < 1000) issues.push('pullExpiresMs must be >= 1000 (nats.js minimum)');
   // KV TTL and ack_wait are whole milliseconds on the server; below ~1 s scheduling noise dominates.

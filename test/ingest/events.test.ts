@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { buildDeadLetter, encodePayload, parseEndEvent, parseStartEvent } from '../../src/ingest/index.js';
+import { SourceError } from '../../src/domain/errors.js';
+import {
+  buildDeadLetter,
+  encodePayload,
+  MAX_DEAD_LETTER_PAYLOAD_BYTES,
+  MAX_START_EVENT_BYTES,
+  parseEndEvent,
+  parseStartEvent,
+} from '../../src/ingest/index.js';
 import { isoToNanos } from '../../src/ingest/time.js';
+import { parseSourceUrl } from '../../src/sampler/source-url.js';
 
 const enc = (v: unknown): Uint8Array => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -58,6 +67,54 @@ describe('start/end event schema', () => {
       receivedAt: '1970-01-01T00:00:00.000Z',
       workerId: 'w1',
     });
+  });
+
+  it('refuses a start event over 64 KiB (metadata is copied into every decision) before parsing it', () => {
+    const body = (size: number): Uint8Array => {
+      const base = { streamId: 'big', url: 'rtmp://media/live/big', blob: '' };
+      return enc({ ...base, blob: 'm'.repeat(size - JSON.stringify(base).length) });
+    };
+    expect(MAX_START_EVENT_BYTES).toBe(65_536);
+    expect(body(MAX_START_EVENT_BYTES).byteLength).toBe(MAX_START_EVENT_BYTES);
+    expect(parseStartEvent('streams.started.big', body(MAX_START_EVENT_BYTES))).toMatchObject({ ok: true });
+    const r = parseStartEvent('streams.started.big', body(MAX_START_EVENT_BYTES + 1));
+    expect(r).toEqual({ ok: false, reason: 'too_large', issues: [expect.stringMatching(/^payload: 65537 bytes, start events are limited to 65536/)] });
+    // Not even JSON: the size alone decides, and a bad subject is reported with it.
+    expect(parseStartEvent('elsewhere.x', new Uint8Array(MAX_START_EVENT_BYTES + 1))).toMatchObject({ reason: 'too_large', issues: [expect.any(String), expect.stringMatching(/^subject:/)] });
+    // The limit is an ingest option.
+    expect(parseStartEvent('streams.started.big', body(2000), 'streams.started', 1000)).toMatchObject({ ok: false, reason: 'too_large' });
+  });
+
+  it('accepts exactly the URLs the sampler accepts by length, so a long URL is a dead letter, not a failed screening', () => {
+    for (const length of [4096, 4097]) {
+      const url = `rtmp://media.example/live/${'k'.repeat(length - 'rtmp://media.example/live/'.length)}`;
+      expect(url).toHaveLength(length);
+      const ingestAccepts = parseStartEvent('streams.started.u', enc({ streamId: 'u', url })).ok;
+      let samplerAccepts = true;
+      try {
+        parseSourceUrl(url);
+      } catch (err) {
+        expect(err).toBeInstanceOf(SourceError);
+        samplerAccepts = false;
+      }
+      expect({ length, ingestAccepts }).toEqual({ length, ingestAccepts: samplerAccepts });
+      expect(ingestAccepts).toBe(length === 4096);
+    }
+  });
+
+  it('a dead letter keeps at most the first 64 KiB of the payload, cut on a UTF-8 boundary, and says so', () => {
+    // 'é' is two bytes, with an odd prefix so the limit falls inside a character.
+    const text = `x${'é'.repeat(40_000)}`;
+    const dl = buildDeadLetter({ stream: 'S', seq: 1, subject: 's.x', data: enc(text) }, 'too_large', ['payload: too big'], 'w1');
+    expect(dl.payloadEncoding).toBe('utf8');
+    expect(Buffer.byteLength(dl.payload)).toBe(MAX_DEAD_LETTER_PAYLOAD_BYTES - 1);
+    expect(text.startsWith(dl.payload)).toBe(true);
+    expect(dl.issues).toEqual(['payload: too big', `payload: only the first ${MAX_DEAD_LETTER_PAYLOAD_BYTES - 1} of 80001 bytes are kept in this dead letter`]);
+    // Worst case (every byte a JSON escape) still fits NATS's default 1 MiB max_payload.
+    const escapes = buildDeadLetter({ stream: 'S', seq: 2, subject: 's.x', data: new Uint8Array(300_000).fill(1) }, 'invalid_json', [], 'w1');
+    expect(Buffer.byteLength(JSON.stringify(escapes))).toBeLessThan(1024 * 1024);
+    // Small payloads are kept whole, with no extra issue.
+    expect(buildDeadLetter({ stream: 'S', seq: 3, subject: 's.x', data: enc('{}') }, 'schema_invalid', ['a'], 'w1').issues).toEqual(['a']);
   });
 
   it('reads server timestamps to the nanosecond', () => {

@@ -89,11 +89,12 @@ describe('ingest on a real nats-server', () => {
     await publishStart(h, 't2', 'bad-schema', { streamId: 'bad-schema', startedAt: 'yesterday' });
     await publishStart(h, 't2', 'mismatch', { streamId: 'other', url: 'rtmp://x/y' });
     await publishStart(h, 't2', 'binary', new Uint8Array([0xff, 0x00, 0xfe]));
+    await publishStart(h, 't2', 'huge', { streamId: 'huge', url: 'rtmp://x/y', notes: 'n'.repeat(70_000) });
 
     const mine = (m: StoredMsg): boolean => m.json<DeadLetterEvent>().eventId.startsWith('dl-STARTS_t2-');
-    const letters = await waitFor('4 dead letters', async () => {
+    const letters = await waitFor('5 dead letters', async () => {
       const l = await storedOn('SCREENING_DEADLETTER', mine);
-      return l.length >= 4 ? l : undefined;
+      return l.length >= 5 ? l : undefined;
     });
     const bySubject = new Map(letters.map((m) => [m.json<DeadLetterEvent>().subject, m.json<DeadLetterEvent>()]));
     expect(bySubject.get('t2.started.bad-json')).toMatchObject({ reason: 'invalid_json', payload: '{"streamId": "bad-json", url', payloadEncoding: 'utf8' });
@@ -103,6 +104,10 @@ describe('ingest on a real nats-server', () => {
     expect(JSON.parse(schema.payload)).toEqual({ streamId: 'bad-schema', startedAt: 'yesterday' });
     expect(bySubject.get('t2.started.mismatch')).toMatchObject({ reason: 'subject_mismatch', issues: ['streamId: body says "other" but the subject names "mismatch"'] });
     expect(bySubject.get('t2.started.binary')).toMatchObject({ reason: 'invalid_json', payload: '/wD+', payloadEncoding: 'base64' });
+    const huge = bySubject.get('t2.started.huge')!;
+    expect(huge.reason).toBe('too_large');
+    expect(huge.issues[0]).toMatch(/^payload: 700\d\d bytes, start events are limited to 65536/);
+    expect(huge.payload.startsWith('{"streamId":"huge"')).toBe(true);
     expect(letters[0]!.header.get('Nats-Msg-Id')).toBe(letters[0]!.json<DeadLetterEvent>().eventId);
 
     // Terminated: gone from the work queue, and not redelivered after ack_wait.
@@ -110,7 +115,7 @@ describe('ingest on a real nats-server', () => {
     await delay(2500);
     const ci = await consumerState('t2');
     expect({ pending: ci.num_pending, ackPending: ci.num_ack_pending, redelivered: ci.num_redelivered }).toEqual({ pending: 0, ackPending: 0, redelivered: 0 });
-    expect(await storedOn('SCREENING_DEADLETTER', mine)).toHaveLength(4);
+    expect(await storedOn('SCREENING_DEADLETTER', mine)).toHaveLength(5);
     expect(rec.assignments).toHaveLength(0);
   });
 
