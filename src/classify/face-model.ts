@@ -7,7 +7,6 @@
  * result is faces with box (frame pixels), detector score and apparent age. Whether any face
  * counts as a possible minor is `possibleMinor` (face-minor.ts): an estimate, never a certainty.
  */
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelError } from '../domain/errors.js';
 import type { RgbImage } from '../domain/frame.js';
@@ -27,7 +26,7 @@ import {
 import { cropBoxFor, decodeGrid, nonMaxSuppression, toPixels, type FaceCandidate } from './face-decode.js';
 import { DEFAULT_CHALLENGE_AGE, possibleMinor } from './face-minor.js';
 import { clipCrop, detectorInput, faceCropInput, type CropRect } from './face-preprocess.js';
-import { loadManifest, type LoadedManifest, type ManifestEntry } from './manifest.js';
+import type { LoadedManifest, ManifestEntry } from './manifest.js';
 import { createInFlight, openModelSession, type SessionOptions } from './session.js';
 
 export interface FaceAgeOptions {
@@ -47,8 +46,11 @@ export interface FaceAgeOptions {
 }
 
 export interface FaceAgeModelDeps {
-  /** Folder with manifest.json and the converted models (models/). */
-  readonly modelsDir: string;
+  /**
+   * The loaded model manifest (models/manifest.json by default), naming and pinning both model
+   * files: the caller's, so the face part sees the same manifest as the models beside it.
+   */
+  readonly manifest: LoadedManifest;
   /**
    * onnxruntime settings for both sessions (the composite passes its own). Default one intra-op
    * thread, no spinning: the worker runs streams in parallel instead.
@@ -105,12 +107,12 @@ export function resolveFaceAgeOptions(options: FaceAgeOptions = {}): Required<Fa
   return o;
 }
 
-/** Loads both models (checked against models/manifest.json) and creates their sessions once. */
+/** Loads both models (checked against the manifest's sha256) and creates their sessions once. */
 export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<FaceAgeModel> {
   const options = resolveFaceAgeOptions(deps.options);
   const sessionOptions: SessionOptions = deps.session ?? { intraOpThreads: 1, spinning: false };
   const log = deps.logger.child({ component: 'face-age' });
-  const manifest = await loadManifest(join(deps.modelsDir, 'manifest.json'));
+  const manifest = deps.manifest;
   const detector = await openSession(manifest, FACE_DETECTOR_MODEL, sessionOptions, 'image', 'grid');
   let ager: Session;
   try {

@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import { AGE_GENDER_MODEL, FACE_DETECTOR_MODEL } from './face-constants.js';
 import { createFaceAgeModel } from './face-model.js';
 import type { FaceAgeFactory } from './types.js';
@@ -12,7 +11,7 @@ export const faceAgeFactory: FaceAgeFactory = async (ctx) => {
   const ids = new Set(ctx.manifest.models.map((m) => m.id));
   if (!ids.has(FACE_DETECTOR_MODEL) || !ids.has(AGE_GENDER_MODEL)) return undefined;
   return createFaceAgeModel({
-    modelsDir: dirname(ctx.manifest.path),
+    manifest: ctx.manifest,
     session: ctx.session,
     logger: ctx.logger,
     options: ctx.challengeAge === undefined ? {} : { challengeAge: ctx.challengeAge },

@@ -3,27 +3,26 @@
  * checking against the manifest, warm-up and readiness, what it reports on benign and
  * synthetic frames, serialised concurrent use, and its failures.
  */
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelsDir, ensureModels } from '../../scripts/build-models.js';
 import { createFaceAgeModel, resolveFaceAgeOptions, type FaceAgeModel } from '../../src/classify/face-model.js';
+import { loadManifest, parseManifest, type LoadedManifest, type ManifestEntry } from '../../src/classify/manifest.js';
 import { ModelError } from '../../src/domain/errors.js';
 import type { RgbImage } from '../../src/domain/frame.js';
 import { benignImage, drawnFaceFrame, lavfiFrame } from './face-support.js';
 
 const logger = pino({ level: 'silent' });
-let modelsDir: string;
+let manifest: LoadedManifest;
 let model: FaceAgeModel;
 let people: RgbImage;
 let drawn: RgbImage;
 
 beforeAll(async () => {
   await ensureModels();
-  modelsDir = defaultModelsDir();
-  model = await createFaceAgeModel({ modelsDir, logger, session: { intraOpThreads: 1 } });
+  manifest = await loadManifest(join(defaultModelsDir(), 'manifest.json'));
+  model = await createFaceAgeModel({ manifest, logger, session: { intraOpThreads: 1 } });
   people = await benignImage('q0291.png');
   drawn = await drawnFaceFrame();
 }, 180_000);
@@ -87,7 +86,7 @@ describe('createFaceAgeModel', () => {
   });
 
   it('applies the challenge age and detector options it was created with', async () => {
-    const strict = await createFaceAgeModel({ modelsDir, logger, options: { challengeAge: 60, inputSize: 608, maxFaces: 1 } });
+    const strict = await createFaceAgeModel({ manifest, logger, options: { challengeAge: 60, inputSize: 608, maxFaces: 1 } });
     try {
       await strict.warmUp();
       const { faces, possibleMinor } = await strict.analyse(people);
@@ -103,7 +102,7 @@ describe('createFaceAgeModel', () => {
 
   it('close() lets the analyses already started finish, then releases the sessions and refuses new ones', async () => {
     const expected = [await model.detect(people), await model.detect(drawn)];
-    const closing = await createFaceAgeModel({ modelsDir, logger });
+    const closing = await createFaceAgeModel({ manifest, logger });
     // Three calls queue on the serialised sessions; close() comes while the first is running.
     const started = [closing.detect(people), closing.detect(drawn), closing.detect(people)];
     await closing.close();
@@ -126,36 +125,39 @@ describe('options and model files', () => {
     );
   });
 
-  it('refuses a model file whose sha256 does not match the manifest', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'face-models-'));
+  /** The face entries of the real manifest, with their files as absolute paths, changed by `edit`. */
+  function faceManifest(edit: (entries: ManifestEntry[]) => ManifestEntry[] = (e) => e): LoadedManifest {
+    const face = manifest.models.filter((m) => m.id === 'face-detector' || m.id === 'age-gender').map((m) => ({ ...m, file: manifest.resolveFile(m) }));
+    // A manifest path where no file exists: the model must not read one from disk.
+    return parseManifest({ version: 1, models: edit(face) }, join(defaultModelsDir(), 'no-such-dir', 'manifest.json'));
+  }
+
+  it('uses the manifest it is given, not one read again from disk', async () => {
+    const m = await createFaceAgeModel({ manifest: faceManifest(), logger });
     try {
-      const manifest = JSON.parse(await readFile(join(modelsDir, 'manifest.json'), 'utf8')) as { models: Array<{ id: string; file: string; sha256: string }> };
-      for (const m of manifest.models) if (m.id === 'face-detector' || m.id === 'age-gender') await copyFile(join(modelsDir, m.file), join(dir, m.file));
-      manifest.models = manifest.models.filter((m) => m.id === 'face-detector' || m.id === 'age-gender');
-      manifest.models.find((m) => m.id === 'age-gender')!.sha256 = '0'.repeat(64);
-      await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
-      const err = await createFaceAgeModel({ modelsDir: dir, logger }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ModelError);
-      expect((err as ModelError).code).toBe('model_invalid');
-      expect((err as ModelError).message).toMatch(/model 'age-gender': .*age-gender\.onnx has sha256 [0-9a-f]{64}, the manifest says 0{64}/);
+      expect(await m.detect(people)).toEqual(await model.detect(people));
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await m.close();
     }
   });
 
-  it('creates its sessions with the caller\'s settings, refusing impossible ones', async () => {
-    await expect(createFaceAgeModel({ modelsDir, logger, session: { intraOpThreads: 0 } })).rejects.toMatchObject({
+  it('refuses a model file whose sha256 does not match the manifest', async () => {
+    const bad = faceManifest((entries) => entries.map((e) => (e.id === 'age-gender' ? { ...e, sha256: '0'.repeat(64) } : e)));
+    const err = await createFaceAgeModel({ manifest: bad, logger }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelError);
+    expect((err as ModelError).code).toBe('model_invalid');
+    expect((err as ModelError).message).toMatch(/model 'age-gender': .*age-gender\.onnx has sha256 [0-9a-f]{64}, the manifest says 0{64}/);
+  });
+
+  it("creates its sessions with the caller's settings, refusing impossible ones", async () => {
+    await expect(createFaceAgeModel({ manifest, logger, session: { intraOpThreads: 0 } })).rejects.toMatchObject({
       code: 'model_invalid',
       message: expect.stringMatching(/intraOpThreads must be a positive integer, got 0/),
     });
   });
 
-  it('says how to build the models when the manifest is missing', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'face-models-'));
-    try {
-      await expect(createFaceAgeModel({ modelsDir: dir, logger })).rejects.toThrow(/npm run models/);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  it('says how to build the models when the manifest lacks one', async () => {
+    const partial = faceManifest((entries) => entries.filter((e) => e.id !== 'age-gender'));
+    await expect(createFaceAgeModel({ manifest: partial, logger })).rejects.toThrow(/no 'age-gender' model \(run `npm run models`\)/);
   });
 });

@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelsDir, ensureModels } from '../../scripts/build-models.js';
 import { AGE_INPUT_SIZE, DETECTOR_DEFAULT_INPUT_SIZE } from '../../src/classify/face-constants.js';
 import { createFaceAgeModel, type FaceAgeModel } from '../../src/classify/face-model.js';
+import { loadManifest } from '../../src/classify/manifest.js';
 import { clipCrop, detectorInput, faceCropInput, type CropRect } from '../../src/classify/face-preprocess.js';
 import type { RgbImage } from '../../src/domain/frame.js';
 import {
@@ -68,7 +69,7 @@ beforeAll(async () => {
   modelsDir = defaultModelsDir();
   detSession = await ort.InferenceSession.create(join(modelsDir, 'face-detector.onnx'));
   ageSession = await ort.InferenceSession.create(join(modelsDir, 'age-gender.onnx'));
-  model = await createFaceAgeModel({ modelsDir, logger: pino({ level: 'silent' }), options: { scoreThreshold: SCORE_THRESHOLD } });
+  model = await createFaceAgeModel({ manifest: await loadManifest(join(modelsDir, 'manifest.json')), logger: pino({ level: 'silent' }), options: { scoreThreshold: SCORE_THRESHOLD } });
   await model.warmUp();
   cases = [
     ...(await Promise.all(BENIGN_IMAGES.map(async (name) => ({ name, img: await benignImage(name) })))),
