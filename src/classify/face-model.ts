@@ -28,6 +28,7 @@ import { DEFAULT_CHALLENGE_AGE, possibleMinor } from './face-minor.js';
 import { clipCrop, detectorInput, faceCropInput, type CropRect } from './face-preprocess.js';
 import type { LoadedManifest, ManifestEntry } from './manifest.js';
 import { createInFlight, openModelSession, type SessionOptions } from './session.js';
+import type { FaceAgeModel } from './types.js';
 
 export interface FaceAgeOptions {
   /** Detector input side in pixels, a multiple of 32. Default 416 (face-api's default); 320 is faster, 608 finds smaller faces. */
@@ -67,24 +68,17 @@ export interface FaceAgeModelDeps {
  */
 export type FaceDetection = FaceSignal;
 
-export interface FaceAgeResult {
-  readonly faces: readonly FaceDetection[];
-  /** Some face looks younger than the challenge age: a signal for review, not a finding. */
-  readonly possibleMinor: boolean;
-}
-
-export interface FaceAgeModel {
+/**
+ * The ONNX face/age part: the composite's `FaceAgeModel` (types.ts) plus what tests, benchmarks
+ * and the parity checks look at.
+ */
+export interface OnnxFaceAgeModel extends FaceAgeModel {
   /** True once both sessions are loaded and warmed up. */
   readonly ready: boolean;
   /** The resolved options (defaults filled in). */
   readonly options: Required<FaceAgeOptions>;
-  /** Runs each network once on a synthetic input so the first real frame does not pay for allocation. */
-  warmUp(): Promise<void>;
   /** Faces in `img` with box (pixels), detector score and apparent age. */
   detect(img: RgbImage): Promise<FaceDetection[]>;
-  /** `detect` plus the possible-minor signal at the configured challenge age. */
-  analyse(img: RgbImage): Promise<FaceAgeResult>;
-  close(): Promise<void>;
 }
 
 export function resolveFaceAgeOptions(options: FaceAgeOptions = {}): Required<FaceAgeOptions> {
@@ -108,7 +102,7 @@ export function resolveFaceAgeOptions(options: FaceAgeOptions = {}): Required<Fa
 }
 
 /** Loads both models (checked against the manifest's sha256) and creates their sessions once. */
-export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<FaceAgeModel> {
+export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<OnnxFaceAgeModel> {
   const options = resolveFaceAgeOptions(deps.options);
   const sessionOptions: SessionOptions = deps.session ?? { intraOpThreads: 1, spinning: false };
   const log = deps.logger.child({ component: 'face-age' });

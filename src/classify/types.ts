@@ -4,10 +4,16 @@ import type { FaceSignal, FrameSignals } from '../domain/signals.js';
 import type { ImageModelOptions } from './image-model.js';
 import type { LoadedManifest } from './manifest.js';
 
-/** What the face part reports for one image. */
+/**
+ * What the face part reports for one image: faces with box (frame pixels, possibly reaching past
+ * the edge as the detector's boxes do), detector score and apparent age.
+ */
 export interface FaceAgeResult {
   readonly faces: readonly FaceSignal[];
-  /** Some face's apparent age is under the challenge age (the face part owns that rule). */
+  /**
+   * Some face looks younger than the challenge age (the face part owns that rule): a signal for
+   * review, not a finding.
+   */
   readonly possibleMinor: boolean;
 }
 
@@ -19,6 +25,7 @@ export interface FaceAgeModel {
   /** Runs the models once so the first frame does not pay for set-up. */
   warmUp(): Promise<void>;
   analyse(image: RgbImage): Promise<FaceAgeResult>;
+  /** Waits for calls already started, then releases the sessions; later calls are refused. */
   close(): Promise<void>;
 }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelsDir, ensureModels } from '../../scripts/build-models.js';
-import { createFaceAgeModel, resolveFaceAgeOptions, type FaceAgeModel } from '../../src/classify/face-model.js';
+import { createFaceAgeModel, resolveFaceAgeOptions, type OnnxFaceAgeModel } from '../../src/classify/face-model.js';
 import { loadManifest, parseManifest, type LoadedManifest, type ManifestEntry } from '../../src/classify/manifest.js';
 import { ModelError } from '../../src/domain/errors.js';
 import type { RgbImage } from '../../src/domain/frame.js';
@@ -15,7 +15,7 @@ import { benignImage, drawnFaceFrame, lavfiFrame } from './face-support.js';
 
 const logger = pino({ level: 'silent' });
 let manifest: LoadedManifest;
-let model: FaceAgeModel;
+let model: OnnxFaceAgeModel;
 let people: RgbImage;
 let drawn: RgbImage;
 

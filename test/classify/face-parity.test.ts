@@ -18,7 +18,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelsDir, ensureModels } from '../../scripts/build-models.js';
 import { AGE_INPUT_SIZE, DETECTOR_DEFAULT_INPUT_SIZE } from '../../src/classify/face-constants.js';
-import { createFaceAgeModel, type FaceAgeModel } from '../../src/classify/face-model.js';
+import { createFaceAgeModel, type OnnxFaceAgeModel } from '../../src/classify/face-model.js';
 import { loadManifest } from '../../src/classify/manifest.js';
 import { clipCrop, detectorInput, faceCropInput, type CropRect } from '../../src/classify/face-preprocess.js';
 import type { RgbImage } from '../../src/domain/frame.js';
@@ -49,7 +49,7 @@ let cases: Case[] = [];
 let modelsDir: string;
 let detSession: ort.InferenceSession;
 let ageSession: ort.InferenceSession;
-let model: FaceAgeModel;
+let model: OnnxFaceAgeModel;
 
 /** Worst cases seen, printed once at the end as the parity report. */
 const figures = {
