@@ -36,7 +36,15 @@ export interface IngestDeps {
 export interface IngestEvents {
   onAssigned?(e: { streamId: string; runId: string; deliveryCount: number; tookOverFrom?: string }): void;
   onFinished?(e: { streamId: string; runId: string; outcome: AssignmentOutcome }): void;
+  /** An invalid event was dead-lettered (for starts: once its dead letter is stored). */
   onDeadLetter?(e: { subject: string; reason: DeadLetterReason; kind: 'start' | 'end' }): void;
+  /**
+   * A dead letter for an invalid start could not be stored within deadLetterTimeoutMs
+   * (`timeout`: dead-letter stream unreachable or not answering) or was refused for good
+   * (`refused`); the start goes back and comes round again after `retryInMs`. Repeats mean the
+   * dead-letter stream needs an operator.
+   */
+  onDeadLetterDeferred?(e: { subject: string; reason: DeadLetterReason; why: 'timeout' | 'refused'; retryInMs: number; deliveryCount: number }): void;
   /** A start arrived for a stream another worker holds (normal only for re-announces and takeovers). */
   onHeldElsewhere?(e: { streamId: string; holder: string }): void;
 }
@@ -62,6 +70,11 @@ export interface Ingest {
   readonly activeStreams: readonly string[];
 }
 
+/** Invalid starts one worker holds while their dead letters are stored; past it, pulling waits. */
+const MAX_PENDING_DEAD_LETTERS = 16;
+/** Longest delay before an invalid start whose dead letter failed comes round again. */
+const MAX_DEAD_LETTER_RETRY_MS = 60_000;
+
 export function defaultWorkerId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
@@ -86,6 +99,8 @@ class IngestImpl implements Ingest {
   private pulling: Promise<void> | undefined;
   private fetch: ConsumerMessages | undefined;
   private capacityWaiters: Array<() => void> = [];
+  /** Dead letters being stored; the pull loop does not wait for them (only past a bound). */
+  private readonly deadLettering = new Set<Promise<void>>();
   private stopping: Promise<void> | undefined;
   private cutGrace: (() => void) | undefined;
   private started = false;
@@ -152,6 +167,8 @@ class IngestImpl implements Ingest {
     await this.fetch?.close();
     this.wakeCapacityWaiters();
     await this.pulling;
+    // Their publishes abort with intake and hand each message back (nak) for another worker.
+    await Promise.all(this.deadLettering);
     if (graceMs > 0 && this.active.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);
@@ -213,8 +230,11 @@ class IngestImpl implements Ingest {
     const o = this.options;
     const parsed = parseStartEvent(m.subject, m.data, o.startsSubjectPrefix, o.maxStartEventBytes);
     if (!parsed.ok) {
-      this.emit(() => this.deps.events?.onDeadLetter?.({ subject: m.subject, reason: parsed.reason, kind: 'start' }));
-      await this.deadLetter(m, parsed.reason, parsed.issues);
+      // Stored in the background: a slow or unwritable dead-letter stream must not hold up
+      // valid starts. Bounded, so a flood of bad input cannot pile up unacked in one worker.
+      const storing = this.deadLetter(m, parsed.reason, parsed.issues).finally(() => this.deadLettering.delete(storing));
+      this.deadLettering.add(storing);
+      if (this.deadLettering.size >= MAX_PENDING_DEAD_LETTERS) await Promise.race(this.deadLettering);
       return;
     }
     const start = parsed.value;
@@ -289,21 +309,33 @@ class IngestImpl implements Ingest {
 
   /**
    * Bad input is kept, with every reason, on the dead-letter subject, and only then terminated
-   * (never redelivered). Until the dead letter is stored the message is held with working();
-   * if the worker stops first it goes back (nak) for another worker to dead-letter.
+   * (never redelivered). Until the dead letter is stored the message is held with working(), for
+   * at most deadLetterTimeoutMs: then it goes back with a growing delay and is dead-lettered on
+   * a later delivery (by any worker). If the worker stops first it goes back at once.
    */
-  private async deadLetter(m: JsMsg, reason: string, issues: readonly string[]): Promise<void> {
+  private async deadLetter(m: JsMsg, reason: DeadLetterReason, issues: readonly string[]): Promise<void> {
     const o = this.options;
     const event = buildDeadLetter({ stream: o.startsStream, seq: m.seq, subject: m.subject, data: m.data }, reason, issues, this.workerId);
-    this.log.warn({ subject: m.subject, reason, issues, eventId: event.eventId }, 'invalid start event: dead-lettering');
+    const deliveryCount = m.info.deliveryCount;
+    this.log.warn({ subject: m.subject, reason, issues, eventId: event.eventId, deliveryCount }, 'invalid start event: dead-lettering');
     const keepAlive = setInterval(() => m.working(), o.heartbeatMs);
+    const deadline = AbortSignal.timeout(o.deadLetterTimeoutMs);
     try {
-      await this.deps.publisher.publishDeadLetter(event, { signal: this.intake.signal });
+      await this.deps.publisher.publishDeadLetter(event, { signal: AbortSignal.any([this.intake.signal, deadline]) });
       // No reason argument: nats-server 2.9 does not parse "+TERM <reason>" and would redeliver.
       m.term();
+      this.emit(() => this.deps.events?.onDeadLetter?.({ subject: m.subject, reason, kind: 'start' }));
     } catch (err) {
-      this.log.warn({ err, eventId: event.eventId }, 'dead letter not stored; handing the message back');
-      m.nak();
+      if (this.intake.signal.aborted) {
+        this.log.info({ eventId: event.eventId }, 'stopping before the dead letter was stored; handing the message back');
+        m.nak();
+        return;
+      }
+      const why = deadline.aborted ? 'timeout' : 'refused';
+      const retryInMs = backoffDelay(deliveryCount, o.retryDelayMs, Math.max(o.retryDelayMs, MAX_DEAD_LETTER_RETRY_MS));
+      this.log.error({ err, eventId: event.eventId, why, retryInMs, deliveryCount }, 'dead letter not stored; the invalid start comes back later');
+      this.emit(() => this.deps.events?.onDeadLetterDeferred?.({ subject: m.subject, reason, why, retryInMs, deliveryCount }));
+      m.nak(retryInMs);
     } finally {
       clearInterval(keepAlive);
     }

@@ -61,6 +61,13 @@ export interface IngestOptions {
    * settle before acking/releasing anyway. Default 5000.
    */
   readonly abortGraceMs: number;
+  /**
+   * How long one delivery of an invalid start waits for its dead letter to be stored. Past it the
+   * start is nak'd with a growing delay (retryDelayMs doubling per delivery, up to a minute) and
+   * dead-lettered on a later delivery: never dropped, and an unwritable dead-letter stream
+   * cannot hold bad input in this worker indefinitely. Default 10000 (two full publish attempts).
+   */
+  readonly deadLetterTimeoutMs: number;
   /** Timeout for one KV / JetStream API request. Default 2000. */
   readonly requestTimeoutMs: number;
   /** Create/update streams, consumer and bucket in start(). Default true. */
@@ -88,6 +95,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   maxAckPending: 20_000,
   retryDelayMs: 5000,
   abortGraceMs: 5000,
+  deadLetterTimeoutMs: 10_000,
   requestTimeoutMs: 2000,
   provision: true,
   maxStartEventBytes: MAX_START_EVENT_BYTES,
@@ -104,7 +112,7 @@ export function resolveIngestOptions(partial: Partial<IngestOptions> = {}): Reso
   const issues: string[] = [];
   const positive = [
     'endsMaxAgeMs', 'ackWaitMs', 'leaseTtlMs', 'maxConcurrentStreams', 'pullExpiresMs', 'maxAckPending',
-    'retryDelayMs', 'abortGraceMs', 'requestTimeoutMs',
+    'retryDelayMs', 'abortGraceMs', 'deadLetterTimeoutMs', 'requestTimeoutMs',
   ] as const;
   for (const key of positive) {
     if (!Number.isFinite(o[key]) || o[key] <= 0) issues.push(`${key} must be a positive number (got ${o[key]})`);

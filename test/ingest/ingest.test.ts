@@ -119,6 +119,54 @@ describe('ingest on a real nats-server', () => {
     expect(rec.assignments).toHaveLength(0);
   });
 
+  it('an unwritable dead-letter stream does not hold up valid starts; the invalid start comes back later and is dead-lettered then', async () => {
+    // Dead letters for this tag go to a subject no stream captures until the test adds one.
+    const blocked = createDecisionPublisher({
+      js: h.js,
+      logger: silent,
+      options: { deadLetterSubject: 't16.deadletter', provisionOnMissingStream: false, publishTimeoutMs: 300, retryInitialDelayMs: 50, retryMaxDelayMs: 100 },
+    });
+    const rec = new Recorder();
+    const events: string[] = [];
+    const deferred: Array<{ why: string; retryInMs: number; deliveryCount: number }> = [];
+    await started(
+      createIngest({
+        nc: h.nc,
+        logger: silent,
+        publisher: blocked,
+        onAssignment: rec.onAssignment,
+        options: testOptions('t16', { deadLetterTimeoutMs: 3000, retryDelayMs: 1000 }),
+        events: {
+          onAssigned: (e) => events.push(`assigned ${e.streamId}`),
+          onDeadLetter: (e) => events.push(`dead-lettered ${e.subject} ${e.reason}`),
+          onDeadLetterDeferred: (e) => {
+            events.push(`deferred ${e.subject}`);
+            deferred.push(e);
+          },
+        },
+      }),
+    );
+    await publishStart(h, 't16', 'bad', '{not json');
+    await publishStart(h, 't16', 'good');
+
+    // The valid start is screened while the bad one's dead letter is still being retried.
+    await waitFor('good assigned', () => rec.for('good')[0]);
+    await waitFor('dead letter deferred', () => deferred[0], 10_000);
+    expect(events.slice(0, 2)).toEqual(['assigned good', 'deferred t16.started.bad']);
+    // Handed back with a delay from the retry rule: retryDelayMs 1000 at delivery 1 -> [500, 1000].
+    expect(deferred[0]).toMatchObject({ why: 'timeout', deliveryCount: 1 });
+    expect(deferred[0]!.retryInMs).toBeGreaterThanOrEqual(500);
+    expect(deferred[0]!.retryInMs).toBeLessThanOrEqual(1000);
+    expect((await startsState('t16')).messages).toBe(2); // not dropped
+
+    await h.jsm.streams.add({ name: 'DL_t16', subjects: ['t16.deadletter'] });
+    await waitFor('bad start dead-lettered', () => events.includes('dead-lettered t16.started.bad invalid_json'), 15_000);
+    const letter = await h.jsm.streams.getMessage('DL_t16', { last_by_subj: 't16.deadletter' });
+    expect(letter?.json<DeadLetterEvent>()).toMatchObject({ reason: 'invalid_json', payload: '{not json' });
+    await waitFor('bad start terminated', async () => (await startsState('t16')).messages === 1);
+    expect(rec.for('good')[0]!.signal.aborted).toBe(false);
+  });
+
   it('an end aborts the assignment (reason ended), acks the start and deletes the lease', async () => {
     const rec = new Recorder();
     const events: string[] = [];
