@@ -27,6 +27,7 @@ import { cropBoxFor, decodeGrid, nonMaxSuppression, toPixels, type FaceCandidate
 import { DEFAULT_CHALLENGE_AGE, possibleMinor } from './face-minor.js';
 import { clipCrop, detectorInput, faceCropInput, type CropRect } from './face-preprocess.js';
 import type { LoadedManifest, ManifestEntry } from './manifest.js';
+import { assertFrame } from './rgb-image.js';
 import { createInFlight, openModelSession, type SessionOptions } from './session.js';
 import type { FaceAgeModel } from './types.js';
 
@@ -166,7 +167,7 @@ export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<OnnxFa
   }
 
   async function detectInFlight(img: RgbImage): Promise<FaceDetection[]> {
-    checkImage(img);
+    assertFrame(img);
     const found = await detectFaces(img);
     if (found.length > options.maxFaces) {
       log.debug({ faces: found.length, aged: options.maxFaces }, 'more faces than maxFaces; ageing the best-scoring ones');
@@ -261,10 +262,4 @@ function checkEntry(entry: ManifestEntry, inputName: string, outputName: string)
   if (entry.input && entry.input.type !== 'float32') issues.push(`input type is ${entry.input.type}, expected float32`);
   if (entry.outputs && !entry.outputs.includes(outputName)) issues.push(`outputs [${entry.outputs.join(', ')}] lack '${outputName}'`);
   if (issues.length) throw new ModelError('model_invalid', `manifest entry '${entry.id}' does not describe face-api's network: ${issues.join('; ')}`);
-}
-
-function checkImage(img: RgbImage): void {
-  if (!Number.isInteger(img.width) || !Number.isInteger(img.height) || img.width <= 0 || img.height <= 0 || img.data.length !== img.width * img.height * 3) {
-    throw new ModelError('inference_failed', `not a packed RGB image: ${img.width}x${img.height} with ${img.data.length} bytes`);
-  }
 }

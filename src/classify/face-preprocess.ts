@@ -11,6 +11,7 @@
  * Outputs are NCHW float32 RGB in 0..255; mean subtraction and /255 are inside the ONNX graphs.
  */
 import type { RgbImage } from '../domain/frame.js';
+import { assertRgbImage } from './rgb-image.js';
 
 /** A region of `image` placed at (`padLeft`, `padTop`) inside a black square of side `side`. */
 interface SquareSource {
@@ -31,7 +32,7 @@ interface SquareSource {
  * (length 3·size²) so a caller can reuse one buffer per frame.
  */
 export function detectorInput(image: RgbImage, size: number, out?: Float32Array): Float32Array {
-  assertImage(image);
+  assertRgbImage(image);
   const side = Math.max(image.width, image.height);
   return resizeSquare({ image, x0: 0, y0: 0, width: image.width, height: image.height, side, padLeft: 0, padTop: 0 }, size, out);
 }
@@ -63,7 +64,7 @@ export function clipCrop(box: CropRect, imageWidth: number, imageHeight: number)
  * to `size`×`size`. Writes into `out` at `offset` (for batching several faces in one tensor).
  */
 export function faceCropInput(image: RgbImage, crop: CropRect, size: number, out?: Float32Array, offset = 0): Float32Array {
-  assertImage(image);
+  assertRgbImage(image);
   if (crop.width <= 0 || crop.height <= 0 || crop.x < 0 || crop.y < 0 || crop.x + crop.width > image.width || crop.y + crop.height > image.height) {
     throw new RangeError(`crop ${JSON.stringify(crop)} is not inside the ${image.width}x${image.height} image`);
   }
@@ -154,14 +155,4 @@ function neighbours(size: number, ratio: number, side: number, pad: number, exte
     frac[o] = pos - floor;
   }
   return { lo, hi, loMask, hiMask, frac };
-}
-
-function assertImage(image: RgbImage): void {
-  const { width, height, data } = image;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new RangeError(`image size must be positive integers, got ${width}x${height}`);
-  }
-  if (data.length !== width * height * 3) {
-    throw new RangeError(`image ${width}x${height} needs ${width * height * 3} RGB bytes, got ${data.length}`);
-  }
 }

@@ -3,6 +3,7 @@ import type { RgbImage } from '../domain/frame.js';
 import { ModelError } from '../domain/errors.js';
 import { buildInputTensor } from './input-tensor.js';
 import { scaleRgb } from './resize.js';
+import { assertFrame } from './rgb-image.js';
 import type { LoadedManifest, ManifestEntry, ModelInputSpec } from './manifest.js';
 import { createBatchQueue, createInFlight, openModelSession, type BatchQueue, type SessionOptions } from './session.js';
 
@@ -72,6 +73,7 @@ export async function createImageModel(manifest: LoadedManifest, entry: Manifest
     outputNames,
     async run(image) {
       if (closed) throw new ModelError('inference_failed', `model '${entry.id}' is closed`);
+      assertFrame(image);
       // Scale before queueing: libvips does it on its own threads while this model is busy.
       const [h, w] = input.size;
       return inFlight.run(async () => queue.push(await scaleRgb(image, w, h)));

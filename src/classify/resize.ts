@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import type { RgbImage } from '../domain/frame.js';
+import { assertRgbImage } from './rgb-image.js';
 
 /**
  * Resizes packed RGB to exactly `width` x `height` (aspect not kept, as ffmpeg's scale does).
@@ -11,12 +12,8 @@ import type { RgbImage } from '../domain/frame.js';
  */
 export function resizeRgb(image: RgbImage, width: number, height: number, out?: Uint8Array): RgbImage {
   if (image.width === width && image.height === height) return image;
-  if (!(width > 0 && height > 0 && image.width > 0 && image.height > 0)) {
-    throw new RangeError(`cannot resize ${image.width}x${image.height} to ${width}x${height}`);
-  }
-  if (image.data.length < image.width * image.height * 3) {
-    throw new RangeError(`image data holds ${image.data.length} bytes, ${image.width}x${image.height} RGB needs ${image.width * image.height * 3}`);
-  }
+  assertTarget(width, height);
+  assertRgbImage(image);
   const xs = axisTaps(image.width, width);
   const ys = axisTaps(image.height, height);
   const src = image.data;
@@ -60,6 +57,12 @@ export function resizeRgb(image: RgbImage, width: number, height: number, out?: 
     }
   }
   return { width, height, data };
+}
+
+function assertTarget(width: number, height: number): void {
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
+    throw new RangeError(`cannot resize to ${width}x${height}: the size must be positive integers`);
+  }
 }
 
 /** For each output position: first source index and `taps` weights (zero-padded). */
@@ -122,9 +125,8 @@ function axisTaps(inSize: number, outSize: number): Taps {
  */
 export async function scaleRgb(image: RgbImage, width: number, height: number): Promise<RgbImage> {
   if (image.width === width && image.height === height) return image;
-  if (image.data.length < image.width * image.height * 3) {
-    throw new RangeError(`image data holds ${image.data.length} bytes, ${image.width}x${image.height} RGB needs ${image.width * image.height * 3}`);
-  }
+  assertTarget(width, height);
+  assertRgbImage(image);
   const { data, info } = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
     .resize(width, height, { fit: 'fill', kernel: 'linear' })
     .raw()

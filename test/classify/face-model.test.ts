@@ -114,7 +114,9 @@ describe('createFaceAgeModel', () => {
   });
 
   it('rejects an image whose bytes do not match its size', async () => {
-    await expect(model.detect({ width: 10, height: 10, data: new Uint8Array(299) })).rejects.toBeInstanceOf(ModelError);
+    const err = await model.detect({ width: 10, height: 10, data: new Uint8Array(299) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelError);
+    expect(err).toMatchObject({ code: 'inference_failed', retryable: false, message: expect.stringMatching(/needs 300 RGB bytes, got 299/) });
   });
 });
 

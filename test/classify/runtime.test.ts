@@ -7,6 +7,7 @@ import { buildInputTensor } from '../../src/classify/input-tensor.js';
 import { parseManifest, type ModelInputSpec } from '../../src/classify/manifest.js';
 import { mapSignal } from '../../src/classify/custom.js';
 import { resizeRgb, scaleRgb } from '../../src/classify/resize.js';
+import { assertFrame, rgbImageProblem } from '../../src/classify/rgb-image.js';
 import { createBatchQueue } from '../../src/classify/session.js';
 import type { RgbImage } from '../../src/domain/frame.js';
 
@@ -49,6 +50,27 @@ describe('resize', () => {
   it('rejects impossible sizes and short buffers', () => {
     expect(() => resizeRgb(img(2, 2, () => 0), 0, 5)).toThrow(RangeError);
     expect(() => resizeRgb({ width: 4, height: 4, data: new Uint8Array(10) }, 2, 2)).toThrow(/needs 48/);
+  });
+});
+
+describe('packed RGB check', () => {
+  it('accepts exactly width x height x 3 bytes and says what is wrong otherwise', () => {
+    expect(rgbImageProblem(img(3, 2, () => 0))).toBeUndefined();
+    expect(rgbImageProblem({ width: 3, height: 2, data: new Uint8Array(17) })).toBe('image 3x2 needs 18 RGB bytes, got 17');
+    // Longer is refused too: frames are packed, and a padded row would shift every pixel after it.
+    expect(rgbImageProblem({ width: 3, height: 2, data: new Uint8Array(19) })).toMatch(/needs 18 RGB bytes, got 19/);
+    expect(rgbImageProblem({ width: 0, height: 2, data: new Uint8Array(0) })).toMatch(/positive integers, got 0x2/);
+    expect(rgbImageProblem({ width: 1.5, height: 2, data: new Uint8Array(9) })).toMatch(/positive integers/);
+  });
+
+  it('fails a bad frame as a terminal inference_failed ModelError', () => {
+    expect(() => assertFrame({ width: 3, height: 2, data: new Uint8Array(5) })).toThrow(expect.objectContaining({ code: 'inference_failed', retryable: false }));
+  });
+
+  it('is the check the resizers use', async () => {
+    const long = { width: 4, height: 4, data: new Uint8Array(49) };
+    expect(() => resizeRgb(long, 2, 2)).toThrow(/needs 48 RGB bytes, got 49/);
+    await expect(scaleRgb(long, 2, 2)).rejects.toThrow(/needs 48 RGB bytes, got 49/);
   });
 });
 
