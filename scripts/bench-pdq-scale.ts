@@ -8,7 +8,8 @@
  *
  *   node --import tsx scripts/bench-pdq-scale.ts [ffmpeg]
  *
- * test/hash/pdq-frame-size.test.ts asserts the bound for the chosen size (PDQ_FRAME_SIZE).
+ * test/hash/pdq-frame-size.test.ts samples the same images with the sampler's own ffmpeg argv
+ * (DEFAULT_SAMPLER_OPTIONS: shrink to 512x512, area) and asserts the bound for that choice.
  */
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
