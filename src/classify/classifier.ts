@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import type { RgbImage } from '../domain/frame.js';
-import { ModelError } from '../domain/errors.js';
+import { ModelError, StreamscreenError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
 import type { FrameSignals } from '../domain/signals.js';
 import { createCustomModel, type CustomModel } from './custom.js';
@@ -8,6 +8,7 @@ import type { ImageModelOptions } from './image-model.js';
 import { loadManifest, type LoadedManifest } from './manifest.js';
 import { createNudityModel, type NudityModel } from './nudity.js';
 import { defaultManifestPath } from './paths.js';
+import { assertFrame } from './rgb-image.js';
 import type { Classifier, FaceAgeFactory, FaceAgeModel } from './types.js';
 
 export interface ClassifierOptions {
@@ -136,11 +137,15 @@ export function createClassifier(deps: ClassifierDeps = {}): Classifier {
     },
     async classify(image: RgbImage): Promise<FrameSignals> {
       if (!ready) throw new ModelError('inference_failed', 'classifier is not ready (start() not finished)', { retryable: true });
+      // Checked once here, so a malformed frame fails alone, before any model queues it.
+      assertFrame(image);
       const [nud, fa, cs] = await Promise.all([
         nudity?.classify(image),
         face?.analyse(image),
         Promise.all(custom.map((c) => c.signals(image))),
-      ]);
+      ]).catch((err: unknown) => {
+        throw asInferenceError(err);
+      });
       const signals: { -readonly [K in keyof FrameSignals]: FrameSignals[K] } = {};
       if (nud) signals.nudity = nud;
       if (fa) {
@@ -158,6 +163,16 @@ export function createClassifier(deps: ClassifierDeps = {}): Classifier {
       await release();
     },
   };
+}
+
+/**
+ * Callers label metrics and failure events with the error's code, so whatever a library threw
+ * (sharp, onnxruntime outside a run) reaches them as inference_failed, retryable like any
+ * failed inference; errors that already carry a code pass unchanged.
+ */
+function asInferenceError(err: unknown): StreamscreenError {
+  if (err instanceof StreamscreenError) return err;
+  return new ModelError('inference_failed', `classifier failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err, retryable: true });
 }
 
 /** `createClassifier` + `start()`. */
