@@ -1,4 +1,4 @@
-export { createIngest, defaultWorkerId, type Ingest, type IngestDeps, type IngestEvents, type StopOptions } from './ingest.js';
+export { createIngest, defaultWorkerId, type Ingest, type IngestDeps, type IngestEvents, type IngestHealth, type StopOptions } from './ingest.js';
 export type { AssignmentOutcome, IngestPublisher, ScreeningAssignment } from './active-stream.js';
 export { AssignmentAbortedError, type AbortCause } from './errors.js';
 export { DEFAULT_INGEST_OPTIONS, resolveIngestOptions, type IngestOptions, type ResolvedIngestOptions } from './options.js';

@@ -68,6 +68,17 @@ export interface Ingest {
   readonly options: ResolvedIngestOptions;
   /** Stream ids this worker holds right now. */
   readonly activeStreams: readonly string[];
+  /**
+   * For readiness: ok once started and while both the ends follower and the starts pull loop
+   * work; `reasons` says what is wrong otherwise (not started yet, stopping, the ends follower
+   * down and being recreated, pulling starts failing). Cheap; call it per probe.
+   */
+  healthy(): IngestHealth;
+}
+
+export interface IngestHealth {
+  readonly ok: boolean;
+  readonly reasons: string[];
 }
 
 /** Invalid starts one worker holds while their dead letters are stored; past it, pulling waits. */
@@ -104,6 +115,8 @@ class IngestImpl implements Ingest {
   private stopping: Promise<void> | undefined;
   private cutGrace: (() => void) | undefined;
   private started = false;
+  /** Why the last pull of starts failed; cleared by the next one that works. */
+  private pullProblem: string | undefined;
 
   constructor(private readonly deps: IngestDeps) {
     this.options = resolveIngestOptions(deps.options);
@@ -113,6 +126,18 @@ class IngestImpl implements Ingest {
 
   get activeStreams(): readonly string[] {
     return [...this.active.keys()];
+  }
+
+  healthy(): IngestHealth {
+    const reasons: string[] = [];
+    if (!this.started) reasons.push('ingest not started');
+    else if (this.stopping) reasons.push('ingest stopping');
+    else if (!this.ends || !this.pulling) reasons.push('ingest starting');
+    else {
+      if (!this.ends.healthy) reasons.push(`not receiving stream ends (${this.ends.problem ?? 'unknown'})`);
+      if (this.pullProblem !== undefined) reasons.push(`not pulling stream starts (${this.pullProblem})`);
+    }
+    return { ok: reasons.length === 0, reasons };
   }
 
   async start(): Promise<void> {
@@ -213,10 +238,12 @@ class IngestImpl implements Ingest {
           await this.admit(m);
         }
         failures = 0;
+        this.pullProblem = undefined;
       } catch (err) {
         if (this.intake.signal.aborted) break;
         consumer = undefined;
         failures++;
+        this.pullProblem = err instanceof Error ? err.message : String(err);
         const delay = backoffDelay(failures, 250, 5000);
         this.log.warn({ err, retryInMs: delay }, 'pulling starts failed; retrying');
         await sleep(delay, this.intake.signal).catch(() => undefined);

@@ -192,6 +192,42 @@ describe('ingest on a real nats-server', () => {
     expect(events).toEqual(['assigned ending', 'finished ending ended']);
   });
 
+  it('recreates a dead ends follower with backoff, is unhealthy meanwhile, and a held stream still hears its end', async () => {
+    const rec = new Recorder();
+    const badEnds: string[] = [];
+    const ingest = makeIngest(h, 't17', rec.onAssignment, {}, undefined, { onDeadLetter: (e) => badEnds.push(e.subject) });
+    expect(ingest.healthy()).toEqual({ ok: false, reasons: ['ingest not started'] });
+    await started(ingest);
+    expect(ingest.healthy()).toEqual({ ok: true, reasons: [] });
+    await publishStart(h, 't17', 'held');
+    const asg = await waitFor('assignment', () => rec.for('held')[0]);
+    // The follower reads ends up to sequence 2 of the first stream (an invalid end is observable).
+    await publishEnd(h, 't17', 'other');
+    await publishEnd(h, 't17', 'bad', { streamId: 'mismatch' });
+    await waitFor('second end seen', () => badEnds.includes('t17.ended.bad'));
+
+    // An operator deletes the ends stream: the follower's consumer goes with it.
+    const endsConfig = (await h.jsm.streams.info('ENDS_t17')).config;
+    await h.jsm.streams.delete('ENDS_t17');
+    const sick = await waitFor('unhealthy', () => {
+      const health = ingest.healthy();
+      return health.ok ? undefined : health;
+    });
+    expect(sick.reasons).toEqual([expect.stringMatching(/^not receiving stream ends \(ends follower down: /)]);
+    expect(asg.signal.aborted).toBe(false);
+
+    // Created again (sequences restart at 1) and the end published at once, possibly before the
+    // follower is back: it is read from the new stream's start, so the end (seq 1) is not
+    // skipped as already seen.
+    await h.jsm.streams.add(endsConfig);
+    await publishEnd(h, 't17', 'held');
+    await waitFor('end heard', () => rec.aborted.has(asg), 15_000);
+    expect((rec.aborted.get(asg) as AssignmentAbortedError).reason).toBe('ended');
+    await waitFor('healthy again', () => ingest.healthy().ok);
+    await ingest.stop();
+    expect(ingest.healthy()).toEqual({ ok: false, reasons: ['ingest stopping'] });
+  });
+
   it('does not screen a start older than the last end, but screens a start announced after an end', async () => {
     // Both events wait in the streams before any worker runs (e.g. all workers were down).
     await h.publisher.provision();
@@ -440,7 +476,7 @@ describe('ingest on a real nats-server', () => {
 
   it('keeps its streams across a short server restart', async () => {
     const rec = new Recorder();
-    await started(makeIngest(h, 't13', rec.onAssignment, {}, 'worker-A'));
+    const ingest = await started(makeIngest(h, 't13', rec.onAssignment, {}, 'worker-A'));
     await publishStart(h, 't13', 'survivor');
     const asg = await waitFor('assignment', () => rec.for('survivor')[0]);
     const kv = await leaseBucket(h, 't13');
@@ -454,5 +490,10 @@ describe('ingest on a real nats-server', () => {
     expect(asg.signal.aborted).toBe(false);
     await expect(asg.assertOwned()).resolves.toBeUndefined();
     expect(rec.assignments).toHaveLength(1);
+    // The ends follower came back too: the stream still hears its end.
+    await waitFor('healthy after restart', () => ingest.healthy().ok, 10_000);
+    await publishEnd(h, 't13', 'survivor');
+    await waitFor('end heard after restart', () => rec.aborted.has(asg), 10_000);
+    expect((rec.aborted.get(asg) as AssignmentAbortedError).reason).toBe('ended');
   });
 });
