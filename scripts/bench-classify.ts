@@ -10,7 +10,9 @@
  *
  * Also measured: 1 vs 2 intra-op threads with a busy core beside (as in a worker whose ffmpeg
  * and PDQ use the CPU), two streams on two 1-thread sessions versus one 2-thread session,
- * cross-stream batches of 4, the 512→224 resize, and face+age per 512x512 frame.
+ * cross-stream batches of 4, the 512→224 resize, face+age per 512x512 frame, the whole composite
+ * classifier per 512x512 frame, and two 224x224-input models on one 512x512 frame with each
+ * scaling it versus one shared scaling (what the composite does).
  *
  * Writes bench-results/classify.json. Usage: npm run bench:classify [-- --rounds N]
  */
@@ -22,10 +24,12 @@ import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { pino } from 'pino';
 import sharp from 'sharp';
+import { openClassifier } from '../src/classify/classifier.js';
+import { createCustomModel } from '../src/classify/custom.js';
 import { faceAgeFactory } from '../src/classify/load-face-part.js';
 import { loadManifest } from '../src/classify/manifest.js';
 import { createNudityModel, type NudityModel } from '../src/classify/nudity.js';
-import { resizeRgb, scaleRgb } from '../src/classify/resize.js';
+import { resizeRgb, scaleRgb, scaledFrame } from '../src/classify/resize.js';
 import { createSession } from '../src/classify/session.js';
 import type { FaceAgeModel } from '../src/classify/types.js';
 import type { RgbImage } from '../src/domain/frame.js';
@@ -243,6 +247,33 @@ async function main(): Promise<void> {
   const frameTimes: number[] = [];
   for (let r = 0; r < args.rounds; r++) for (const f of bigFrames) frameTimes.push(await timeIt(() => onnx1.probabilities(f)));
 
+  // Two models with the same 224x224 input on one 512x512 frame: the nudity model and the same
+  // network loaded again as a drop-in. Each scaling the frame itself (the baseline) vs both
+  // given one ScaledFrame (what classify() does), interleaved in alternating order.
+  const twin = await createCustomModel(manifest, { ...entry, id: `${entry.id}-as-custom`, kind: 'custom', signals: { first: { index: 0, activation: 'none' } } }, { intraOpThreads: 1, maxBatch: 4 });
+  await twin.warmUp();
+  const twinTimes = { separate: [] as number[], shared: [] as number[] };
+  const twinRuns = {
+    separate: (f: RgbImage) => Promise.all([onnx1.probabilities(f), twin.signals(f)]),
+    shared: (f: RgbImage) => {
+      const frame = scaledFrame(f);
+      return Promise.all([onnx1.probabilities(frame), twin.signals(frame)]);
+    },
+  };
+  for (let r = 0; r < args.rounds; r++) {
+    for (const [i, f] of bigFrames.entries()) {
+      const order = (r + i) % 2 ? (['separate', 'shared'] as const) : (['shared', 'separate'] as const);
+      for (const name of order) twinTimes[name].push(await timeIt(() => twinRuns[name](f)));
+    }
+  }
+  await twin.close();
+
+  // The whole composite (nudity + face/age side by side) per 512x512 frame, as the worker runs it.
+  const composite = await openClassifier({ manifest, faceAge: faceAgeFactory, logger: pino({ level: 'silent' }), options: { intraOpThreads: 1, custom: false } });
+  const compositeTimes: number[] = [];
+  for (let r = 0; r < args.rounds; r++) for (const f of bigFrames) compositeTimes.push(await timeIt(() => composite.classify(f)));
+  await composite.close();
+
   // Face detection + apparent age per 512x512 frame (the sampler's size), when the face part exists.
   let faceMs: number | null = null;
   const face: FaceAgeModel | undefined = await faceAgeFactory({
@@ -281,6 +312,12 @@ async function main(): Promise<void> {
     two_streams_fps: { two_sessions_1t: round2(fpsTwoSessions1t), one_session_2t: round2(fpsOneSession2t) },
     resize_512_to_224_ms_median: { sharp: round2(median(resizeTimes)), js_area: round2(median(resizeJsTimes)) },
     onnx_1t_from_512_frame_ms_median: round2(median(frameTimes)),
+    composite_from_512_frame_ms_median: round2(median(compositeTimes)),
+    two_224_models_from_512_frame_ms_median: {
+      separate_scaling: round2(median(twinTimes.separate)),
+      shared_scaling: round2(median(twinTimes.shared)),
+      ratio: round2(median(twinTimes.separate) / median(twinTimes.shared)),
+    },
     frames: frames.length,
     rounds: args.rounds,
     machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? null, loadavg_1m: round2(loadavg()[0]!) },
@@ -298,7 +335,9 @@ async function main(): Promise<void> {
   log(`one core busy: 1 thread ${result.under_load_one_core_busy_ms.onnx_1t} ms, 2 threads ${result.under_load_one_core_busy_ms.onnx_2t} ms`);
   log(`two streams: 2 sessions x 1 thread ${result.two_streams_fps.two_sessions_1t} fps, 1 session x 2 threads ${result.two_streams_fps.one_session_2t} fps`);
   log(`resize 512→224: sharp ${result.resize_512_to_224_ms_median.sharp} ms, js ${result.resize_512_to_224_ms_median.js_area} ms; nudity from a 512x512 frame: ${result.onnx_1t_from_512_frame_ms_median} ms`);
-  log(`face+age per 512x512 frame: ${faceMs === null ? 'n/a (no face models)' : `${result.face_age_ms_median} ms`}`);
+  log(`face+age per 512x512 frame: ${faceMs === null ? 'n/a (no face models)' : `${result.face_age_ms_median} ms`}; whole classifier (nudity + faces): ${result.composite_from_512_frame_ms_median} ms`);
+  const twinResult = result.two_224_models_from_512_frame_ms_median;
+  log(`two 224x224 models on a 512x512 frame: each scaling ${twinResult.separate_scaling} ms, one shared scaling ${twinResult.shared_scaling} ms (${twinResult.ratio}x)`);
   log(`targets ${result.targets_met ? 'met' : 'NOT met'}; wrote bench-results/classify.json`);
 }
 

@@ -8,6 +8,7 @@ import type { ImageModelOptions } from './image-model.js';
 import { loadManifest, type LoadedManifest } from './manifest.js';
 import { createNudityModel, type NudityModel } from './nudity.js';
 import { defaultManifestPath } from './paths.js';
+import { scaledFrame } from './resize.js';
 import { assertFrame } from './rgb-image.js';
 import type { Classifier, FaceAgeFactory, FaceAgeModel } from './types.js';
 
@@ -139,10 +140,13 @@ export function createClassifier(deps: ClassifierDeps = {}): Classifier {
       if (!ready) throw new ModelError('inference_failed', 'classifier is not ready (start() not finished)', { retryable: true });
       // Checked once here, so a malformed frame fails alone, before any model queues it.
       assertFrame(image);
+      // Models with the same input size share one scaling of this frame (the face part scales
+      // its own way, as face-api does).
+      const frame = scaledFrame(image);
       const [nud, fa, cs] = await Promise.all([
-        nudity?.classify(image),
+        nudity?.classify(frame),
         face?.analyse(image),
-        Promise.all(custom.map((c) => c.signals(image))),
+        Promise.all(custom.map((c) => c.signals(frame))),
       ]).catch((err: unknown) => {
         throw asInferenceError(err);
       });

@@ -2,6 +2,7 @@ import type { RgbImage } from '../domain/frame.js';
 import { ModelError } from '../domain/errors.js';
 import { createImageModel, type ImageModelOptions } from './image-model.js';
 import type { LoadedManifest, ManifestEntry, SignalMapping } from './manifest.js';
+import type { ScaledFrame } from './resize.js';
 
 /**
  * A platform's own ONNX classifier, dropped into models/ with a manifest entry of kind `custom`
@@ -12,7 +13,8 @@ import type { LoadedManifest, ManifestEntry, SignalMapping } from './manifest.js
 export interface CustomModel {
   readonly id: string;
   readonly signalNames: readonly string[];
-  signals(image: RgbImage): Promise<Record<string, number>>;
+  /** A ScaledFrame shares its scalings with the other models given the same frame. */
+  signals(image: RgbImage | ScaledFrame): Promise<Record<string, number>>;
   warmUp(): Promise<void>;
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import type * as ort from 'onnxruntime-node';
 import type { RgbImage } from '../domain/frame.js';
 import { ModelError } from '../domain/errors.js';
 import { buildInputTensor } from './input-tensor.js';
-import { scaleRgb } from './resize.js';
+import { asScaledFrame, type ScaledFrame } from './resize.js';
 import { assertFrame } from './rgb-image.js';
 import type { LoadedManifest, ManifestEntry, ModelInputSpec } from './manifest.js';
 import { createBatchQueue, createInFlight, openModelSession, type BatchQueue, type SessionOptions } from './session.js';
@@ -18,7 +18,11 @@ export interface ImageModel {
   readonly entry: ManifestEntry;
   readonly input: ModelInputSpec;
   readonly outputNames: readonly string[];
-  run(image: RgbImage): Promise<ImageOutputs>;
+  /**
+   * One inference. Pass a ScaledFrame when other models take the same frame: a scaling to this
+   * model's input size is then shared with any other model of that size.
+   */
+  run(image: RgbImage | ScaledFrame): Promise<ImageOutputs>;
   /** Runs the model once on a black frame, so the first real frame does not pay for set-up. */
   warmUp(): Promise<void>;
   close(): Promise<void>;
@@ -73,10 +77,11 @@ export async function createImageModel(manifest: LoadedManifest, entry: Manifest
     outputNames,
     async run(image) {
       if (closed) throw new ModelError('inference_failed', `model '${entry.id}' is closed`);
-      assertFrame(image);
+      const frame = asScaledFrame(image);
+      assertFrame(frame.source);
       // Scale before queueing: libvips does it on its own threads while this model is busy.
       const [h, w] = input.size;
-      return inFlight.run(async () => queue.push(await scaleRgb(image, w, h)));
+      return inFlight.run(async () => queue.push(await frame.at(w, h)));
     },
     async warmUp() {
       if (closed) throw new ModelError('inference_failed', `model '${entry.id}' is closed`);

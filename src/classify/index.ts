@@ -6,6 +6,7 @@ export { createImageModel, type ImageModel, type ImageModelOptions, type ImageOu
 export { loadManifest, parseManifest, ManifestSchema, ManifestEntrySchema, MANIFEST_VERSION, type Manifest, type ManifestEntry, type LoadedManifest, type ModelInputSpec, type SignalMapping } from './manifest.js';
 export { createSession, createBatchQueue, type SessionOptions, type BatchQueue } from './session.js';
 export { buildInputTensor } from './input-tensor.js';
-export { resizeRgb } from './resize.js';
+export { resizeRgb, scaleRgb, scaledFrame, type ScaledFrame } from './resize.js';
+export { rgbImageProblem, assertRgbImage, assertFrame } from './rgb-image.js';
 export { defaultManifestPath, packageRoot } from './paths.js';
 export { faceAgeFactory } from './load-face-part.js';

@@ -2,6 +2,7 @@ import type { RgbImage } from '../domain/frame.js';
 import { ModelError } from '../domain/errors.js';
 import { createImageModel, type ImageModel, type ImageModelOptions } from './image-model.js';
 import type { LoadedManifest, ManifestEntry } from './manifest.js';
+import type { ScaledFrame } from './resize.js';
 
 /** Class probabilities by label (drawing, hentai, neutral, porn, sexy for the default model). */
 export type NudityScores = Readonly<Record<string, number>>;
@@ -9,9 +10,10 @@ export type NudityScores = Readonly<Record<string, number>>;
 export interface NudityModel {
   readonly id: string;
   readonly labels: readonly string[];
-  classify(image: RgbImage): Promise<NudityScores>;
+  /** A ScaledFrame shares its scalings with the other models given the same frame. */
+  classify(image: RgbImage | ScaledFrame): Promise<NudityScores>;
   /** The raw probability vector, in label order (parity tests and benchmarks). */
-  probabilities(image: RgbImage): Promise<Float32Array>;
+  probabilities(image: RgbImage | ScaledFrame): Promise<Float32Array>;
   warmUp(): Promise<void>;
   close(): Promise<void>;
 }
@@ -26,7 +28,7 @@ export async function createNudityModel(manifest: LoadedManifest, entry: Manifes
     await model.close();
     throw new ModelError('model_invalid', `model '${entry.id}': output '${output}' not among ${model.outputNames.join(', ')}`);
   }
-  const probabilities = async (image: RgbImage): Promise<Float32Array> => {
+  const probabilities = async (image: RgbImage | ScaledFrame): Promise<Float32Array> => {
     const values = (await model.run(image)).get(output)!;
     if (values.length !== labels.length) {
       throw new ModelError('inference_failed', `model '${entry.id}': ${values.length} outputs for ${labels.length} labels`);

@@ -136,3 +136,39 @@ export async function scaleRgb(image: RgbImage, width: number, height: number): 
   }
   return { width, height, data };
 }
+
+/**
+ * One frame on its way through several models: each size it is scaled to is computed once and
+ * shared, so the nudity model and a drop-in model with the same input size do not both scale
+ * the same frame. Made per frame (the composite makes one per classify() call) and dropped with it.
+ */
+export interface ScaledFrame {
+  readonly source: RgbImage;
+  /** The frame at `width` x `height` (the source itself at its own size); one scaling per size. */
+  at(width: number, height: number): Promise<RgbImage>;
+}
+
+export function scaledFrame(source: RgbImage): ScaledFrame {
+  const sizes = new Map<string, Promise<RgbImage>>();
+  return {
+    source,
+    at(width, height) {
+      const key = `${width}x${height}`;
+      let scaled = sizes.get(key);
+      if (!scaled) {
+        scaled = scaleRgb(source, width, height);
+        sizes.set(key, scaled);
+      }
+      return scaled;
+    },
+  };
+}
+
+export function isScaledFrame(image: RgbImage | ScaledFrame): image is ScaledFrame {
+  return 'at' in image && typeof image.at === 'function';
+}
+
+/** `image` as a ScaledFrame: itself when it is one, else a fresh one of its own. */
+export function asScaledFrame(image: RgbImage | ScaledFrame): ScaledFrame {
+  return isScaledFrame(image) ? image : scaledFrame(image);
+}

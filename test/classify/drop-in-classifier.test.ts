@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphBuilder, sha256Hex, tensorF32 } from '../../scripts/onnx/index.js';
 import { createClassifier, openClassifier } from '../../src/classify/classifier.js';
 import { loadManifest, parseManifest, type ManifestEntry } from '../../src/classify/manifest.js';
+import { createCustomModel } from '../../src/classify/custom.js';
 import { createNudityModel } from '../../src/classify/nudity.js';
+import { scaledFrame, type ScaledFrame } from '../../src/classify/resize.js';
 import type { RgbImage } from '../../src/domain/frame.js';
 import { maxAbsDiff, modelsReady } from './support.js';
 
@@ -23,10 +25,10 @@ const W = [
 const MEAN = [0.485, 0.456, 0.406] as const;
 const STD = [0.229, 0.224, 0.225] as const;
 
-/** pixels [N,3,4,4] float → ReduceMean over H,W → Gemm → logits [N,2]; also a sigmoid output. */
-function tinyModel(): Uint8Array {
+/** pixels [N,3,size,size] float → ReduceMean over H,W → Gemm → logits [N,2]; also a sigmoid output. */
+function tinyModel(size = 4): Uint8Array {
   const g = new GraphBuilder('vendor_tiny');
-  const x = g.addInput('pixels', 'float32', ['n', 3, 4, 4]);
+  const x = g.addInput('pixels', 'float32', ['n', 3, size, size]);
   const mean = g.op('ReduceMean', [x], { axes: [2, 3], keepdims: 0 }, 'mean');
   const logits = g.op('Gemm', [mean, g.constant(tensorF32(W.flat(), [3, 2]), 'w')], {}, 'gemm');
   g.addOutput(logits, 'float32', ['n', 2], 'logits');
@@ -136,6 +138,42 @@ describe('drop-in ONNX classifier from a manifest entry', () => {
     for (const s of settled) if (s.status === 'fulfilled') expect(s.value).toHaveLength(5);
     await expect(model.probabilities(frames[0]!)).rejects.toMatchObject({ code: 'inference_failed', message: expect.stringMatching(/closed/) });
     await expect(model.warmUp()).rejects.toMatchObject({ code: 'inference_failed' });
+  });
+
+  it('models with the same input size share one scaling of a frame, with unchanged answers', async () => {
+    // The vendor's network at the nudity model's 224x224 input.
+    const bytes = tinyModel(224);
+    await writeFile(join(dir, 'vendor224.onnx'), bytes);
+    const vendor = JSON.parse(await readFile(manifestPath, 'utf8')) as { models: Array<Record<string, unknown>> };
+    const entry224 = { ...vendor.models[1]!, id: 'vendor-224', file: 'vendor224.onnx', sha256: sha256Hex(bytes), input: { ...(vendor.models[1]!.input as object), size: [224, 224] } };
+    const manifest = parseManifest({ version: 1, models: [nudityEntry, entry224] }, manifestPath);
+    const options = { intraOpThreads: 1, maxBatch: 1 };
+    const nudity = await createNudityModel(manifest, nudityEntry, options);
+    const vendor224 = await createCustomModel(manifest, manifest.models[1]!, options);
+    try {
+      const image: RgbImage = { width: 512, height: 384, data: new Uint8Array(512 * 384 * 3).map((_, i) => (i * 7919) % 251) };
+      // A real ScaledFrame, recording what the models ask of it.
+      const shared = scaledFrame(image);
+      const asked: string[] = [];
+      const given: RgbImage[] = [];
+      const recording: ScaledFrame = {
+        source: image,
+        at: async (w, h) => {
+          asked.push(`${w}x${h}`);
+          const s = await shared.at(w, h);
+          given.push(s);
+          return s;
+        },
+      };
+      const [p, signals] = await Promise.all([nudity.probabilities(recording), vendor224.signals(recording)]);
+      expect(asked).toEqual(['224x224', '224x224']);
+      expect(given[0]).toBe(given[1]);
+      // Each model scaling the frame on its own gives the same answers.
+      expect(maxAbsDiff(await nudity.probabilities(image), p)).toBe(0);
+      expect(await vendor224.signals(image)).toEqual(signals);
+    } finally {
+      await Promise.all([nudity.close(), vendor224.close()]);
+    }
   });
 
   it('refuses a signal that reads an output the model does not have', async () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { buildInputTensor } from '../../src/classify/input-tensor.js';
 import { parseManifest, type ModelInputSpec } from '../../src/classify/manifest.js';
 import { mapSignal } from '../../src/classify/custom.js';
-import { resizeRgb, scaleRgb } from '../../src/classify/resize.js';
+import { asScaledFrame, resizeRgb, scaleRgb, scaledFrame } from '../../src/classify/resize.js';
 import { assertFrame, rgbImageProblem } from '../../src/classify/rgb-image.js';
 import { createBatchQueue } from '../../src/classify/session.js';
 import type { RgbImage } from '../../src/domain/frame.js';
@@ -45,6 +45,20 @@ describe('resize', () => {
     const s = await scaleRgb(flat, 224, 224);
     expect([s.width, s.height, s.data.length]).toEqual([224, 224, 224 * 224 * 3]);
     expect(new Set(s.data)).toEqual(new Set([17, 99, 230]));
+  });
+
+  it('scales a frame once per size for every model that asks (ScaledFrame)', async () => {
+    const a = img(64, 48, (x, y, c) => (x * 3 + y * 5 + c) & 255);
+    const frame = scaledFrame(a);
+    const first = frame.at(16, 16);
+    expect(frame.at(16, 16)).toBe(first); // the same pending scaling, not a second one
+    const small = await first;
+    expect(await frame.at(16, 16)).toBe(small);
+    expect(small.data).toEqual((await scaleRgb(a, 16, 16)).data);
+    expect(await frame.at(8, 8)).not.toBe(small);
+    expect(await frame.at(64, 48)).toBe(a);
+    expect(asScaledFrame(frame)).toBe(frame);
+    expect(asScaledFrame(a).source).toBe(a);
   });
 
   it('rejects impossible sizes and short buffers', () => {
