@@ -1,16 +1,10 @@
 import type { PdqHash } from '../domain/pdq.js';
 import type { HashIndex, HitCallback } from './hash-index.js';
 import { scanRange } from './index-scan.js';
+import { popcount16 } from './pdq-hash.js';
 
 const SLOTS = 16;
 const BUCKETS = 1 << 16;
-
-/** Bits set in every 16-bit value. */
-const POPCOUNT = (() => {
-  const t = new Uint8Array(BUCKETS);
-  for (let i = 1; i < BUCKETS; i++) t[i] = (i & 1) + t[i >>> 1]!;
-  return t;
-})();
 
 /**
  * Every 16-bit mask ordered by popcount, and how many masks have popcount <= t: probing the
@@ -21,7 +15,7 @@ const { MASKS, MASKS_UPTO } = (() => {
   const upto = new Uint32Array(17);
   let n = 0;
   for (let bits = 0; bits <= 16; bits++) {
-    for (let m = 0; m < BUCKETS; m++) if (POPCOUNT[m] === bits) masks[n++] = m;
+    for (let m = 0; m < BUCKETS; m++) if (popcount16(m) === bits) masks[n++] = m;
     upto[bits] = n;
   }
   return { MASKS: masks, MASKS_UPTO: upto };
@@ -93,7 +87,6 @@ export class MihIndex implements HashIndex {
     }
     const nMasks = MASKS_UPTO[t]!;
     const h = this.hashes;
-    const pop = POPCOUNT;
     const q0 = query[0]!, q1 = query[1]!, q2 = query[2]!, q3 = query[3]!;
     const q4 = query[4]!, q5 = query[5]!, q6 = query[6]!, q7 = query[7]!;
     for (let s = 0; s < SLOTS; s++) {
@@ -110,9 +103,9 @@ export class MihIndex implements HashIndex {
           // random list fails it, the branch predicts well, and the CPU overlaps the cache
           // misses of consecutive candidates instead of stalling on each.
           const lower =
-            pop[h[base]! ^ q0]! + pop[h[base + 1]! ^ q1]! + pop[h[base + 2]! ^ q2]! + pop[h[base + 3]! ^ q3]! +
-            pop[h[base + 4]! ^ q4]! + pop[h[base + 5]! ^ q5]! + pop[h[base + 6]! ^ q6]! + pop[h[base + 7]! ^ q7]!;
-          if (lower <= radius) this.verify(base, s, t, pop[mask]!, query, radius, onHit);
+            popcount16(h[base]! ^ q0) + popcount16(h[base + 1]! ^ q1) + popcount16(h[base + 2]! ^ q2) + popcount16(h[base + 3]! ^ q3) +
+            popcount16(h[base + 4]! ^ q4) + popcount16(h[base + 5]! ^ q5) + popcount16(h[base + 6]! ^ q6) + popcount16(h[base + 7]! ^ q7);
+          if (lower <= radius) this.verify(base, s, t, popcount16(mask), query, radius, onHit);
         }
       }
     }
@@ -121,12 +114,11 @@ export class MihIndex implements HashIndex {
   /** Full check of a candidate found in slot `s` at slot distance `slotDistance`. */
   private verify(base: number, s: number, t: number, slotDistance: number, query: PdqHash, radius: number, onHit: HitCallback): void {
     const h = this.hashes;
-    const pop = POPCOUNT;
     // An entry with an earlier slot also within t is reported from that slot's probe; checking
     // that here de-duplicates without per-query state.
-    for (let w = 0; w < s; w++) if (pop[h[base + w]! ^ query[w]!]! <= t) return;
+    for (let w = 0; w < s; w++) if (popcount16(h[base + w]! ^ query[w]!) <= t) return;
     let d = slotDistance;
-    for (let w = 0; w < SLOTS; w++) if (w !== s) d += pop[h[base + w]! ^ query[w]!]!;
+    for (let w = 0; w < SLOTS; w++) if (w !== s) d += popcount16(h[base + w]! ^ query[w]!);
     if (d <= radius) onHit(base / 16, d);
   }
 
