@@ -1,5 +1,5 @@
-import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { listIdFromPath } from '../config/index.js';
 import { HashListError } from '../domain/errors.js';
 import { HASH_LIST_ID_PATTERN, type LoadedList } from '../hash/hash-list.js';
 import { createHashMatcher, DEFAULT_MAX_DISTANCE } from '../hash/hash-matcher.js';
@@ -83,7 +83,7 @@ async function fromFiles(specs: string[], wanted: Set<string> | undefined, index
     const eq = spec.indexOf('=');
     const named = eq > 0 && HASH_LIST_ID_PATTERN.test(spec.slice(0, eq));
     const path = named ? spec.slice(eq + 1) : spec;
-    const id = named ? spec.slice(0, eq) : basename(path, extname(path)).replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'list';
+    const id = named ? spec.slice(0, eq) : listIdFromPath(path);
     if (wanted && !wanted.has(id)) continue;
     out.push(await indexParsedList(await parseHashListFile(path), { id, origin: `file:${path}` }, index));
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketTarget, run as hashlist } from '../../src/commands/hashlist.js';
 import { run as match } from '../../src/commands/match.js';
-import { ConfigSchema } from '../../src/config/index.js';
+import { ConfigSchema, listIdFromPath } from '../../src/config/index.js';
 import { pdqToHex } from '../../src/hash/pdq-hash.js';
 import { nearDuplicate, randomHashes, seededRandom } from '../support/synthetic-hashes.js';
 import { captureIO as capture } from '../support/capture-io.js';
@@ -172,6 +172,13 @@ describe('hashlist and match commands against a real nats-server', () => {
     c = capture();
     expect(await match([nearHex(5, 3), '--file', file], c.io, {})).toBe(0);
     expect(JSON.parse(c.out()).list).toBe('local-list');
+    // An unnamed --file list gets the id a worker gives the same file in STREAMSCREEN_HASH_LISTS.
+    const odd = join(dir, 'partner list.v2.txt');
+    await writeFile(odd, `${hex(5)}\n`);
+    c = capture();
+    expect(await match([hex(5), '--file', odd], c.io, {})).toBe(0);
+    expect(JSON.parse(c.out()).list).toBe(listIdFromPath(odd));
+    expect(listIdFromPath(odd)).toBe('partner_list_v2');
     // Local look-ups read no config: one that does not even exist is not an error.
     c = capture();
     expect(await match([nearHex(5, 3), '--file', file, '--config', join(dir, 'missing.json')], c.io, { STREAMSCREEN_CONFIG: join(dir, 'missing.json') })).toBe(0);
