@@ -90,8 +90,9 @@ function resizeSquare(src: SquareSource, size: number, out?: Float32Array, offse
   // that zeroes samples falling in the padding, and the fraction between them; rows likewise.
   // Same formulas as tfjs's kernel; multiplying by an exact 0 or 1 keeps the result bit-equal.
   const ratio = src.side / size;
-  const cols = neighbours(size, ratio, src.side, src.padLeft, src.width, src.x0 * 3, 3);
-  const rows = neighbours(size, ratio, src.side, src.padTop, src.height, src.y0 * src.image.width * 3, src.image.width * 3);
+  const { cols, rows } = axesFor(size);
+  neighbours(cols, size, ratio, src.side, src.padLeft, src.width, src.x0 * 3, 3);
+  neighbours(rows, size, ratio, src.side, src.padTop, src.height, src.y0 * src.image.width * 3, src.image.width * 3);
   const data = src.image.data;
   const plane2 = 2 * plane;
 
@@ -129,17 +130,43 @@ function lerp2(topLeft: number, topRight: number, bottomLeft: number, bottomRigh
   return upper + (lower - upper) * rowFrac;
 }
 
+/** Per output index along one axis: the two source byte offsets, their 0/1 masks, the fraction. */
+interface Axis {
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  readonly loMask: Float64Array;
+  readonly hiMask: Float64Array;
+  readonly frac: Float64Array;
+}
+
 /**
- * For each output index: source index floor/ceil (clamped to the padded square), mapped to a
- * byte offset in the image (`base + (i − pad)·stride`) with mask 1, or to offset 0 with mask 0
- * when it falls in the padding.
+ * Column and row tables per output size, reused by every call: the detector runs once a frame
+ * at one size and every face crop goes to 112, so allocating ten typed arrays a call was pure
+ * garbage. Refilling them costs O(size), noise beside the O(size²) resize they serve; keyed by
+ * size, not by the whole geometry, because crop boxes differ on every frame. Safe to share:
+ * resizeSquare is synchronous and nothing keeps the tables past it.
  */
-function neighbours(size: number, ratio: number, side: number, pad: number, extent: number, base: number, stride: number) {
-  const lo = new Int32Array(size);
-  const hi = new Int32Array(size);
-  const loMask = new Float64Array(size);
-  const hiMask = new Float64Array(size);
-  const frac = new Float64Array(size);
+const scratch = new Map<number, { readonly cols: Axis; readonly rows: Axis }>();
+const MAX_SCRATCH_SIZES = 8;
+
+function axesFor(size: number): { readonly cols: Axis; readonly rows: Axis } {
+  let axes = scratch.get(size);
+  if (!axes) {
+    const axis = (): Axis => ({ lo: new Int32Array(size), hi: new Int32Array(size), loMask: new Float64Array(size), hiMask: new Float64Array(size), frac: new Float64Array(size) });
+    axes = { cols: axis(), rows: axis() };
+    if (scratch.size >= MAX_SCRATCH_SIZES) scratch.clear();
+    scratch.set(size, axes);
+  }
+  return axes;
+}
+
+/**
+ * Fills `axis` for each output index: source index floor/ceil (clamped to the padded square),
+ * mapped to a byte offset in the image (`base + (i − pad)·stride`) with mask 1, or to offset 0
+ * with mask 0 when it falls in the padding.
+ */
+function neighbours(axis: Axis, size: number, ratio: number, side: number, pad: number, extent: number, base: number, stride: number): void {
+  const { lo, hi, loMask, hiMask, frac } = axis;
   for (let o = 0; o < size; o++) {
     const pos = ratio * o;
     const floor = Math.max(0, Math.floor(pos));
@@ -154,5 +181,4 @@ function neighbours(size: number, ratio: number, side: number, pad: number, exte
     hiMask[o] = hiInside ? 1 : 0;
     frac[o] = pos - floor;
   }
-  return { lo, hi, loMask, hiMask, frac };
 }

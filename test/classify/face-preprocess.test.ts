@@ -113,6 +113,23 @@ describe('faceCropInput', () => {
     ]);
   });
 
+  it('gives the same tensor whatever was resized before it (the per-size tables are reused)', () => {
+    const img = ramp(37, 23, (x, y) => (x * 7 + y * 13) % 256);
+    const crops = [
+      { x: 3, y: 2, width: 11, height: 17 },
+      { x: 20, y: 1, width: 16, height: 9 },
+      { x: 0, y: 0, width: 37, height: 23 },
+    ];
+    const first = crops.map((c) => faceCropInput(img, c, 12));
+    // Other geometries at the same output size, and the detector, in between.
+    detectorInput(ramp(9, 31, (x, y) => x + y), 12);
+    const again = [...crops].reverse().map((c) => faceCropInput(img, c, 12)).reverse();
+    expect(again).toEqual(first);
+    const wide = detectorInput(img, 12);
+    faceCropInput(img, crops[0]!, 12);
+    expect(detectorInput(img, 12)).toEqual(wide);
+  });
+
   it('refuses a crop outside the image', () => {
     const img = ramp(4, 4, () => 1);
     expect(() => faceCropInput(img, { x: 2, y: 2, width: 3, height: 1 }, 4)).toThrow(RangeError);
