@@ -1,12 +1,12 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import type { DesiredStream } from './provision.js';
 import type { DeadLetterEvent, ScreeningFailureEvent } from '../domain/decision.js';
-import { errorCode, isRetryable, LeaseLostError } from '../domain/errors.js';
+import { isRetryable, LeaseLostError } from '../domain/errors.js';
+import { screeningFailureEvent } from '../domain/failure.js';
 import type { Logger } from '../domain/logger.js';
 import type { StreamStart } from '../domain/stream.js';
-import { failureEventId } from '../domain/event-id.js';
 import { AssignmentAbortedError, type AbortCause } from './errors.js';
 import type { HeldLease } from './lease.js';
+import type { DesiredStream } from './provision.js';
 import { redactUrl } from '../domain/redact.js';
 import type { ResolvedIngestOptions } from './options.js';
 
@@ -346,16 +346,7 @@ export class ActiveStream {
   private async escalate(err: unknown): Promise<void> {
     const retryable = isRetryable(err);
     this.log.error({ err, retryable }, 'screening failed');
-    const event: ScreeningFailureEvent = {
-      type: 'failure',
-      eventId: failureEventId(this.streamId, this.runId, errorCode(err)),
-      streamId: this.streamId,
-      code: errorCode(err),
-      message: err instanceof Error ? err.message : String(err),
-      url: redactUrl(this.start.url),
-      at: new Date().toISOString(),
-      workerId: this.deps.workerId,
-    };
+    const event = screeningFailureEvent({ start: this.start, runId: this.runId, workerId: this.deps.workerId, error: err });
     try {
       await this.deps.publisher.publishFailure(event, { signal: AbortSignal.any([this.leaseLost.signal, this.deps.hardStop]) });
     } catch (perr) {
