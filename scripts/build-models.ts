@@ -70,7 +70,7 @@ export async function buildModels(options: BuildModelsOptions = {}): Promise<Bui
   const log = options.log ?? (() => {});
   const converters = options.converters ?? CONVERTERS;
   await mkdir(outDir, { recursive: true });
-  return withLock(join(outDir, '.build-lock'), async () => {
+  return withLock(join(outDir, '.build-lock'), log, async () => {
     const manifestPath = join(outDir, MANIFEST_FILE);
     const previous = await readPreviousManifest(manifestPath, log);
     const owned = new Set(converters.map((c) => c.id));
@@ -163,7 +163,7 @@ const LOCK_WAIT_MS = 5 * 60_000;
  * A lock directory holding the owner's pid. A lock whose owner is gone (a build killed midway)
  * or that is older than LOCK_STALE_MS is taken over instead of waited for.
  */
-async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
+async function withLock<T>(lockDir: string, log: (line: string) => void, fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
@@ -172,7 +172,9 @@ async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (await lockAbandoned(lockDir)) {
+      const abandoned = await lockAbandoned(lockDir);
+      if (abandoned) {
+        log(`taking over ${lockDir}: ${abandoned}`);
         await rm(lockDir, { recursive: true, force: true });
         continue;
       }
@@ -187,21 +189,22 @@ async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function lockAbandoned(lockDir: string): Promise<boolean> {
+/** Why the lock's owner is taken to be gone (said in the log), or false while it may still hold it. */
+async function lockAbandoned(lockDir: string): Promise<string | false> {
   const age = await stat(lockDir).then(
     (s) => Date.now() - s.mtimeMs,
     () => 0,
   );
-  if (age > LOCK_STALE_MS) return true;
+  if (age > LOCK_STALE_MS) return `older than ${LOCK_STALE_MS / 60_000} minutes`;
   const pid = Number(await readFile(join(lockDir, 'pid'), 'utf8').catch(() => ''));
   // No pid yet: the owner is between mkdir and writeFile; give it a moment.
-  if (!Number.isInteger(pid) || pid <= 0) return age > 5_000;
+  if (!Number.isInteger(pid) || pid <= 0) return age > 5_000 ? 'no owner pid after 5 s' : false;
   if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);
     return false;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    return (err as NodeJS.ErrnoException).code === 'ESRCH' ? `its owner (pid ${pid}) is gone` : false;
   }
 }
 
