@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { ConfigError, HashListError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
 import type { IndexOptions } from './hash-index.js';
@@ -61,34 +62,48 @@ export function createFileHashLists(deps: FileHashListsDeps & FileHashListsOptio
   const { sink, logger } = deps;
   let specs = deps.lists;
   validateSpecs(specs, true);
-  const current = new Map<string, { list: LoadedList; spec: HashListSpec }>();
+  const current = new Map<string, Held>();
   let queue: Promise<unknown> = Promise.resolve();
 
-  const loadOne = async (spec: HashListSpec): Promise<LoadedList> => {
+  /**
+   * The list to serve for `spec`, or `held` when the file's bytes are the ones already serving.
+   * Each file is read once: when its stat is as it was at the last load (the usual reload), only
+   * hashed, which is far cheaper than parsing and indexing; otherwise parsed straight away, the
+   * parse computing the SHA-256 that decides whether anything changed (a file rewritten with the
+   * same bytes is not re-indexed). Only a file whose stat is unchanged but whose bytes are not
+   * is read twice.
+   */
+  const loadOne = async (spec: HashListSpec, held: Held | undefined): Promise<Held> => {
+    const path = spec.path!;
+    const stamp = await fileStamp(path);
+    if (held && sameStamp(held.stamp, stamp) && (await fileSha256(path)) === held.list.meta.sha256) return held;
     const started = Date.now();
-    const parsed = await parseHashListFile(spec.path!, spec.format ? { format: spec.format } : {});
-    const list = await indexParsedList(parsed, { ...spec, origin: `file:${spec.path}` }, deps.index);
+    const parsed = await parseHashListFile(path, spec.format ? { format: spec.format } : {});
+    if (held && parsed.sha256 === held.list.meta.sha256) return { ...held, stamp };
+    const list = await indexParsedList(parsed, { ...spec, origin: `file:${path}` }, deps.index);
     logger?.info(
       { list: spec.id, entries: parsed.data.count, skipped: parsed.data.stats.skippedOtherTypes, sha256: parsed.sha256, ms: Date.now() - started },
       'hash list loaded',
     );
-    return list;
+    return { list, spec, stamp };
   };
 
   const run = async (next: readonly HashListSpec[], allOrNothing: boolean): Promise<ReloadReport> => {
     validateSpecs(next, true);
     const enabled = next.filter((s) => s.enabled ?? true);
-    const put: Array<{ list: LoadedList; spec: HashListSpec }> = [];
+    const put: Held[] = [];
     const unchanged: string[] = [];
     const failed: Array<{ id: string; error: HashListError }> = [];
     for (const spec of enabled) {
       try {
         const held = current.get(spec.id);
-        if (held && sameSettings(held.spec, spec) && (await fileSha256(spec.path!)) === held.list.meta.sha256) {
+        const got = await loadOne(spec, held && sameSettings(held.spec, spec) ? held : undefined);
+        if (got.list === held?.list) {
+          current.set(spec.id, got);
           unchanged.push(spec.id);
           continue;
         }
-        put.push({ list: await loadOne(spec), spec });
+        put.push(got);
       } catch (err) {
         const error = err instanceof HashListError ? err : new HashListError((err as Error).message, spec.path!, undefined, { cause: err });
         if (allOrNothing) throw error;
@@ -136,11 +151,35 @@ export function createFileHashLists(deps: FileHashListsDeps & FileHashListsOptio
   };
 }
 
+interface Held {
+  readonly list: LoadedList;
+  readonly spec: HashListSpec;
+  /** The file's stat when it was last read. */
+  readonly stamp: FileStamp;
+}
+
+/** What says a file was not touched: any write changes ctime, which no user can set back. */
+interface FileStamp {
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+}
+
+async function fileStamp(path: string): Promise<FileStamp> {
+  const { dev, ino, size, mtimeMs, ctimeMs } = await stat(path);
+  return { dev, ino, size, mtimeMs, ctimeMs };
+}
+
+function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
 function sameSettings(a: HashListSpec, b: HashListSpec): boolean {
   return a.path === b.path && a.action === b.action && a.label === b.label && a.source === b.source && a.format === b.format;
 }
 
-/** Hashing alone is far cheaper than parsing and indexing: unchanged lists are not rebuilt. */
 async function fileSha256(path: string): Promise<string> {
   const digest = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) digest.update(chunk as Buffer);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -166,6 +166,28 @@ describe('file lists: load, reload, atomic swap', () => {
     const fourth = await files.reload([{ id: 'kill', path: kill }, { id: 'esc', path: esc, enabled: false }]);
     expect(fourth.removed).toEqual(['esc']);
     expect(matcher.lists().map((l) => l.id)).toEqual(['kill']);
+  });
+
+  it('reload keeps a list whose file was rewritten with the same bytes, and sees a change that kept size and mtime', async () => {
+    const path = join(dir, 'same-bytes.txt');
+    await writeFile(path, `${hex(56)}\n`);
+    const matcher = createHashMatcher();
+    const files = createFileHashLists({ sink: matcher.source('files'), lists: [{ id: 'same', path }] });
+    await files.load();
+    const first = matcher.lists()[0]!;
+
+    await writeFile(path, `${hex(56)}\n`);
+    expect(await files.reload()).toMatchObject({ loaded: [], unchanged: ['same'], failed: [] });
+    expect(matcher.lists()[0]!.loadedAt).toBe(first.loadedAt);
+
+    // Same length, mtime put back: the content still decides.
+    const { mtime } = await stat(path);
+    await writeFile(path, `${hex(57)}\n`);
+    await utimes(path, mtime, mtime);
+    expect(await files.reload()).toMatchObject({ loaded: ['same'], unchanged: [], failed: [] });
+    expect(matcher.match(near(57, 0), 90)).toMatchObject([{ list: 'same' }]);
+    expect(matcher.match(near(56, 0), 90)).toEqual([]);
+    expect(await files.reload()).toMatchObject({ loaded: [], unchanged: ['same'] });
   });
 
   it('reload refuses only a list whose id another source serves; the rest still swap in', async () => {
