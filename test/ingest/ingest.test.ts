@@ -307,20 +307,24 @@ describe('ingest on a real nats-server', () => {
   });
 
   it('graceful stop hands held streams to another worker at once (release + nak(0), not ack_wait)', async () => {
+    // Timeouts far longer than the test waits: without the release + nak, B could only get the
+    // stream after ack_wait (20 s) and, for the lease, its TTL (30 s). So B getting it within
+    // the 10 s wait below proves the mechanism with no wall-clock margin to flake on a busy CI.
+    const slow = { ackWaitMs: 20_000, leaseTtlMs: 30_000 };
     const recA = new Recorder();
     const recB = new Recorder();
-    const a = await started(makeIngest(h, 't8', recA.onAssignment, {}, 'worker-A'));
+    const takeovers: Array<string | undefined> = [];
+    const a = await started(makeIngest(h, 't8', recA.onAssignment, slow, 'worker-A'));
     await publishStart(h, 't8', 'handover');
     const asgA = await waitFor('A assigned', () => recA.for('handover')[0]);
-    await started(makeIngest(h, 't8', recB.onAssignment, {}, 'worker-B'));
+    await started(makeIngest(h, 't8', recB.onAssignment, slow, 'worker-B', { onAssigned: (e) => takeovers.push(e.tookOverFrom) }));
 
-    const t0 = Date.now();
     await a.stop();
     expect((recA.aborted.get(asgA) as AssignmentAbortedError).reason).toBe('shutdown');
-    await waitFor('B took over', () => recB.for('handover')[0], 5000, 20);
-    const tookMs = Date.now() - t0;
-    // Well under ack_wait (2000) + lease TTL (3000): nobody waited for a timeout.
-    expect(tookMs).toBeLessThan(1500);
+    const asgB = await waitFor('B took over', () => recB.for('handover')[0], 10_000);
+    // Redelivered once (the nak), and B found the lease released, not stale.
+    expect(asgB.deliveryCount).toBe(2);
+    expect(takeovers).toEqual([undefined]);
   });
 
   it('a screening that throws is escalated as a failure event; terminal errors ack, retryable ones retry', async () => {
