@@ -116,6 +116,14 @@ describe('PDQ hasher contract', () => {
     expect(() => hasher.hashDihedral({ width: 10, height: 10, data: new Uint8Array(400) })).toThrow(RangeError);
   });
 
+  it('frames of different sizes interleaved in one hasher (streams under scaleMode shrink) hash as each alone', () => {
+    const frames = [synthetic(512, 512, 11), synthetic(480, 270, 12), synthetic(321, 240, 13), synthetic(512, 512, 14), synthetic(480, 270, 15)];
+    const alone = frames.map((f) => pdqToHex(createPdqHasher().hash(f).hash));
+    const shared = createPdqHasher();
+    for (let round = 0; round < 2; round++) expect(frames.map((f) => pdqToHex(shared.hash(f).hash))).toEqual(alone);
+    expect(pdqToHex(shared.hashDihedral(frames[1]!).hashes.orig)).toBe(alone[1]);
+  });
+
   it('results do not alias the hasher state; hashers are independent', () => {
     const a = synthetic(200, 150, 1);
     const b = synthetic(150, 200, 2);
