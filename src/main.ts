@@ -228,6 +228,8 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
         onAssigned: (e) => metrics.assignments.inc({ event: e.tookOverFrom ? 'takeover' : 'assigned' }),
         onFinished: (e) => metrics.assignments.inc({ event: e.outcome }),
         onDeadLetter: (e) => metrics.deadLetters.inc({ reason: e.reason }),
+        // The dead-letter stream could not take it in time: the bad start comes back later.
+        onDeadLetterDeferred: () => metrics.errors.inc({ code: 'deadletter_deferred' }),
       },
     });
 
@@ -237,6 +239,8 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       if (sync && !sync.ready) reasons.push('object-store hash lists not loaded');
       if (stages.classifier && !stages.classifier.ready) reasons.push('classifiers not warmed up');
       if (!connection.connected()) reasons.push('NATS disconnected');
+      const intake = ingest.healthy();
+      if (!intake.ok) reasons.push(...intake.reasons);
       metrics.ready.set(reasons.length ? 0 : 1);
       return { ready: reasons.length === 0, reasons };
     };

@@ -1,7 +1,5 @@
-import type { EscalationEvent, FrameRef, KillSwitchEvent, ScreeningFailureEvent } from '../domain/decision.js';
-import { errorCode } from '../domain/errors.js';
-import { escalationEventId, failureEventId, killSwitchEventId } from '../domain/event-id.js';
-import { redactUrl } from '../domain/redact.js';
+import type { EscalationEvent, FrameRef, KillSwitchEvent } from '../domain/decision.js';
+import { escalationEventId, killSwitchEventId } from '../domain/event-id.js';
 import type { StreamStart } from '../domain/stream.js';
 import type { Decision } from '../policy/index.js';
 
@@ -39,25 +37,4 @@ export function toEvent(decision: Decision, ctx: DecisionContext): KillSwitchEve
   }
   const eventId = escalationEventId(ctx.start.streamId, ctx.runId, ctx.frame.seq, decision.priority);
   return { type: 'escalation', eventId, priority: decision.priority, reasons: decision.reasons, ...common };
-}
-
-export function failureEvent(
-  start: StreamStart,
-  runId: string,
-  workerId: string,
-  error: unknown,
-  attempts?: number,
-  message?: string,
-): ScreeningFailureEvent {
-  return {
-    type: 'failure',
-    eventId: failureEventId(start.streamId, runId, errorCode(error)),
-    streamId: start.streamId,
-    code: errorCode(error),
-    message: message ?? (error instanceof Error ? error.message : String(error)),
-    url: redactUrl(start.url),
-    ...(attempts === undefined ? {} : { attempts }),
-    at: new Date().toISOString(),
-    workerId,
-  };
 }

@@ -1,5 +1,6 @@
 import type { FrameRef, HashMatch } from '../domain/decision.js';
-import { errorCode, LeaseLostError, StreamscreenError } from '../domain/errors.js';
+import { errorCode, LeaseLostError } from '../domain/errors.js';
+import { screeningFailureEvent } from '../domain/failure.js';
 import type { RawFrame } from '../domain/frame.js';
 import type { Logger } from '../domain/logger.js';
 import { DIHEDRAL_ORDER, pdqToHex, type PdqHash } from '../domain/pdq.js';
@@ -8,7 +9,7 @@ import type { FrameSignals } from '../domain/signals.js';
 import type { StreamStart } from '../domain/stream.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { decide, INITIAL_POLICY_STATE, type PolicyOptions, type PolicyState } from '../policy/index.js';
-import { failureEvent, toEvent } from './events.js';
+import { toEvent } from './events.js';
 
 export interface StreamScreenerOptions {
   /**
@@ -183,10 +184,7 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
 
   /** A stream that cannot be screened is itself a risk: it is reported, never dropped. */
   async function reportFailure(job: ScreeningJob, err: unknown, log: Logger, message?: string): Promise<boolean> {
-    const attempts = err instanceof StreamscreenError && typeof (err as { attempts?: unknown }).attempts === 'number'
-      ? (err as unknown as { attempts: number }).attempts
-      : undefined;
-    const event = failureEvent(job.start, job.runId, deps.workerId, err, attempts, message);
+    const event = screeningFailureEvent({ start: job.start, runId: job.runId, workerId: deps.workerId, error: err, message });
     try {
       await job.assertOwned();
       await deps.sink.failure(event, job.publishSignal);
