@@ -13,7 +13,8 @@ export interface SamplerOptions {
   /**
    * `shrink` (default): a frame larger than width or height on either side is reduced to exactly
    * width x height (aspect not kept, as PDQ's reference does before hashing); a smaller frame is
-   * delivered at its own size, since upscaling moves PDQ hashes (src/hash/pdq-frame-size.ts).
+   * delivered at its own size, since upscaling moves PDQ hashes (scripts/bench-pdq-scale.ts measures it;
+   * test/hash/pdq-frame-size.test.ts holds these defaults to it).
    * Frame sizes can then differ between streams and change with the source: read them per frame.
    * `exact`: always width x height.
    */
