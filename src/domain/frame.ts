@@ -18,3 +18,18 @@ export interface RgbImage {
   readonly height: number;
   readonly data: Uint8Array;
 }
+
+/**
+ * Why `image` is not packed 8-bit RGB (positive whole-pixel size, exactly width·height·3 bytes:
+ * no padding, as frames leave ffmpeg), or undefined when it is. The one check the hasher and every
+ * classifier path use, so they all accept and refuse the same images.
+ */
+export function rgbImageProblem(image: RgbImage): string | undefined {
+  const { width, height, data } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    return `image size must be positive integers, got ${width}x${height}`;
+  }
+  const needed = width * height * 3;
+  if (data?.length !== needed) return `image ${width}x${height} needs ${needed} RGB bytes, got ${data?.length ?? 'none'}`;
+  return undefined;
+}

@@ -11,7 +11,7 @@
  * A hasher owns its kernel memory (about 2.9 MB) so a frame costs no large allocation; calls
  * are synchronous, so one hasher serves a whole thread. Results never alias that memory.
  */
-import type { RgbImage } from '../domain/frame.js';
+import { rgbImageProblem, type RgbImage } from '../domain/frame.js';
 import type { DihedralName, PdqDihedralResult, PdqHash, PdqResult } from '../domain/pdq.js';
 import { applyDihedral, bitsAboveMedian, DIHEDRAL_TRANSFORMS } from './pdq-bits.js';
 import { PDQ_DCT_MATRIX } from './pdq-dct.js';
@@ -33,15 +33,8 @@ export interface PdqHasher {
 const f = Math.fround;
 
 function checkImage(img: RgbImage): void {
-  const { width, height, data } = img;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new RangeError(`PDQ: image size must be positive integers, got ${width}x${height}`);
-  }
-  if (data.length !== width * height * 3) {
-    throw new RangeError(
-      `PDQ: expected packed RGB of ${width}x${height}x3 = ${width * height * 3} bytes, got ${data.length}`,
-    );
-  }
+  const problem = rgbImageProblem(img);
+  if (problem) throw new RangeError(`PDQ: ${problem}`);
 }
 
 /** Gradient-count heuristic of the reference: sum of |du|*100/255 truncated, over 90, capped. */

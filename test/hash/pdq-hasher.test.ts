@@ -112,7 +112,7 @@ describe('PDQ hasher contract', () => {
   it('rejects sizes that are not positive integers and data of the wrong length', () => {
     expect(() => hasher.hash({ width: 0, height: 10, data: new Uint8Array(0) })).toThrow(RangeError);
     expect(() => hasher.hash({ width: 2.5, height: 10, data: new Uint8Array(75) })).toThrow(/positive integers/);
-    expect(() => hasher.hash({ width: 10, height: 10, data: new Uint8Array(299) })).toThrow(/expected packed RGB of 10x10x3 = 300 bytes, got 299/);
+    expect(() => hasher.hash({ width: 10, height: 10, data: new Uint8Array(299) })).toThrow(/PDQ: image 10x10 needs 300 RGB bytes, got 299/);
     expect(() => hasher.hashDihedral({ width: 10, height: 10, data: new Uint8Array(400) })).toThrow(RangeError);
   });
 
