@@ -3,6 +3,7 @@ import { openClassifier, type Classifier } from '../classify/index.js';
 import { readRgbImage } from '../sampler/image-file.js';
 import { faceAgeFactory } from '../classify/load-face-part.js';
 import { errorCode } from '../domain/errors.js';
+import { createLogger } from './logger.js';
 import { processIO, type CommandIO } from './io.js';
 
 const USAGE = `usage: streamscreen classify [options] FILE...
@@ -20,7 +21,7 @@ options:
   -h, --help            this text
 `;
 
-export async function run(argv: string[], io: CommandIO = processIO): Promise<number> {
+export async function run(argv: string[], io: CommandIO = processIO, env: Readonly<Record<string, string | undefined>> = {}): Promise<number> {
   let args;
   try {
     args = parseArgs({
@@ -62,6 +63,8 @@ export async function run(argv: string[], io: CommandIO = processIO): Promise<nu
   let classifier: Classifier;
   try {
     classifier = await openClassifier({
+      // Warnings (a model file that fails its checksum, a face part that cannot load) go to stderr.
+      logger: createLogger(env.LOG_LEVEL ?? 'warn'),
       faceAge,
       challengeAge,
       options: { manifestPath: args.values.manifest, intraOpThreads: threads },
