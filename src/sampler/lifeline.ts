@@ -30,6 +30,9 @@ const WRAPPER = [
   '[ -n "$sig" ] && kill -"$sig" "$ff" 2>/dev/null',
   // wait returns early (status > 128) when a trapped signal arrives; wait again until the command is gone.
   'while :; do wait "$ff"; code=$?; kill -0 "$ff" 2>/dev/null || break; done',
+  // If the shell reaped the command while the trap ran, the status left is the interrupted wait's
+  // (128 + USR1's number), not the command's; after USR1 the command was SIGKILLed, so say so.
+  '[ "$sig" = KILL ] && [ "$code" -gt 128 ] && code=137',
   'kill -9 "$w" 2>/dev/null; wait "$w" 2>/dev/null',
   'exit "$code"',
 ].join('\n');
