@@ -21,13 +21,10 @@ export interface FrameRef {
   readonly quality?: number;
 }
 
-/** `screening.killswitch.<streamId>`: stop this stream now. */
-export interface KillSwitchEvent {
-  readonly type: 'killswitch';
+/** What every decision about a frame carries, kill-switch or escalation. */
+export interface FrameDecisionEvent {
   readonly eventId: string;
   readonly streamId: string;
-  readonly reason: 'hash_match';
-  readonly match: HashMatch;
   readonly frame: FrameRef;
   readonly decidedAt: string;
   /** Milliseconds from the frame leaving ffmpeg to the decision. */
@@ -35,7 +32,15 @@ export interface KillSwitchEvent {
   readonly workerId: string;
   /** True when the policy runs in shadow mode: published to the shadow subject, not acted on. */
   readonly shadow?: boolean;
+  /** The platform metadata of the stream-start event, passed through. */
   readonly metadata?: Readonly<Record<string, unknown>>;
+}
+
+/** `screening.killswitch.<streamId>`: stop this stream now. */
+export interface KillSwitchEvent extends FrameDecisionEvent {
+  readonly type: 'killswitch';
+  readonly reason: 'hash_match';
+  readonly match: HashMatch;
 }
 
 /**
@@ -77,17 +82,8 @@ export type EscalationReason =
   | { readonly kind: 'possible_minor'; readonly minAge?: number; readonly challengeAge: number };
 
 /** `screening.escalation.<streamId>`: a human must look at this stream. */
-export interface EscalationEvent {
+export interface EscalationEvent extends FrameDecisionEvent {
   readonly type: 'escalation';
-  readonly eventId: string;
-  readonly streamId: string;
   readonly priority: EscalationPriority;
   readonly reasons: readonly EscalationReason[];
-  readonly frame: FrameRef;
-  readonly decidedAt: string;
-  readonly latencyMs: number;
-  readonly workerId: string;
-  /** True when the policy runs in shadow mode: recorded for evaluation, not acted on. */
-  readonly shadow?: boolean;
-  readonly metadata?: Readonly<Record<string, unknown>>;
 }

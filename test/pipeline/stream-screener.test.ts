@@ -4,6 +4,7 @@ import type { EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent
 import { LeaseLostError, ModelError, SourceError } from '../../src/domain/errors.js';
 import type { RawFrame } from '../../src/domain/frame.js';
 import type { DecisionSink, FrameSource } from '../../src/domain/ports.js';
+import { ConfigSchema } from '../../src/config/index.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { createStreamScreener, type ScreeningJob, type StreamScreenerDeps } from '../../src/pipeline/stream-screener.js';
 import type { PolicyOptions } from '../../src/policy/index.js';
@@ -11,15 +12,8 @@ import type { PolicyOptions } from '../../src/policy/index.js';
 // Orchestration only: sources, hasher and sink are in-memory stand-ins. The real ffmpeg, PDQ and
 // NATS path is covered end to end in test/e2e.
 
-const policy: PolicyOptions = {
-  mode: 'enforce',
-  killSwitchCooldownMs: 60_000,
-  escalationCooldownMs: 30_000,
-  nudityEscalateAt: 0.9,
-  nudityWithMinorEscalateAt: 0.5,
-  challengeAge: 25,
-  customEscalateAt: {},
-};
+// The deployed defaults: the rules themselves are tested in test/policy.
+const policy: PolicyOptions = ConfigSchema.parse({}).policy;
 
 function frame(seq: number, capturedAt: number, marker: number): RawFrame {
   return { streamId: 's1', seq, pts: seq, capturedAt, width: 2, height: 1, data: Buffer.from([marker, 0, 0, 0, 0, 0]) };
