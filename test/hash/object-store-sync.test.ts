@@ -12,6 +12,7 @@ import { encodeListMetadata, openHashListBucket, publishHashList } from '../../s
 import { createHashListSync, type HashListSync, type HashListSyncEvent } from '../../src/hash/object-store-sync.js';
 import { pdqToHex } from '../../src/hash/pdq-hash.js';
 import { nearDuplicate, randomHashes, seededRandom } from '../support/synthetic-hashes.js';
+import { eventually as pollUntil } from '../support/eventually.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 
 const rand = seededRandom(99);
@@ -19,14 +20,11 @@ const pool = randomHashes(32, rand);
 const hex = (i: number): string => pdqToHex(pool.subarray(i * 16, i * 16 + 16));
 const near = (i: number): Uint16Array => nearDuplicate(pool, i, 5, rand);
 
+/** How long `probe` took to hold (see test/support/eventually.ts). */
 async function eventually<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<{ value: T; ms: number }> {
   const started = Date.now();
-  for (;;) {
-    const value = probe();
-    if (value) return { value, ms: Date.now() - started };
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const value = await pollUntil(probe, timeoutMs, what);
+  return { value, ms: Date.now() - started };
 }
 
 describe('hash list distribution over a NATS Object Store', () => {

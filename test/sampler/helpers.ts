@@ -3,6 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import pino from 'pino';
+import type { RawFrame } from '../../src/domain/frame.js';
+import { eventually } from '../support/eventually.js';
 import type { Logger } from '../../src/domain/logger.js';
 
 export const DEBIAN_FFMPEG = '/usr/bin/ffmpeg';
@@ -47,13 +49,6 @@ export function isRunning(pid: number): boolean {
   return info !== undefined && info.state !== 'Z';
 }
 
-export async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A real pino logger whose JSON lines are kept for assertions (e.g. no stream key in any line). */
 export function capturingLogger(level = 'debug'): { logger: Logger; lines: string[] } {
@@ -82,4 +77,21 @@ export function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += Math.abs((a[i] as number) - (b[i] as number));
   return sum / a.length;
+}
+
+/** The first `n` frames of an iterator, fewer if it ends first; the iterator is left open. */
+export async function take(frames: AsyncIterator<RawFrame> | { frames(): AsyncIterable<RawFrame> }, n: number): Promise<RawFrame[]> {
+  const it = 'next' in frames ? frames : frames.frames()[Symbol.asyncIterator]();
+  const out: RawFrame[] = [];
+  while (out.length < n) {
+    const r = await it.next();
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+/** `check` polled until true (see test/support/eventually.ts). */
+export async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  await eventually(() => check() || undefined, timeoutMs, what, 20);
 }

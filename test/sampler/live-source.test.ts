@@ -4,7 +4,7 @@ import type { RawFrame } from '../../src/domain/frame.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../src/sampler/ffmpeg-binary.js';
 import { createSampler, type Sampler } from '../../src/sampler/index.js';
 import { startLiveSource, type LiveSource } from '../support/live-source.js';
-import { capturingLogger, DEBIAN_FFMPEG, meanAbsDiff, SHARED_DECODED } from './helpers.js';
+import { capturingLogger, DEBIAN_FFMPEG, meanAbsDiff, SHARED_DECODED, take } from './helpers.js';
 
 const IMAGE = join(SHARED_DECODED, 'bridge-1-original.png');
 let ffmpeg: FfmpegBinary;
@@ -25,16 +25,6 @@ function sampler(url: string, options: Parameters<typeof createSampler>[0]['opti
   const s = createSampler({ url, streamId: 'ls', ffmpeg, logger: capturingLogger().logger, options: { scaleMode: 'exact', width: 64, height: 64, ...options } });
   cleanups.push(() => s.stop());
   return s;
-}
-async function take(s: Sampler, n: number): Promise<RawFrame[]> {
-  const out: RawFrame[] = [];
-  const it = s.frames()[Symbol.asyncIterator]();
-  while (out.length < n) {
-    const r = await it.next();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
 }
 
 describe('synthetic live sources', () => {

@@ -5,7 +5,7 @@ import { probeFfmpeg, type FfmpegBinary } from '../../src/sampler/ffmpeg-binary.
 import { createSampler, SourceFailedError, type Sampler, type SamplerEvents } from '../../src/sampler/index.js';
 import { freePort } from '../support/nats-server.js';
 import { startLiveSource, type LiveSource } from '../support/live-source.js';
-import { BUNDLED_FFMPEG, capturingLogger, DEBIAN_FFMPEG, groupMembers } from './helpers.js';
+import { BUNDLED_FFMPEG, capturingLogger, DEBIAN_FFMPEG, groupMembers, take } from './helpers.js';
 
 const binaries: Record<string, FfmpegBinary> = {};
 beforeAll(async () => {
@@ -28,16 +28,6 @@ function track(s: Sampler): Sampler {
   return s;
 }
 
-/** Takes `n` frames from an iterator (without ending it). */
-async function take(it: AsyncIterator<RawFrame>, n: number): Promise<RawFrame[]> {
-  const out: RawFrame[] = [];
-  while (out.length < n) {
-    const r = await it.next();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
-}
 
 describe('live sources', () => {
   for (const name of ['debian', 'bundled']) {

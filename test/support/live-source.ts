@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cutLifeline, hasExited, killGroup, spawnWithLifeline, terminate as stopRun, type LifelineChild } from '../../src/sampler/lifeline.js';
+import { eventually } from './eventually.js';
 import { freePort } from './nats-server.js';
 
 export interface LiveSourceOptions {
@@ -133,12 +134,9 @@ async function listening(port: number, proto: 'tcp' | 'udp'): Promise<boolean> {
   });
 }
 
+
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`live source: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await eventually(async () => (await check()) || undefined, timeoutMs, `live source: ${what}`);
 }
 
 async function startListener(kind: 'rtmp' | 'srt', opts: LiveSourceOptions): Promise<LiveSource> {
