@@ -11,6 +11,7 @@ import { defaultManifestPath } from './paths.js';
 import { scaledFrame } from './resize.js';
 import { assertFrame } from './rgb-image.js';
 import type { Classifier, FaceAgeFactory, FaceAgeModel } from './types.js';
+import { withDefaults } from '../domain/options.js';
 
 export interface ClassifierOptions {
   /** models/manifest.json of the installed package by default. */
@@ -60,11 +61,10 @@ export interface ClassifierDeps {
  * each frame. Sessions are created once in `start()` and warmed up before `ready` turns true.
  */
 export function createClassifier(deps: ClassifierDeps = {}): Classifier {
-  const options: ClassifierOptions = {
-    ...DEFAULT_CLASSIFIER_OPTIONS,
-    manifestPath: deps.options?.manifestPath ?? defaultManifestPath(),
-    ...Object.fromEntries(Object.entries(deps.options ?? {}).filter(([, v]) => v !== undefined)),
-  };
+  const options: ClassifierOptions = withDefaults<ClassifierOptions>(
+    { ...DEFAULT_CLASSIFIER_OPTIONS, manifestPath: defaultManifestPath() },
+    deps.options,
+  );
   if (!(Number.isInteger(options.intraOpThreads) && options.intraOpThreads >= 1)) {
     throw new RangeError(`intraOpThreads must be a positive integer, got ${options.intraOpThreads}`);
   }

@@ -1,5 +1,6 @@
 import { ConfigError } from '../domain/errors.js';
 import { MAX_START_EVENT_BYTES } from './events.js';
+import { withDefaults } from '../domain/options.js';
 
 /**
  * Ingest settings. All workers of one deployment must share the stream/consumer/bucket names
@@ -106,8 +107,7 @@ export interface ResolvedIngestOptions extends IngestOptions {
 }
 
 export function resolveIngestOptions(partial: Partial<IngestOptions> = {}): ResolvedIngestOptions {
-  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<IngestOptions>;
-  const o = { ...DEFAULT_INGEST_OPTIONS, ...defined };
+  const o: IngestOptions = withDefaults(DEFAULT_INGEST_OPTIONS, partial);
   const heartbeatMs = o.heartbeatMs ?? Math.floor(Math.min(o.ackWaitMs, o.leaseTtlMs) / 4);
   const issues: string[] = [];
   const positive = [

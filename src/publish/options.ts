@@ -1,4 +1,5 @@
 import { ConfigError } from '../domain/errors.js';
+import { withDefaults } from '../domain/options.js';
 
 /** Outbound subjects and streams. Defaults in DEFAULT_PUBLISHER_OPTIONS. */
 export interface PublisherOptions {
@@ -51,7 +52,7 @@ export const DEFAULT_PUBLISHER_OPTIONS: PublisherOptions = {
 };
 
 export function resolvePublisherOptions(partial: Partial<PublisherOptions> = {}): PublisherOptions {
-  const o: PublisherOptions = { ...DEFAULT_PUBLISHER_OPTIONS, ...stripUndefined(partial) };
+  const o: PublisherOptions = withDefaults(DEFAULT_PUBLISHER_OPTIONS, partial);
   const issues: string[] = [];
   for (const key of ['duplicateWindowMs', 'decisionsMaxAgeMs', 'deadLetterMaxAgeMs', 'publishTimeoutMs', 'retryInitialDelayMs', 'retryMaxDelayMs'] as const) {
     if (!Number.isFinite(o[key]) || o[key] <= 0) issues.push(`${key} must be a positive number of milliseconds (got ${o[key]})`);
@@ -69,8 +70,4 @@ export function resolvePublisherOptions(partial: Partial<PublisherOptions> = {})
   }
   if (issues.length > 0) throw new ConfigError('invalid publisher options', issues);
   return o;
-}
-
-export function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from '../domain/errors.js';
+import { withDefaults } from '../domain/options.js';
 
 /**
  * Tuning for one stream's sampler. Every field has a default (DEFAULT_SAMPLER_OPTIONS); the lead
@@ -89,8 +90,7 @@ export const DEFAULT_SAMPLER_OPTIONS: Readonly<SamplerOptions> = Object.freeze({
 
 /** Defaults filled in and every value checked; all problems are reported at once. */
 export function resolveSamplerOptions(partial: Partial<SamplerOptions> = {}): SamplerOptions {
-  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined));
-  const o: SamplerOptions = { ...DEFAULT_SAMPLER_OPTIONS, ...defined };
+  const o: SamplerOptions = withDefaults<SamplerOptions>(DEFAULT_SAMPLER_OPTIONS, partial);
   const issues: string[] = [];
   const check = (ok: boolean, msg: string): void => {
     if (!ok) issues.push(msg);
