@@ -144,8 +144,11 @@ export const ConfigSchema = z.strictObject({
 
   publish: z
     .strictObject({
-      /** First retry delay for an unacknowledged publish; doubles up to the maximum, forever. */
-      retryBaseMs: positiveMs(250),
+      /**
+       * First retry delay for an unacknowledged publish; doubles up to the maximum, until acked
+       * (errors that can never succeed end the retries). Short: a kill-switch is waiting.
+       */
+      retryBaseMs: positiveMs(100),
       retryMaxMs: positiveMs(5_000),
     })
     .prefault({}),

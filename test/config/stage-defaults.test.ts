@@ -4,6 +4,7 @@ import { DEFAULT_CHALLENGE_AGE } from '../../src/classify/face-minor.js';
 import { ConfigSchema } from '../../src/config/index.js';
 import { DEFAULT_MAX_DISTANCE, DEFAULT_MIN_QUALITY } from '../../src/hash/hash-matcher.js';
 import { DEFAULT_INGEST_OPTIONS } from '../../src/ingest/index.js';
+import { DEFAULT_PUBLISHER_OPTIONS } from '../../src/publish/index.js';
 import { DEFAULT_SAMPLER_OPTIONS } from '../../src/sampler/index.js';
 
 // Operators' defaults live in config/schema.ts. Stages keep fallbacks of their own so they can be
@@ -21,6 +22,13 @@ describe('stage defaults agree with the config defaults', () => {
   it('ingest', () => {
     expect(config.ingest).toEqual({ ackWaitMs: DEFAULT_INGEST_OPTIONS.ackWaitMs, leaseTtlMs: DEFAULT_INGEST_OPTIONS.leaseTtlMs });
     expect(config.worker.maxStreams).toBe(DEFAULT_INGEST_OPTIONS.maxConcurrentStreams);
+  });
+
+  it('publisher', () => {
+    expect(config.publish).toEqual({
+      retryBaseMs: DEFAULT_PUBLISHER_OPTIONS.retryInitialDelayMs,
+      retryMaxMs: DEFAULT_PUBLISHER_OPTIONS.retryMaxDelayMs,
+    });
   });
 
   it('hash matching', () => {
