@@ -141,6 +141,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
   // Every resource opened so far, closed in reverse if start-up fails part-way: a worker that
   // cannot start must exit, not hang on a reconnecting NATS connection or warm ONNX sessions.
   const opened: Array<() => Promise<unknown>> = [];
+  const workerId = newWorkerId(config);
   try {
     const stages = await buildScreeningStages(loaded, logger, metrics);
     opened.push(() => stages.close());
@@ -148,7 +149,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
 
     const nc: NatsConnection = await connect({
       servers: config.nats.url,
-      name: `${config.nats.name}-${workerIdFor(config)}`,
+      name: `${config.nats.name}-${workerId}`,
       // A worker outlives NATS restarts: it reconnects forever and its publishes retry until acked.
       maxReconnectAttempts: -1,
     });
@@ -180,7 +181,6 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       sync = s;
     }
 
-    const workerId = workerIdFor(config);
     const screener: StreamScreener = createStreamScreener({
       workerId,
       logger,
@@ -292,19 +292,12 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
   }
 }
 
-const generatedIds = new WeakMap<object, string>();
-
 /**
  * The lease identity of this process. A configured id is a prefix: replicas sharing one config
  * file must still never share an identity, or two of them would screen the same stream.
  */
-function workerIdFor(config: LoadedConfig['config']): string {
-  let id = generatedIds.get(config);
-  if (!id) {
-    id = config.worker.id ? `${config.worker.id}-${randomBytes(3).toString('hex')}` : defaultWorkerId();
-    generatedIds.set(config, id);
-  }
-  return id;
+function newWorkerId(config: LoadedConfig['config']): string {
+  return config.worker.id ? `${config.worker.id}-${randomBytes(3).toString('hex')}` : defaultWorkerId();
 }
 
 /** Connected/disconnected as the client reports it; a reconnecting client is not ready. */
