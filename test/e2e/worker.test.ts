@@ -65,6 +65,9 @@ describe('worker end to end', () => {
   });
 
   const js = () => jetstream(nc);
+  /** Whether some worker holds the stream's lease now (a deleted or purged key is released). */
+  const leaseHeld = async (streamId: string): Promise<boolean> =>
+    (await (await new Kvm(nc).open('screening-leases')).get(streamId))?.operation === 'PUT';
 
   it('is ready once the hash list is loaded and NATS is connected, and says so on /readyz', async () => {
     expect(worker.ready()).toEqual({ ready: true, reasons: [] });
@@ -115,23 +118,18 @@ describe('worker end to end', () => {
   it('stops the sampler and releases the lease when the stream ends', async () => {
     const source = await startLiveSource({ kind: 'rtmp', pattern: 'testsrc2', streamKey: 'e2e-end' });
     sources.push(source);
-    const leases = await new Kvm(nc).open('screening-leases');
     await js().publish('streams.started.end-1', JSON.stringify({ streamId: 'end-1', url: source.url }));
-    await eventually(async () => (await leases.get('end-1'))?.operation === 'PUT' || undefined, 10_000, 'lease for end-1');
+    await eventually(async () => (await leaseHeld('end-1')) || undefined, 10_000, 'lease for end-1');
     await eventually(() => samplerPids(source.url).length > 0 || undefined, 10_000, 'sampler for end-1');
 
     await js().publish('streams.ended.end-1', JSON.stringify({ streamId: 'end-1' }));
     await eventually(() => (samplerPids(source.url).length === 0 ? true : undefined), 5_000, 'sampler to exit');
-    await eventually(async () => {
-      const e = await leases.get('end-1');
-      return e === null || e.operation !== 'PUT' ? true : undefined;
-    }, 5_000, 'lease release');
+    await eventually(async () => !(await leaseHeld('end-1')) || undefined, 5_000, 'lease release');
   }, 30_000);
 
   it('stops a sampler whose source is frozen as soon as the stream ends, without waiting for a frame', async () => {
     const source = await startLiveSource({ kind: 'rtmp', pattern: 'testsrc2', streamKey: 'e2e-frozen' });
     sources.push(source);
-    const leases = await new Kvm(nc).open('screening-leases');
     await js().publish('streams.started.frozen-1', JSON.stringify({ streamId: 'frozen-1', url: source.url }));
     await eventually(() => samplerPids(source.url).length > 0 || undefined, 10_000, 'sampler for frozen-1');
     await new Promise((r) => setTimeout(r, 1_500));
@@ -142,10 +140,7 @@ describe('worker end to end', () => {
       await js().publish('streams.ended.frozen-1', JSON.stringify({ streamId: 'frozen-1' }));
       // Well before the stall timeout (8 s here) or ingest's abort grace (5 s) could end it.
       await eventually(() => (samplerPids(source.url).length === 0 ? true : undefined), 3_000, 'the sampler to stop');
-      await eventually(async () => {
-        const e = await leases.get('frozen-1');
-        return e === null || e.operation !== 'PUT' ? true : undefined;
-      }, 3_000, 'lease release');
+      await eventually(async () => !(await leaseHeld('frozen-1')) || undefined, 3_000, 'lease release');
       expect(Date.now() - endedAt).toBeLessThan(4_000);
     } finally {
       source.resume();
