@@ -244,39 +244,37 @@ function dctKernel(): FunctionBuilder {
     q: 'i32',
     acc: 'v128',
   });
-  // T[i][j..j+3] = sum_k D[i][k] * A[k][j..j+3]
-  fn.i32(0).set('i');
-  fn.whileLess('i', 16, 1, () => {
-    fn.i32(0).set('j');
-    fn.whileLess('j', 256, 16, () => {
-      fn.f32(0).op('f32x4.splat').set('acc');
-      fn.get('i').i32(8).op('i32.shl').get('d').op('i32.add').set('p');
-      fn.get('a').get('j').op('i32.add').set('q');
-      fn.i32(0).set('k');
-      fn.whileLess('k', 64, 1, () => {
-        fn.get('acc').get('p').mem('f32.load').op('f32x4.splat').get('q').mem('v128.load').op('f32x4.mul', 'f32x4.add').set('acc');
-        fn.inc('p', 4).inc('q', 256);
-      });
-      fn.get('i').i32(8).op('i32.shl').get('t').op('i32.add').get('j').op('i32.add').get('acc').mem('v128.store');
-    });
-  });
+  // T[i][j..j+3] = sum_k D[i][k] * A[k][j..j+3]   (A is 64x64: row stride 256 bytes)
+  rowTimesMatrix(fn, { left: 'd', right: 'a', rightRowBytes: 256, out: 't', outRowBytes: 256 });
   // B[i][j..j+3] = sum_k T[i][k] * D[j..j+3][k], reading D^T so the four j are adjacent
+  rowTimesMatrix(fn, { left: 't', right: 'dt', rightRowBytes: 64, out: 'b', outRowBytes: 64 });
+  return fn;
+}
+
+/**
+ * Emits OUT[i][j..j+3] = sum_k LEFT[i][k] * RIGHT[k][j..j+3] for 16 rows i and 64 terms k, four
+ * output columns per f32x4, summing k in order (float32, as the reference does). LEFT rows are
+ * 64 floats (256 bytes); the other strides are given.
+ */
+function rowTimesMatrix(
+  fn: FunctionBuilder,
+  m: { left: string; right: string; rightRowBytes: number; out: string; outRowBytes: number },
+): void {
   fn.i32(0).set('i');
   fn.whileLess('i', 16, 1, () => {
     fn.i32(0).set('j');
-    fn.whileLess('j', 64, 16, () => {
+    fn.whileLess('j', m.outRowBytes, 16, () => {
       fn.f32(0).op('f32x4.splat').set('acc');
-      fn.get('i').i32(8).op('i32.shl').get('t').op('i32.add').set('p');
-      fn.get('dt').get('j').op('i32.add').set('q');
+      fn.get('i').i32(8).op('i32.shl').get(m.left).op('i32.add').set('p');
+      fn.get(m.right).get('j').op('i32.add').set('q');
       fn.i32(0).set('k');
       fn.whileLess('k', 64, 1, () => {
         fn.get('acc').get('p').mem('f32.load').op('f32x4.splat').get('q').mem('v128.load').op('f32x4.mul', 'f32x4.add').set('acc');
-        fn.inc('p', 4).inc('q', 64);
+        fn.inc('p', 4).inc('q', m.rightRowBytes);
       });
-      fn.get('i').i32(6).op('i32.shl').get('b').op('i32.add').get('j').op('i32.add').get('acc').mem('v128.store');
+      fn.get('i').i32(Math.log2(m.outRowBytes)).op('i32.shl').get(m.out).op('i32.add').get('j').op('i32.add').get('acc').mem('v128.store');
     });
   });
-  return fn;
 }
 
 /** The few members of the WebAssembly JS API used here (the project's TS libs carry no DOM types). */
