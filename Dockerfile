@@ -10,7 +10,7 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY scripts ./scripts
+COPY tools ./tools
 COPY config ./config
 COPY models ./models
 # `prepare` compiles TypeScript and converts the npm-shipped model weights to models/*.onnx.

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
- * Command-line entry point. Each command lives in src/commands/<name>.ts and is imported only
+ * Command-line entry point. Each command lives in src/cli/commands/<name>.ts and is imported only
  * when used, so `streamscreen hash` does not load onnxruntime or connect to NATS.
  * A command module exports `run(argv, io, env)` returning the exit code; the environment is read
  * here, through config/, and handed down.
  */
-import { processIO, type CommandIO } from './commands/io.js';
+import { processIO, type CommandIO } from './cli/commands/io.js';
 import { readEnv } from './config/env.js';
 
 interface CommandModule {
@@ -13,12 +13,12 @@ interface CommandModule {
 }
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
-  worker: { summary: 'screen streams announced on NATS JetStream (the service)', load: () => import('./commands/worker.js') },
-  screen: { summary: 'screen one stream URL without NATS, printing decisions as JSON lines', load: () => import('./commands/screen.js') },
-  hash: { summary: 'print PDQ hash,quality,file for image files (--dihedral for all 8 hashes)', load: () => import('./commands/hash.js') },
-  classify: { summary: 'run the nudity and face/age classifiers on image files, one JSON line each', load: () => import('./commands/classify.js') },
-  hashlist: { summary: 'publish, list, inspect, delete or check hash lists (NATS Object Store)', load: () => import('./commands/hashlist.js') },
-  match: { summary: 'look one PDQ hash up in the published (or local) hash lists', load: () => import('./commands/match.js') },
+  worker: { summary: 'screen streams announced on NATS JetStream (the service)', load: () => import('./cli/commands/worker.js') },
+  screen: { summary: 'screen one stream URL without NATS, printing decisions as JSON lines', load: () => import('./cli/commands/screen.js') },
+  hash: { summary: 'print PDQ hash,quality,file for image files (--dihedral for all 8 hashes)', load: () => import('./cli/commands/hash.js') },
+  classify: { summary: 'run the nudity and face/age classifiers on image files, one JSON line each', load: () => import('./cli/commands/classify.js') },
+  hashlist: { summary: 'publish, list, inspect, delete or check hash lists (NATS Object Store)', load: () => import('./cli/commands/hashlist.js') },
+  match: { summary: 'look one PDQ hash up in the published (or local) hash lists', load: () => import('./cli/commands/match.js') },
 };
 
 function usage(): string {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CLASSIFIER_OPTIONS } from '../../src/classify/index.js';
-import { DEFAULT_CHALLENGE_AGE } from '../../src/classify/face-minor.js';
+import { DEFAULT_CLASSIFIER_OPTIONS } from '../../src/worker/classify/index.js';
+import { DEFAULT_CHALLENGE_AGE } from '../../src/worker/classify/face-minor.js';
 import { ConfigSchema } from '../../src/config/index.js';
-import { DEFAULT_MAX_DISTANCE, DEFAULT_MIN_QUALITY } from '../../src/hash/hash-matcher.js';
-import { DEFAULT_INGEST_OPTIONS } from '../../src/ingest/index.js';
-import { DEFAULT_PUBLISHER_OPTIONS } from '../../src/publish/index.js';
-import { DEFAULT_SAMPLER_OPTIONS } from '../../src/sampler/index.js';
+import { DEFAULT_MAX_DISTANCE, DEFAULT_MIN_QUALITY } from '../../src/worker/hash/hash-matcher.js';
+import { DEFAULT_INGEST_OPTIONS } from '../../src/worker/intake/index.js';
+import { DEFAULT_PUBLISHER_OPTIONS } from '../../src/worker/publish/index.js';
+import { DEFAULT_SAMPLER_OPTIONS } from '../../src/worker/sampler/index.js';
 
 // Operators' defaults live in config/schema.ts. Stages keep fallbacks of their own so they can be
 // used directly (tests, scripts); wherever the two overlap they must agree, or a worker would

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/commands/screen.js';
+import { run } from '../../src/cli/commands/screen.js';
 import type { KillSwitchEvent, ScreeningFailureEvent } from '../../src/domain/decision.js';
 import { pdqToHex } from '../../src/domain/pdq.js';
-import { createPdqHasher } from '../../src/hash/pdq-hasher.js';
-import { readRgbImage } from '../../src/sampler/image-file.js';
+import { createPdqHasher } from '../../src/worker/hash/pdq-hasher.js';
+import { readRgbImage } from '../../src/worker/sampler/image-file.js';
 import { captureIO as capture } from '../support/capture-io.js';
 import { defaultFfmpegPath } from '../support/live-source.js';
 

@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import type { CommandIO } from '../../src/commands/io.js';
+import type { CommandIO } from '../../src/cli/commands/io.js';
 
 /** A CommandIO whose output a test reads back: run a command in-process, then inspect out()/err(). */
 export interface CapturedIO {

@@ -14,7 +14,7 @@ import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cutLifeline, hasExited, killGroup, spawnWithLifeline, terminate as stopRun, type LifelineChild } from '../../src/sampler/lifeline.js';
+import { cutLifeline, hasExited, killGroup, spawnWithLifeline, terminate as stopRun, type LifelineChild } from '../../src/worker/sampler/lifeline.js';
 import { eventually } from './eventually.js';
 import { freePort } from './nats-server.js';
 

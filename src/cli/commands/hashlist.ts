@@ -1,0 +1,246 @@
+import { parseArgs } from 'node:util';
+import type { ObjectStore } from '@nats-io/obj';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { loadConfig, readEnv } from '../../config/index.js';
+import { HashListError, StreamscreenError } from '../../domain/errors.js';
+import { HASH_LIST_ACTIONS, type HashListAction, type HashListFormat } from '../../worker/hash/hash-list.js';
+import { decodeListMetadata, openHashListBucket, prepareHashList, uploadHashList } from '../../worker/hash/object-store-lists.js';
+import { parseHashListFile } from '../../worker/hash/parse-hashlist.js';
+import { processIO, type CommandIO } from './io.js';
+
+/** Environment the CLI dispatcher passes in (commands do not read process.env themselves). */
+export type CommandEnv = Readonly<Record<string, string | undefined>>;
+
+/** The flags that say which server and bucket a hash list command talks to. */
+export interface BucketFlags {
+  readonly config?: string;
+  readonly 'nats-url'?: string;
+  readonly bucket?: string;
+}
+
+/**
+ * Server and bucket the same way a worker finds them (config file, then the environment, so a
+ * publish lands in the bucket workers watch), with `--nats-url` and `--bucket` winning over both.
+ */
+export function bucketTarget(flags: BucketFlags, env: CommandEnv): { url: string; bucket: string } {
+  const { config } = loadConfig({ env: readEnv(env), ...(flags.config ? { file: flags.config } : {}) });
+  return { url: flags['nats-url'] || config.nats.url, bucket: flags.bucket || config.hash.objectStore.bucket };
+}
+
+const USAGE = `usage:
+  streamscreen hashlist publish FILE --id ID [--action kill|escalate] [--label L] [--source S]
+                                    [--format text|csv] [--disabled]
+  streamscreen hashlist ls [--json]
+  streamscreen hashlist inspect ID
+  streamscreen hashlist delete ID
+  streamscreen hashlist check FILE [--format text|csv]      (validate locally, no NATS)
+
+common options:
+  --config FILE    config file (default config/streamscreen.json, or $STREAMSCREEN_CONFIG)
+  --nats-url URL   default: the config's nats.url, or $NATS_URL
+  --bucket NAME    default: the config's hash.objectStore.bucket (the bucket workers watch)
+
+Lists are PDQ hashes, one per line (optionally TAB label; # comments), or CSV with a hash
+column. 'kill' lists (confirmed CSAM) stop a stream on a hit; 'escalate' lists send it to review.
+Exit status: 0 done, 1 failed (e.g. the file is invalid: nothing is published), 2 usage.
+`;
+
+class UsageError extends Error {}
+
+export async function run(argv: string[], io: CommandIO = processIO, env: CommandEnv = {}): Promise<number> {
+  const [sub, ...rest] = argv;
+  try {
+    switch (sub) {
+      case 'publish':
+        return await publish(rest, io, env);
+      case 'ls':
+      case 'list':
+        return await list(rest, io, env);
+      case 'inspect':
+        return await inspect(rest, io, env);
+      case 'delete':
+      case 'rm':
+        return await remove(rest, io, env);
+      case 'check':
+        return await check(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout.write(USAGE);
+        return sub === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown subcommand '${sub}'`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`streamscreen hashlist: ${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    io.stderr.write(`streamscreen hashlist: ${describe(err)}\n`);
+    return 1;
+  }
+}
+
+const COMMON = {
+  config: { type: 'string' },
+  'nats-url': { type: 'string' },
+  bucket: { type: 'string' },
+} as const;
+
+function oneArg(positionals: string[], what: string): string {
+  if (positionals.length !== 1) throw new UsageError(`expected exactly one ${what}`);
+  return positionals[0]!;
+}
+
+function formatOption(value: string | undefined): HashListFormat | undefined {
+  if (value === undefined || value === 'text' || value === 'csv') return value;
+  throw new UsageError(`--format must be text or csv, got '${value}'`);
+}
+
+async function publish(argv: string[], io: CommandIO, env: CommandEnv): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...COMMON,
+      id: { type: 'string' },
+      action: { type: 'string', default: 'kill' },
+      label: { type: 'string' },
+      source: { type: 'string' },
+      format: { type: 'string' },
+      disabled: { type: 'boolean', default: false },
+    },
+  });
+  const file = oneArg(positionals, 'FILE');
+  if (!values.id) throw new UsageError('--id is required');
+  if (!HASH_LIST_ACTIONS.includes(values.action as HashListAction)) throw new UsageError(`--action must be kill or escalate, got '${values.action}'`);
+  const format = formatOption(values.format);
+  // Checked before connecting: an invalid file never reaches (or creates) the bucket.
+  const prepared = await prepareHashList({
+    file,
+    id: values.id,
+    action: values.action as HashListAction,
+    enabled: !values.disabled,
+    ...(values.label === undefined ? {} : { label: values.label }),
+    ...(values.source === undefined ? {} : { source: values.source }),
+    ...(format ? { format } : {}),
+  });
+  return withBucket(values, env, async (os, bucket) => {
+    const result = await uploadHashList(os!, prepared);
+    const { meta } = result;
+    const skipped = result.skippedOtherTypes ? ` (${result.skippedOtherTypes} non-PDQ rows skipped)` : '';
+    io.stdout.write(
+      `published ${meta.id} to ${bucket}: ${meta.count} hashes${skipped}, ${meta.format}, action ${meta.action}${meta.enabled ? '' : ', disabled'}, sha256 ${meta.sha256}\n`,
+    );
+    return 0;
+  }, true);
+}
+
+async function list(argv: string[], io: CommandIO, env: CommandEnv): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON, json: { type: 'boolean', default: false } } });
+  if (positionals.length) throw new UsageError('ls takes no arguments');
+  return withBucket(values, env, async (os) => {
+    const infos = (os ? await os.list() : []).sort((a, b) => a.name.localeCompare(b.name));
+    const rows = infos.map((info) => {
+      try {
+        const m = decodeListMetadata(info);
+        return { id: m.id, action: m.action, enabled: m.enabled, count: m.count, format: m.format, label: m.label ?? '', source: m.source ?? '', size: info.size, mtime: info.mtime, sha256: m.sha256 };
+      } catch (err) {
+        return { id: info.name, invalid: (err as Error).message, size: info.size, mtime: info.mtime };
+      }
+    });
+    if (values.json) {
+      for (const row of rows) io.stdout.write(`${JSON.stringify(row)}\n`);
+      return 0;
+    }
+    if (!rows.length) {
+      io.stdout.write('no hash lists published\n');
+      return 0;
+    }
+    const table = rows.map((r) =>
+      'invalid' in r
+        ? [r.id, '?', '?', '?', String(r.size), r.mtime, `INVALID: ${r.invalid}`]
+        : [r.id, r.action, r.enabled ? 'yes' : 'no', String(r.count), String(r.size), r.mtime, [r.label, r.source && `source ${r.source}`].filter(Boolean).join(', ')],
+    );
+    const header = ['ID', 'ACTION', 'ENABLED', 'HASHES', 'BYTES', 'UPDATED', 'LABEL'];
+    const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+    for (const row of [header, ...table]) io.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
+    return 0;
+  });
+}
+
+async function inspect(argv: string[], io: CommandIO, env: CommandEnv): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: COMMON });
+  const id = oneArg(positionals, 'list ID');
+  return withBucket(values, env, async (os, bucket) => {
+    const info = os ? await os.info(id) : null;
+    if (!info || info.deleted) {
+      io.stderr.write(`streamscreen hashlist: no list '${id}' in ${bucket}\n`);
+      return 1;
+    }
+    let metadata: unknown;
+    try {
+      metadata = decodeListMetadata(info);
+    } catch (err) {
+      metadata = { invalid: (err as Error).message, raw: info.metadata ?? {} };
+    }
+    const out = { id, bucket, metadata, object: { size: info.size, chunks: info.chunks, digest: info.digest, mtime: info.mtime, nuid: info.nuid, revision: info.revision } };
+    io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return 0;
+  });
+}
+
+async function remove(argv: string[], io: CommandIO, env: CommandEnv): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: COMMON });
+  const id = oneArg(positionals, 'list ID');
+  return withBucket(values, env, async (os, bucket) => {
+    const info = os ? await os.info(id) : null;
+    if (!os || !info || info.deleted) {
+      io.stderr.write(`streamscreen hashlist: no list '${id}' in ${bucket}\n`);
+      return 1;
+    }
+    await os.delete(id);
+    io.stdout.write(`deleted ${id} from ${bucket}; workers drop it when they see the deletion\n`);
+    return 0;
+  });
+}
+
+async function check(argv: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { format: { type: 'string' } } });
+  const file = oneArg(positionals, 'FILE');
+  const format = formatOption(values.format);
+  const { data, sha256, bytes } = await parseHashListFile(file, format ? { format } : {});
+  io.stdout.write(`${JSON.stringify({ file, format: data.format, bytes, sha256, ...data.stats, distinctLabels: data.labels.size })}\n`);
+  return 0;
+}
+
+/** Connects, opens the bucket (only `publish` creates it: a look-up should not), runs `body`. */
+async function withBucket(
+  values: BucketFlags,
+  env: CommandEnv,
+  body: (os: ObjectStore | null, bucket: string) => Promise<number>,
+  create = false,
+): Promise<number> {
+  const { url, bucket } = bucketTarget(values, env);
+  const nc = await connectOnce(url);
+  try {
+    return await body(create ? await openHashListBucket(nc, bucket) : await openHashListBucket(nc, bucket, { create: false }), bucket);
+  } finally {
+    await nc.close().catch(() => undefined);
+  }
+}
+
+/** One-shot commands should fail fast with the URL in the message, not retry forever. */
+export async function connectOnce(url: string): Promise<NatsConnection> {
+  try {
+    return await connect({ servers: url, timeout: 5_000, reconnect: false });
+  } catch (err) {
+    throw new StreamscreenError('nats_unreachable', `cannot connect to NATS at ${url}: ${(err as Error).message}`, { cause: err, retryable: true });
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof HashListError || err instanceof StreamscreenError) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,115 @@
+import { parseArgs } from 'node:util';
+import { listIdFromPath, loadConfig, readEnv, type StreamscreenEnv } from '../../config/index.js';
+import type { DecisionSink } from '../../domain/ports.js';
+import { createPdqHasher } from '../../worker/hash/pdq-hasher.js';
+import { buildScreeningStages, policyOptions, screenerOptions } from '../../worker/app/start-worker.js';
+import { createMetrics } from '../../metrics/metrics.js';
+import { createStreamScreener } from '../../worker/pipeline/stream-screener.js';
+import { createLogger } from './logger.js';
+import { processIO, type CommandIO } from './io.js';
+
+const USAGE = `usage: streamscreen screen URL [options]
+
+Screens one stream without NATS and prints each decision (kill-switch, escalation, failure) as
+a JSON line on stdout. Logs go to stderr. Stops at the end of the source or on SIGINT.
+
+options:
+  --lists FILE[,FILE...]  hash lists (kill action), in addition to the configured ones
+  --fps N                 frames per second to sample (default from config: 1)
+  --allow-files           accept a local file path or file: URL as the source (testing)
+  --no-classify           hash matching only
+  --stream-id ID          id to put in the events (default "cli")
+  --config FILE           config file (default config/streamscreen.json, or STREAMSCREEN_CONFIG)
+`;
+
+export async function run(argv: string[], io: CommandIO = processIO, env: StreamscreenEnv = readEnv()): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        lists: { type: 'string' },
+        fps: { type: 'string' },
+        'allow-files': { type: 'boolean' },
+        'no-classify': { type: 'boolean' },
+        'stream-id': { type: 'string' },
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    io.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    io.stderr.write(`screen: expected exactly one URL\n${USAGE}`);
+    return 2;
+  }
+  const url = positionals[0]!;
+  const fps = values.fps === undefined ? undefined : Number(values.fps);
+  const extraLists = (values.lists ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const loaded = loadConfig({
+    env,
+    ...(values.config ? { file: values.config } : {}),
+    overrides: {
+      sampler: { ...(fps === undefined ? {} : { fps }), ...(values['allow-files'] ? { allowFiles: true } : {}) },
+      ...(values['no-classify'] ? { classify: { enabled: false } } : {}),
+    },
+  });
+  const config = {
+    ...loaded.config,
+    hash: {
+      ...loaded.config.hash,
+      lists: [
+        ...loaded.config.hash.lists,
+        ...extraLists.map((path) => ({ id: listIdFromPath(path), path, action: 'kill' as const, enabled: true })),
+      ],
+    },
+  };
+  const logger = createLogger(config.log.level);
+  const metrics = createMetrics({ defaultMetrics: false });
+  const stages = await buildScreeningStages({ ...loaded, config }, logger, metrics);
+
+  const print = async (event: object) => {
+    io.stdout.write(JSON.stringify(event) + '\n');
+  };
+  const sink: DecisionSink = { killSwitch: print, escalation: print, failure: print };
+  const screener = createStreamScreener({
+    workerId: 'cli',
+    logger,
+    metrics,
+    openSource: stages.openSource,
+    hasher: createPdqHasher(),
+    matcher: stages.matcher,
+    classifier: stages.classifier,
+    sink,
+    policy: policyOptions(config),
+    options: screenerOptions(config),
+  });
+
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const outcome = await screener.screen({
+      start: { streamId: values['stream-id'] ?? 'cli', url, metadata: {} },
+      runId: `cli-${process.pid}-${Date.now()}`,
+      signal: ac.signal,
+      publishSignal: ac.signal,
+      assertOwned: async () => {},
+    });
+    logger.info({ outcome: outcome.kind }, 'screening finished');
+    return outcome.kind === 'failed' ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stages.close();
+  }
+}

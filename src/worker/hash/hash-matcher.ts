@@ -1,0 +1,196 @@
+import type { HashMatch } from '../../domain/decision.js';
+import { HashListError } from '../../domain/errors.js';
+import type { PdqHash } from '../../domain/pdq.js';
+import type { HashMatcher } from '../../domain/ports.js';
+import { entryLabel, type HashListAction, type LoadedList } from './hash-list.js';
+import { pdqToHex } from './pdq-hash.js';
+
+/**
+ * PDQ's published recommendation: two hashes within Hamming distance 31 (of 256 bits) are the
+ * same image for matching purposes; beyond it false positives rise quickly.
+ */
+export const DEFAULT_MAX_DISTANCE = 31;
+/**
+ * PDQ's quality is how much gradient detail the image had. Below 50 (near-flat frames: black,
+ * fades, solid colours, heavy blur) the hash bits are mostly noise and such frames land within
+ * matching distance of unrelated list entries; a false hit here kills a live stream, so they
+ * are not matched at all (the classifiers still see the frame).
+ */
+export const DEFAULT_MIN_QUALITY = 50;
+
+export interface HashMatcherOptions {
+  /** Largest Hamming distance reported as a match. Default 31 (DEFAULT_MAX_DISTANCE). */
+  readonly maxDistance?: number;
+  /** Frames whose PDQ quality is below this are not matched. Default 50 (DEFAULT_MIN_QUALITY). */
+  readonly minQuality?: number;
+}
+
+export interface ListSummary {
+  readonly id: string;
+  readonly action: HashListAction;
+  readonly label?: string;
+  readonly source?: string;
+  readonly count: number;
+  readonly sha256: string;
+  readonly origin: string;
+  readonly loadedAt: string;
+  readonly index: 'scan' | 'mih';
+  readonly indexBytes: number;
+  readonly hashBytes: number;
+  /** Which source (file loader, object-store sync) installed it. */
+  readonly owner: string;
+}
+
+/**
+ * One producer of lists (local files, an Object Store bucket). Every change is a new immutable
+ * snapshot swapped in with one assignment, so a frame being matched sees the old lists or the
+ * new ones, never a mixture, and never a list half-built.
+ */
+export interface HashListSource {
+  readonly name: string;
+  /** Replaces every list this source owns with `lists` (lists it owned and omits are dropped). */
+  replaceAll(lists: readonly LoadedList[]): void;
+  /** Adds or replaces lists and drops `remove` ids, as one swap; marks the source loaded. */
+  apply(change: { put?: readonly LoadedList[]; remove?: readonly string[] }): void;
+  /** Marks the source's initial load complete even if it installed nothing (an empty bucket). */
+  markLoaded(): void;
+}
+
+export interface LookupOptions {
+  /** Only these list ids (unknown ids are ignored). Default: every list. */
+  readonly lists?: readonly string[];
+  readonly radius?: number;
+}
+
+/**
+ * The pipeline's HashMatcher port (domain/ports.ts) plus what the composition root and the
+ * operator commands need: list sources, a summary, and an ungated look-up. `ready` is true once
+ * every registered source has installed its first load; matches sort kill-list hits first, then
+ * by distance.
+ */
+export interface HashMatcherService extends HashMatcher {
+  readonly options: Required<HashMatcherOptions>;
+  source(name: string): HashListSource;
+  lists(): ListSummary[];
+  /** Operator look-up: no quality gate, any radius (the `match` command). */
+  lookup(hash: PdqHash, options?: LookupOptions): HashMatch[];
+}
+
+interface Served {
+  readonly list: LoadedList;
+  readonly owner: string;
+}
+
+type Snapshot = ReadonlyMap<string, Served>;
+
+export function createHashMatcher(options: HashMatcherOptions = {}): HashMatcherService {
+  const resolved = {
+    maxDistance: options.maxDistance ?? DEFAULT_MAX_DISTANCE,
+    minQuality: options.minQuality ?? DEFAULT_MIN_QUALITY,
+  };
+  if (!Number.isInteger(resolved.maxDistance) || resolved.maxDistance < 0 || resolved.maxDistance > 256) {
+    throw new RangeError(`maxDistance must be an integer 0..256, got ${resolved.maxDistance}`);
+  }
+  if (!Number.isFinite(resolved.minQuality) || resolved.minQuality < 0 || resolved.minQuality > 100) {
+    throw new RangeError(`minQuality must be 0..100, got ${resolved.minQuality}`);
+  }
+
+  let snapshot: Snapshot = new Map();
+  const sources = new Map<string, { loaded: boolean }>();
+
+  const swap = (owner: string, put: readonly LoadedList[], remove: readonly string[], dropOthers: boolean): void => {
+    const next = new Map(snapshot);
+    if (dropOthers) for (const [id, s] of next) if (s.owner === owner) next.delete(id);
+    for (const id of remove) if (next.get(id)?.owner === owner) next.delete(id);
+    for (const list of put) {
+      const held = next.get(list.meta.id);
+      if (held && held.owner !== owner) {
+        throw new HashListError(`list id '${list.meta.id}' is already served by ${held.owner} (${held.list.meta.origin}); ids must be unique`, list.meta.origin);
+      }
+      next.set(list.meta.id, { list, owner });
+    }
+    snapshot = next;
+    sources.get(owner)!.loaded = true;
+  };
+
+  const collect = (hash: PdqHash, radius: number, only: ReadonlySet<string> | undefined, into: Map<string, HashMatch>): void => {
+    const current = snapshot;
+    for (const { list } of current.values()) {
+      const { meta, data, index } = list;
+      if (only && !only.has(meta.id)) continue;
+      index.search(hash, radius, (entry, distance) => {
+        const words = data.hashes.subarray(entry * 16, entry * 16 + 16);
+        const hex = pdqToHex(words);
+        // The same hash twice in one list (exports repeat entries) is one match.
+        const key = `${meta.id}\u0000${hex}`;
+        const seen = into.get(key);
+        if (seen && seen.distance <= distance) return;
+        const label = entryLabel(data, entry) ?? meta.label;
+        into.set(key, { list: meta.id, ...(label === undefined ? {} : { label }), distance, hash: hex, action: meta.action });
+      });
+    }
+  };
+
+  const ordered = (found: Map<string, HashMatch>): HashMatch[] =>
+    [...found.values()].sort(
+      (a, b) => actionRank(a) - actionRank(b) || a.distance - b.distance || a.list.localeCompare(b.list) || a.hash.localeCompare(b.hash),
+    );
+
+  const service: HashMatcherService = {
+    options: resolved,
+    get ready() {
+      if (sources.size === 0) return false;
+      for (const s of sources.values()) if (!s.loaded) return false;
+      return true;
+    },
+    match(hash, quality) {
+      return service.matchAny([hash], quality);
+    },
+    matchAny(hashes, quality) {
+      if (!(quality >= resolved.minQuality)) return [];
+      const found = new Map<string, HashMatch>();
+      for (const h of hashes) collect(h, resolved.maxDistance, undefined, found);
+      return ordered(found);
+    },
+    lookup(hash, lookupOptions = {}) {
+      const found = new Map<string, HashMatch>();
+      collect(hash, lookupOptions.radius ?? resolved.maxDistance, lookupOptions.lists ? new Set(lookupOptions.lists) : undefined, found);
+      return ordered(found);
+    },
+    source(name) {
+      if (sources.has(name)) throw new Error(`hash list source '${name}' registered twice`);
+      sources.set(name, { loaded: false });
+      return {
+        name,
+        replaceAll: (lists) => swap(name, lists, [], true),
+        apply: (change) => swap(name, change.put ?? [], change.remove ?? [], false),
+        markLoaded: () => {
+          sources.get(name)!.loaded = true;
+        },
+      };
+    },
+    lists() {
+      return [...snapshot.values()]
+        .map(({ list: { meta, data, index }, owner }) => ({
+          id: meta.id,
+          action: meta.action,
+          ...(meta.label === undefined ? {} : { label: meta.label }),
+          ...(meta.source === undefined ? {} : { source: meta.source }),
+          count: data.count,
+          sha256: meta.sha256,
+          origin: meta.origin,
+          loadedAt: meta.loadedAt,
+          index: index.kind,
+          indexBytes: index.indexBytes,
+          hashBytes: data.hashes.byteLength,
+          owner,
+        }))
+        .sort((a, b) => a.id.localeCompare(b.id));
+    },
+  };
+  return service;
+}
+
+function actionRank(m: HashMatch): number {
+  return (m.action ?? 'kill') === 'kill' ? 0 : 1;
+}

@@ -1,0 +1,399 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { jetstream, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { millis } from '@nats-io/transport-node';
+import { ConfigError } from '../../domain/errors.js';
+import type { Logger } from '../../domain/logger.js';
+import { backoffDelay, sleep } from '../../domain/retry.js';
+import { ActiveStream, type AssignmentOutcome, type IngestPublisher, type ScreeningAssignment } from './active-stream.js';
+import { buildDeadLetter } from './dead-letter.js';
+import { followEnds, lastEndFor, type EndsFollower } from './ends.js';
+import { parseStartEvent, type DeadLetterReason } from './events.js';
+import { LeaseStore } from './lease.js';
+import { resolveIngestOptions, type IngestOptions, type ResolvedIngestOptions } from './options.js';
+import { openLeaseBucket, provisionIngest } from './provision.js';
+
+export interface IngestDeps {
+  /** The worker's connection; configure it to reconnect forever (maxReconnectAttempts: -1). */
+  readonly nc: NatsConnection;
+  readonly logger: Logger;
+  /** Unique per process. Default: hostname-pid-random. */
+  readonly workerId?: string;
+  readonly options?: Partial<IngestOptions>;
+  /** Dead letters, failure escalations and stream provisioning (createDecisionPublisher() satisfies it). */
+  readonly publisher: IngestPublisher;
+  /**
+   * Screens one stream; the promise lives as long as the screening. Resolve = finished normally,
+   * reject = failed (ingest publishes a ScreeningFailureEvent, then retries or gives up by the
+   * error's `retryable`). Must stop promptly when `assignment.signal` aborts.
+   */
+  readonly onAssignment: (assignment: ScreeningAssignment) => Promise<void>;
+  /** Optional hooks for metrics; called synchronously, must not throw. */
+  readonly events?: IngestEvents;
+}
+
+export interface IngestEvents {
+  onAssigned?(e: { streamId: string; runId: string; deliveryCount: number; tookOverFrom?: string }): void;
+  onFinished?(e: { streamId: string; runId: string; outcome: AssignmentOutcome }): void;
+  /** An invalid event was dead-lettered (for starts: once its dead letter is stored). */
+  onDeadLetter?(e: { subject: string; reason: DeadLetterReason; kind: 'start' | 'end' }): void;
+  /**
+   * A dead letter for an invalid start could not be stored within deadLetterTimeoutMs
+   * (`timeout`: dead-letter stream unreachable or not answering) or was refused for good
+   * (`refused`); the start goes back and comes round again after `retryInMs`. Repeats mean the
+   * dead-letter stream needs an operator.
+   */
+  onDeadLetterDeferred?(e: { subject: string; reason: DeadLetterReason; why: 'timeout' | 'refused'; retryInMs: number; deliveryCount: number }): void;
+  /** A start arrived for a stream another worker holds (normal only for re-announces and takeovers). */
+  onHeldElsewhere?(e: { streamId: string; holder: string }): void;
+}
+
+export interface StopOptions {
+  /**
+   * Stage 1 stops taking new streams and waits up to this long for held streams to finish on
+   * their own; stage 2 then aborts them, releases their leases and naks their starts so other
+   * workers take over at once. Default 0: live streams do not finish on their own, and every
+   * second of waiting is a second the stream is screened by a worker that is going away.
+   */
+  readonly graceMs?: number;
+}
+
+export interface Ingest {
+  /** Provisions (unless disabled), starts following ends and pulling starts. */
+  start(): Promise<void>;
+  /** Two-stage graceful stop (see StopOptions). Idempotent; a later call with graceMs 0 cuts stage 1 short. */
+  stop(opts?: StopOptions): Promise<void>;
+  readonly workerId: string;
+  readonly options: ResolvedIngestOptions;
+  /** Stream ids this worker holds right now. */
+  readonly activeStreams: readonly string[];
+  /**
+   * For readiness: ok once started and while both the ends follower and the starts pull loop
+   * work; `reasons` says what is wrong otherwise (not started yet, stopping, the ends follower
+   * down and being recreated, pulling starts failing). Cheap; call it per probe.
+   */
+  healthy(): IngestHealth;
+}
+
+export interface IngestHealth {
+  readonly ok: boolean;
+  readonly reasons: string[];
+}
+
+/** Invalid starts one worker holds while their dead letters are stored; past it, pulling waits. */
+const MAX_PENDING_DEAD_LETTERS = 16;
+/** Longest delay before an invalid start whose dead letter failed comes round again. */
+const MAX_DEAD_LETTER_RETRY_MS = 60_000;
+
+export function defaultWorkerId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+export function createIngest(deps: IngestDeps): Ingest {
+  return new IngestImpl(deps);
+}
+
+class IngestImpl implements Ingest {
+  readonly workerId: string;
+  readonly options: ResolvedIngestOptions;
+  private readonly log: Logger;
+  private readonly active = new Map<string, ActiveStream>();
+  /** Aborted at stage 1: no new work, pending dead-letter publishes hand their message back. */
+  private readonly intake = new AbortController();
+  /** Aborted at stage 2: escalation retries stop. */
+  private readonly hardStop = new AbortController();
+  private js!: JetStreamClient;
+  private jsm!: JetStreamManager;
+  private leases!: LeaseStore;
+  private ends: EndsFollower | undefined;
+  private pulling: Promise<void> | undefined;
+  private fetch: ConsumerMessages | undefined;
+  private capacityWaiters: Array<() => void> = [];
+  /** Dead letters being stored; the pull loop does not wait for them (only past a bound). */
+  private readonly deadLettering = new Set<Promise<void>>();
+  private stopping: Promise<void> | undefined;
+  private cutGrace: (() => void) | undefined;
+  private started = false;
+  /** Why the last pull of starts failed; cleared by the next one that works. */
+  private pullProblem: string | undefined;
+
+  constructor(private readonly deps: IngestDeps) {
+    this.options = resolveIngestOptions(deps.options);
+    this.workerId = deps.workerId ?? defaultWorkerId();
+    this.log = deps.logger.child({ component: 'ingest', workerId: this.workerId });
+  }
+
+  get activeStreams(): readonly string[] {
+    return [...this.active.keys()];
+  }
+
+  healthy(): IngestHealth {
+    const reasons: string[] = [];
+    if (!this.started) reasons.push('ingest not started');
+    else if (this.stopping) reasons.push('ingest stopping');
+    else if (!this.ends || !this.pulling) reasons.push('ingest starting');
+    else {
+      if (!this.ends.healthy) reasons.push(`not receiving stream ends (${this.ends.problem ?? 'unknown'})`);
+      if (this.pullProblem !== undefined) reasons.push(`not pulling stream starts (${this.pullProblem})`);
+    }
+    return { ok: reasons.length === 0, reasons };
+  }
+
+  async start(): Promise<void> {
+    if (this.started) throw new Error('ingest already started');
+    this.started = true;
+    const o = this.options;
+    this.js = jetstream(this.deps.nc, { timeout: o.requestTimeoutMs });
+    this.jsm = await this.js.jetstreamManager();
+    const kv = o.provision
+      ? await provisionIngest(this.js, o, (desired) => this.deps.publisher.ensureStream(desired), this.log)
+      : await openLeaseBucket(this.js, o);
+    await this.checkServerTimings(kv.status().then((s) => s.ttl));
+    this.leases = new LeaseStore(kv, this.workerId, o);
+    // Follow ends before taking any start, so no end can fall between the admission check and us.
+    this.ends = await followEnds({
+      js: this.js,
+      jsm: this.jsm,
+      options: o,
+      logger: this.log,
+      onEnd: (end) => this.active.get(end.streamId)?.end(end.endedAtNanos),
+      onInvalid: (bad) => {
+        // Every worker sees every end; the id (stream + sequence) makes their dead letters one.
+        const event = buildDeadLetter({ stream: o.endsStream, ...bad }, bad.reason, bad.issues, this.workerId);
+        this.log.warn({ subject: bad.subject, reason: bad.reason, issues: bad.issues }, 'invalid end event: dead-lettered, not acted on');
+        this.emit(() => this.deps.events?.onDeadLetter?.({ subject: bad.subject, reason: bad.reason, kind: 'end' }));
+        this.deps.publisher
+          .publishDeadLetter(event, { signal: this.hardStop.signal })
+          .catch((err: unknown) => this.log.error({ err, eventId: event.eventId }, 'could not dead-letter an invalid end event'));
+      },
+    });
+    if (this.intake.signal.aborted) {
+      // stop() was called while we were starting: do not begin pulling.
+      await this.ends.stop();
+      return;
+    }
+    this.pulling = this.pullLoop();
+    this.log.info({ maxConcurrentStreams: o.maxConcurrentStreams, ackWaitMs: o.ackWaitMs, leaseTtlMs: o.leaseTtlMs }, 'ingest started');
+  }
+
+  stop(opts: StopOptions = {}): Promise<void> {
+    if (this.stopping) {
+      if ((opts.graceMs ?? 0) === 0) this.cutGrace?.();
+      return this.stopping;
+    }
+    this.stopping = this.doStop(opts.graceMs ?? 0);
+    return this.stopping;
+  }
+
+  private async doStop(graceMs: number): Promise<void> {
+    this.log.info({ graceMs, active: this.activeStreams }, 'stopping: no new streams');
+    this.intake.abort(new Error('ingest stopping'));
+    await this.fetch?.close();
+    this.wakeCapacityWaiters();
+    await this.pulling;
+    // Their publishes abort with intake and hand each message back (nak) for another worker.
+    await Promise.all(this.deadLettering);
+    if (graceMs > 0 && this.active.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.cutGrace = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const check = (): void => {
+          if (this.active.size === 0) this.cutGrace?.();
+          else this.capacityWaiters.push(check);
+        };
+        check();
+      });
+    }
+    this.hardStop.abort(new Error('ingest stopped'));
+    if (this.active.size > 0) this.log.info({ active: this.activeStreams }, 'handing held streams over to other workers');
+    await Promise.all([...this.active.values()].map((s) => s.shutdown()));
+    await this.ends?.stop();
+    this.log.info('ingest stopped');
+  }
+
+  /** Pulls one start at a time, and only while below maxConcurrentStreams. */
+  private async pullLoop(): Promise<void> {
+    const o = this.options;
+    let failures = 0;
+    let consumer: Consumer | undefined;
+    while (!this.intake.signal.aborted) {
+      if (this.active.size >= o.maxConcurrentStreams) {
+        await new Promise<void>((r) => this.capacityWaiters.push(r));
+        continue;
+      }
+      try {
+        // Looked up once (an API round trip), again only after a failure.
+        consumer ??= await this.js.consumers.get(o.startsStream, o.consumerName);
+        if (this.intake.signal.aborted) break;
+        this.fetch = await consumer.fetch({ max_messages: 1, expires: o.pullExpiresMs });
+        for await (const m of this.fetch) {
+          if (this.intake.signal.aborted) {
+            m.nak();
+            continue;
+          }
+          await this.admit(m);
+        }
+        failures = 0;
+        this.pullProblem = undefined;
+      } catch (err) {
+        if (this.intake.signal.aborted) break;
+        consumer = undefined;
+        failures++;
+        this.pullProblem = err instanceof Error ? err.message : String(err);
+        const delay = backoffDelay(failures, 250, 5000);
+        this.log.warn({ err, retryInMs: delay }, 'pulling starts failed; retrying');
+        await sleep(delay, this.intake.signal).catch(() => undefined);
+      } finally {
+        this.fetch = undefined;
+      }
+    }
+  }
+
+  private async admit(m: JsMsg): Promise<void> {
+    const o = this.options;
+    const parsed = parseStartEvent(m.subject, m.data, o.startsSubjectPrefix, o.maxStartEventBytes);
+    if (!parsed.ok) {
+      // Stored in the background: a slow or unwritable dead-letter stream must not hold up
+      // valid starts. Bounded, so a flood of bad input cannot pile up unacked in one worker.
+      const storing = this.deadLetter(m, parsed.reason, parsed.issues).finally(() => this.deadLettering.delete(storing));
+      this.deadLettering.add(storing);
+      if (this.deadLettering.size >= MAX_PENDING_DEAD_LETTERS) await Promise.race(this.deadLettering);
+      return;
+    }
+    const start = parsed.value;
+    const existing = this.active.get(start.streamId);
+    if (existing) {
+      existing.offer(m, start);
+      return;
+    }
+    let acquired;
+    try {
+      acquired = await this.leases.acquire(start.streamId);
+    } catch (err) {
+      this.log.warn({ err, streamId: start.streamId }, 'lease store unavailable; start will be retried');
+      m.nak(o.retryDelayMs);
+      return;
+    }
+    if (acquired.kind === 'held') {
+      // Normally the holder's working() keeps this message from being redelivered at all; we
+      // got it because the holder is slow or dead (or it is a re-announce). Come back when a
+      // dead holder's lease will have expired.
+      this.log.debug({ streamId: start.streamId, holder: acquired.holder, retryInMs: acquired.retryInMs }, 'stream held by another worker');
+      this.emit(() => this.deps.events?.onHeldElsewhere?.({ streamId: start.streamId, holder: acquired.holder }));
+      m.nak(acquired.retryInMs);
+      return;
+    }
+    if (acquired.previousHolder) this.log.info({ streamId: start.streamId, from: acquired.previousHolder }, 'took over a stale lease');
+    const slot = new ActiveStream({
+      msg: m,
+      start,
+      lease: acquired.lease,
+      options: o,
+      logger: this.log,
+      workerId: this.workerId,
+      publisher: this.deps.publisher,
+      hardStop: this.hardStop.signal,
+      onDone: (s, outcome) => {
+        if (this.active.get(s.streamId) === s) this.active.delete(s.streamId);
+        this.emit(() => this.deps.events?.onFinished?.({ streamId: s.streamId, runId: s.runId, outcome }));
+        this.wakeCapacityWaiters();
+      },
+    });
+    // Registered before the end lookup so an end arriving meanwhile is not missed.
+    this.active.set(start.streamId, slot);
+    let lastEnd;
+    try {
+      lastEnd = await lastEndFor(this.jsm, o, start.streamId);
+    } catch (err) {
+      await slot.abandon(err);
+      return;
+    }
+    const endedAt = [lastEnd?.endedAtNanos, slot.endSeenNanos].reduce<bigint | undefined>(
+      (a, b) => (b !== undefined && (a === undefined || b > a) ? b : a),
+      undefined,
+    );
+    // Strictly later only: for a tie the order is unknown, and screening a dead stream is cheap
+    // while not screening a live one is the risk this worker exists to remove.
+    if (endedAt !== undefined && endedAt > slot.startNanos) {
+      await slot.skipEnded();
+      return;
+    }
+    this.log.info({ streamId: start.streamId, runId: slot.runId, delivery: m.info.deliveryCount }, 'screening stream');
+    this.emit(() =>
+      this.deps.events?.onAssigned?.({
+        streamId: start.streamId,
+        runId: slot.runId,
+        deliveryCount: m.info.deliveryCount,
+        ...(acquired.previousHolder ? { tookOverFrom: acquired.previousHolder } : {}),
+      }),
+    );
+    slot.run(this.deps.onAssignment);
+  }
+
+  /**
+   * Bad input is kept, with every reason, on the dead-letter subject, and only then terminated
+   * (never redelivered). Until the dead letter is stored the message is held with working(), for
+   * at most deadLetterTimeoutMs: then it goes back with a growing delay and is dead-lettered on
+   * a later delivery (by any worker). If the worker stops first it goes back at once.
+   */
+  private async deadLetter(m: JsMsg, reason: DeadLetterReason, issues: readonly string[]): Promise<void> {
+    const o = this.options;
+    const event = buildDeadLetter({ stream: o.startsStream, seq: m.seq, subject: m.subject, data: m.data }, reason, issues, this.workerId);
+    const deliveryCount = m.info.deliveryCount;
+    this.log.warn({ subject: m.subject, reason, issues, eventId: event.eventId, deliveryCount }, 'invalid start event: dead-lettering');
+    const keepAlive = setInterval(() => m.working(), o.heartbeatMs);
+    const deadline = AbortSignal.timeout(o.deadLetterTimeoutMs);
+    try {
+      await this.deps.publisher.publishDeadLetter(event, { signal: AbortSignal.any([this.intake.signal, deadline]) });
+      // No reason argument: nats-server 2.9 does not parse "+TERM <reason>" and would redeliver.
+      m.term();
+      this.emit(() => this.deps.events?.onDeadLetter?.({ subject: m.subject, reason, kind: 'start' }));
+    } catch (err) {
+      if (this.intake.signal.aborted) {
+        this.log.info({ eventId: event.eventId }, 'stopping before the dead letter was stored; handing the message back');
+        m.nak();
+        return;
+      }
+      const why = deadline.aborted ? 'timeout' : 'refused';
+      const retryInMs = backoffDelay(deliveryCount, o.retryDelayMs, Math.max(o.retryDelayMs, MAX_DEAD_LETTER_RETRY_MS));
+      this.log.error({ err, eventId: event.eventId, why, retryInMs, deliveryCount }, 'dead letter not stored; the invalid start comes back later');
+      this.emit(() => this.deps.events?.onDeadLetterDeferred?.({ subject: m.subject, reason, why, retryInMs, deliveryCount }));
+      m.nak(retryInMs);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  /** The server's ack_wait and lease TTL drive our heartbeat math: refuse to run on other values. */
+  private async checkServerTimings(bucketTtl: Promise<number>): Promise<void> {
+    const o = this.options;
+    const ci = await this.jsm.consumers.info(o.startsStream, o.consumerName);
+    const ackWaitMs = ci.config.ack_wait === undefined ? undefined : millis(ci.config.ack_wait);
+    const ttl = await bucketTtl;
+    const issues: string[] = [];
+    if (ackWaitMs !== o.ackWaitMs) issues.push(`consumer ${o.consumerName} has ack_wait ${ackWaitMs} ms, options say ${o.ackWaitMs}`);
+    if (ttl !== o.leaseTtlMs) issues.push(`bucket ${o.leaseBucket} has TTL ${ttl} ms, options say ${o.leaseTtlMs}`);
+    if (issues.length > 0) {
+      throw new ConfigError('server-side ingest settings differ from this worker\'s (provision, or align the options)', issues);
+    }
+  }
+
+  /** A metrics hook that throws must not break ingest. */
+  private emit(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.log.warn({ err }, 'ingest event hook threw');
+    }
+  }
+
+  private wakeCapacityWaiters(): void {
+    const waiters = this.capacityWaiters;
+    this.capacityWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,201 @@
+import type { FrameRef, HashMatch } from '../../domain/decision.js';
+import { errorCode, LeaseLostError } from '../../domain/errors.js';
+import { screeningFailureEvent } from '../../domain/failure.js';
+import type { RawFrame } from '../../domain/frame.js';
+import type { Logger } from '../../domain/logger.js';
+import { DIHEDRAL_ORDER, pdqToHex, type PdqHash } from '../../domain/pdq.js';
+import type { DecisionSink, FrameClassifier, FrameHasher, FrameSource, FrameSourceFactory, HashMatcher } from '../../domain/ports.js';
+import type { FrameSignals } from '../../domain/signals.js';
+import type { StreamStart } from '../../domain/stream.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import { decide, INITIAL_POLICY_STATE, type PolicyOptions, type PolicyState } from '../policy/index.js';
+import { toEvent } from './events.js';
+
+export interface StreamScreenerOptions {
+  /**
+   * Per-frame latency budget, capture to decision. A frame that is already older than this when
+   * screening starts skips the classifiers (hashing, the kill path, always runs).
+   */
+  readonly frameBudgetMs: number;
+  /** Match rotated/mirrored frames too (8 hashes per frame). */
+  readonly dihedral: boolean;
+  /** Consecutive classifier failures on one stream after which a screening failure is reported. */
+  readonly classifierFailuresToReport: number;
+}
+
+export interface StreamScreenerDeps {
+  readonly workerId: string;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly openSource: FrameSourceFactory;
+  readonly hasher: FrameHasher;
+  readonly matcher: HashMatcher;
+  readonly classifier?: FrameClassifier;
+  readonly sink: DecisionSink;
+  readonly policy: PolicyOptions;
+  readonly options: StreamScreenerOptions;
+  readonly now?: () => number;
+}
+
+/** One stream this worker owns, as the ingest stage hands it over. */
+export interface ScreeningJob {
+  readonly start: StreamStart;
+  /** One per lease acquisition: event ids include it so a new owner's decisions never dedupe against the old one's. */
+  readonly runId: string;
+  /** Aborted when the stream ends, the lease is lost, or the worker shuts down: stop screening. */
+  readonly signal: AbortSignal;
+  /**
+   * Aborted only when publishing for this stream must stop (lease lost, or the stream handed on
+   * after the grace period). A kill-switch still being retried when the stream ends goes out.
+   */
+  readonly publishSignal: AbortSignal;
+  /** Throws LeaseLostError when another worker owns the stream now. */
+  assertOwned(): Promise<void>;
+}
+
+export type ScreeningOutcome =
+  | { readonly kind: 'stopped' }
+  | { readonly kind: 'source_ended' }
+  | { readonly kind: 'lease_lost' }
+  | { readonly kind: 'failed'; readonly error: unknown; readonly reported: boolean };
+
+export interface StreamScreener {
+  screen(job: ScreeningJob): Promise<ScreeningOutcome>;
+}
+
+export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
+  const now = deps.now ?? Date.now;
+  const { metrics } = deps;
+
+  function hashAndMatch(frame: RawFrame): { hash: PdqHash; quality: number; matches: HashMatch[] } {
+    let hashes: readonly PdqHash[];
+    let quality: number;
+    if (deps.options.dihedral && deps.hasher.hashDihedral) {
+      const r = deps.hasher.hashDihedral(frame);
+      hashes = DIHEDRAL_ORDER.map((name) => r.hashes[name]);
+      quality = r.quality;
+    } else {
+      const r = deps.hasher.hash(frame);
+      hashes = [r.hash];
+      quality = r.quality;
+    }
+    metrics.frameLatency.observe({ stage: 'hash' }, (now() - frame.capturedAt) / 1000);
+    const matches = hashes.length === 1 ? deps.matcher.match(hashes[0]!, quality) : deps.matcher.matchAny(hashes, quality);
+    for (const m of matches) metrics.hashMatches.inc({ list: m.list });
+    return { hash: hashes[0]!, quality, matches };
+  }
+
+  async function screen(job: ScreeningJob): Promise<ScreeningOutcome> {
+    const { start, signal } = job;
+    const log = deps.logger.child({ streamId: start.streamId });
+    let source: FrameSource | undefined;
+    let state: PolicyState = INITIAL_POLICY_STATE;
+    let classifierFailures = 0;
+
+    /** Runs the policy on what is known so far and publishes what it decides. */
+    const decideAndPublish = async (frame: RawFrame, known: { matches: HashMatch[]; signals?: FrameSignals }, ref: () => FrameRef) => {
+      const decidedAt = now();
+      const result = decide(state, { capturedAt: frame.capturedAt, seq: frame.seq, ...known }, deps.policy, decidedAt);
+      state = result.state;
+      for (const decision of result.decisions) {
+        const event = toEvent(decision, { start, runId: job.runId, workerId: deps.workerId, frame: ref(), capturedAt: frame.capturedAt, decidedAt });
+        // The lease is checked before every publish: a worker that lost the stream to another
+        // must not emit decisions for it, even ones it had already made.
+        await job.assertOwned();
+        if (event.type === 'killswitch') await deps.sink.killSwitch(event, job.publishSignal);
+        else await deps.sink.escalation(event, job.publishSignal);
+        metrics.decisions.inc({ kind: event.type, shadow: String(decision.shadow) });
+        log.info({ eventId: event.eventId, type: event.type, latencyMs: event.latencyMs, seq: frame.seq }, 'decision published');
+      }
+    };
+
+    /**
+     * A classifier error costs that frame its signals, not the stream its screening: the hash
+     * check goes on. Repeated failures are reported once as a screening failure, so nobody
+     * believes classifiers are watching a stream when they are not.
+     */
+    const classify = async (frame: RawFrame, classifier: FrameClassifier): Promise<FrameSignals | undefined> => {
+      try {
+        const signals = await classifier.classify(frame);
+        metrics.frameLatency.observe({ stage: 'classify' }, (now() - frame.capturedAt) / 1000);
+        classifierFailures = 0;
+        return signals;
+      } catch (err) {
+        classifierFailures++;
+        metrics.errors.inc({ code: errorCode(err) });
+        metrics.framesShed.inc({ reason: 'classifier_failed' });
+        log.warn({ err, seq: frame.seq, consecutive: classifierFailures }, 'classifiers failed on a frame; hash screening continues');
+        if (classifierFailures === deps.options.classifierFailuresToReport) {
+          await reportFailure(job, err, log, 'classifiers failing on this stream; hash screening continues');
+        }
+        return undefined;
+      }
+    };
+
+    metrics.activeStreams.inc();
+    try {
+      // Inside the try: a URL the sampler refuses (scheme not allowed) is a screening failure to
+      // report like any other, not an exception that escapes the assignment.
+      source = deps.openSource({ streamId: start.streamId, url: start.url, signal });
+      for await (const frame of source.frames()) {
+        if (signal.aborted) break;
+        metrics.framesReceived.inc({ source: 'ffmpeg' });
+        const ageAtStart = now() - frame.capturedAt;
+        const a = hashAndMatch(frame);
+        // Built only for frames that produce an event: hex and ISO formatting are not free per frame.
+        const ref = (): FrameRef => ({
+          seq: frame.seq,
+          pts: frame.pts,
+          capturedAt: new Date(frame.capturedAt).toISOString(),
+          hash: pdqToHex(a.hash),
+          quality: a.quality,
+        });
+        // The kill path does not wait for inference: hash matches are decided and published first.
+        await decideAndPublish(frame, { matches: a.matches }, ref);
+
+        if (deps.classifier) {
+          if (ageAtStart > deps.options.frameBudgetMs) {
+            metrics.framesShed.inc({ reason: 'classifiers_over_budget' });
+            log.warn({ seq: frame.seq, ageMs: ageAtStart }, 'frame over latency budget before screening: classifiers skipped');
+          } else {
+            const signals = await classify(frame, deps.classifier);
+            if (signals) await decideAndPublish(frame, { matches: [], signals }, ref);
+          }
+        }
+        const totalMs = now() - frame.capturedAt;
+        metrics.frameLatency.observe({ stage: 'decision' }, totalMs / 1000);
+        if (totalMs > deps.options.frameBudgetMs) metrics.framesOverBudget.inc();
+      }
+      return signal.aborted ? { kind: 'stopped' } : { kind: 'source_ended' };
+    } catch (err) {
+      if (err instanceof LeaseLostError) {
+        log.warn({ err }, 'lease lost: stopped screening this stream');
+        return { kind: 'lease_lost' };
+      }
+      if (signal.aborted) return { kind: 'stopped' };
+      metrics.errors.inc({ code: errorCode(err) });
+      log.error({ err }, 'screening failed');
+      return { kind: 'failed', error: err, reported: await reportFailure(job, err, log) };
+    } finally {
+      metrics.activeStreams.dec();
+      await source?.stop().catch((err: unknown) => log.warn({ err }, 'sampler stop failed'));
+    }
+  }
+
+  /** A stream that cannot be screened is itself a risk: it is reported, never dropped. */
+  async function reportFailure(job: ScreeningJob, err: unknown, log: Logger, message?: string): Promise<boolean> {
+    const event = screeningFailureEvent({ start: job.start, runId: job.runId, workerId: deps.workerId, error: err, message });
+    try {
+      await job.assertOwned();
+      await deps.sink.failure(event, job.publishSignal);
+      metrics.decisions.inc({ kind: 'failure', shadow: 'false' });
+      log.warn({ eventId: event.eventId, code: event.code }, 'screening failure reported');
+      return true;
+    } catch (publishErr) {
+      log.error({ err: publishErr }, 'could not report screening failure');
+      return false;
+    }
+  }
+
+  return { screen };
+}

@@ -1,0 +1,46 @@
+import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { Logger } from '../../domain/logger.js';
+import { ensureStream } from './ensure-stream.js';
+import type { PublisherOptions } from './options.js';
+
+/**
+ * Outbound streams. Limits retention (consumers downstream read at their own pace; nothing is
+ * lost when nobody listens yet), file storage (a decision must survive a server restart) and a
+ * dedupe window so `Nats-Msg-Id` retries store each event once. Discard `new` is not used: when
+ * a stream is full the oldest decisions go, never the one being published now.
+ */
+export async function provisionDecisionStreams(jsm: JetStreamManager, o: PublisherOptions, logger?: Logger): Promise<void> {
+  await ensureStream(
+    jsm,
+    {
+      name: o.decisionsStream,
+      subjects: [
+        `${o.killSwitchSubjectPrefix}.*`,
+        `${o.escalationSubjectPrefix}.*`,
+        `${o.failureSubjectPrefix}.*`,
+        `${o.shadowSubjectPrefix}.killswitch.*`,
+        `${o.shadowSubjectPrefix}.escalation.*`,
+      ],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(o.decisionsMaxAgeMs),
+      duplicate_window: nanos(o.duplicateWindowMs),
+    },
+    logger,
+  );
+  await ensureStream(
+    jsm,
+    {
+      name: o.deadLetterStream,
+      subjects: [o.deadLetterSubject],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      max_age: nanos(o.deadLetterMaxAgeMs),
+      duplicate_window: nanos(o.duplicateWindowMs),
+    },
+    logger,
+  );
+}

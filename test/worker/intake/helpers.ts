@@ -1,0 +1,129 @@
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { pino } from 'pino';
+import {
+  createIngest,
+  resolveIngestOptions,
+  type Ingest,
+  type IngestEvents,
+  type IngestOptions,
+  type ScreeningAssignment,
+} from '../../../src/worker/intake/index.js';
+import { createDecisionPublisher, type DecisionPublisher } from '../../../src/worker/publish/index.js';
+
+export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/**
+ * Short server-side timings keep the tests fast; they satisfy the same invariants as the
+ * defaults (heartbeat <= ttl/3 and <= ackWait/2). Each test gets its own streams, consumer and
+ * bucket (by tag), so leftovers of one test never reach another's workers.
+ */
+export function testOptions(tag: string, extra: Partial<IngestOptions> = {}): Partial<IngestOptions> {
+  return {
+    startsStream: `STARTS_${tag}`,
+    startsSubjectPrefix: `${tag}.started`,
+    endsStream: `ENDS_${tag}`,
+    endsSubjectPrefix: `${tag}.ended`,
+    consumerName: `screeners_${tag}`,
+    leaseBucket: `leases_${tag}`,
+    ackWaitMs: 2000,
+    leaseTtlMs: 3000,
+    heartbeatMs: 500,
+    pullExpiresMs: 1000,
+    retryDelayMs: 500,
+    abortGraceMs: 1000,
+    requestTimeoutMs: 1000,
+    ...extra,
+  };
+}
+
+export async function connectForTest(url: string): Promise<NatsConnection> {
+  return connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+}
+
+export interface Harness {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  publisher: DecisionPublisher;
+  close(): Promise<void>;
+}
+
+export async function harness(url: string): Promise<Harness> {
+  const nc = await connectForTest(url);
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const publisher = createDecisionPublisher({
+    js,
+    logger: silent,
+    options: { publishTimeoutMs: 1000, retryInitialDelayMs: 50, retryMaxDelayMs: 500 },
+  });
+  await publisher.provision();
+  return { nc, js, jsm, publisher, close: () => nc.close() };
+}
+
+/** Records assignments and keeps each one screening until its signal aborts. */
+export class Recorder {
+  readonly assignments: ScreeningAssignment[] = [];
+  readonly aborted = new Map<ScreeningAssignment, unknown>();
+
+  readonly onAssignment = async (a: ScreeningAssignment): Promise<void> => {
+    this.assignments.push(a);
+    await new Promise<void>((resolve) => {
+      if (a.signal.aborted) resolve();
+      a.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    this.aborted.set(a, a.signal.reason);
+  };
+
+  for(streamId: string): ScreeningAssignment[] {
+    return this.assignments.filter((a) => a.start.streamId === streamId);
+  }
+}
+
+export function makeIngest(
+  h: Harness,
+  tag: string,
+  onAssignment: (a: ScreeningAssignment) => Promise<void>,
+  extra: Partial<IngestOptions> = {},
+  workerId?: string,
+  events?: IngestEvents,
+): Ingest {
+  return createIngest({
+    nc: h.nc,
+    logger: silent,
+    publisher: h.publisher,
+    onAssignment,
+    options: testOptions(tag, extra),
+    ...(workerId ? { workerId } : {}),
+    ...(events ? { events } : {}),
+  });
+}
+
+export async function leaseBucket(h: Harness, tag: string): Promise<KV> {
+  // Short request timeout: a read lost in a server restart must not stall a polling test.
+  return new Kvm(jetstream(h.nc, { timeout: 1000 })).open(resolveIngestOptions(testOptions(tag)).leaseBucket, { allow_direct: false });
+}
+
+export async function publishStart(h: Harness, tag: string, streamId: string, body: unknown = { streamId, url: `rtmp://media/live/${streamId}` }): Promise<number> {
+  const data = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+  return (await h.js.publish(`${tag}.started.${streamId}`, data)).seq;
+}
+
+export async function publishEnd(h: Harness, tag: string, streamId: string, body: unknown = { streamId }): Promise<number> {
+  const data = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+  return (await h.js.publish(`${tag}.ended.${streamId}`, data)).seq;
+}
+
+export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_INGEST_OPTIONS, type Ingest } from '../../../src/worker/intake/index.js';
+import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
+import { delay, harness, leaseBucket, makeIngest, publishStart, Recorder, testOptions, waitFor, type Harness } from './helpers.js';
+
+const fixture = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
+
+/** The worker's stdout, line by line, for the test to wait on. */
+function startWorker(url: string, workerId: string, options: object): { child: ChildProcess; lines: string[] } {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, url, workerId, JSON.stringify(options)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop() ?? '';
+    lines.push(...parts);
+  });
+  return { child, lines };
+}
+
+describe('takeover after a worker is SIGKILLed', () => {
+  let server: NatsServerHandle;
+  let h: Harness;
+  let child: ChildProcess | undefined;
+  let survivor: Ingest | undefined;
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+    h = await harness(server.url);
+  });
+  afterAll(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await survivor?.stop();
+    await h?.close();
+    await server?.stop();
+  });
+
+  it('another worker screens the stream within 10 s, with the production ack_wait and lease TTL', async () => {
+    // Production timings (ack_wait 4 s, lease TTL 6 s), test-local stream names.
+    const production = {
+      ...testOptions('k1'),
+      ackWaitMs: DEFAULT_INGEST_OPTIONS.ackWaitMs,
+      leaseTtlMs: DEFAULT_INGEST_OPTIONS.leaseTtlMs,
+      heartbeatMs: undefined,
+      pullExpiresMs: DEFAULT_INGEST_OPTIONS.pullExpiresMs,
+    };
+    const worker = startWorker(server.url, 'worker-doomed', production);
+    child = worker.child;
+    await waitFor('child ready', () => worker.lines.includes('READY'), 20_000);
+    await publishStart(h, 'k1', 'victim');
+    await waitFor('child assigned', () => worker.lines.some((l) => l.startsWith('ASSIGNED victim')), 10_000);
+
+    const rec = new Recorder();
+    survivor = makeIngest(h, 'k1', rec.onAssignment, production, 'worker-survivor');
+    await survivor.start();
+    // While the first worker lives, its working() and renewals keep the stream to itself.
+    await delay(DEFAULT_INGEST_OPTIONS.ackWaitMs + 1000);
+    expect(rec.assignments).toHaveLength(0);
+
+    const killedAt = Date.now();
+    child.kill('SIGKILL');
+    const taken = await waitFor('takeover', () => rec.for('victim')[0], 15_000, 20);
+    const tookMs = Date.now() - killedAt;
+    console.log(`takeover after SIGKILL: ${tookMs} ms (ack_wait ${production.ackWaitMs} ms, lease TTL ${production.leaseTtlMs} ms)`);
+    expect(tookMs).toBeLessThan(10_000);
+    expect(taken.workerId).toBe('worker-survivor');
+    const lease = await (await leaseBucket(h, 'k1')).get('victim');
+    expect(lease?.json<{ workerId: string }>().workerId).toBe('worker-survivor');
+    expect(child.signalCode).toBe('SIGKILL');
+  }, 60_000);
+});

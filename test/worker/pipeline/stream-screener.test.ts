@@ -1,0 +1,194 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/domain/decision.js';
+import { LeaseLostError, ModelError, SourceError } from '../../../src/domain/errors.js';
+import type { RawFrame } from '../../../src/domain/frame.js';
+import type { DecisionSink, FrameSource } from '../../../src/domain/ports.js';
+import { ConfigSchema } from '../../../src/config/index.js';
+import { createMetrics } from '../../../src/metrics/metrics.js';
+import { createStreamScreener, type ScreeningJob, type StreamScreenerDeps } from '../../../src/worker/pipeline/stream-screener.js';
+import type { PolicyOptions } from '../../../src/worker/policy/index.js';
+
+// Orchestration only: sources, hasher and sink are in-memory stand-ins. The real ffmpeg, PDQ and
+// NATS path is covered end to end in test/e2e.
+
+// The deployed defaults: the rules themselves are tested in test/policy.
+const policy: PolicyOptions = ConfigSchema.parse({}).policy;
+
+function frame(seq: number, capturedAt: number, marker: number): RawFrame {
+  return { streamId: 's1', seq, pts: seq, capturedAt, width: 2, height: 1, data: Buffer.from([marker, 0, 0, 0, 0, 0]) };
+}
+
+function sourceOf(frames: RawFrame[], failWith?: Error): { factory: StreamScreenerDeps['openSource']; stopped: () => boolean } {
+  let stopped = false;
+  const source: FrameSource = {
+    async *frames() {
+      for (const f of frames) yield f;
+      if (failWith) throw failWith;
+    },
+    async stop() {
+      stopped = true;
+    },
+  };
+  return { factory: () => source, stopped: () => stopped };
+}
+
+class RecordingSink implements DecisionSink {
+  kills: KillSwitchEvent[] = [];
+  escalations: EscalationEvent[] = [];
+  failures: ScreeningFailureEvent[] = [];
+  async killSwitch(e: KillSwitchEvent) {
+    this.kills.push(e);
+  }
+  async escalation(e: EscalationEvent) {
+    this.escalations.push(e);
+  }
+  async failure(e: ScreeningFailureEvent) {
+    this.failures.push(e);
+  }
+}
+
+const match: HashMatch = { list: 'confirmed', label: 'case-1', distance: 4, hash: 'f'.repeat(64), action: 'kill' };
+
+function deps(over: Partial<StreamScreenerDeps> & Pick<StreamScreenerDeps, 'openSource' | 'sink'>): StreamScreenerDeps {
+  return {
+    workerId: 'w1',
+    logger: pino({ level: 'silent' }),
+    metrics: createMetrics({ defaultMetrics: false }),
+    // A frame whose first byte is 9 "hashes" to the listed hash: enough to drive the orchestration.
+    hasher: { hash: (img) => ({ hash: new Uint16Array(16).fill(img.data[0] === 9 ? 0xffff : 0), quality: 100 }) },
+    matcher: {
+      ready: true,
+      match: (hash) => (hash[0] === 0xffff ? [match] : []),
+      matchAny: (hashes) => (hashes.some((h) => h[0] === 0xffff) ? [match] : []),
+    },
+    policy,
+    options: { frameBudgetMs: 500, dihedral: false, classifierFailuresToReport: 3 },
+    now: () => 1_000_050,
+    ...over,
+  };
+}
+
+function job(over: Partial<ScreeningJob> = {}): ScreeningJob {
+  return {
+    start: { streamId: 's1', url: 'rtmp://ingest.example/live/secret-key', metadata: { channel: 'c-9' } },
+    runId: 'run-1',
+    signal: new AbortController().signal,
+    publishSignal: new AbortController().signal,
+    assertOwned: async () => {},
+    ...over,
+  };
+}
+
+describe('stream screener', () => {
+  it('publishes one kill-switch for the matching frame with the full event contract', async () => {
+    const sink = new RecordingSink();
+    const src = sourceOf([frame(0, 1_000_000, 1), frame(1, 1_000_010, 9), frame(2, 1_000_020, 9)]);
+    const outcome = await createStreamScreener(deps({ openSource: src.factory, sink })).screen(job());
+    expect(outcome).toEqual({ kind: 'source_ended' });
+    expect(src.stopped()).toBe(true);
+    expect(sink.kills).toHaveLength(1); // the second matching frame is inside the cooldown
+    const e = sink.kills[0]!;
+    expect(e).toMatchObject({
+      type: 'killswitch',
+      streamId: 's1',
+      reason: 'hash_match',
+      match,
+      frame: { seq: 1, pts: 1, capturedAt: new Date(1_000_010).toISOString(), hash: 'ffff'.repeat(16), quality: 100 },
+      decidedAt: new Date(1_000_050).toISOString(),
+      latencyMs: 40,
+      workerId: 'w1',
+      metadata: { channel: 'c-9' },
+    });
+    expect(e.eventId).toMatch(/^ks-[0-9a-f]{32}$/);
+  });
+
+  it('publishes nothing once the lease is lost', async () => {
+    const sink = new RecordingSink();
+    const src = sourceOf([frame(0, 1_000_000, 9)]);
+    const outcome = await createStreamScreener(deps({ openSource: src.factory, sink })).screen(
+      job({
+        assertOwned: async () => {
+          throw new LeaseLostError('s1');
+        },
+      }),
+    );
+    expect(outcome).toEqual({ kind: 'lease_lost' });
+    expect(sink.kills).toEqual([]);
+    expect(sink.failures).toEqual([]);
+    expect(src.stopped()).toBe(true);
+  });
+
+  it('reports a source that failed for good as a screening failure, with the url redacted', async () => {
+    const sink = new RecordingSink();
+    const err = Object.assign(new SourceError('source_failed', 'gave up after 5 attempts'), { attempts: 5 });
+    const src = sourceOf([frame(0, 1_000_000, 1)], err);
+    const outcome = await createStreamScreener(deps({ openSource: src.factory, sink })).screen(job());
+    expect(outcome).toMatchObject({ kind: 'failed', reported: true });
+    expect(sink.failures).toHaveLength(1);
+    expect(sink.failures[0]).toMatchObject({ type: 'failure', streamId: 's1', code: 'source_failed', attempts: 5 });
+    expect(sink.failures[0]!.url).not.toContain('secret-key');
+  });
+
+  it('skips classifiers for a frame already over budget, counts it, and still hashes it', async () => {
+    const sink = new RecordingSink();
+    let classified = 0;
+    const d = deps({
+      openSource: sourceOf([frame(0, 1_000_000, 9), frame(1, 999_000, 1)]).factory,
+      sink,
+      classifier: {
+        ready: true,
+        classify: async () => {
+          classified++;
+          return { nudity: { neutral: 1 } };
+        },
+      },
+    });
+    await createStreamScreener(d).screen(job());
+    expect(classified).toBe(1);
+    expect(sink.kills).toHaveLength(1);
+    const shed = await d.metrics.framesShed.get();
+    expect(shed.values.find((v) => v.labels.reason === 'classifiers_over_budget')?.value).toBe(1);
+  });
+
+  it('publishes the kill-switch before inference, and keeps hash screening when the classifiers fail', async () => {
+    const sink = new RecordingSink();
+    const order: string[] = [];
+    sink.killSwitch = async (e) => {
+      order.push('kill');
+      sink.kills.push(e);
+    };
+    const frames = [frame(0, 1_000_000, 9), ...Array.from({ length: 4 }, (_, i) => frame(i + 1, 1_000_000, 1))];
+    const d = deps({
+      openSource: sourceOf(frames).factory,
+      sink,
+      classifier: {
+        ready: true,
+        classify: async () => {
+          order.push('classify');
+          throw new ModelError('inference_failed', 'session broke');
+        },
+      },
+    });
+    const outcome = await createStreamScreener(d).screen(job());
+    expect(outcome).toEqual({ kind: 'source_ended' });
+    expect(order.slice(0, 2)).toEqual(['kill', 'classify']);
+    expect(sink.kills).toHaveLength(1);
+    // Reported once, at the third consecutive failure; screening went on to the end of the source.
+    expect(sink.failures).toHaveLength(1);
+    expect(sink.failures[0]).toMatchObject({ code: 'inference_failed', message: expect.stringMatching(/hash screening continues/) });
+    const shed = await d.metrics.framesShed.get();
+    expect(shed.values.find((v) => v.labels.reason === 'classifier_failed')?.value).toBe(5);
+  });
+
+  it('stops quietly when its job is aborted', async () => {
+    const sink = new RecordingSink();
+    const ac = new AbortController();
+    ac.abort();
+    const outcome = await createStreamScreener(deps({ openSource: sourceOf([frame(0, 1_000_000, 9)]).factory, sink })).screen(
+      job({ signal: ac.signal }),
+    );
+    expect(outcome).toEqual({ kind: 'stopped' });
+    expect(sink.kills).toEqual([]);
+  });
+});

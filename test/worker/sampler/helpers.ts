@@ -1,0 +1,97 @@
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import pino from 'pino';
+import type { RawFrame } from '../../../src/domain/frame.js';
+import { eventually } from '../../support/eventually.js';
+import type { Logger } from '../../../src/domain/logger.js';
+
+export const DEBIAN_FFMPEG = '/usr/bin/ffmpeg';
+export const BUNDLED_FFMPEG = new URL('../../../node_modules/@ffmpeg-installer/linux-x64/ffmpeg', import.meta.url).pathname;
+export const SHARED_DECODED = new URL('../../../../shared/pdq-vectors/decoded/', import.meta.url).pathname;
+
+const execFileP = promisify(execFile);
+
+interface ProcInfo {
+  readonly pid: number;
+  readonly comm: string;
+  readonly state: string;
+  readonly pgrp: number;
+}
+
+function readStat(pid: number): ProcInfo | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid pgrp ..."; comm may itself contain spaces or parentheses.
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const rest = stat.slice(close + 2).split(' ');
+    return { pid, comm, state: rest[0] ?? '?', pgrp: Number(rest[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Running (not zombie) processes of a process group. */
+export function groupMembers(pgid: number): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const info = readStat(Number(name));
+    if (info && info.pgrp === pgid && info.state !== 'Z') out.push(info);
+  }
+  return out;
+}
+
+export function isRunning(pid: number): boolean {
+  const info = readStat(pid);
+  return info !== undefined && info.state !== 'Z';
+}
+
+
+/** A real pino logger whose JSON lines are kept for assertions (e.g. no stream key in any line). */
+export function capturingLogger(level = 'debug'): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { logger: pino({ level }, sink), lines };
+}
+
+/** Encodes a short synthetic clip (lavfi) for file-source tests. */
+export async function makeClip(path: string, opts: { size: string; rate: number; seconds: number; ffmpeg?: string }): Promise<void> {
+  await execFileP(opts.ffmpeg ?? DEBIAN_FFMPEG, [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', `testsrc2=size=${opts.size}:rate=${opts.rate}:duration=${opts.seconds}`,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(opts.rate), '-pix_fmt', 'yuv420p', path,
+  ]);
+}
+
+/** Mean absolute difference of two equally sized frames, 0..255. */
+export function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) throw new Error('frames differ in size');
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs((a[i] as number) - (b[i] as number));
+  return sum / a.length;
+}
+
+/** The first `n` frames of an iterator, fewer if it ends first; the iterator is left open. */
+export async function take(frames: AsyncIterator<RawFrame> | { frames(): AsyncIterable<RawFrame> }, n: number): Promise<RawFrame[]> {
+  const it = 'next' in frames ? frames : frames.frames()[Symbol.asyncIterator]();
+  const out: RawFrame[] = [];
+  while (out.length < n) {
+    const r = await it.next();
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+/** `check` polled until true (see test/support/eventually.ts). */
+export async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  await eventually(() => check() || undefined, timeoutMs, what, 20);
+}
