@@ -8,8 +8,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { openClassifier, type Classifier } from '../classify/index.js';
 import { faceAgeFactory } from '../classify/load-face-part.js';
 import type { LoadedConfig } from '../../config/index.js';
-import { errorCode, isRetryable } from '../../domain/errors.js';
+import { errorCode } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
+import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
 import type { DecisionSink, FrameSourceFactory } from '../../domain/ports.js';
 import { createFileHashLists, type FileHashLists } from '../hash/file-lists.js';
 import { createHashMatcher, type HashMatcherService } from '../hash/hash-matcher.js';
@@ -194,24 +195,9 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       options: screenerOptions(config),
     });
 
-    const onAssignment = async (a: ScreeningAssignment): Promise<void> => {
-      const outcome = await screener.screen({
-        start: a.start,
-        signal: a.signal,
-        publishSignal: a.publishSignal,
-        runId: a.runId,
-        assertOwned: () => a.assertOwned(),
-      });
-      if (outcome.kind === 'failed') {
-        // A terminal failure that was reported is acked. A retryable one is rethrown: ingest
-        // hands the stream back for another try (its failure event has the same id, so the
-        // server stores the report once).
-        if (outcome.reported && !isRetryable(outcome.error)) await a.fail(outcome.error);
-        else throw outcome.error;
-      } else if (outcome.kind === 'source_ended') {
-        await a.complete();
-      }
-    };
+    // Intake settles the outcome (settlement.ts): a reported terminal failure is acked, a retryable one handed back.
+    const onAssignment = (a: ScreeningAssignment): Promise<ScreeningOutcome> =>
+      screener.screen({ start: a.start, signal: a.signal, publishSignal: a.publishSignal, runId: a.runId, assertOwned: () => a.assertOwned() });
 
     const ingest: Ingest = createIngest({
       nc,

@@ -5,8 +5,12 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { millis } from '@nats-io/transport-node';
 import { ConfigError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
+import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
+import type { StreamStart } from '../../domain/stream.js';
 import { backoffDelay, sleep } from '../../domain/retry.js';
-import { ActiveStream, type AssignmentOutcome, type IngestPublisher, type ScreeningAssignment } from './active-stream.js';
+import { admission } from './admission.js';
+import { disposeStart } from './dispose.js';
+import { HeldStream, runIdFor, type AssignmentOutcome, type IngestPublisher, type ScreeningAssignment } from './held-stream.js';
 import { buildDeadLetter } from './dead-letter.js';
 import { followEnds, lastEndFor, type EndsFollower } from './ends.js';
 import { parseStartEvent, type DeadLetterReason } from './events.js';
@@ -24,11 +28,11 @@ export interface IngestDeps {
   /** Dead letters, failure escalations and stream provisioning (createDecisionPublisher() satisfies it). */
   readonly publisher: IngestPublisher;
   /**
-   * Screens one stream; the promise lives as long as the screening. Resolve = finished normally,
-   * reject = failed (ingest publishes a ScreeningFailureEvent, then retries or gives up by the
-   * error's `retryable`). Must stop promptly when `assignment.signal` aborts.
+   * Screens one stream; the promise lives as long as the screening and resolves to how it ended.
+   * Intake settles that (settlement.ts): ack, retry, or publish a ScreeningFailureEvent for a
+   * failure not yet reported (a rejection counts as one). Must stop promptly when `assignment.signal` aborts.
    */
-  readonly onAssignment: (assignment: ScreeningAssignment) => Promise<void>;
+  readonly onAssignment: (assignment: ScreeningAssignment) => Promise<ScreeningOutcome>;
   /** Optional hooks for metrics; called synchronously, must not throw. */
   readonly events?: IngestEvents;
 }
@@ -98,7 +102,9 @@ class IngestImpl implements Ingest {
   readonly workerId: string;
   readonly options: ResolvedIngestOptions;
   private readonly log: Logger;
-  private readonly active = new Map<string, ActiveStream>();
+  private readonly active = new Map<string, HeldStream>();
+  /** Starts being admitted, with any later end seen meanwhile. */
+  private readonly admitting = new Map<string, { endSeenNanos?: bigint }>();
   /** Aborted at stage 1: no new work, pending dead-letter publishes hand their message back. */
   private readonly intake = new AbortController();
   /** Aborted at stage 2: escalation retries stop. */
@@ -157,7 +163,11 @@ class IngestImpl implements Ingest {
       jsm: this.jsm,
       options: o,
       logger: this.log,
-      onEnd: (end) => this.active.get(end.streamId)?.end(end.endedAtNanos),
+      onEnd: (end) => {
+        this.active.get(end.streamId)?.end(end.endedAtNanos);
+        const watch = this.admitting.get(end.streamId);
+        if (watch && (watch.endSeenNanos === undefined || end.endedAtNanos > watch.endSeenNanos)) watch.endSeenNanos = end.endedAtNanos;
+      },
       onInvalid: (bad) => {
         // Every worker sees every end; the id (stream + sequence) makes their dead letters one.
         const event = buildDeadLetter({ stream: o.endsStream, ...bad }, bad.reason, bad.issues, this.workerId);
@@ -270,28 +280,57 @@ class IngestImpl implements Ingest {
       existing.offer(m, start);
       return;
     }
-    let acquired;
+    // Watched before the lease and end lookups, so an end arriving meanwhile is not missed.
+    const watch: { endSeenNanos?: bigint } = {};
+    this.admitting.set(start.streamId, watch);
     try {
-      acquired = await this.leases.acquire(start.streamId);
-    } catch (err) {
-      this.log.warn({ err, streamId: start.streamId }, 'lease store unavailable; start will be retried');
+      await this.decideAdmission(m, start, watch);
+    } finally {
+      this.admitting.delete(start.streamId);
+    }
+  }
+
+  /** The NATS reads around admission(): the lease, then (only when we got it) the stream's last end. */
+  private async decideAdmission(m: JsMsg, start: StreamStart, watch: { endSeenNanos?: bigint }): Promise<void> {
+    const o = this.options;
+    const lease = await this.leases.acquire(start.streamId).catch((cause: unknown) => ({ kind: 'unavailable' as const, cause }));
+    const lastEnd =
+      lease.kind === 'acquired'
+        ? await lastEndFor(this.jsm, o, start.streamId).then(
+            (end) => ({ endedAtNanos: end?.endedAtNanos }),
+            (cause: unknown) => ({ cause }),
+          )
+        : undefined;
+    const decided = admission({ lease, startNanos: m.timestampNanos, lastEnd, endSeenNanos: watch.endSeenNanos, retryDelayMs: o.retryDelayMs });
+    if (lease.kind === 'unavailable') {
+      this.log.warn({ err: lease.cause, streamId: start.streamId }, 'lease store unavailable; start will be retried');
       m.nak(o.retryDelayMs);
       return;
     }
-    if (acquired.kind === 'held') {
-      // Normally the holder's working() keeps this message from being redelivered at all; we
-      // got it because the holder is slow or dead (or it is a re-announce). Come back when a
-      // dead holder's lease will have expired.
-      this.log.debug({ streamId: start.streamId, holder: acquired.holder, retryInMs: acquired.retryInMs }, 'stream held by another worker');
-      this.emit(() => this.deps.events?.onHeldElsewhere?.({ streamId: start.streamId, holder: acquired.holder }));
-      m.nak(acquired.retryInMs);
+    if (decided.kind === 'held-elsewhere') {
+      this.log.debug({ streamId: start.streamId, holder: decided.holder, retryInMs: decided.retryInMs }, 'stream held by another worker');
+      this.emit(() => this.deps.events?.onHeldElsewhere?.({ streamId: start.streamId, holder: decided.holder }));
+      m.nak(decided.retryInMs);
       return;
     }
-    if (acquired.previousHolder) this.log.info({ streamId: start.streamId, from: acquired.previousHolder }, 'took over a stale lease');
-    const slot = new ActiveStream({
+    if (lease.kind !== 'acquired') return;
+    if (lease.previousHolder) this.log.info({ streamId: start.streamId, from: lease.previousHolder }, 'took over a stale lease');
+    const runId = runIdFor(lease.lease, m);
+    if (decided.kind !== 'screen') {
+      const log = this.log.child({ streamId: start.streamId, runId });
+      const disposal = decided.kind === 'skip-ended' ? ({ kind: 'ack_release', cause: 'ended' } as const) : ({ kind: 'release_nak', delayMs: decided.delayMs } as const);
+      if (decided.kind === 'skip-ended') log.info('start is older than the stream\'s last end: not screening');
+      else log.warn({ err: decided.cause }, 'admission failed; the start will be retried');
+      await disposeStart({ msg: m, lease: lease.lease, log, requestTimeoutMs: o.requestTimeoutMs }, disposal).catch((err: unknown) =>
+        log.error({ err, admission: decided.kind }, 'finishing the assignment failed'),
+      );
+      this.emit(() => this.deps.events?.onFinished?.({ streamId: start.streamId, runId, outcome: decided.kind === 'skip-ended' ? 'skipped_ended' : 'abandoned' }));
+      return;
+    }
+    const held = new HeldStream({
       msg: m,
       start,
-      lease: acquired.lease,
+      lease: lease.lease,
       options: o,
       logger: this.log,
       workerId: this.workerId,
@@ -303,35 +342,17 @@ class IngestImpl implements Ingest {
         this.wakeCapacityWaiters();
       },
     });
-    // Registered before the end lookup so an end arriving meanwhile is not missed.
-    this.active.set(start.streamId, slot);
-    let lastEnd;
-    try {
-      lastEnd = await lastEndFor(this.jsm, o, start.streamId);
-    } catch (err) {
-      await slot.abandon(err);
-      return;
-    }
-    const endedAt = [lastEnd?.endedAtNanos, slot.endSeenNanos].reduce<bigint | undefined>(
-      (a, b) => (b !== undefined && (a === undefined || b > a) ? b : a),
-      undefined,
-    );
-    // Strictly later only: for a tie the order is unknown, and screening a dead stream is cheap
-    // while not screening a live one is the risk this worker exists to remove.
-    if (endedAt !== undefined && endedAt > slot.startNanos) {
-      await slot.skipEnded();
-      return;
-    }
-    this.log.info({ streamId: start.streamId, runId: slot.runId, delivery: m.info.deliveryCount }, 'screening stream');
+    this.active.set(start.streamId, held);
+    this.log.info({ streamId: start.streamId, runId, delivery: m.info.deliveryCount }, 'screening stream');
     this.emit(() =>
       this.deps.events?.onAssigned?.({
         streamId: start.streamId,
-        runId: slot.runId,
+        runId,
         deliveryCount: m.info.deliveryCount,
-        ...(acquired.previousHolder ? { tookOverFrom: acquired.previousHolder } : {}),
+        ...(lease.previousHolder ? { tookOverFrom: lease.previousHolder } : {}),
       }),
     );
-    slot.run(this.deps.onAssignment);
+    held.run(this.deps.onAssignment);
   }
 
   /**

@@ -2,6 +2,7 @@ import type { FrameRef, HashMatch } from '../../domain/decision.js';
 import { errorCode, LeaseLostError } from '../../domain/errors.js';
 import { screeningFailureEvent } from '../../domain/failure.js';
 import type { RawFrame } from '../../domain/frame.js';
+import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
 import type { Logger } from '../../domain/logger.js';
 import { DIHEDRAL_ORDER, pdqToHex, type PdqHash } from '../../domain/pdq.js';
 import type { DecisionSink, FrameClassifier, FrameHasher, FrameSource, FrameSourceFactory, HashMatcher } from '../../domain/ports.js';
@@ -53,11 +54,7 @@ export interface ScreeningJob {
   assertOwned(): Promise<void>;
 }
 
-export type ScreeningOutcome =
-  | { readonly kind: 'stopped' }
-  | { readonly kind: 'source_ended' }
-  | { readonly kind: 'lease_lost' }
-  | { readonly kind: 'failed'; readonly error: unknown; readonly reported: boolean };
+export type { ScreeningOutcome };
 
 export interface StreamScreener {
   screen(job: ScreeningJob): Promise<ScreeningOutcome>;
@@ -174,16 +171,16 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
       }
       if (signal.aborted) return { kind: 'stopped' };
       metrics.errors.inc({ code: errorCode(err) });
-      log.error({ err }, 'screening failed');
-      return { kind: 'failed', error: err, reported: await reportFailure(job, err, log) };
+      // Reported by the assigner (intake), the one place a stream's terminal failure becomes an event.
+      return { kind: 'failed', error: err };
     } finally {
       metrics.activeStreams.dec();
       await source?.stop().catch((err: unknown) => log.warn({ err }, 'sampler stop failed'));
     }
   }
 
-  /** A stream that cannot be screened is itself a risk: it is reported, never dropped. */
-  async function reportFailure(job: ScreeningJob, err: unknown, log: Logger, message?: string): Promise<boolean> {
+  /** Degraded screening (the stream goes on, hash checks only) is reported here; a stream's end by failure is intake's to report. */
+  async function reportFailure(job: ScreeningJob, err: unknown, log: Logger, message: string): Promise<boolean> {
     const event = screeningFailureEvent({ start: job.start, runId: job.runId, workerId: deps.workerId, error: err, message });
     try {
       await job.assertOwned();

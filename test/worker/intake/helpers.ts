@@ -11,6 +11,7 @@ import {
   type ScreeningAssignment,
 } from '../../../src/worker/intake/index.js';
 import { createDecisionPublisher, type DecisionPublisher } from '../../../src/worker/publish/index.js';
+import type { ScreeningOutcome } from '../../../src/domain/screening-outcome.js';
 
 export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -63,19 +64,28 @@ export async function harness(url: string): Promise<Harness> {
   return { nc, js, jsm, publisher, close: () => nc.close() };
 }
 
-/** Records assignments and keeps each one screening until its signal aborts. */
+/** Records assignments and keeps each one screening until its signal aborts or the test completes it. */
 export class Recorder {
   readonly assignments: ScreeningAssignment[] = [];
   readonly aborted = new Map<ScreeningAssignment, unknown>();
+  private readonly finishers = new Map<ScreeningAssignment, (o: ScreeningOutcome) => void>();
 
-  readonly onAssignment = async (a: ScreeningAssignment): Promise<void> => {
+  readonly onAssignment = async (a: ScreeningAssignment): Promise<ScreeningOutcome> => {
     this.assignments.push(a);
-    await new Promise<void>((resolve) => {
-      if (a.signal.aborted) resolve();
-      a.signal.addEventListener('abort', () => resolve(), { once: true });
+    const outcome = await new Promise<ScreeningOutcome>((resolve) => {
+      this.finishers.set(a, resolve);
+      if (a.signal.aborted) resolve({ kind: 'stopped' });
+      a.signal.addEventListener('abort', () => resolve({ kind: 'stopped' }), { once: true });
     });
-    this.aborted.set(a, a.signal.reason);
+    if (a.signal.aborted) this.aborted.set(a, a.signal.reason);
+    return outcome;
   };
+
+  /** The source ended: onAssignment returns `source_ended`; resolves once intake has settled it. */
+  async complete(a: ScreeningAssignment, settled: () => Promise<boolean> = async () => a.publishSignal.aborted): Promise<void> {
+    this.finishers.get(a)?.({ kind: 'source_ended' });
+    await waitFor('assignment settled', settled, 5000);
+  }
 
   for(streamId: string): ScreeningAssignment[] {
     return this.assignments.filter((a) => a.start.streamId === streamId);
@@ -85,7 +95,7 @@ export class Recorder {
 export function makeIngest(
   h: Harness,
   tag: string,
-  onAssignment: (a: ScreeningAssignment) => Promise<void>,
+  onAssignment: (a: ScreeningAssignment) => Promise<ScreeningOutcome>,
   extra: Partial<IngestOptions> = {},
   workerId?: string,
   events?: IngestEvents,

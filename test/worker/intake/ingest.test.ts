@@ -55,7 +55,7 @@ describe('ingest on a real nats-server', () => {
     return out;
   }
 
-  it('assigns a valid start with a lease; complete() acks the start and deletes the lease', async () => {
+  it('assigns a valid start with a lease; a source_ended outcome acks the start and deletes the lease', async () => {
     const rec = new Recorder();
     const a = await started(makeIngest(h, 't1', rec.onAssignment, {}, 'worker-A'));
     await publishStart(h, 't1', 'live-1', { streamId: 'live-1', url: 'rtmp://media/live/1', startedAt: '2024-05-01T12:00:00Z', channel: 'c9' });
@@ -75,7 +75,7 @@ describe('ingest on a real nats-server', () => {
     expect((await consumerState('t1')).num_redelivered).toBe(0);
     expect((await kv.get('live-1'))!.revision).toBeGreaterThan(lease!.revision);
 
-    await asg.complete();
+    await rec.complete(asg);
     expect(asg.signal.aborted).toBe(true);
     await waitFor('start acked', async () => (await startsState('t1')).messages === 0);
     expect((await kv.get('live-1'))?.operation).toBe('DEL');
@@ -284,8 +284,8 @@ describe('ingest on a real nats-server', () => {
     expect(rec.aborted.get(asg)).toBeInstanceOf(LeaseLostError);
     expect(asg.publishSignal.reason).toBeInstanceOf(LeaseLostError);
     await expect(asg.assertOwned()).rejects.toBeInstanceOf(LeaseLostError);
-    // A late complete() from the stale owner must not ack: the start may be another worker's now.
-    await asg.complete();
+    // A late outcome from the stale owner must not ack: the start may be another worker's now.
+    await rec.complete(asg);
     await delay(200);
     expect((await startsState('t6')).messages).toBe(1);
 
@@ -395,7 +395,7 @@ describe('ingest on a real nats-server', () => {
     expect(rec.assignments).toHaveLength(1);
     // Not even fetched: the second start waits in the stream, not in this worker's buffer.
     expect((await consumerState('t10')).num_pending).toBe(1);
-    await first.complete();
+    await rec.complete(first);
     const second = await waitFor('second', () => rec.assignments[1]);
     expect(second.start.streamId).not.toBe(first.start.streamId);
   });
@@ -461,6 +461,7 @@ describe('ingest on a real nats-server', () => {
           );
           signalAbortedFirst = a.signal.aborted;
           published.push(receipt);
+          return { kind: 'stopped' } as const;
         },
         { abortGraceMs: 3000 },
       ),

@@ -41,7 +41,7 @@ describe('a worker cut off from NATS', () => {
       options: testOptions('p1'),
       onAssignment: async (asg) => {
         asg.signal.addEventListener('abort', () => abortedAt.set(asg.start.streamId, Date.now()), { once: true });
-        await recA.onAssignment(asg);
+        return recA.onAssignment(asg);
       },
     });
     ingests.push(a);

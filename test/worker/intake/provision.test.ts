@@ -73,7 +73,7 @@ describe('provisioning on a real nats-server', () => {
       nc,
       logger,
       publisher: createDecisionPublisher({ js: jetstream(nc), logger }),
-      onAssignment: async () => undefined,
+      onAssignment: async () => ({ kind: 'stopped' }),
       // The previous test left ack_wait 5000 / TTL 9000 on the server.
       options: { provision: false, ackWaitMs: 4000, leaseTtlMs: 6000 },
     });

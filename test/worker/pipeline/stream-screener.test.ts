@@ -119,15 +119,14 @@ describe('stream screener', () => {
     expect(src.stopped()).toBe(true);
   });
 
-  it('reports a source that failed for good as a screening failure, with the url redacted', async () => {
+  it('returns a source that failed for good as a failed outcome for intake to report, publishing nothing itself', async () => {
     const sink = new RecordingSink();
     const err = Object.assign(new SourceError('source_failed', 'gave up after 5 attempts'), { attempts: 5 });
     const src = sourceOf([frame(0, 1_000_000, 1)], err);
     const outcome = await createStreamScreener(deps({ openSource: src.factory, sink })).screen(job());
-    expect(outcome).toMatchObject({ kind: 'failed', reported: true });
-    expect(sink.failures).toHaveLength(1);
-    expect(sink.failures[0]).toMatchObject({ type: 'failure', streamId: 's1', code: 'source_failed', attempts: 5 });
-    expect(sink.failures[0]!.url).not.toContain('secret-key');
+    expect(outcome).toEqual({ kind: 'failed', error: err });
+    expect(sink.failures).toEqual([]);
+    expect(src.stopped()).toBe(true);
   });
 
   it('skips classifiers for a frame already over budget, counts it, and still hashes it', async () => {

@@ -8,11 +8,14 @@ import { AssignmentAbortedError, type AbortCause } from './errors.js';
 import type { HeldLease } from './lease.js';
 import type { DesiredStream } from './provision.js';
 import { redactUrl } from '../../domain/redact.js';
+import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
+import { disposeStart } from './dispose.js';
 import type { ResolvedIngestOptions } from './options.js';
+import { finishFor, settle, settleUnreported, type Disposal, type Finish, type Settlement } from './settlement.js';
 
 /**
  * One live stream this worker screens. The pipeline's onAssignment promise lives as long as the
- * screening; settle it (or call complete()/fail()) to finish.
+ * screening, and what it resolves to (a ScreeningOutcome) says how it ended.
  */
 export interface ScreeningAssignment {
   readonly start: StreamStart;
@@ -40,14 +43,6 @@ export interface ScreeningAssignment {
   readonly publishSignal: AbortSignal;
   /** Call before every publish. Throws LeaseLostError (and aborts the signal) when not the owner. */
   assertOwned(): Promise<void>;
-  /** The stream finished normally: ack the start and release the lease. Same as resolving onAssignment. */
-  complete(): Promise<void>;
-  /**
-   * Screening failed terminally and the caller has already published a ScreeningFailureEvent:
-   * ack and release without escalating again. (Rejecting onAssignment instead makes ingest
-   * publish the failure itself.)
-   */
-  fail(err?: unknown): Promise<void>;
 }
 
 /**
@@ -73,29 +68,21 @@ export type AssignmentOutcome =
   | 'skipped_ended'
   | 'abandoned';
 
-const OUTCOME: Record<Verdict['kind'], AssignmentOutcome> = {
+/** A terminal failure is `failed` (given up, reported); a retryable one `crashed` (handed back for another try). */
+function outcomeLabel(f: Finish): AssignmentOutcome {
+  if (f.kind === 'crashed') return isRetryable(f.error) ? 'crashed' : 'failed';
+  return OUTCOME[f.kind];
+}
+
+const OUTCOME: Record<Exclude<Finish['kind'], 'crashed'>, AssignmentOutcome> = {
   completed: 'completed',
-  'failed-reported': 'failed',
-  crashed: 'crashed',
-  aborted: 'ended', // refined by cause below
+  ended: 'ended',
+  shutdown: 'shutdown',
   superseded: 'superseded',
   lease_lost: 'lease_lost',
-  'skip-ended': 'skipped_ended',
-  abandon: 'abandoned',
 };
 
-type Verdict =
-  | { kind: 'completed' }
-  | { kind: 'failed-reported'; err: unknown }
-  | { kind: 'crashed'; err: unknown }
-  | { kind: 'aborted'; cause: 'ended' | 'shutdown' }
-  | { kind: 'superseded'; successor: JsMsg }
-  | { kind: 'lease_lost'; why: string }
-  /** Admission outcomes, before onAssignment ran. */
-  | { kind: 'skip-ended' }
-  | { kind: 'abandon'; err: unknown };
-
-export interface ActiveStreamDeps {
+export interface HeldStreamDeps {
   readonly msg: JsMsg;
   readonly start: StreamStart;
   readonly lease: HeldLease;
@@ -105,28 +92,20 @@ export interface ActiveStreamDeps {
   readonly publisher: IngestPublisher;
   /** Aborted in the last shutdown stage: stops escalation retries. */
   readonly hardStop: AbortSignal;
-  readonly onDone: (s: ActiveStream, outcome: AssignmentOutcome) => void;
+  readonly onDone: (s: HeldStream, outcome: AssignmentOutcome) => void;
 }
 
 /**
- * The start message held un-acked (working() every heartbeat) plus the lease (renewed every
- * heartbeat). Every exit path decides explicitly what happens to both:
- *   completed / failed / ended  -> ack (if still owner) + release
- *   crashed                     -> escalate, then ack (terminal) or nak(retryDelay) (retryable) + release
- *   shutdown                    -> release, then nak(0) so another worker takes over at once
- *   lease lost                  -> neither ack nor nak: the message may now be another worker's
- *                                  (on 2.9 an ack by stream sequence would delete theirs)
+ * An admitted stream: the start message held un-acked (working() every heartbeat) plus the lease
+ * (renewed every heartbeat), from the moment onAssignment starts. How it finishes (the screening's
+ * outcome, an end, a shutdown, a re-announce, a lost lease) is settled by settlement.ts's table.
  */
-export class ActiveStream {
+export class HeldStream {
   readonly streamId: string;
-  /** Server time the held start was published; ends at or before it belong to an earlier life of the id. */
-  startNanos: bigint;
   readonly runId: string;
-  start: StreamStart;
-  msg: JsMsg;
-  /** A later end seen while admission was still checking. */
-  endSeenNanos: bigint | undefined;
-  private state: 'admitting' | 'running' | 'finishing' | 'done' = 'admitting';
+  /** Replaced only by a re-announce with the same source or our own redelivery (see offer()). */
+  private current: { readonly msg: JsMsg; readonly start: StreamStart };
+  private state: 'running' | 'finishing' | 'done' = 'running';
   private readonly controller = new AbortController();
   private readonly leaseLost = new AbortController();
   private readonly publishing = new AbortController();
@@ -139,98 +118,86 @@ export class ActiveStream {
   private runSettled: Promise<void> | undefined;
   private finishing: Promise<void> | undefined;
 
-  constructor(private readonly deps: ActiveStreamDeps) {
-    this.msg = deps.msg;
-    this.start = deps.start;
+  constructor(private readonly deps: HeldStreamDeps) {
+    this.current = { msg: deps.msg, start: deps.start };
     this.streamId = deps.start.streamId;
-    this.startNanos = deps.msg.timestampNanos;
     this.lease = deps.lease;
     this.o = deps.options;
-    this.runId = `${deps.lease.revision}.${deps.msg.seq}`;
+    this.runId = runIdFor(deps.lease, deps.msg);
     this.log = deps.logger.child({ streamId: this.streamId, runId: this.runId });
     this.timer = setInterval(() => this.tick(), this.o.heartbeatMs);
+  }
+
+  /** Server time the held start was published; ends at or before it belong to an earlier life of the id. */
+  get startNanos(): bigint {
+    return this.current.msg.timestampNanos;
   }
 
   get isRunning(): boolean {
     return this.state === 'running';
   }
 
-  run(onAssignment: (a: ScreeningAssignment) => Promise<void>): void {
-    // A shutdown during admission already handed the start back.
-    if (this.state !== 'admitting') return;
-    this.state = 'running';
+  run(onAssignment: (a: ScreeningAssignment) => Promise<ScreeningOutcome>): void {
     const assignment = this.assignment();
     this.runSettled = (async () => {
-      let outcome: { ok: true } | { ok: false; err: unknown };
+      let finish: Finish;
       try {
-        await onAssignment(assignment);
-        outcome = { ok: true };
+        finish = finishFor(await onAssignment(assignment));
       } catch (err) {
-        outcome = { ok: false, err };
+        // A rejection is a failure nobody reported yet.
+        finish = { kind: 'crashed', error: err };
       }
       if (this.finishing) {
-        if (!outcome.ok && !this.controller.signal.aborted) this.log.warn({ err: outcome.err }, 'onAssignment rejected after the assignment finished');
+        if (finish.kind === 'crashed' && !this.controller.signal.aborted) {
+          this.log.warn({ err: finish.error }, 'onAssignment rejected after the assignment finished');
+        }
         return;
       }
-      // Resolving means the screening ended normally; rejecting is a crash to escalate.
-      void this.finish(outcome.ok ? { kind: 'completed' } : { kind: 'crashed', err: outcome.err });
+      void this.finish(finish);
     })();
   }
 
   /** Another delivery for this stream id reached this worker while it holds the stream. */
   offer(m: JsMsg, start: StreamStart): void {
+    const { msg } = this.current;
     if (this.state !== 'running') {
       // Our own message redelivered while we finish: the finishing path acks or naks it by sequence.
-      if (m.seq !== this.msg.seq) m.nak(1000);
+      if (m.seq !== msg.seq) m.nak(1000);
       return;
     }
-    if (m.seq === this.msg.seq) {
+    if (m.seq === msg.seq) {
       // Our working() did not reach the server in time (stall, reconnect); keep the newer delivery.
-      this.msg = m;
+      this.current = { msg: m, start: this.current.start };
       return;
     }
     // A re-announce: max_msgs_per_subject 1 has already removed our old message from the stream.
-    if (start.url === this.start.url && start.startedAt === this.start.startedAt) {
+    if (start.url === this.current.start.url && start.startedAt === this.current.start.startedAt) {
       this.log.info({ seq: m.seq }, 're-announced with the same source; continuing on the new message');
-      this.msg = m;
-      this.start = start;
-      this.startNanos = m.timestampNanos;
+      this.current = { msg: m, start };
       return;
     }
     this.log.info({ seq: m.seq, url: redactUrl(start.url) }, 're-announced with a different source; restarting its screening');
-    void this.finish({ kind: 'superseded', successor: m });
+    this.successor = m;
+    void this.finish({ kind: 'superseded' });
   }
 
   /** An end event for this stream id. Ends older than our start belong to an earlier life of the id. */
   end(endedAtNanos: bigint): void {
     if (endedAtNanos <= this.startNanos) return;
-    if (this.state === 'admitting') {
-      this.endSeenNanos = endedAtNanos;
-      return;
-    }
-    void this.finish({ kind: 'aborted', cause: 'ended' });
+    void this.finish({ kind: 'ended' });
   }
 
   shutdown(): Promise<void> {
-    return this.finish({ kind: 'aborted', cause: 'shutdown' });
-  }
-
-  /** Admission found a later end: ack and release without screening. */
-  skipEnded(): Promise<void> {
-    return this.finish({ kind: 'skip-ended' });
-  }
-
-  /** Admission could not finish (e.g. the ends lookup failed): give everything back. */
-  abandon(err: unknown): Promise<void> {
-    return this.finish({ kind: 'abandon', err });
+    return this.finish({ kind: 'shutdown' });
   }
 
   private assignment(): ScreeningAssignment {
+    const { start, msg } = this.current;
     return {
-      start: this.start,
+      start,
       runId: this.runId,
       workerId: this.deps.workerId,
-      deliveryCount: this.msg.info.deliveryCount,
+      deliveryCount: msg.info.deliveryCount,
       signal: this.controller.signal,
       publishSignal: this.publishing.signal,
       assertOwned: async () => {
@@ -245,8 +212,6 @@ export class ActiveStream {
           throw this.leaseLost.signal.reason;
         }
       },
-      complete: () => this.finish({ kind: 'completed' }),
-      fail: (err?: unknown) => this.finish({ kind: 'failed-reported', err }),
     };
   }
 
@@ -256,7 +221,7 @@ export class ActiveStream {
       this.onLeaseLost(this.lease.lost ? 'lease renewal refused' : `no successful renewal for ${this.o.leaseTtlMs - 2 * this.o.heartbeatMs} ms`);
       return;
     }
-    this.msg.working();
+    this.current.msg.working();
     this.successor?.working();
     if (this.renewing) return;
     this.renewing = true;
@@ -281,93 +246,55 @@ export class ActiveStream {
     this.stopTimer();
     if (!this.controller.signal.aborted) this.controller.abort(err);
     this.log.warn({ why }, 'lease lost: stopped screening and publishing for this stream');
-    void this.finish({ kind: 'lease_lost', why });
+    void this.finish({ kind: 'lease_lost' });
   }
 
-  private finish(v: Verdict): Promise<void> {
+  private finish(f: Finish): Promise<void> {
     if (this.finishing) return this.finishing;
     this.state = 'finishing';
-    this.finishing = this.settle(v)
-      .catch((err: unknown) => this.log.error({ err, verdict: v.kind }, 'finishing the assignment failed'))
+    this.finishing = this.carryOut(f, settle(f, { retryDelayMs: this.o.retryDelayMs }))
+      .catch((err: unknown) => this.log.error({ err, finish: f.kind }, 'finishing the assignment failed'))
       .finally(() => {
         this.stopTimer();
         this.stopPublishing('completed');
         this.state = 'done';
-        this.deps.onDone(this, v.kind === 'aborted' ? v.cause : OUTCOME[v.kind]);
+        this.deps.onDone(this, outcomeLabel(f));
       });
     return this.finishing;
   }
 
-  private async settle(v: Verdict): Promise<void> {
-    switch (v.kind) {
-      case 'lease_lost':
-        await this.waitForRun();
-        return;
-      case 'aborted':
-        this.abort(v.cause);
-        await this.waitForRun();
-        if (v.cause === 'ended') {
-          this.log.info('stream ended: screening stopped');
-          await this.ackAndRelease('ended');
-        } else {
-          await this.releaseAndNak(0);
-        }
-        return;
-      case 'superseded':
-        this.successor = v.successor;
-        this.abort('superseded');
-        await this.waitForRun();
-        // The old start is gone from the stream; hand the new one back for a fresh admission.
-        this.stopPublishing('superseded');
-        if (await this.lease.verify()) await this.lease.release();
-        v.successor.nak();
-        return;
-      case 'completed':
-      case 'failed-reported':
-        // Called from inside onAssignment: waiting for it to settle would deadlock.
-        this.abort('completed');
-        await this.ackAndRelease();
-        return;
-      case 'skip-ended':
-        this.log.info('start is older than the stream\'s last end: not screening');
-        await this.ackAndRelease('ended');
-        return;
-      case 'abandon':
-        this.log.warn({ err: v.err }, 'admission failed; the start will be retried');
-        await this.releaseAndNak(this.o.retryDelayMs);
-        return;
-      case 'crashed':
-        await this.escalate(v.err);
-        return;
+  private async carryOut(f: Finish, s: Settlement): Promise<void> {
+    if (f.kind === 'ended') this.log.info('stream ended: screening stopped');
+    if (s.abort) this.abort(s.abort);
+    if (s.waitForRun) await this.waitForRun();
+    let disposal = s.disposal;
+    if (s.report && !(await this.report(s.report.error))) {
+      disposal = settleUnreported({ retryDelayMs: this.o.retryDelayMs, leaseLost: this.leaseLost.signal.aborted, stopping: this.deps.hardStop.aborted });
+    } else if (s.report) {
+      this.abort('completed');
     }
+    // From here on another worker may own the stream: nothing more may be published for it.
+    this.stopPublishing(disposalCause(disposal));
+    await disposeStart({ msg: this.current.msg, lease: this.lease, log: this.log, requestTimeoutMs: this.o.requestTimeoutMs, successor: this.successor }, disposal);
   }
 
-  /** The screening threw: make it visible (failure event), then retry it or give it up. */
-  private async escalate(err: unknown): Promise<void> {
-    const retryable = isRetryable(err);
-    this.log.error({ err, retryable }, 'screening failed');
-    const event = screeningFailureEvent({ start: this.start, runId: this.runId, workerId: this.deps.workerId, error: err });
+  /** The screening failed without a report: make it visible (failure event). False when it could not be published. */
+  private async report(err: unknown): Promise<boolean> {
+    this.log.error({ err, retryable: isRetryable(err) }, 'screening failed');
+    const event = screeningFailureEvent({ start: this.current.start, runId: this.runId, workerId: this.deps.workerId, error: err });
     try {
       await this.deps.publisher.publishFailure(event, { signal: AbortSignal.any([this.leaseLost.signal, this.deps.hardStop]) });
+      return true;
     } catch (perr) {
-      if (this.leaseLost.signal.aborted) return; // the new owner screens it; nothing more from us
-      // Shutting down: another worker takes it at once. Otherwise the failure event was refused
-      // for good (PublishError, not retryable): come back after a delay rather than spin.
-      const delayMs = this.deps.hardStop.aborted ? 0 : this.o.retryDelayMs;
-      this.log.error({ err: perr, retryInMs: delayMs }, 'could not publish the screening failure; handing the stream back');
-      await this.releaseAndNak(delayMs);
-      return;
+      if (!this.leaseLost.signal.aborted) this.log.error({ err: perr }, 'could not publish the screening failure; handing the stream back');
+      return false;
     }
-    this.abort('completed');
-    if (retryable) await this.releaseAndNak(this.o.retryDelayMs);
-    else await this.ackAndRelease();
   }
 
   private abort(cause: AbortCause): void {
     if (!this.controller.signal.aborted) this.controller.abort(new AssignmentAbortedError(this.streamId, cause));
   }
 
-  /** From here on another worker may own the stream: nothing more may be published for it. */
   private stopPublishing(cause: AbortCause): void {
     if (!this.publishing.signal.aborted) this.publishing.abort(new AssignmentAbortedError(this.streamId, cause));
   }
@@ -383,35 +310,20 @@ export class ActiveStream {
     if (timedOut) this.log.warn({ graceMs: this.o.abortGraceMs }, 'onAssignment ignored the abort signal; finishing anyway');
   }
 
-  /** Ack only as the verified owner: on 2.9 a stale ack deletes the message a new owner holds. */
-  private async ackAndRelease(cause: AbortCause = 'completed'): Promise<void> {
-    this.stopPublishing(cause);
-    if (!(await this.lease.verify())) {
-      this.log.warn('not acking the start: this worker no longer holds the lease');
-      return;
-    }
-    try {
-      await this.msg.ackAck({ timeout: this.o.requestTimeoutMs });
-    } catch (err) {
-      // A lost ack means a redelivery; admission then finds the end (or screens again).
-      this.log.warn({ err }, 'ack of the start message was not confirmed');
-    }
-    await this.lease.release();
-  }
-
-  /** Release first, so the redelivered start finds no lease and is taken at once. */
-  private async releaseAndNak(delayMs: number): Promise<void> {
-    this.stopPublishing('shutdown');
-    if (!(await this.lease.verify())) {
-      this.log.warn('not handing back the start: this worker no longer holds the lease');
-      return;
-    }
-    await this.lease.release();
-    this.msg.nak(delayMs);
-  }
-
   private stopTimer(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+/** Unique per lease acquisition and start message. */
+export function runIdFor(lease: HeldLease, msg: JsMsg): string {
+  return `${lease.revision}.${msg.seq}`;
+}
+
+/** The cause publishSignal carries once the stream is handed on. */
+function disposalCause(d: Disposal): AbortCause {
+  if (d.kind === 'release_nak') return 'shutdown';
+  if (d.kind === 'release_pass_on') return 'superseded';
+  return d.kind === 'ack_release' ? d.cause : 'completed';
 }
