@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { listIdFromPath, loadConfig, readEnv, type StreamscreenEnv } from '../../config/index.js';
+import { screeningFailureEvent } from '../../domain/failure.js';
 import type { DecisionSink } from '../../domain/ports.js';
 import { createPdqHasher } from '../../worker/hash/pdq-hasher.js';
 import { buildScreeningStages, policyOptions, screenerOptions } from '../../worker/app/start-worker.js';
@@ -98,13 +99,11 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Stream
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const outcome = await screener.screen({
-      start: { streamId: values['stream-id'] ?? 'cli', url, metadata: {} },
-      runId: `cli-${process.pid}-${Date.now()}`,
-      signal: ac.signal,
-      publishSignal: ac.signal,
-      assertOwned: async () => {},
-    });
+    const start = { streamId: values['stream-id'] ?? 'cli', url, metadata: {} };
+    const runId = `cli-${process.pid}-${Date.now()}`;
+    const outcome = await screener.screen({ start, runId, signal: ac.signal, publishSignal: ac.signal, assertOwned: async () => {} });
+    // This command is the assigner here (no intake): a stream that could not be screened is printed as its failure event.
+    if (outcome.kind === 'failed') await print(screeningFailureEvent({ start, runId, workerId: 'cli', error: outcome.error }));
     logger.info({ outcome: outcome.kind }, 'screening finished');
     return outcome.kind === 'failed' ? 1 : 0;
   } finally {
