@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/index.js';
-import type { KillSwitchEvent } from '../src/domain/decision.js';
+import type { KillSwitchEvent } from '../src/contracts/index.js';
 import { pdqToHex } from '../src/domain/pdq.js';
 import { createPdqHasher } from '../src/worker/hash/pdq-hasher.js';
 import { startWorker } from '../src/worker/app/start-worker.js';

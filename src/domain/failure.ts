@@ -1,4 +1,4 @@
-import type { ScreeningFailureEvent } from './decision.js';
+import { SCHEMA_VERSION, type ScreeningFailureEvent } from '../contracts/index.js';
 import { errorCode } from './errors.js';
 import { failureEventId } from './event-id.js';
 import { redactUrl, redactUrlsInText } from './redact.js';
@@ -36,6 +36,7 @@ export function screeningFailureEvent(input: ScreeningFailureInput): ScreeningFa
   const code = errorCode(error);
   const attempts = input.attempts ?? attemptsOf(error);
   return {
+    schemaVersion: SCHEMA_VERSION,
     type: 'failure',
     eventId: failureEventId(start.streamId, input.runId, code),
     streamId: start.streamId,

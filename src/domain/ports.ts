@@ -1,4 +1,4 @@
-import type { EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent } from './decision.js';
+import type { EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent } from '../contracts/index.js';
 import type { RawFrame, RgbImage } from './frame.js';
 import type { PdqDihedralResult, PdqHash, PdqResult } from './pdq.js';
 import type { FrameSignals } from './signals.js';

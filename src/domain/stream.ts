@@ -1,4 +1,4 @@
-/** A validated stream-start event (see ingest/events.ts for the wire schema). */
+/** A validated stream-start event (wire schema: src/contracts/stream-events.ts). */
 export interface StreamStart {
   readonly streamId: string;
   readonly url: string;
@@ -11,9 +11,3 @@ export interface StreamEnd {
   readonly streamId: string;
   readonly endedAt?: string;
 }
-
-/**
- * Stream ids become NATS subject tokens and KV keys, so they are restricted to characters that
- * are valid in both (no `.`, `*`, `>` or whitespace).
- */
-export const STREAM_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run as hashlist } from '../../src/cli/commands/hashlist.js';
 import { loadConfig } from '../../src/config/index.js';
-import type { KillSwitchEvent } from '../../src/domain/decision.js';
+import type { KillSwitchEvent } from '../../src/contracts/index.js';
 import { pdqToHex } from '../../src/domain/pdq.js';
 import { createPdqHasher } from '../../src/worker/hash/pdq-hasher.js';
 import { startWorker, type Worker } from '../../src/worker/app/start-worker.js';

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/commands/screen.js';
-import type { KillSwitchEvent, ScreeningFailureEvent } from '../../src/domain/decision.js';
+import type { KillSwitchEvent, ScreeningFailureEvent } from '../../src/contracts/index.js';
 import { pdqToHex } from '../../src/domain/pdq.js';
 import { createPdqHasher } from '../../src/worker/hash/pdq-hasher.js';
 import { readRgbImage } from '../../src/worker/sampler/image-file.js';
 import { captureIO as capture } from '../support/capture-io.js';
+import { expectContract } from '../support/contract.js';
 import { defaultFfmpegPath } from '../support/live-source.js';
 
 const BRIDGE = fileURLToPath(new URL('../../../shared/pdq-vectors/decoded/bridge-1-original.png', import.meta.url));
@@ -47,6 +48,7 @@ describe('streamscreen screen', () => {
     const code = await run([video, '--allow-files', '--lists', list, '--stream-id', 'clip-1', '--config', config], c.io);
     expect(code).toBe(0);
     const lines = c.out().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as KillSwitchEvent);
+    for (const e of lines) expectContract(`screening.killswitch.${e.streamId}`, e);
     expect(lines, c.out()).toHaveLength(1);
     expect(lines[0]).toMatchObject({ type: 'killswitch', streamId: 'clip-1', match: { list: 'known', label: 'bridge' } });
     expect(lines[0]!.frame.pts).toBeGreaterThanOrEqual(2);
@@ -77,6 +79,7 @@ describe('streamscreen screen', () => {
     const code = await run(['rtmp://127.0.0.1:9/live/key-that-must-not-leak', '--lists', list, '--config', config], c.io);
     expect(code).toBe(1);
     const failure = JSON.parse(c.out().trim()) as ScreeningFailureEvent;
+    expectContract('screening.failure.cli', failure);
     expect(failure).toMatchObject({ type: 'failure', streamId: 'cli', code: 'source_failed' });
     expect(JSON.stringify(failure)).not.toContain('key-that-must-not-leak');
   }, 30_000);

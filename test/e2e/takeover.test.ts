@@ -7,7 +7,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KillSwitchEvent } from '../../src/domain/decision.js';
+import type { KillSwitchEvent } from '../../src/contracts/index.js';
 import { pdqToHex } from '../../src/domain/pdq.js';
 import { createPdqHasher } from '../../src/worker/hash/pdq-hasher.js';
 import { readRgbImage } from '../../src/worker/sampler/image-file.js';

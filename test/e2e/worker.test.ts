@@ -8,7 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import type { DeadLetterEvent, KillSwitchEvent } from '../../src/domain/decision.js';
+import type { DeadLetterEvent, KillSwitchEvent } from '../../src/contracts/index.js';
 import { pdqToHex } from '../../src/domain/pdq.js';
 import { createPdqHasher } from '../../src/worker/hash/pdq-hasher.js';
 import { startWorker, type Worker } from '../../src/worker/app/start-worker.js';

@@ -1,8 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { expectContract } from './contract.js';
 
-/** Reads every event stored on `subject` of a JetStream stream, from the start, as it arrives. */
+/**
+ * Reads every event stored on `subject` of a JetStream stream, from the start, as it arrives.
+ * Each one is checked against src/contracts/: a payload that breaks its contract fails the
+ * next waitFor() and stop(), so every e2e test that reads events checks what the worker publishes.
+ */
 export interface EventCollector<T> {
   readonly events: T[];
   waitFor(predicate: (e: T) => boolean, timeoutMs: number): Promise<T>;
@@ -25,10 +30,17 @@ export async function collectEvents<T>(nc: NatsConnection, stream: string, subje
   const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: subject });
   const messages = await consumer.consume();
   const events: T[] = [];
+  const violations: Error[] = [];
   const waiters = new Set<() => void>();
   void (async () => {
     for await (const m of messages as AsyncIterable<JsMsg>) {
-      events.push(m.json<T>());
+      const event = m.json<T>();
+      try {
+        expectContract(m.subject, event);
+      } catch (err) {
+        violations.push(err as Error);
+      }
+      events.push(event);
       for (const w of waiters) w();
     }
   })();
@@ -37,6 +49,12 @@ export async function collectEvents<T>(nc: NatsConnection, stream: string, subje
     waitFor: (predicate, timeoutMs) =>
       new Promise<T>((resolve, reject) => {
         const check = () => {
+          if (violations.length > 0) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            reject(violations[0]!);
+            return;
+          }
           const hit = events.find(predicate);
           if (hit !== undefined) {
             waiters.delete(check);
@@ -53,6 +71,7 @@ export async function collectEvents<T>(nc: NatsConnection, stream: string, subje
       }),
     stop: async () => {
       await messages.close();
+      if (violations.length > 0) throw violations[0]!;
     },
   };
 }

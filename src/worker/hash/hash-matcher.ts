@@ -1,4 +1,4 @@
-import type { HashMatch } from '../../domain/decision.js';
+import type { HashMatch } from '../../contracts/index.js';
 import { HashListError } from '../../domain/errors.js';
 import type { PdqHash } from '../../domain/pdq.js';
 import type { HashMatcher } from '../../domain/ports.js';

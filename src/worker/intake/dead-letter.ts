@@ -1,4 +1,4 @@
-import type { DeadLetterEvent } from '../../domain/decision.js';
+import { SCHEMA_VERSION, type DeadLetterEvent, type DeadLetterReason } from '../../contracts/index.js';
 import { deadLetterEventId } from '../../domain/event-id.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -35,7 +35,7 @@ export interface DeadLetterSource {
  */
 export function buildDeadLetter(
   source: DeadLetterSource,
-  reason: string,
+  reason: DeadLetterReason,
   issues: readonly string[],
   workerId: string,
   receivedAt = new Date(),
@@ -43,6 +43,7 @@ export function buildDeadLetter(
   const { data } = source;
   const kept = data.byteLength > MAX_DEAD_LETTER_PAYLOAD_BYTES ? data.subarray(0, utf8Boundary(data, MAX_DEAD_LETTER_PAYLOAD_BYTES)) : data;
   return {
+    schemaVersion: SCHEMA_VERSION,
     type: 'deadletter',
     eventId: deadLetterEventId(source.stream, source.seq),
     subject: source.subject,

@@ -1,64 +1,23 @@
-import { z } from 'zod';
-import { STREAM_ID_PATTERN, type StreamEnd, type StreamStart } from '../../domain/stream.js';
+import type { z } from 'zod';
+import {
+  MAX_START_EVENT_BYTES,
+  STREAM_ID_PATTERN,
+  StreamEndedSchema,
+  StreamStartedSchema,
+  type DeadLetterReason,
+} from '../../contracts/index.js';
+import type { StreamEnd, StreamStart } from '../../domain/stream.js';
 
-/**
- * Wire schemas for the inbound lifecycle events. Unknown fields are platform metadata: they are
- * kept (not stripped) so every decision about the stream can carry them back to the platform.
+/*
+ * The edge where inbound events are validated, once: the wire schemas are src/contracts/'s;
+ * this file turns a message (subject + bytes) into a value or a dead-letter reason with every issue.
  */
-
-const streamId = z
-  .string()
-  .regex(STREAM_ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 _ - (it becomes a NATS subject token and KV key)');
-
-/**
- * The sampler's own URL length limit (src/worker/sampler/source-url.ts). Equal on purpose: a longer URL
- * passed here would be taken, leased and only then refused by the sampler as a failure event,
- * when it is bad input that belongs in the dead letters. test/worker/intake/events.test.ts pins the two.
- */
-export const MAX_URL_LENGTH = 4096;
-
-/**
- * Largest start event accepted, in bytes. A real start (id, a URL of at most 4 KiB, a few
- * platform fields) is well under 8 KiB; everything beyond the known fields is metadata that is
- * copied into every kill-switch and escalation about the stream and kept for the decision
- * stream's retention. 64 KiB leaves producers ample room while keeping a decision carrying it
- * far below NATS's default 1 MiB max_payload, so metadata can never be what makes a kill-switch
- * unpublishable, and keeps a flood of decisions from being mostly copied metadata.
- */
-export const MAX_START_EVENT_BYTES = 64 * 1024;
-
-// The sampler decides which schemes it accepts; here we only refuse what can never be a source.
-const url = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
-  .refine((s) => !/[\s\u0000-\u001f]/.test(s), 'must not contain whitespace or control characters');
-
-const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with a time zone (e.g. 2024-05-01T12:00:00Z)' });
-
-const StartSchema = z.looseObject({
-  streamId,
-  url,
-  startedAt: isoTime.optional(),
-});
-
-/**
- * The issue gives one payload shape for both subjects; for an end only the id matters, so `url`
- * is optional there: refusing a well-formed end because it lacks a url would keep an ended
- * stream "live" for no benefit.
- */
-const EndSchema = z.looseObject({
-  streamId,
-  url: url.optional(),
-  endedAt: isoTime.optional(),
-});
 
 export type ParseResult<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly reason: DeadLetterReason; readonly issues: readonly string[] };
 
-/** Stable reasons, used in dead-letter events and as a metric label. */
-export type DeadLetterReason = 'invalid_json' | 'schema_invalid' | 'subject_mismatch' | 'subject_invalid' | 'too_large';
+export type { DeadLetterReason };
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -77,15 +36,16 @@ export function parseStartEvent(
     if (streamIdFromSubject(subject, subjectPrefix) === undefined) issues.push(subjectIssue(subject, subjectPrefix));
     return { ok: false, reason: 'too_large', issues };
   }
-  const parsed = parseBody(subject, data, subjectPrefix, StartSchema);
+  const parsed = parseBody(subject, data, subjectPrefix, StreamStartedSchema);
   if (!parsed.ok) return parsed;
-  const { streamId: id, url: u, startedAt, ...metadata } = parsed.value;
+  // schemaVersion is ours, not the platform's: it is not passed on as metadata.
+  const { schemaVersion: _version, streamId: id, url: u, startedAt, ...metadata } = parsed.value;
   return { ok: true, value: { streamId: id, url: u, ...(startedAt === undefined ? {} : { startedAt }), metadata } };
 }
 
 /** Parses `streams.ended.<id>` with the same subject/body consistency rule. */
 export function parseEndEvent(subject: string, data: Uint8Array, subjectPrefix = 'streams.ended'): ParseResult<StreamEnd> {
-  const parsed = parseBody(subject, data, subjectPrefix, EndSchema);
+  const parsed = parseBody(subject, data, subjectPrefix, StreamEndedSchema);
   if (!parsed.ok) return parsed;
   const { streamId: id, endedAt } = parsed.value;
   return { ok: true, value: { streamId: id, ...(endedAt === undefined ? {} : { endedAt }) } };

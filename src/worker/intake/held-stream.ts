@@ -1,5 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import type { DeadLetterEvent, ScreeningFailureEvent } from '../../domain/decision.js';
+import type { DeadLetterEvent, ScreeningFailureEvent } from '../../contracts/index.js';
 import { isRetryable, LeaseLostError } from '../../domain/errors.js';
 import { screeningFailureEvent } from '../../domain/failure.js';
 import type { Logger } from '../../domain/logger.js';

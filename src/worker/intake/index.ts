@@ -5,14 +5,6 @@ export { finishFor, settle, settleUnreported, type Disposal, type Finish, type S
 export { AssignmentAbortedError, type AbortCause } from './errors.js';
 export { DEFAULT_INGEST_OPTIONS, resolveIngestOptions, type IngestOptions, type ResolvedIngestOptions } from './options.js';
 export { provisionIngest, ensureLeaseBucket, type DesiredStream, type EnsureStream } from './provision.js';
-export {
-  MAX_START_EVENT_BYTES,
-  MAX_URL_LENGTH,
-  parseEndEvent,
-  parseStartEvent,
-  streamIdFromSubject,
-  type DeadLetterReason,
-  type ParseResult,
-} from './events.js';
+export { parseEndEvent, parseStartEvent, streamIdFromSubject, type DeadLetterReason, type ParseResult } from './events.js';
 export { buildDeadLetter, encodePayload, MAX_DEAD_LETTER_PAYLOAD_BYTES } from './dead-letter.js';
 export { LeaseStore, type LeaseValue } from './lease.js';

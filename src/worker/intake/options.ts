@@ -1,5 +1,5 @@
 import { ConfigError } from '../../domain/errors.js';
-import { MAX_START_EVENT_BYTES } from './events.js';
+import { MAX_START_EVENT_BYTES } from '../../contracts/index.js';
 import { withDefaults } from '../../domain/options.js';
 
 /**

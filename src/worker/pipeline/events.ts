@@ -1,4 +1,4 @@
-import type { EscalationEvent, FrameRef, KillSwitchEvent } from '../../domain/decision.js';
+import { SCHEMA_VERSION, type EscalationEvent, type FrameRef, type KillSwitchEvent } from '../../contracts/index.js';
 import { escalationEventId, killSwitchEventId } from '../../domain/event-id.js';
 import type { StreamStart } from '../../domain/stream.js';
 import type { Decision } from '../policy/index.js';
@@ -21,6 +21,7 @@ export interface DecisionContext {
  */
 export function toEvent(decision: Decision, ctx: DecisionContext): KillSwitchEvent | EscalationEvent {
   const common = {
+    schemaVersion: SCHEMA_VERSION,
     streamId: ctx.start.streamId,
     frame: ctx.frame,
     decidedAt: new Date(ctx.decidedAt).toISOString(),

@@ -1,4 +1,4 @@
-import type { FrameRef, HashMatch } from '../../domain/decision.js';
+import type { FrameRef, HashMatch } from '../../contracts/index.js';
 import { errorCode, LeaseLostError } from '../../domain/errors.js';
 import { screeningFailureEvent } from '../../domain/failure.js';
 import type { RawFrame } from '../../domain/frame.js';

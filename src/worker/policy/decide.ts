@@ -1,4 +1,4 @@
-import type { EscalationPriority, EscalationReason, HashMatch } from '../../domain/decision.js';
+import type { EscalationPriority, EscalationReason, HashMatch } from '../../contracts/index.js';
 import type { Decision, FrameAnalysis, PolicyOptions, PolicyState } from './types.js';
 
 export interface PolicyResult {

@@ -1,4 +1,4 @@
-import type { EscalationPriority, EscalationReason, HashMatch } from '../../domain/decision.js';
+import type { EscalationPriority, EscalationReason, HashMatch } from '../../contracts/index.js';
 import type { FrameSignals } from '../../domain/signals.js';
 
 /** Everything the policy may look at for one frame. */

@@ -1,9 +1,9 @@
 import type { JetStreamClient, PubAck, StreamInfo } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../domain/decision.js';
+import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../contracts/index.js';
+import { STREAM_ID_PATTERN } from '../../contracts/index.js';
 import { PublishError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
-import { STREAM_ID_PATTERN } from '../../domain/stream.js';
 import { classifyPublishError } from './classify-error.js';
 import type { PublishCallOptions, PublishReceipt } from './events.js';
 import { resolvePublisherOptions, type PublisherOptions } from './options.js';

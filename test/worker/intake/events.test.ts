@@ -4,10 +4,10 @@ import {
   buildDeadLetter,
   encodePayload,
   MAX_DEAD_LETTER_PAYLOAD_BYTES,
-  MAX_START_EVENT_BYTES,
   parseEndEvent,
   parseStartEvent,
 } from '../../../src/worker/intake/index.js';
+import { MAX_START_EVENT_BYTES } from '../../../src/contracts/index.js';
 import { isoToNanos } from '../../../src/worker/intake/time.js';
 import { parseSourceUrl } from '../../../src/worker/sampler/source-url.js';
 
@@ -57,6 +57,7 @@ describe('start/end event schema', () => {
     expect(encodePayload(new Uint8Array([0xff, 0x00, 0x01]))).toEqual({ payload: '/wAB', payloadEncoding: 'base64' });
     const dl = buildDeadLetter({ stream: 'S', seq: 9, subject: 'streams.started.x', data: enc('nope') }, 'invalid_json', ['x'], 'w1', new Date(0));
     expect(dl).toEqual({
+      schemaVersion: 1,
       type: 'deadletter',
       eventId: 'dl-S-9',
       subject: 'streams.started.x',

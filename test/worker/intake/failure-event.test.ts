@@ -11,6 +11,7 @@ describe('screeningFailureEvent (domain/failure.ts)', () => {
     const at = new Date('2024-05-01T12:00:00Z');
     const ev = screeningFailureEvent({ start, runId: '7.42', workerId: 'w1', error: new SourceError('source_failed', 'gave up'), at });
     expect(ev).toEqual({
+      schemaVersion: 1,
       type: 'failure',
       eventId: failureEventId('live-9', '7.42', 'source_failed'),
       streamId: 'live-9',

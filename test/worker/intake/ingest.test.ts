@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredMsg } from '@nats-io/jetstream';
-import type { DeadLetterEvent, ScreeningFailureEvent } from '../../../src/domain/decision.js';
+import type { DeadLetterEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, SourceError } from '../../../src/domain/errors.js';
 import { AssignmentAbortedError, createIngest, type Ingest, type ScreeningAssignment } from '../../../src/worker/intake/index.js';
 import { createDecisionPublisher, killSwitchEventId, type PublishReceipt } from '../../../src/worker/publish/index.js';
@@ -447,6 +447,7 @@ describe('ingest on a real nats-server', () => {
           const hash = 'e'.repeat(64);
           const receipt = await stranded.publishKillSwitch(
             {
+              schemaVersion: 1,
               type: 'killswitch',
               eventId: killSwitchEventId({ streamId: a.start.streamId, runId: a.runId, frameSeq: 1, list: 'l', hash }),
               streamId: a.start.streamId,

@@ -1,12 +1,13 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/domain/decision.js';
+import type { EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, ModelError, SourceError } from '../../../src/domain/errors.js';
 import type { RawFrame } from '../../../src/domain/frame.js';
 import type { DecisionSink, FrameSource } from '../../../src/domain/ports.js';
 import { ConfigSchema } from '../../../src/config/index.js';
 import { createMetrics } from '../../../src/metrics/metrics.js';
 import { createStreamScreener, type ScreeningJob, type StreamScreenerDeps } from '../../../src/worker/pipeline/stream-screener.js';
+import { expectContract } from '../../support/contract.js';
 import type { PolicyOptions } from '../../../src/worker/policy/index.js';
 
 // Orchestration only: sources, hasher and sink are in-memory stand-ins. The real ffmpeg, PDQ and
@@ -33,17 +34,21 @@ function sourceOf(frames: RawFrame[], failWith?: Error): { factory: StreamScreen
   return { factory: () => source, stopped: () => stopped };
 }
 
+/** Records what the screener publishes, each event checked against src/contracts/ first. */
 class RecordingSink implements DecisionSink {
   kills: KillSwitchEvent[] = [];
   escalations: EscalationEvent[] = [];
   failures: ScreeningFailureEvent[] = [];
   async killSwitch(e: KillSwitchEvent) {
+    expectContract(`screening.killswitch.${e.streamId}`, e);
     this.kills.push(e);
   }
   async escalation(e: EscalationEvent) {
+    expectContract(`screening.escalation.${e.streamId}`, e);
     this.escalations.push(e);
   }
   async failure(e: ScreeningFailureEvent) {
+    expectContract(`screening.failure.${e.streamId}`, e);
     this.failures.push(e);
   }
 }

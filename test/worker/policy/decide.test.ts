@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HashMatch } from '../../../src/domain/decision.js';
+import type { HashMatch } from '../../../src/contracts/index.js';
 import { decide, INITIAL_POLICY_STATE, type FrameAnalysis, type PolicyOptions } from '../../../src/worker/policy/index.js';
 
 const options: PolicyOptions = {

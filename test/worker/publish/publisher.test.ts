@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JetStreamApiError, JetStreamError, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { ConnectionError, RequestError, TimeoutError, connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
-import type { EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/domain/decision.js';
+import type { EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, PublishError } from '../../../src/domain/errors.js';
 import {
   createDecisionPublisher,
@@ -19,6 +19,7 @@ const logger = pino({ level: 'silent' });
 function killSwitch(streamId: string, frameSeq: number): KillSwitchEvent {
   const hash = 'f'.repeat(64);
   return {
+    schemaVersion: 1,
     type: 'killswitch',
     eventId: killSwitchEventId({ streamId, runId: 'run-1', frameSeq, list: 'test-list', hash }),
     streamId,
@@ -83,6 +84,7 @@ describe('decision publisher on a real nats-server', () => {
 
   it('publishes failures to screening.failure.<id> and dead letters to screening.deadletter', async () => {
     const failure: ScreeningFailureEvent = {
+      schemaVersion: 1,
       type: 'failure',
       eventId: failureEventId('stream-b', 'run-1', 'source_failed'),
       streamId: 'stream-b',
@@ -94,6 +96,7 @@ describe('decision publisher on a real nats-server', () => {
     const r = await publisher.publishFailure(failure);
     expect(r.stream).toBe('SCREENING_DECISIONS');
     const d = await publisher.publishDeadLetter({
+      schemaVersion: 1,
       type: 'deadletter',
       eventId: 'dl-TEST-1',
       subject: 'streams.started.x',
@@ -112,6 +115,7 @@ describe('decision publisher on a real nats-server', () => {
   it('routes shadow-mode decisions to the shadow subjects, never the live ones', async () => {
     const ks = { ...killSwitch('stream-shadow', 3), shadow: true };
     const esc: EscalationEvent = {
+      schemaVersion: 1,
       type: 'escalation',
       eventId: escalationEventId('stream-shadow', 'run-1', 3, 'classifier'),
       streamId: 'stream-shadow',

@@ -1,0 +1,169 @@
+import type { z } from 'zod';
+import { ReviewDecisionSchema, EvidenceRefSchema, EnforcementActionSchema } from './drafts.js';
+import { DeadLetterEventSchema, EscalationEventSchema, KillSwitchEventSchema, ScreeningFailureEventSchema } from './screening-events.js';
+import { StreamEndedSchema, StreamStartedSchema } from './stream-events.js';
+import { SUBJECTS } from './subjects.js';
+
+/** One subject on the wire: the single list the AsyncAPI document and the tests are made from. */
+export interface ChannelContract {
+  /** Channel id in the AsyncAPI document. */
+  readonly id: string;
+  /** Subject with `{param}` placeholders for its variable tokens (default prefixes). */
+  readonly address: string;
+  readonly parameters: Readonly<Record<string, string>>;
+  /** Message/schema name in the document. */
+  readonly message: string;
+  readonly schema: z.ZodType;
+  /** From streamscreen's side: it `receive`s what platforms publish and `send`s what it decides. */
+  readonly action: 'send' | 'receive';
+  /** JetStream stream that stores the subject (absent for drafts not provisioned yet). */
+  readonly stream?: string;
+  readonly producer: string;
+  readonly draft: boolean;
+  readonly description: string;
+}
+
+const streamId = { streamId: 'The stream id, equal to the payload\'s streamId' } as const;
+const caseId = { caseId: 'The escalation case id' } as const;
+
+export const CHANNELS: readonly ChannelContract[] = [
+  {
+    id: 'streamStarted',
+    address: `${SUBJECTS.streamStarted}.{streamId}`,
+    parameters: streamId,
+    message: 'StreamStarted',
+    schema: StreamStartedSchema,
+    action: 'receive',
+    stream: 'SCREENING_STARTS',
+    producer: 'the platform (or the bridge, from ingest webhooks)',
+    draft: false,
+    description: 'A live stream started. Work-queue stream, one message per subject: a re-announce replaces the queued start.',
+  },
+  {
+    id: 'streamEnded',
+    address: `${SUBJECTS.streamEnded}.{streamId}`,
+    parameters: streamId,
+    message: 'StreamEnded',
+    schema: StreamEndedSchema,
+    action: 'receive',
+    stream: 'SCREENING_ENDS',
+    producer: 'the platform (or the bridge)',
+    draft: false,
+    description: 'A live stream ended. Every worker follows these; a start older than the last end is skipped.',
+  },
+  {
+    id: 'killSwitch',
+    address: `${SUBJECTS.killSwitch}.{streamId}`,
+    parameters: streamId,
+    message: 'KillSwitch',
+    schema: KillSwitchEventSchema,
+    action: 'send',
+    stream: 'SCREENING_DECISIONS',
+    producer: 'worker',
+    draft: false,
+    description: 'Stop this stream now. Nats-Msg-Id is the eventId (1 h dedupe window).',
+  },
+  {
+    id: 'escalation',
+    address: `${SUBJECTS.escalation}.{streamId}`,
+    parameters: streamId,
+    message: 'Escalation',
+    schema: EscalationEventSchema,
+    action: 'send',
+    stream: 'SCREENING_DECISIONS',
+    producer: 'worker',
+    draft: false,
+    description: 'Human review needed, with a priority. Nats-Msg-Id is the eventId.',
+  },
+  {
+    id: 'shadowKillSwitch',
+    address: `${SUBJECTS.shadow}.killswitch.{streamId}`,
+    parameters: streamId,
+    message: 'KillSwitch',
+    schema: KillSwitchEventSchema,
+    action: 'send',
+    stream: 'SCREENING_DECISIONS',
+    producer: 'worker (policy.mode shadow)',
+    draft: false,
+    description: 'What a shadow policy would have stopped (shadow: true); never acted on.',
+  },
+  {
+    id: 'shadowEscalation',
+    address: `${SUBJECTS.shadow}.escalation.{streamId}`,
+    parameters: streamId,
+    message: 'Escalation',
+    schema: EscalationEventSchema,
+    action: 'send',
+    stream: 'SCREENING_DECISIONS',
+    producer: 'worker (policy.mode shadow)',
+    draft: false,
+    description: 'What a shadow policy would have escalated (shadow: true); never acted on.',
+  },
+  {
+    id: 'failure',
+    address: `${SUBJECTS.failure}.{streamId}`,
+    parameters: streamId,
+    message: 'ScreeningFailure',
+    schema: ScreeningFailureEventSchema,
+    action: 'send',
+    stream: 'SCREENING_DECISIONS',
+    producer: 'worker',
+    draft: false,
+    description: 'The stream could not be screened, or only partly (classifiers failing, hash checks go on).',
+  },
+  {
+    id: 'deadLetter',
+    address: SUBJECTS.deadLetter,
+    parameters: {},
+    message: 'DeadLetter',
+    schema: DeadLetterEventSchema,
+    action: 'send',
+    stream: 'SCREENING_DEADLETTER',
+    producer: 'worker',
+    draft: false,
+    description: 'An inbound event that was refused, with every issue and the original payload.',
+  },
+  {
+    id: 'reviewDecision',
+    address: `${SUBJECTS.reviewDecision}.{caseId}`,
+    parameters: caseId,
+    message: 'ReviewDecision',
+    schema: ReviewDecisionSchema,
+    action: 'send',
+    producer: 'review console (roadmap)',
+    draft: true,
+    description: 'DRAFT: a reviewer decided an escalation case.',
+  },
+  {
+    id: 'evidenceRef',
+    address: `${SUBJECTS.evidenceRef}.{caseId}`,
+    parameters: caseId,
+    message: 'EvidenceRef',
+    schema: EvidenceRefSchema,
+    action: 'send',
+    producer: 'worker, when it stores evidence (roadmap)',
+    draft: true,
+    description: 'DRAFT: where a case\'s (blurred) evidence frame is stored.',
+  },
+  {
+    id: 'enforcementAction',
+    address: `${SUBJECTS.enforcementAction}.{streamId}`,
+    parameters: streamId,
+    message: 'EnforcementAction',
+    schema: EnforcementActionSchema,
+    action: 'send',
+    producer: 'enforcer (roadmap)',
+    draft: true,
+    description: 'DRAFT: what the enforcer did at the ingest server.',
+  },
+];
+
+/** The contract of a concrete subject (default prefixes), or undefined when no channel matches. */
+export function channelForSubject(subject: string): ChannelContract | undefined {
+  return CHANNELS.find((c) => addressPattern(c.address).test(subject));
+}
+
+function addressPattern(address: string): RegExp {
+  const escaped = address.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^.]+');
+  return new RegExp(`^${escaped}$`);
+}

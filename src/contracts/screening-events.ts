@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { Hex64Schema, IsoTimeSchema, SchemaVersionSchema, StreamIdSchema, type DeepReadonly } from './common.js';
+
+/*
+ * Outbound payloads are strict objects: the worker is their only producer, so a field the
+ * contract does not name is a bug the tests should catch, not a silent extension. A new field
+ * is added here first (and to docs/asyncapi.yaml by `npm run contract`).
+ */
+
+export const HashMatchSchema = z.strictObject({
+  list: z.string().min(1).describe('Id of the hash list the entry came from'),
+  label: z.string().optional(),
+  distance: z.number().int().min(0).max(256).describe('Hamming distance between the frame hash and the list entry'),
+  hash: Hex64Schema.describe('The list entry\'s PDQ hash'),
+  action: z.enum(['kill', 'escalate']).optional().describe('What a hit on this list causes; lists default to kill'),
+});
+
+export const FrameRefSchema = z.strictObject({
+  seq: z.number().int().min(0).describe('Frame sequence number within this screening run'),
+  pts: z.number().describe('Presentation time in the stream, seconds'),
+  capturedAt: IsoTimeSchema.describe('Wall-clock time the frame left ffmpeg'),
+  hash: Hex64Schema.optional().describe('The frame\'s own PDQ hash'),
+  quality: z.number().int().min(0).max(100).optional().describe('PDQ quality (0-100)'),
+});
+
+const MetadataSchema = z.record(z.string(), z.unknown()).describe('The stream start\'s platform metadata, passed through');
+
+const decisionFields = {
+  schemaVersion: SchemaVersionSchema,
+  eventId: z.string().min(1).describe('Deterministic id, also the Nats-Msg-Id: a retried publish is stored once'),
+  streamId: StreamIdSchema,
+  frame: FrameRefSchema,
+  decidedAt: IsoTimeSchema,
+  latencyMs: z.number().min(0).describe('Milliseconds from the frame leaving ffmpeg to the decision'),
+  workerId: z.string().min(1),
+  shadow: z.boolean().optional().describe('Shadow policy: published to the shadow subject, not acted on'),
+  metadata: MetadataSchema.optional(),
+};
+
+export const KillSwitchEventSchema = z
+  .strictObject({
+    type: z.literal('killswitch'),
+    reason: z.literal('hash_match'),
+    match: HashMatchSchema,
+    ...decisionFields,
+  })
+  .describe('Stop this stream now: a frame matched a kill list');
+
+export const EscalationPrioritySchema = z.enum(['critical', 'high', 'normal']);
+
+export const EscalationReasonSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('hash_match'), match: HashMatchSchema }),
+  z.strictObject({ kind: z.literal('classifier'), signal: z.string().min(1), score: z.number().min(0).max(1), threshold: z.number().min(0).max(1) }),
+  z.strictObject({
+    kind: z.literal('possible_minor'),
+    minAge: z.number().min(0).optional().describe('Youngest apparent age among the faces'),
+    challengeAge: z.number().min(0).describe('Apparent ages under this count as a possible minor'),
+  }),
+]);
+
+export const EscalationEventSchema = z
+  .strictObject({
+    type: z.literal('escalation'),
+    priority: EscalationPrioritySchema,
+    reasons: z.array(EscalationReasonSchema).min(1),
+    ...decisionFields,
+  })
+  .describe('A human must look at this stream');
+
+export const ScreeningFailureEventSchema = z
+  .strictObject({
+    schemaVersion: SchemaVersionSchema,
+    type: z.literal('failure'),
+    eventId: z.string().min(1),
+    streamId: StreamIdSchema,
+    code: z.string().min(1).describe('Stable error code (a metric label), e.g. source_failed, inference_failed'),
+    message: z.string().max(2000),
+    url: z.string().optional().describe('The source URL with credentials and stream keys redacted'),
+    attempts: z.number().int().min(0).optional(),
+    at: IsoTimeSchema,
+    workerId: z.string().min(1),
+  })
+  .describe('This stream could not be screened (or only partly): an unscreened live stream is itself a risk');
+
+export const DeadLetterReasonSchema = z.enum(['invalid_json', 'schema_invalid', 'subject_mismatch', 'subject_invalid', 'too_large']);
+
+export const DeadLetterEventSchema = z
+  .strictObject({
+    schemaVersion: SchemaVersionSchema,
+    type: z.literal('deadletter'),
+    eventId: z.string().min(1),
+    subject: z.string().describe('Subject the refused message was published on'),
+    reason: DeadLetterReasonSchema,
+    issues: z.array(z.string()).describe('Every problem found, so the producer can fix the event in one go'),
+    payload: z.string().describe('The original payload (its first 64 KiB)'),
+    payloadEncoding: z.enum(['utf8', 'base64']),
+    receivedAt: IsoTimeSchema,
+    workerId: z.string().min(1),
+  })
+  .describe('An inbound message that was refused, kept with the reason: never redelivered, never lost');
+
+export type HashMatch = DeepReadonly<z.output<typeof HashMatchSchema>>;
+export type FrameRef = DeepReadonly<z.output<typeof FrameRefSchema>>;
+export type KillSwitchEvent = DeepReadonly<z.output<typeof KillSwitchEventSchema>>;
+export type EscalationPriority = z.output<typeof EscalationPrioritySchema>;
+export type EscalationReason = DeepReadonly<z.output<typeof EscalationReasonSchema>>;
+export type EscalationEvent = DeepReadonly<z.output<typeof EscalationEventSchema>>;
+export type ScreeningFailureEvent = DeepReadonly<z.output<typeof ScreeningFailureEventSchema>>;
+export type DeadLetterReason = z.output<typeof DeadLetterReasonSchema>;
+export type DeadLetterEvent = DeepReadonly<z.output<typeof DeadLetterEventSchema>>;
