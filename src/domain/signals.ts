@@ -10,9 +10,8 @@ export interface FaceSignal {
 export interface FrameSignals {
   /** Class probabilities of the nudity model (drawing, hentai, neutral, porn, sexy). */
   readonly nudity?: Readonly<Record<string, number>>;
+  /** Faces with apparent ages; what counts as a possible minor is the policy's to decide. */
   readonly faces?: readonly FaceSignal[];
-  /** Some face's apparent age is under the challenge age. */
-  readonly possibleMinor?: boolean;
   /** Named signals from drop-in classifiers (manifest-mapped outputs), 0..1. */
   readonly custom?: Readonly<Record<string, number>>;
 }

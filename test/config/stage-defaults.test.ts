@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLASSIFIER_OPTIONS } from '../../src/worker/classify/index.js';
-import { DEFAULT_CHALLENGE_AGE } from '../../src/worker/classify/face-minor.js';
+import { DEFAULT_CHALLENGE_AGE } from '../../src/worker/policy/possible-minor.js';
 import { ConfigSchema } from '../../src/config/index.js';
 import { DEFAULT_MAX_DISTANCE, DEFAULT_MIN_QUALITY } from '../../src/worker/hash/hash-matcher.js';
 import { DEFAULT_INGEST_OPTIONS } from '../../src/worker/intake/index.js';

@@ -3,6 +3,7 @@ import { openClassifier, type Classifier } from '../../worker/classify/index.js'
 import { readRgbImage } from '../../worker/sampler/image-file.js';
 import { faceAgeFactory } from '../../worker/classify/load-face-part.js';
 import { errorCode } from '../../domain/errors.js';
+import { DEFAULT_CHALLENGE_AGE, possibleMinor } from '../../worker/policy/possible-minor.js';
 import { createLogger } from './logger.js';
 import { processIO, type CommandIO } from './io.js';
 
@@ -66,7 +67,6 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Readon
       // Warnings (a model file that fails its checksum, a face part that cannot load) go to stderr.
       logger: createLogger(env.LOG_LEVEL ?? 'warn'),
       faceAge,
-      challengeAge,
       options: { manifestPath: args.values.manifest, intraOpThreads: threads },
     });
   } catch (err) {
@@ -96,7 +96,8 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Readon
           file,
           nudity: s.nudity ?? null,
           faces: (s.faces ?? []).map((f) => ({ box: f.box, score: f.score, age: f.age })),
-          possibleMinor: s.possibleMinor ?? false,
+          // The policy's rule, at the challenge age asked for (the policy default otherwise).
+          possibleMinor: possibleMinor(s.faces ?? [], challengeAge ?? DEFAULT_CHALLENGE_AGE),
         };
         if (s.custom) line.custom = s.custom;
         io.stdout.write(`${JSON.stringify(line)}\n`);

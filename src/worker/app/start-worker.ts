@@ -63,7 +63,6 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
     classifier = await openClassifier({
       logger,
       ...(config.classify.faces ? { faceAge: faceAgeFactory } : {}),
-      challengeAge: config.policy.challengeAge,
       options: {
         ...(config.classify.manifestPath ? { manifestPath: config.classify.manifestPath } : {}),
         intraOpThreads: config.classify.intraOpThreads,

@@ -51,8 +51,6 @@ export interface ClassifierDeps {
   /** Use this manifest instead of reading `options.manifestPath`. */
   readonly manifest?: LoadedManifest;
   readonly options?: Partial<ClassifierOptions>;
-  /** Passed to the face/age factory (policy.challengeAge). */
-  readonly challengeAge?: number;
 }
 
 /**
@@ -95,7 +93,7 @@ export function createClassifier(deps: ClassifierDeps = {}): Classifier {
         }
       }
       if (deps.faceAge) {
-        face = typeof deps.faceAge === 'function' ? await deps.faceAge({ manifest, session, logger: log, challengeAge: deps.challengeAge }) : deps.faceAge;
+        face = typeof deps.faceAge === 'function' ? await deps.faceAge({ manifest, session, logger: log }) : deps.faceAge;
       }
       if (!face) log.warn('no face/age model: frames get no faces and no possible-minor signal');
       if (options.warmUp) {
@@ -152,10 +150,7 @@ export function createClassifier(deps: ClassifierDeps = {}): Classifier {
       });
       const signals: { -readonly [K in keyof FrameSignals]: FrameSignals[K] } = {};
       if (nud) signals.nudity = nud;
-      if (fa) {
-        signals.faces = fa.faces;
-        signals.possibleMinor = fa.possibleMinor;
-      }
+      if (fa) signals.faces = fa.faces;
       if (cs.length > 0) signals.custom = Object.assign({}, ...cs) as Record<string, number>;
       return signals;
     },

@@ -5,7 +5,7 @@
  * Per frame: pad/resize the frame for the detector (face-preprocess.ts), one detector run,
  * YOLO decoding + NMS (face-decode.ts), then every face's crop in one batched age run. The
  * result is faces with box (frame pixels), detector score and apparent age. Whether any face
- * counts as a possible minor is `possibleMinor` (face-minor.ts): an estimate, never a certainty.
+ * counts as a possible minor is the policy's rule (worker/policy/possible-minor.ts): an estimate, never a certainty.
  */
 import * as ort from 'onnxruntime-node';
 import { ModelError } from '../../domain/errors.js';
@@ -24,7 +24,6 @@ import {
   FACE_DETECTOR_MODEL,
 } from './face-constants.js';
 import { cropBoxFor, decodeGrid, nonMaxSuppression, toPixels, type FaceCandidate } from './face-decode.js';
-import { DEFAULT_CHALLENGE_AGE, possibleMinor } from './face-minor.js';
 import { clipCrop, detectorInput, faceCropInput, type CropRect } from './face-preprocess.js';
 import type { LoadedManifest, ManifestEntry } from './manifest.js';
 import { assertFrame } from './rgb-image.js';
@@ -38,8 +37,6 @@ export interface FaceAgeOptions {
   readonly scoreThreshold?: number;
   /** NMS drops a box overlapping a better one with IoU above this. Default 0.4 (face-api's). */
   readonly iouThreshold?: number;
-  /** Apparent age under which a face is a possible minor. Default 25: see face-minor.ts. */
-  readonly challengeAge?: number;
   /**
    * At most this many faces (best scores first) are aged per frame, bounding the age model's
    * cost on crowd scenes. Default 32. Extra faces are logged at debug level, not aged.
@@ -87,7 +84,6 @@ export function resolveFaceAgeOptions(options: FaceAgeOptions = {}): Required<Fa
     inputSize: options.inputSize ?? DETECTOR_DEFAULT_INPUT_SIZE,
     scoreThreshold: options.scoreThreshold ?? DETECTOR_DEFAULT_SCORE_THRESHOLD,
     iouThreshold: options.iouThreshold ?? DETECTOR_DEFAULT_IOU_THRESHOLD,
-    challengeAge: options.challengeAge ?? DEFAULT_CHALLENGE_AGE,
     maxFaces: options.maxFaces ?? 32,
   };
   const issues: string[] = [];
@@ -96,7 +92,6 @@ export function resolveFaceAgeOptions(options: FaceAgeOptions = {}): Required<Fa
   }
   if (!(o.scoreThreshold >= 0 && o.scoreThreshold < 1)) issues.push(`scoreThreshold must be in [0, 1), got ${o.scoreThreshold}`);
   if (!(o.iouThreshold >= 0 && o.iouThreshold <= 1)) issues.push(`iouThreshold must be in [0, 1], got ${o.iouThreshold}`);
-  if (!(Number.isFinite(o.challengeAge) && o.challengeAge > 0)) issues.push(`challengeAge must be a positive number of years, got ${o.challengeAge}`);
   if (!Number.isInteger(o.maxFaces) || o.maxFaces < 1) issues.push(`maxFaces must be a positive integer, got ${o.maxFaces}`);
   if (issues.length) throw new ModelError('model_invalid', `invalid face model options: ${issues.join('; ')}`);
   return o;
@@ -116,7 +111,7 @@ export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<OnnxFa
     await detector.session.release();
     throw err;
   }
-  log.info({ inputSize: options.inputSize, intraOpThreads: sessionOptions.intraOpThreads, challengeAge: options.challengeAge }, 'face and age models loaded');
+  log.info({ inputSize: options.inputSize, intraOpThreads: sessionOptions.intraOpThreads }, 'face and age models loaded');
 
   const inputSize = options.inputSize;
   const cells = inputSize / DETECTOR_STRIDE;
@@ -205,7 +200,7 @@ export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<OnnxFa
     detect,
     async analyse(img) {
       const faces = await detect(img);
-      return { faces, possibleMinor: possibleMinor(faces, options.challengeAge) };
+      return { faces };
     },
     async close() {
       if (closed) return;

@@ -14,6 +14,5 @@ export const faceAgeFactory: FaceAgeFactory = async (ctx) => {
     manifest: ctx.manifest,
     session: ctx.session,
     logger: ctx.logger,
-    options: ctx.challengeAge === undefined ? {} : { challengeAge: ctx.challengeAge },
   });
 };

@@ -10,11 +10,6 @@ import type { LoadedManifest } from './manifest.js';
  */
 export interface FaceAgeResult {
   readonly faces: readonly FaceSignal[];
-  /**
-   * Some face looks younger than the challenge age (the face part owns that rule): a signal for
-   * review, not a finding.
-   */
-  readonly possibleMinor: boolean;
 }
 
 /**
@@ -35,8 +30,6 @@ export interface FaceAgeContext {
   readonly session: ImageModelOptions;
   /** The composite's logger (a silent one when it was given none): the face part never makes its own. */
   readonly logger: Logger;
-  /** Apparent age under which a face counts as a possible minor (policy.challengeAge; default 25). */
-  readonly challengeAge?: number;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { EscalationPriority, EscalationReason, HashMatch } from '../../contracts/index.js';
+import { possibleMinor } from './possible-minor.js';
 import type { Decision, FrameAnalysis, PolicyOptions, PolicyState } from './types.js';
 
 export interface PolicyResult {
@@ -61,10 +62,10 @@ function escalationFor(
   const signals = frame.signals;
   const nudity = signals?.nudity;
   const explicit = nudity ? (nudity.porn ?? 0) + (nudity.hentai ?? 0) : 0;
-  const minor = signals?.possibleMinor === true;
+  const minor = signals?.faces !== undefined && possibleMinor(signals.faces, options.challengeAge);
   if (minor && explicit >= options.nudityWithMinorEscalateAt) {
     reasons.push({ kind: 'classifier', signal: 'explicit', score: explicit, threshold: options.nudityWithMinorEscalateAt });
-    // NaN ages (a face the age model could not read) count as possible minors upstream but have
+    // NaN ages (a face the age model could not read) count as possible minors (possible-minor.ts) but have
     // no age to report; reviewers get the youngest real estimate, or none.
     const ages = (signals?.faces ?? []).map((f) => f.age).filter(Number.isFinite);
     reasons.push({ kind: 'possible_minor', ...(ages.length ? { minAge: Math.min(...ages) } : {}), challengeAge: options.challengeAge });

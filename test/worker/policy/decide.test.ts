@@ -73,7 +73,6 @@ describe('decide', () => {
   it('escalates explicit content with a possible minor as critical, at the lower threshold', () => {
     const signals = {
       nudity: { porn: 0.4, hentai: 0.15, neutral: 0.45 },
-      possibleMinor: true,
       faces: [{ box: [0, 0, 10, 10] as const, score: 0.9, age: 19.5 }],
     };
     const r = decide(INITIAL_POLICY_STATE, frame({ signals }), options, 0);
@@ -84,8 +83,18 @@ describe('decide', () => {
     expect(d.kind === 'escalation' && d.reasons[1]).toEqual({ kind: 'possible_minor', minAge: 19.5, challengeAge: 25 });
   });
 
+  it('decides what a possible minor is from its own challenge age: a shadow policy can try another on the same frame', () => {
+    const signals = { nudity: { porn: 0.55 }, faces: [{ box: [0, 0, 10, 10] as const, score: 0.9, age: 21 }] };
+    const live = decide(INITIAL_POLICY_STATE, frame({ signals }), options, 0).decisions[0];
+    expect(live?.kind === 'escalation' && live.priority).toBe('critical');
+    // At 18 the 21-year-old estimate is no possible minor, and 0.55 alone is below the explicit bar.
+    expect(decide(INITIAL_POLICY_STATE, frame({ signals }), { ...options, challengeAge: 18 }, 0).decisions).toEqual([]);
+    // No faces: nothing about minors can be said, the lower bar does not apply.
+    expect(decide(INITIAL_POLICY_STATE, frame({ signals: { nudity: { porn: 0.55 } } }), options, 0).decisions).toEqual([]);
+  });
+
   it('reports no age for a possible minor whose face has no readable age', () => {
-    const signals = { nudity: { porn: 0.6 }, possibleMinor: true, faces: [{ box: [0, 0, 9, 9] as const, score: 0.8, age: NaN }] };
+    const signals = { nudity: { porn: 0.6 }, faces: [{ box: [0, 0, 9, 9] as const, score: 0.8, age: NaN }] };
     const d = decide(INITIAL_POLICY_STATE, frame({ signals }), options, 0).decisions[0]!;
     expect(d.kind === 'escalation' && d.reasons[1]).toEqual({ kind: 'possible_minor', challengeAge: 25 });
   });
@@ -102,7 +111,7 @@ describe('decide', () => {
     expect(high.decisions[0]?.kind === 'escalation' && high.decisions[0].priority).toBe('high');
     const crit = decide(
       INITIAL_POLICY_STATE,
-      frame({ signals: { custom: { vendor_csam: 0.71 }, possibleMinor: true } }),
+      frame({ signals: { custom: { vendor_csam: 0.71 }, faces: [{ box: [0, 0, 9, 9] as const, score: 0.9, age: 16 }] } }),
       options,
       0,
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CHALLENGE_AGE, possibleMinor } from '../../../src/worker/classify/face-minor.js';
+import { DEFAULT_CHALLENGE_AGE, possibleMinor } from '../../../src/worker/policy/possible-minor.js';
 
 describe('possibleMinor', () => {
   it('uses a challenge age of 25 by default, not 18', () => {

@@ -9,6 +9,9 @@
  * vendors' published figure is that 99.9% of 13–17-year-olds are estimated under 25. Anyone who
  * appears younger than the challenge age is treated as possibly a minor.
  *
+ * The rule lives in the policy, not the classifiers: classifiers report apparent ages, and a
+ * shadow policy can evaluate another challenge age on the same frames.
+ *
  * This is a signal for escalation and human review, not a finding: it is wrong about many
  * adults (by design) and can still be wrong about a minor. Never present it as a certainty.
  */
