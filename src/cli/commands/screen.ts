@@ -2,10 +2,11 @@ import { parseArgs } from 'node:util';
 import { listIdFromPath, loadConfig, readEnv, type StreamscreenEnv } from '../../config/index.js';
 import { screeningFailureEvent } from '../../domain/failure.js';
 import type { DecisionSink } from '../../domain/ports.js';
-import { createPdqHasher } from '../../worker/hash/pdq-hasher.js';
-import { buildScreeningStages, policyOptions, screenerOptions } from '../../worker/app/start-worker.js';
+import { buildScreeningStages, createScreener } from '../../worker/app/stages.js';
+import { workerMetricsListeners } from '../../worker/app/worker-metrics.js';
+import type { WorkerEvents } from '../../worker/events.js';
+import { createHooks } from '../../domain/hooks.js';
 import { createMetrics } from '../../metrics/metrics.js';
-import { createStreamScreener } from '../../worker/pipeline/stream-screener.js';
 import { createLogger } from './logger.js';
 import { processIO, type CommandIO } from './io.js';
 
@@ -74,25 +75,14 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Stream
     },
   };
   const logger = createLogger(config.log.level);
-  const metrics = createMetrics({ defaultMetrics: false });
-  const stages = await buildScreeningStages({ ...loaded, config }, logger, metrics);
+  const events = createHooks<WorkerEvents>(logger, workerMetricsListeners(createMetrics({ defaultMetrics: false })));
+  const stages = await buildScreeningStages({ ...loaded, config }, logger, events);
 
   const print = async (event: object) => {
     io.stdout.write(JSON.stringify(event) + '\n');
   };
   const sink: DecisionSink = { killSwitch: print, escalation: print, failure: print };
-  const screener = createStreamScreener({
-    workerId: 'cli',
-    logger,
-    metrics,
-    openSource: stages.openSource,
-    hasher: createPdqHasher(),
-    matcher: stages.matcher,
-    classifier: stages.classifier,
-    sink,
-    policy: policyOptions(config),
-    options: screenerOptions(config),
-  });
+  const screener = createScreener({ ...loaded, config }, stages, { workerId: 'cli', logger, events, sink });
 
   const ac = new AbortController();
   const onSignal = () => ac.abort();

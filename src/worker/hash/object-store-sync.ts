@@ -1,4 +1,6 @@
 import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
+import { silentHooks, type Emitter } from '../../domain/hooks.js';
+import type { HashListSyncEvent, WorkerEvents } from '../events.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { HashListError, errorCode } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
@@ -28,19 +30,15 @@ export interface HashListSyncOptions {
   readonly retryDelayMs?: number;
 }
 
-export type HashListSyncEvent =
-  | { readonly type: 'loaded'; readonly id: string; readonly count: number; readonly sha256: string; readonly ms: number }
-  | { readonly type: 'removed'; readonly id: string }
-  | { readonly type: 'refused'; readonly id: string; readonly error: HashListError }
-  | { readonly type: 'retrying'; readonly id: string; readonly error: Error; readonly delayMs: number };
+export type { HashListSyncEvent };
 
 export interface HashListSyncDeps {
   readonly nc: NatsConnection;
   /** From `matcher.source('nats')`. */
   readonly sink: HashListSource;
   readonly logger?: Logger;
-  /** For metrics: every load, removal, refusal and retry. */
-  readonly onEvent?: (event: HashListSyncEvent) => void;
+  /** Every load, removal, refusal and retry (`hashlist.sync` of WorkerEvents). */
+  readonly events?: Emitter<WorkerEvents>;
 }
 
 export interface ListSyncStatus {
@@ -82,7 +80,8 @@ interface Serving {
  * three versions arrive during one download only the newest is fetched next.
  */
 export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions): HashListSync {
-  const { nc, sink, logger, onEvent } = deps;
+  const { nc, sink, logger } = deps;
+  const events = deps.events ?? silentHooks<WorkerEvents>();
   const { bucket } = deps;
   const wanted = deps.lists ? new Set(deps.lists) : undefined;
   const resyncMs = deps.resyncIntervalMs ?? 60_000;
@@ -99,13 +98,8 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
   let ready = false;
   let stopped = false;
 
-  const emit = (event: HashListSyncEvent): void => {
-    try {
-      onEvent?.(event);
-    } catch (err) {
-      logger?.warn({ err }, 'hash list sync event handler threw');
-    }
-  };
+  const emit = (event: HashListSyncEvent): void => events.emit('hashlist.sync', event);
+
 
   const refuse = (info: ObjectInfo, error: HashListError): void => {
     errors.set(info.name, { code: error.code, message: error.message, at: new Date().toISOString(), nuid: info.nuid });

@@ -1,4 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
+import type { AssignmentOutcome } from '../events.js';
 import type { DeadLetterEvent, ScreeningFailureEvent } from '../../contracts/index.js';
 import { isRetryable, LeaseLostError } from '../../domain/errors.js';
 import { screeningFailureEvent } from '../../domain/failure.js';
@@ -56,17 +57,6 @@ export interface IngestPublisher {
   ensureStream(desired: DesiredStream): Promise<unknown>;
 }
 
-/** How a held stream ended, as reported to IngestEvents (a metric label). */
-export type AssignmentOutcome =
-  | 'completed'
-  | 'failed'
-  | 'crashed'
-  | 'ended'
-  | 'shutdown'
-  | 'superseded'
-  | 'lease_lost'
-  | 'skipped_ended'
-  | 'abandoned';
 
 /** A terminal failure is `failed` (given up, reported); a retryable one `crashed` (handed back for another try). */
 function outcomeLabel(f: Finish): AssignmentOutcome {

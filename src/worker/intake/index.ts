@@ -1,5 +1,5 @@
-export { createIngest, defaultWorkerId, type Ingest, type IngestDeps, type IngestEvents, type IngestHealth, type StopOptions } from './ingest.js';
-export type { AssignmentOutcome, IngestPublisher, ScreeningAssignment } from './held-stream.js';
+export { createIngest, defaultWorkerId, type Ingest, type IngestDeps, type IngestHealth, type StopOptions } from './ingest.js';
+export type { IngestPublisher, ScreeningAssignment } from './held-stream.js';
 export { admission, type Admission, type AdmissionInput } from './admission.js';
 export { finishFor, settle, settleUnreported, type Disposal, type Finish, type Settlement } from './settlement.js';
 export { AssignmentAbortedError, type AbortCause } from './errors.js';

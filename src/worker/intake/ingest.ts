@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { silentHooks, type Emitter } from '../../domain/hooks.js';
+import type { WorkerEvents } from '../events.js';
 import { hostname } from 'node:os';
 import { jetstream, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -10,7 +12,7 @@ import type { StreamStart } from '../../domain/stream.js';
 import { backoffDelay, sleep } from '../../domain/retry.js';
 import { admission } from './admission.js';
 import { disposeStart } from './dispose.js';
-import { HeldStream, runIdFor, type AssignmentOutcome, type IngestPublisher, type ScreeningAssignment } from './held-stream.js';
+import { HeldStream, runIdFor, type IngestPublisher, type ScreeningAssignment } from './held-stream.js';
 import { buildDeadLetter } from './dead-letter.js';
 import { followEnds, lastEndFor, type EndsFollower } from './ends.js';
 import { parseStartEvent, type DeadLetterReason } from './events.js';
@@ -33,24 +35,8 @@ export interface IngestDeps {
    * failure not yet reported (a rejection counts as one). Must stop promptly when `assignment.signal` aborts.
    */
   readonly onAssignment: (assignment: ScreeningAssignment) => Promise<ScreeningOutcome>;
-  /** Optional hooks for metrics; called synchronously, must not throw. */
-  readonly events?: IngestEvents;
-}
-
-export interface IngestEvents {
-  onAssigned?(e: { streamId: string; runId: string; deliveryCount: number; tookOverFrom?: string }): void;
-  onFinished?(e: { streamId: string; runId: string; outcome: AssignmentOutcome }): void;
-  /** An invalid event was dead-lettered (for starts: once its dead letter is stored). */
-  onDeadLetter?(e: { subject: string; reason: DeadLetterReason; kind: 'start' | 'end' }): void;
-  /**
-   * A dead letter for an invalid start could not be stored within deadLetterTimeoutMs
-   * (`timeout`: dead-letter stream unreachable or not answering) or was refused for good
-   * (`refused`); the start goes back and comes round again after `retryInMs`. Repeats mean the
-   * dead-letter stream needs an operator.
-   */
-  onDeadLetterDeferred?(e: { subject: string; reason: DeadLetterReason; why: 'timeout' | 'refused'; retryInMs: number; deliveryCount: number }): void;
-  /** A start arrived for a stream another worker holds (normal only for re-announces and takeovers). */
-  onHeldElsewhere?(e: { streamId: string; holder: string }): void;
+  /** Reports assignments, finishes and dead letters (`intake.*` of WorkerEvents). */
+  readonly events?: Emitter<WorkerEvents>;
 }
 
 export interface StopOptions {
@@ -102,6 +88,7 @@ class IngestImpl implements Ingest {
   readonly workerId: string;
   readonly options: ResolvedIngestOptions;
   private readonly log: Logger;
+  private readonly events: Emitter<WorkerEvents>;
   private readonly active = new Map<string, HeldStream>();
   /** Starts being admitted, with any later end seen meanwhile. */
   private readonly admitting = new Map<string, { endSeenNanos?: bigint }>();
@@ -128,6 +115,7 @@ class IngestImpl implements Ingest {
     this.options = resolveIngestOptions(deps.options);
     this.workerId = deps.workerId ?? defaultWorkerId();
     this.log = deps.logger.child({ component: 'ingest', workerId: this.workerId });
+    this.events = deps.events ?? silentHooks<WorkerEvents>();
   }
 
   get activeStreams(): readonly string[] {
@@ -172,7 +160,7 @@ class IngestImpl implements Ingest {
         // Every worker sees every end; the id (stream + sequence) makes their dead letters one.
         const event = buildDeadLetter({ stream: o.endsStream, ...bad }, bad.reason, bad.issues, this.workerId);
         this.log.warn({ subject: bad.subject, reason: bad.reason, issues: bad.issues }, 'invalid end event: dead-lettered, not acted on');
-        this.emit(() => this.deps.events?.onDeadLetter?.({ subject: bad.subject, reason: bad.reason, kind: 'end' }));
+        this.events.emit('intake.deadLetter', { subject: bad.subject, reason: bad.reason, kind: 'end' });
         this.deps.publisher
           .publishDeadLetter(event, { signal: this.hardStop.signal })
           .catch((err: unknown) => this.log.error({ err, eventId: event.eventId }, 'could not dead-letter an invalid end event'));
@@ -309,7 +297,7 @@ class IngestImpl implements Ingest {
     }
     if (decided.kind === 'held-elsewhere') {
       this.log.debug({ streamId: start.streamId, holder: decided.holder, retryInMs: decided.retryInMs }, 'stream held by another worker');
-      this.emit(() => this.deps.events?.onHeldElsewhere?.({ streamId: start.streamId, holder: decided.holder }));
+      this.events.emit('intake.heldElsewhere', { streamId: start.streamId, holder: decided.holder });
       m.nak(decided.retryInMs);
       return;
     }
@@ -324,7 +312,7 @@ class IngestImpl implements Ingest {
       await disposeStart({ msg: m, lease: lease.lease, log, requestTimeoutMs: o.requestTimeoutMs }, disposal).catch((err: unknown) =>
         log.error({ err, admission: decided.kind }, 'finishing the assignment failed'),
       );
-      this.emit(() => this.deps.events?.onFinished?.({ streamId: start.streamId, runId, outcome: decided.kind === 'skip-ended' ? 'skipped_ended' : 'abandoned' }));
+      this.events.emit('intake.finished', { streamId: start.streamId, runId, outcome: decided.kind === 'skip-ended' ? 'skipped_ended' : 'abandoned' });
       return;
     }
     const held = new HeldStream({
@@ -338,20 +326,18 @@ class IngestImpl implements Ingest {
       hardStop: this.hardStop.signal,
       onDone: (s, outcome) => {
         if (this.active.get(s.streamId) === s) this.active.delete(s.streamId);
-        this.emit(() => this.deps.events?.onFinished?.({ streamId: s.streamId, runId: s.runId, outcome }));
+        this.events.emit('intake.finished', { streamId: s.streamId, runId: s.runId, outcome });
         this.wakeCapacityWaiters();
       },
     });
     this.active.set(start.streamId, held);
     this.log.info({ streamId: start.streamId, runId, delivery: m.info.deliveryCount }, 'screening stream');
-    this.emit(() =>
-      this.deps.events?.onAssigned?.({
-        streamId: start.streamId,
-        runId,
-        deliveryCount: m.info.deliveryCount,
-        ...(lease.previousHolder ? { tookOverFrom: lease.previousHolder } : {}),
-      }),
-    );
+    this.events.emit('intake.assigned', {
+      streamId: start.streamId,
+      runId,
+      deliveryCount: m.info.deliveryCount,
+      ...(lease.previousHolder ? { tookOverFrom: lease.previousHolder } : {}),
+    });
     held.run(this.deps.onAssignment);
   }
 
@@ -372,7 +358,7 @@ class IngestImpl implements Ingest {
       await this.deps.publisher.publishDeadLetter(event, { signal: AbortSignal.any([this.intake.signal, deadline]) });
       // No reason argument: nats-server 2.9 does not parse "+TERM <reason>" and would redeliver.
       m.term();
-      this.emit(() => this.deps.events?.onDeadLetter?.({ subject: m.subject, reason, kind: 'start' }));
+      this.events.emit('intake.deadLetter', { subject: m.subject, reason, kind: 'start' });
     } catch (err) {
       if (this.intake.signal.aborted) {
         this.log.info({ eventId: event.eventId }, 'stopping before the dead letter was stored; handing the message back');
@@ -382,7 +368,7 @@ class IngestImpl implements Ingest {
       const why = deadline.aborted ? 'timeout' : 'refused';
       const retryInMs = backoffDelay(deliveryCount, o.retryDelayMs, Math.max(o.retryDelayMs, MAX_DEAD_LETTER_RETRY_MS));
       this.log.error({ err, eventId: event.eventId, why, retryInMs, deliveryCount }, 'dead letter not stored; the invalid start comes back later');
-      this.emit(() => this.deps.events?.onDeadLetterDeferred?.({ subject: m.subject, reason, why, retryInMs, deliveryCount }));
+      this.events.emit('intake.deadLetterDeferred', { subject: m.subject, reason, why, retryInMs, deliveryCount });
       m.nak(retryInMs);
     } finally {
       clearInterval(keepAlive);
@@ -400,15 +386,6 @@ class IngestImpl implements Ingest {
     if (ttl !== o.leaseTtlMs) issues.push(`bucket ${o.leaseBucket} has TTL ${ttl} ms, options say ${o.leaseTtlMs}`);
     if (issues.length > 0) {
       throw new ConfigError('server-side ingest settings differ from this worker\'s (provision, or align the options)', issues);
-    }
-  }
-
-  /** A metrics hook that throws must not break ingest. */
-  private emit(call: () => void): void {
-    try {
-      call();
-    } catch (err) {
-      this.log.warn({ err }, 'ingest event hook threw');
     }
   }
 

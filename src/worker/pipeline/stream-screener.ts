@@ -8,7 +8,8 @@ import { DIHEDRAL_ORDER, pdqToHex, type PdqHash } from '../../domain/pdq.js';
 import type { DecisionSink, FrameClassifier, FrameHasher, FrameSource, FrameSourceFactory, HashMatcher } from '../../domain/ports.js';
 import type { FrameSignals } from '../../domain/signals.js';
 import type { StreamStart } from '../../domain/stream.js';
-import type { Metrics } from '../../metrics/metrics.js';
+import { silentHooks, type Emitter } from '../../domain/hooks.js';
+import type { WorkerEvents } from '../events.js';
 import { decide, INITIAL_POLICY_STATE, type PolicyOptions, type PolicyState } from '../policy/index.js';
 import { toEvent } from './events.js';
 
@@ -27,7 +28,8 @@ export interface StreamScreenerOptions {
 export interface StreamScreenerDeps {
   readonly workerId: string;
   readonly logger: Logger;
-  readonly metrics: Metrics;
+  /** Frames, latencies, matches, decisions and shed work (`pipeline.*` of WorkerEvents). */
+  readonly events?: Emitter<WorkerEvents>;
   readonly openSource: FrameSourceFactory;
   readonly hasher: FrameHasher;
   readonly matcher: HashMatcher;
@@ -62,7 +64,7 @@ export interface StreamScreener {
 
 export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
   const now = deps.now ?? Date.now;
-  const { metrics } = deps;
+  const events = deps.events ?? silentHooks<WorkerEvents>();
 
   function hashAndMatch(frame: RawFrame): { hash: PdqHash; quality: number; matches: HashMatch[] } {
     let hashes: readonly PdqHash[];
@@ -76,9 +78,9 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
       hashes = [r.hash];
       quality = r.quality;
     }
-    metrics.frameLatency.observe({ stage: 'hash' }, (now() - frame.capturedAt) / 1000);
+    events.emit('pipeline.latency', { stage: 'hash', seconds: (now() - frame.capturedAt) / 1000 });
     const matches = hashes.length === 1 ? deps.matcher.match(hashes[0]!, quality) : deps.matcher.matchAny(hashes, quality);
-    for (const m of matches) metrics.hashMatches.inc({ list: m.list });
+    for (const m of matches) events.emit('pipeline.match', { list: m.list });
     return { hash: hashes[0]!, quality, matches };
   }
 
@@ -101,7 +103,7 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         await job.assertOwned();
         if (event.type === 'killswitch') await deps.sink.killSwitch(event, job.publishSignal);
         else await deps.sink.escalation(event, job.publishSignal);
-        metrics.decisions.inc({ kind: event.type, shadow: String(decision.shadow) });
+        events.emit('pipeline.decision', { kind: event.type, shadow: decision.shadow });
         log.info({ eventId: event.eventId, type: event.type, latencyMs: event.latencyMs, seq: frame.seq }, 'decision published');
       }
     };
@@ -114,13 +116,13 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
     const classify = async (frame: RawFrame, classifier: FrameClassifier): Promise<FrameSignals | undefined> => {
       try {
         const signals = await classifier.classify(frame);
-        metrics.frameLatency.observe({ stage: 'classify' }, (now() - frame.capturedAt) / 1000);
+        events.emit('pipeline.latency', { stage: 'classify', seconds: (now() - frame.capturedAt) / 1000 });
         classifierFailures = 0;
         return signals;
       } catch (err) {
         classifierFailures++;
-        metrics.errors.inc({ code: errorCode(err) });
-        metrics.framesShed.inc({ reason: 'classifier_failed' });
+        events.emit('pipeline.error', { code: errorCode(err) });
+        events.emit('pipeline.shed', { reason: 'classifier_failed' });
         log.warn({ err, seq: frame.seq, consecutive: classifierFailures }, 'classifiers failed on a frame; hash screening continues');
         if (classifierFailures === deps.options.classifierFailuresToReport) {
           await reportFailure(job, err, log, 'classifiers failing on this stream; hash screening continues');
@@ -129,14 +131,14 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
       }
     };
 
-    metrics.activeStreams.inc();
+    events.emit('pipeline.active', { delta: 1 });
     try {
       // Inside the try: a URL the sampler refuses (scheme not allowed) is a screening failure to
       // report like any other, not an exception that escapes the assignment.
       source = deps.openSource({ streamId: start.streamId, url: start.url, signal });
       for await (const frame of source.frames()) {
         if (signal.aborted) break;
-        metrics.framesReceived.inc({ source: 'ffmpeg' });
+        events.emit('pipeline.frame', { source: 'ffmpeg' });
         const ageAtStart = now() - frame.capturedAt;
         const a = hashAndMatch(frame);
         // Built only for frames that produce an event: hex and ISO formatting are not free per frame.
@@ -152,7 +154,7 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
 
         if (deps.classifier) {
           if (ageAtStart > deps.options.frameBudgetMs) {
-            metrics.framesShed.inc({ reason: 'classifiers_over_budget' });
+            events.emit('pipeline.shed', { reason: 'classifiers_over_budget' });
             log.warn({ seq: frame.seq, ageMs: ageAtStart }, 'frame over latency budget before screening: classifiers skipped');
           } else {
             const signals = await classify(frame, deps.classifier);
@@ -160,8 +162,8 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
           }
         }
         const totalMs = now() - frame.capturedAt;
-        metrics.frameLatency.observe({ stage: 'decision' }, totalMs / 1000);
-        if (totalMs > deps.options.frameBudgetMs) metrics.framesOverBudget.inc();
+        events.emit('pipeline.latency', { stage: 'decision', seconds: totalMs / 1000 });
+        if (totalMs > deps.options.frameBudgetMs) events.emit('pipeline.overBudget', {});
       }
       return signal.aborted ? { kind: 'stopped' } : { kind: 'source_ended' };
     } catch (err) {
@@ -170,11 +172,11 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         return { kind: 'lease_lost' };
       }
       if (signal.aborted) return { kind: 'stopped' };
-      metrics.errors.inc({ code: errorCode(err) });
+      events.emit('pipeline.error', { code: errorCode(err) });
       // Reported by the assigner (intake), the one place a stream's terminal failure becomes an event.
       return { kind: 'failed', error: err };
     } finally {
-      metrics.activeStreams.dec();
+      events.emit('pipeline.active', { delta: -1 });
       await source?.stop().catch((err: unknown) => log.warn({ err }, 'sampler stop failed'));
     }
   }
@@ -185,7 +187,7 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
     try {
       await job.assertOwned();
       await deps.sink.failure(event, job.publishSignal);
-      metrics.decisions.inc({ kind: 'failure', shadow: 'false' });
+      events.emit('pipeline.decision', { kind: 'failure', shadow: false });
       log.warn({ eventId: event.eventId, code: event.code }, 'screening failure reported');
       return true;
     } catch (publishErr) {

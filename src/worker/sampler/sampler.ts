@@ -1,4 +1,6 @@
 import { SourceError } from '../../domain/errors.js';
+import { silentHooks, type Emitter } from '../../domain/hooks.js';
+import type { WorkerEvents } from '../events.js';
 import type { RawFrame } from '../../domain/frame.js';
 import type { Logger } from '../../domain/logger.js';
 import { backoffDelay } from './backoff.js';
@@ -14,18 +16,6 @@ import { cutLifeline, hasExited, spawnWithLifeline, terminate, type LifelineChil
 import { resolveSamplerOptions, type SamplerOptions } from './options.js';
 import { parseSourceUrl, type SourceUrl } from './source-url.js';
 
-/** Hooks for metrics; each is optional and must not throw (errors are caught and logged). */
-export interface SamplerEvents {
-  /** An ffmpeg run started (attempt counts every run, the first included). */
-  onSpawn?(info: { attempt: number; pid: number | undefined }): void;
-  /** A run ended with a retryable error and another starts after `delayMs`. */
-  onRestart?(info: { attempt: number; failures: number; delayMs: number; error: SourceError }): void;
-  /** The consumer fell behind and `frame` (the oldest queued) was discarded. */
-  onDrop?(info: { frame: RawFrame; droppedTotal: number }): void;
-  /** Terminal: retries are spent (or the cause cannot be retried); frames() throws this error. */
-  onFailed?(error: SourceFailedError): void;
-}
-
 export interface CreateSamplerDeps {
   /** Stream URL (rtmp, rtmps, srt, http(s) HLS; a file path only with options.allowFiles). */
   url: string;
@@ -33,7 +23,8 @@ export interface CreateSamplerDeps {
   ffmpeg: FfmpegBinary;
   logger: Logger;
   options?: Partial<SamplerOptions>;
-  events?: SamplerEvents;
+  /** Reports spawns, restarts, drops and the final failure (`sampler.*` of WorkerEvents). */
+  events?: Emitter<WorkerEvents>;
   /** Aborting it stops the sampler, as stop() does. */
   signal?: AbortSignal;
   /** Jitter source for the backoff; tests pin it. */
@@ -109,7 +100,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     ...(bound.streamId === undefined ? { streamId: deps.streamId } : {}),
     source: source.redacted,
   });
-  const events = deps.events ?? {};
+  const events = deps.events ?? silentHooks<WorkerEvents>();
   // exact: every frame's size is known up front, so frames are cut as soon as their bytes are in.
   // shrink: a frame's size comes from its showinfo line (written to stderr before the frame).
   const fixedBytes = options.scaleMode === 'exact' ? options.width * options.height * 3 : undefined;
@@ -130,19 +121,13 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
   let lastDropLog = 0;
   let wake: (() => void) | undefined;
 
-  const fire = <K extends keyof SamplerEvents>(name: K, arg: Parameters<NonNullable<SamplerEvents[K]>>[0]): void => {
-    try {
-      (events[name] as ((a: typeof arg) => void) | undefined)?.(arg);
-    } catch (err) {
-      log.error({ err, hook: name }, 'sampler event hook threw');
-    }
-  };
+
 
   const queue = new LatestQueue<RawFrame>(
     options.maxQueuedFrames,
     () => void stop(),
     (frame) => {
-      fire('onDrop', { frame, droppedTotal: queue.dropped });
+      events.emit('sampler.drop', { frame, droppedTotal: queue.dropped });
       const now = Date.now();
       if (now - lastDropLog >= DROP_LOG_INTERVAL_MS) {
         lastDropLog = now;
@@ -175,7 +160,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       let stallTimer: NodeJS.Timeout | undefined;
       let ptsTimer: NodeJS.Timeout | undefined;
 
-      fire('onSpawn', { attempt, pid: child.pid });
+      events.emit('sampler.spawn', { attempt, pid: child.pid });
       log.info({ attempt, processGroup: child.pid }, 'ffmpeg started');
 
       const emit = (ready: RawFrame[]): void => {
@@ -308,7 +293,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         const failed = new SourceFailedError(source.redacted, failures, err);
         state = 'failed';
         log.error({ code: err.code, err: err.message, attempts: failures, retryable: err.retryable }, 'giving up on the source');
-        fire('onFailed', failed);
+        events.emit('sampler.failed', failed);
         queue.fail(failed);
         return;
       }
@@ -316,7 +301,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       restarts++;
       state = 'backoff';
       log.warn({ code: err.code, err: err.message, attempt: attempts, failures, delayMs, framesThisRun: result.frames }, 'ffmpeg ended; restarting');
-      fire('onRestart', { attempt: attempts, failures, delayMs, error: err });
+      events.emit('sampler.restart', { attempt: attempts, failures, delayMs, error: err });
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, delayMs);
         wake = () => {

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createHooks } from '../../../src/domain/hooks.js';
+import type { WorkerEvents } from '../../../src/worker/events.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,7 +56,7 @@ describe('hash list distribution over a NATS Object Store', () => {
     const nc = await server.connect();
     const matcher = createHashMatcher();
     const events: HashListSyncEvent[] = [];
-    const sync = createHashListSync({ nc, sink: matcher.source('nats'), bucket, resyncIntervalMs: 0, onEvent: (e) => events.push(e), ...(lists ? { lists } : {}) });
+    const sync = createHashListSync({ nc, sink: matcher.source('nats'), bucket, resyncIntervalMs: 0, events: createHooks<WorkerEvents>(undefined, { 'hashlist.sync': (e) => events.push(e) }), ...(lists ? { lists } : {}) });
     workers.push({ nc, sync });
     expect(matcher.ready).toBe(false);
     await sync.start();
@@ -146,7 +148,7 @@ describe('hash list distribution over a NATS Object Store', () => {
     const matcher = createHashMatcher();
     await createFileHashLists({ sink: matcher.source('files'), lists: [{ id: 'shared-id', path: local }] }).load();
     const events: HashListSyncEvent[] = [];
-    const sync = createHashListSync({ nc, sink: matcher.source('nats'), bucket, resyncIntervalMs: 0, onEvent: (e) => events.push(e) });
+    const sync = createHashListSync({ nc, sink: matcher.source('nats'), bucket, resyncIntervalMs: 0, events: createHooks<WorkerEvents>(undefined, { 'hashlist.sync': (e) => events.push(e) }) });
     workers.push({ nc, sync });
 
     await sync.start();

@@ -10,7 +10,7 @@ async function crossStageImports(stage: string): Promise<string[]> {
     if (!file.endsWith('.ts')) continue;
     const text = await readFile(new URL(`${stage}/${file}`, src), 'utf8');
     for (const m of text.matchAll(/from\s+'(\.\.\/[^']+)'/g)) {
-      if (!/^\.\.\/\.\.\/(domain|contracts)\//.test(m[1]!)) out.push(`${stage}/${file} -> ${m[1]}`);
+      if (!/^\.\.\/\.\.\/(domain|contracts)\/|^\.\.\/events\.js$/.test(m[1]!)) out.push(`${stage}/${file} -> ${m[1]}`);
     }
   }
   return out;

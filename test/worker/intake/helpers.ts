@@ -1,4 +1,6 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { createHooks, type Listeners } from '../../../src/domain/hooks.js';
+import type { WorkerEvents } from '../../../src/worker/events.js';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -6,7 +8,6 @@ import {
   createIngest,
   resolveIngestOptions,
   type Ingest,
-  type IngestEvents,
   type IngestOptions,
   type ScreeningAssignment,
 } from '../../../src/worker/intake/index.js';
@@ -98,7 +99,7 @@ export function makeIngest(
   onAssignment: (a: ScreeningAssignment) => Promise<ScreeningOutcome>,
   extra: Partial<IngestOptions> = {},
   workerId?: string,
-  events?: IngestEvents,
+  events?: Listeners<WorkerEvents>,
 ): Ingest {
   return createIngest({
     nc: h.nc,
@@ -107,7 +108,7 @@ export function makeIngest(
     onAssignment,
     options: testOptions(tag, extra),
     ...(workerId ? { workerId } : {}),
-    ...(events ? { events } : {}),
+    ...(events ? { events: createHooks<WorkerEvents>(undefined, events) } : {}),
   });
 }
 

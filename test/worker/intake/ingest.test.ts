@@ -1,4 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHooks } from '../../../src/domain/hooks.js';
+import type { WorkerEvents } from '../../../src/worker/events.js';
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { DeadLetterEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, SourceError } from '../../../src/domain/errors.js';
@@ -136,14 +138,14 @@ describe('ingest on a real nats-server', () => {
         publisher: blocked,
         onAssignment: rec.onAssignment,
         options: testOptions('t16', { deadLetterTimeoutMs: 3000, retryDelayMs: 1000 }),
-        events: {
-          onAssigned: (e) => events.push(`assigned ${e.streamId}`),
-          onDeadLetter: (e) => events.push(`dead-lettered ${e.subject} ${e.reason}`),
-          onDeadLetterDeferred: (e) => {
+        events: createHooks<WorkerEvents>(undefined, {
+          'intake.assigned': (e) => events.push(`assigned ${e.streamId}`),
+          'intake.deadLetter': (e) => events.push(`dead-lettered ${e.subject} ${e.reason}`),
+          'intake.deadLetterDeferred': (e) => {
             events.push(`deferred ${e.subject}`);
             deferred.push(e);
           },
-        },
+        }),
       }),
     );
     await publishStart(h, 't16', 'bad', '{not json');
@@ -172,8 +174,8 @@ describe('ingest on a real nats-server', () => {
     const events: string[] = [];
     await started(
       makeIngest(h, 't3', rec.onAssignment, {}, undefined, {
-        onAssigned: (e) => events.push(`assigned ${e.streamId}`),
-        onFinished: (e) => events.push(`finished ${e.streamId} ${e.outcome}`),
+        'intake.assigned': (e) => events.push(`assigned ${e.streamId}`),
+        'intake.finished': (e) => events.push(`finished ${e.streamId} ${e.outcome}`),
       }),
     );
     await publishStart(h, 't3', 'ending');
@@ -195,7 +197,7 @@ describe('ingest on a real nats-server', () => {
   it('recreates a dead ends follower with backoff, is unhealthy meanwhile, and a held stream still hears its end', async () => {
     const rec = new Recorder();
     const badEnds: string[] = [];
-    const ingest = makeIngest(h, 't17', rec.onAssignment, {}, undefined, { onDeadLetter: (e) => badEnds.push(e.subject) });
+    const ingest = makeIngest(h, 't17', rec.onAssignment, {}, undefined, { 'intake.deadLetter': (e) => badEnds.push(e.subject) });
     expect(ingest.healthy()).toEqual({ ok: false, reasons: ['ingest not started'] });
     await started(ingest);
     expect(ingest.healthy()).toEqual({ ok: true, reasons: [] });
@@ -317,7 +319,7 @@ describe('ingest on a real nats-server', () => {
     const a = await started(makeIngest(h, 't8', recA.onAssignment, slow, 'worker-A'));
     await publishStart(h, 't8', 'handover');
     const asgA = await waitFor('A assigned', () => recA.for('handover')[0]);
-    await started(makeIngest(h, 't8', recB.onAssignment, slow, 'worker-B', { onAssigned: (e) => takeovers.push(e.tookOverFrom) }));
+    await started(makeIngest(h, 't8', recB.onAssignment, slow, 'worker-B', { 'intake.assigned': (e) => takeovers.push(e.tookOverFrom) }));
 
     await a.stop();
     expect((recA.aborted.get(asgA) as AssignmentAbortedError).reason).toBe('shutdown');

@@ -5,7 +5,10 @@ import { LeaseLostError, ModelError, SourceError } from '../../../src/domain/err
 import type { RawFrame } from '../../../src/domain/frame.js';
 import type { DecisionSink, FrameSource } from '../../../src/domain/ports.js';
 import { ConfigSchema } from '../../../src/config/index.js';
-import { createMetrics } from '../../../src/metrics/metrics.js';
+import { createMetrics, type Metrics } from '../../../src/metrics/metrics.js';
+import { createHooks } from '../../../src/domain/hooks.js';
+import { workerMetricsListeners } from '../../../src/worker/app/worker-metrics.js';
+import type { WorkerEvents } from '../../../src/worker/events.js';
 import { createStreamScreener, type ScreeningJob, type StreamScreenerDeps } from '../../../src/worker/pipeline/stream-screener.js';
 import { expectContract } from '../../support/contract.js';
 import type { PolicyOptions } from '../../../src/worker/policy/index.js';
@@ -55,11 +58,14 @@ class RecordingSink implements DecisionSink {
 
 const match: HashMatch = { list: 'confirmed', label: 'case-1', distance: 4, hash: 'f'.repeat(64), action: 'kill' };
 
-function deps(over: Partial<StreamScreenerDeps> & Pick<StreamScreenerDeps, 'openSource' | 'sink'>): StreamScreenerDeps {
+/** The screener's deps, with its events counted by the worker's real metrics listeners. */
+function deps(over: Partial<StreamScreenerDeps> & Pick<StreamScreenerDeps, 'openSource' | 'sink'>): StreamScreenerDeps & { metrics: Metrics } {
+  const metrics = createMetrics({ defaultMetrics: false });
   return {
     workerId: 'w1',
     logger: pino({ level: 'silent' }),
-    metrics: createMetrics({ defaultMetrics: false }),
+    metrics,
+    events: createHooks<WorkerEvents>(undefined, workerMetricsListeners(metrics)),
     // A frame whose first byte is 9 "hashes" to the listed hash: enough to drive the orchestration.
     hasher: { hash: (img) => ({ hash: new Uint16Array(16).fill(img.data[0] === 9 ? 0xffff : 0), quality: 100 }) },
     matcher: {

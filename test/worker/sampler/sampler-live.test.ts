@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
+import { createHooks } from '../../../src/domain/hooks.js';
+import type { WorkerEvents } from '../../../src/worker/events.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RawFrame } from '../../../src/domain/frame.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
-import { createSampler, SourceFailedError, type Sampler, type SamplerEvents } from '../../../src/worker/sampler/index.js';
+import { createSampler, SourceFailedError, type Sampler } from '../../../src/worker/sampler/index.js';
 import { freePort } from '../../support/nats-server.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
 import { BUNDLED_FFMPEG, capturingLogger, DEBIAN_FFMPEG, groupMembers, take } from './helpers.js';
@@ -99,7 +101,7 @@ describe('live sources', () => {
   it('source loss: restarts with backoff, recovers, and seq continues', async () => {
     const src = await live({ kind: 'rtmp' });
     const restarts: { code: string; delayMs: number; message: string }[] = [];
-    const events: SamplerEvents = { onRestart: ({ error, delayMs }) => restarts.push({ code: error.code, delayMs, message: error.message }) };
+    const events = createHooks<WorkerEvents>(undefined, { 'sampler.restart': ({ error, delayMs }) => restarts.push({ code: error.code, delayMs, message: error.message }) });
     const { logger } = capturingLogger();
     const s = track(
       createSampler({ url: src.url, streamId: 'loss', ffmpeg: binaries.debian!, logger, events, options: { backoffBaseMs: 200, backoffMaxMs: 400, maxRestarts: 20 } }),
@@ -131,7 +133,7 @@ describe('live sources', () => {
         ffmpeg: binaries.debian!,
         logger,
         options: { maxRestarts: 2, backoffBaseMs: 20, backoffMaxMs: 40 },
-        events: { onSpawn: ({ attempt }) => spawned.push(attempt), onFailed: (e) => (failed = e) },
+        events: createHooks<WorkerEvents>(undefined, { 'sampler.spawn': ({ attempt }) => spawned.push(attempt), 'sampler.failed': (e) => (failed = e) }),
       }),
     );
     const err = await (async () => {
@@ -159,7 +161,7 @@ describe('live sources', () => {
         streamId: 'stall',
         ffmpeg: binaries.debian!,
         logger,
-        events: { onRestart: ({ error }) => codes.push(error.code) },
+        events: createHooks<WorkerEvents>(undefined, { 'sampler.restart': ({ error }) => codes.push(error.code) }),
         // rw_timeout longer than the stall timeout: the sampler's own detection acts first.
         options: { stallTimeoutMs: 1_500, rwTimeoutMs: 20_000, backoffBaseMs: 100, backoffMaxMs: 200, maxRestarts: 20 },
       }),
@@ -189,7 +191,7 @@ describe('live sources', () => {
         streamId: 'rw',
         ffmpeg: binaries.debian!,
         logger,
-        events: { onRestart: ({ error }) => codes.push(error.code) },
+        events: createHooks<WorkerEvents>(undefined, { 'sampler.restart': ({ error }) => codes.push(error.code) }),
         options: { stallTimeoutMs: 20_000, rwTimeoutMs: 1_000, backoffBaseMs: 100, backoffMaxMs: 200, maxRestarts: 20 },
       }),
     );
@@ -209,7 +211,7 @@ describe('live sources', () => {
     let dropEvents = 0;
     const { logger } = capturingLogger();
     const s = track(
-      createSampler({ url: src.url, streamId: 'slow', ffmpeg: binaries.debian!, logger, events: { onDrop: () => dropEvents++ }, options: { fps: 5, maxQueuedFrames: 1 } }),
+      createSampler({ url: src.url, streamId: 'slow', ffmpeg: binaries.debian!, logger, events: createHooks<WorkerEvents>(undefined, { 'sampler.drop': () => dropEvents++ }), options: { fps: 5, maxQueuedFrames: 1 } }),
     );
     const it = s.frames()[Symbol.asyncIterator]();
     const got: RawFrame[] = [];

@@ -1,0 +1,31 @@
+import { errorCode } from '../../domain/errors.js';
+import type { Listeners } from '../../domain/hooks.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import type { WorkerEvents } from '../events.js';
+
+/**
+ * The worker's metrics, as listeners on its one event map: the only place where what the
+ * stages report becomes Prometheus series (names and labels in src/metrics/metrics.ts).
+ */
+export function workerMetricsListeners(metrics: Metrics): Listeners<WorkerEvents> {
+  return {
+    'sampler.restart': ({ error }) => metrics.sourceRestarts.inc({ code: error.code }),
+    'sampler.drop': () => metrics.framesShed.inc({ reason: 'sampler_queue_full' }),
+    'sampler.failed': (error) => metrics.errors.inc({ code: errorCode(error) }),
+    'intake.assigned': (e) => metrics.assignments.inc({ event: e.tookOverFrom ? 'takeover' : 'assigned' }),
+    'intake.finished': (e) => metrics.assignments.inc({ event: e.outcome }),
+    'intake.deadLetter': (e) => metrics.deadLetters.inc({ reason: e.reason }),
+    'intake.deadLetterDeferred': () => metrics.errors.inc({ code: 'deadletter_deferred' }),
+    'hashlist.sync': (e) => {
+      if (e.type === 'refused') metrics.errors.inc({ code: e.error.code });
+    },
+    'pipeline.frame': ({ source }) => metrics.framesReceived.inc({ source }),
+    'pipeline.latency': ({ stage, seconds }) => metrics.frameLatency.observe({ stage }, seconds),
+    'pipeline.match': ({ list }) => metrics.hashMatches.inc({ list }),
+    'pipeline.decision': ({ kind, shadow }) => metrics.decisions.inc({ kind, shadow: String(shadow) }),
+    'pipeline.shed': ({ reason }) => metrics.framesShed.inc({ reason }),
+    'pipeline.overBudget': () => metrics.framesOverBudget.inc(),
+    'pipeline.active': ({ delta }) => metrics.activeStreams.inc(delta),
+    'pipeline.error': ({ code }) => metrics.errors.inc({ code }),
+  };
+}
