@@ -100,7 +100,7 @@ async function loadTfjsReference(): Promise<(image: RgbImage) => Promise<Float32
     };
     return async (image) => {
       const input = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
-      const out = model.infer(input) as import('@tensorflow/tfjs').Tensor;
+      const out = model.infer(input);
       const values = (await out.data()) as Float32Array;
       out.dispose();
       input.dispose();

@@ -99,7 +99,7 @@ function readIndex(data: Buffer, w: number, h: number): number | undefined {
  * from its stdin, so it ends by itself (EOF) when this script dies; the listen wait is bounded too.
  */
 function startPublisher(url: string): { created: Map<number, number>; stop: () => Promise<void> } {
-  const child = spawn(values.publisher as string, [
+  const child = spawn(values.publisher, [
     '-hide_banner', '-nostdin', '-loglevel', 'error',
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${SRC_W}x${SRC_H}`, '-framerate', String(sourceFps), '-i', 'pipe:0',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(sourceFps), '-pix_fmt', 'yuv420p',

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Parser } from '@asyncapi/parser';
+import { DiagnosticSeverity, Parser } from '@asyncapi/parser';
 import { stringify } from 'yaml';
 import { buildAsyncApiDocument } from '../src/contracts/asyncapi.js';
 
@@ -11,8 +11,8 @@ export async function renderAsyncApi(): Promise<string> {
   return HEADER + stringify(buildAsyncApiDocument(pkg.version), { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
-/** Error-severity diagnostics of @asyncapi/parser (severity 0), formatted one per line; empty when valid. */
+/** Error-severity diagnostics of @asyncapi/parser , formatted one per line; empty when valid. */
 export async function validateAsyncApi(text: string): Promise<string[]> {
   const diagnostics = await new Parser().validate(text);
-  return diagnostics.filter((d) => d.severity === 0).map((d) => `${d.path.join('.')}: ${d.message}`);
+  return diagnostics.filter((d) => (d.severity as number) === (DiagnosticSeverity.Error as number)).map((d) => `${d.path.join('.')}: ${d.message}`);
 }

@@ -27,7 +27,7 @@ const say = (text: string) => process.stdout.write(`demo: ${text}\n`);
 
 async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'streamscreen-demo-'));
-  const cleanups: Array<() => Promise<unknown> | unknown> = [() => rmSync(dir, { recursive: true, force: true })];
+  const cleanups: Array<() => unknown> = [() => rmSync(dir, { recursive: true, force: true })];
   try {
     const nats = await startNatsServer().catch((err: unknown) => {
       throw new Error(`could not start nats-server (Debian: apt-get install nats-server): ${(err as Error).message}`);

@@ -80,11 +80,11 @@ function applyEnv(raw: Record<string, unknown>, env: StreamscreenEnv, cwd: strin
   if (env.STREAMSCREEN_HASH_LISTS) {
     // The environment names files only; everything else about a list comes from the config file.
     const hash = asObject(out.hash);
-    const configured = Array.isArray(hash.lists) ? hash.lists : [];
+    const configured: unknown[] = Array.isArray(hash.lists) ? (hash.lists as unknown[]) : [];
     const fromEnv = env.STREAMSCREEN_HASH_LISTS.split(',')
       .map((p) => p.trim())
       .filter(Boolean)
-      .map((p) => ({ id: listIdFromPath(p), path: resolve(cwd, p), action: 'kill' }));
+      .map((p) => ({ id: listIdFromPath(p), path: resolve(cwd, p), action: 'kill' as const }));
     out.hash = { ...hash, lists: [...configured, ...fromEnv] };
   }
   return out;
@@ -119,7 +119,7 @@ function asObject(v: unknown): Record<string, unknown> {
 function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {
-    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
+    out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k], v) : v;
   }
   return out;
 }

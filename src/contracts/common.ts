@@ -20,7 +20,7 @@ export const Hex64Schema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-
  * refuses the message (dead letter) rather than guess at its meaning; additive changes that old
  * consumers can ignore do not bump it.
  */
-export const SCHEMA_VERSION: 1 = 1;
+export const SCHEMA_VERSION = 1 as const;
 
 /** Outbound payloads always carry it: consumers can rely on it. */
 export const SchemaVersionSchema = z.literal(SCHEMA_VERSION).describe('Payload schema version');

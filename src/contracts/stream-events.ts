@@ -23,6 +23,8 @@ export const SourceUrlSchema = z
   .string()
   .min(1, 'must not be empty')
   .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
+  // Control characters are exactly what is refused here.
+  // eslint-disable-next-line no-control-regex
   .refine((s) => !/[\s\u0000-\u001f]/.test(s), 'must not contain whitespace or control characters')
   .describe('Where the worker pulls the stream from (rtmp, rtmps, srt, http(s) HLS, ...)');
 

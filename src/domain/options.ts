@@ -4,5 +4,5 @@
  */
 export function withDefaults<T extends object>(defaults: T, given: Partial<T> = {}): T {
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-  return { ...defaults, ...defined } as T;
+  return { ...defaults, ...defined };
 }

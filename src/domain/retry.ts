@@ -23,12 +23,13 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number, 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(signal.reason);
+      // Our signals are always aborted with an Error (AssignmentAbortedError, LeaseLostError, ...).
+      reject(signal.reason as Error);
       return;
     }
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(signal?.reason);
+      reject(signal?.reason as Error);
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);

@@ -36,7 +36,7 @@ function spawnWorker(id: string, configFile: string, natsUrl: string): WorkerPro
   });
   let log = '';
   const started = new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       log += d.toString();
       if (log.includes('"msg":"worker started"')) resolve();
     });

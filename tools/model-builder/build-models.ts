@@ -177,7 +177,7 @@ async function withLock<T>(lockDir: string, log: (line: string) => void, fn: () 
         await rm(lockDir, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockDir} (another model build running? remove it if not)`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockDir} (another model build running? remove it if not)`, { cause: err });
       await new Promise((r) => setTimeout(r, 200));
     }
   }

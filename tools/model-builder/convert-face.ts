@@ -112,8 +112,8 @@ function denseLayer(g: GraphBuilder, x: string, weights: WeightMap, prefix: stri
   const w = requireWeight(weights, `${prefix}/weights`);
   const b = requireWeight(weights, `${prefix}/bias`);
   // Gemm(x, W[in,out]) + b, exactly tf.matMul then tf.add.
-  const wName = g.constant({ type: 'float32', dims: [...shape], data: w.data as Float32Array }, `${prefix}/weight`);
-  const bName = g.constant({ type: 'float32', dims: [shape[1]!], data: b.data as Float32Array }, `${prefix}/bias`);
+  const wName = g.constant({ type: 'float32', dims: [...shape], data: w.data }, `${prefix}/weight`);
+  const bName = g.constant({ type: 'float32', dims: [shape[1]!], data: b.data }, `${prefix}/bias`);
   return g.op('Gemm', [x, wName, bName], {}, prefix);
 }
 

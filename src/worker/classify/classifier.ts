@@ -116,7 +116,7 @@ export function createClassifier(deps: ClassifierDeps = {}): Classifier {
     nudity = undefined;
     face = undefined;
     custom = [];
-    await Promise.allSettled(all);
+    await Promise.allSettled(all.filter((p) => p !== undefined));
   }
 
   return {

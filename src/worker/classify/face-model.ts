@@ -242,7 +242,7 @@ async function openSession(manifest: LoadedManifest, id: string, sessionOptions:
         const out = await session.run({ [inputName]: input }, [outputName]);
         const value = out[outputName];
         if (!value) throw new Error(`no '${outputName}' output`);
-        return value as ort.Tensor;
+        return value;
       } catch (err) {
         throw new ModelError('inference_failed', `model '${id}' failed: ${(err as Error).message}`, { cause: err });
       }

@@ -54,9 +54,9 @@ export async function createImageModel(manifest: LoadedManifest, entry: Manifest
     } catch (err) {
       throw new ModelError('inference_failed', `model '${entry.id}': ${err instanceof Error ? err.message : String(err)}`, { cause: err, retryable: true });
     }
-    const perImage: Array<Map<string, Float32Array>> = images.map(() => new Map());
+    const perImage: Array<Map<string, Float32Array>> = images.map(() => new Map<string, Float32Array>());
     for (const name of outputNames) {
-      const t = results[name] as ort.Tensor | undefined;
+      const t = results[name];
       if (!t || !(t.data instanceof Float32Array)) throw new ModelError('inference_failed', `model '${entry.id}': output '${name}' missing or not float32`);
       if (t.dims[0] !== batch) throw new ModelError('inference_failed', `model '${entry.id}': output '${name}' has batch ${t.dims[0]}, expected ${batch}`);
       const per = t.data.length / batch;

@@ -83,7 +83,7 @@ function axisTaps(inSize: number, outSize: number): Taps {
   const lists: Array<{ first: number; weights: number[] }> = [];
   for (let o = 0; o < outSize; o++) {
     const weights: number[] = [];
-    let first = 0;
+    let first: number;
     if (scale >= 1) {
       const begin = o * scale;
       const end = begin + scale;

@@ -62,7 +62,7 @@ class PooledLabels implements LabelTable {
   get(id: number): string | undefined {
     if (!Number.isInteger(id) || id < 1 || id > this.ends.length) return undefined;
     const start = id === 1 ? 0 : this.ends[id - 2]!;
-    return this.#decoder.decode(this.pool.subarray(start, this.ends[id - 1]!));
+    return this.#decoder.decode(this.pool.subarray(start, this.ends[id - 1]));
   }
 }
 

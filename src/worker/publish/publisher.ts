@@ -145,7 +145,8 @@ function isNoStream(err: unknown): boolean {
 function raceAbort(p: Promise<PubAck>, signal: AbortSignal | undefined): Promise<PubAck> {
   if (!signal) return p;
   return new Promise<PubAck>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
+    // Aborted with an Error by whoever owns the signal (intake's assignment signals are).
+    const onAbort = (): void => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });

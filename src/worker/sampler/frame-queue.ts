@@ -82,6 +82,8 @@ export class LatestQueue<T> implements AsyncIterable<T> {
       if (this.#error !== undefined) {
         const e = this.#error;
         this.#error = undefined; // thrown once; afterwards the iterator is simply done
+        // The producer's error as it was given (a SourceError): the consumer's for-await throws it.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
         return Promise.reject(e);
       }
       return Promise.resolve({ value: undefined, done: true });

@@ -110,6 +110,8 @@ export function parseSourceUrl(raw: string, options: ParseSourceUrlOptions = {})
   if (raw.length > MAX_URL_LENGTH) throw invalid(`source URL is longer than ${MAX_URL_LENGTH} characters`);
   // Whitespace and control characters have no place in a URL and would let one argv entry
   // smuggle something past a human reading the logs.
+  // Control characters are exactly what is refused here.
+  // eslint-disable-next-line no-control-regex
   if (/[\s\u0000-\u001f\u007f]/.test(raw)) throw invalid('source URL contains whitespace or control characters');
 
   const schemeMatch = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(raw);

@@ -68,7 +68,7 @@ describe('composite classifier', () => {
     const err = (settled[1] as PromiseRejectedResult).reason as unknown;
     expect(err).toBeInstanceOf(ModelError);
     expect(err).toMatchObject({ code: 'inference_failed', retryable: false, message: expect.stringMatching(/needs \d+ RGB bytes, got \d+/) });
-    for (const r of [settled[0]!, settled[2]!]) expect(r.status === 'fulfilled' && r.value).toEqual(expected);
+    for (const r of [settled[0], settled[2]]) expect(r.status === 'fulfilled' && r.value).toEqual(expected);
     expect(await classifier.classify(people)).toEqual(expected);
   });
 
@@ -99,7 +99,7 @@ describe('composite classifier', () => {
         // The first frame runs alone; the two sent while it runs are batched together and fail.
         const settled = await Promise.allSettled([c.classify(frame(51)), c.classify(frame(102)), c.classify(frame(153))]);
         expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
-        expect(settled[0]!.status === 'fulfilled' && settled[0]!.value.custom!.red).toBeCloseTo(0.2, 6);
+        expect(settled[0].status === 'fulfilled' && settled[0].value.custom!.red).toBeCloseTo(0.2, 6);
         for (const r of settled.slice(1)) {
           const err = (r as PromiseRejectedResult).reason as unknown;
           expect(err).toBeInstanceOf(ModelError);

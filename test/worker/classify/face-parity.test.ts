@@ -186,7 +186,7 @@ describe('raw network outputs on the same tensors (tfjs wasm vs onnxruntime)', (
       figures.ageMaxDiffYears = Math.max(figures.ageMaxDiffYears, ageDiff);
       figures.genderMaxDiff = Math.max(figures.genderMaxDiff, genderDiff);
       figures.agedCrops += crops.length;
-      expect(ageDiff, `${name}: ages ${[...age].map((a) => a.toFixed(3))} vs ${[...refAge].map((a) => a.toFixed(3))}`).toBeLessThan(AGE_TOLERANCE_YEARS);
+      expect(ageDiff, `${name}: ages ${[...age].map((a) => a.toFixed(3)).join()} vs ${[...refAge].map((a) => a.toFixed(3)).join()}`).toBeLessThan(AGE_TOLERANCE_YEARS);
       expect(genderDiff, name).toBeLessThan(1e-5);
     }
   });

@@ -36,9 +36,9 @@ export function loadFaceApi(backend: 'wasm' | 'cpu' = 'wasm'): Promise<{ tf: Tf;
     console.warn = () => {};
     console.log = () => {};
     try {
-      const tf = require('@tensorflow/tfjs') as Tf;
+      const tf = require('@tensorflow/tfjs');
       require('@tensorflow/tfjs-backend-wasm');
-      const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
+      const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
       // A backend must be initialised before face-api turns the weights into tensors.
       await tf.setBackend(backend);
       await tf.ready();

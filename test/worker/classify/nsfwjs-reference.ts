@@ -45,7 +45,7 @@ export async function nsfwjsProbabilities(image: RgbImage, backend: 'wasm' | 'cp
   const m = await nsfwjsModel(backend);
   const input = tf.tensor3d(Int32Array.from(image.data), [224, 224, 3], 'int32');
   try {
-    const out = m.infer(input) as tf.Tensor;
+    const out = m.infer(input);
     const values = (await out.data()) as Float32Array;
     out.dispose();
     return values;

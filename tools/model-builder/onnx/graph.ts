@@ -295,7 +295,7 @@ function attributeProto(name: string, value: AttrValue): AttributeProtoObject {
         return { name, type: AttributeType.TENSOR, t: tensorProto('', value.value as TensorData) };
     }
   }
-  const list = value as readonly number[];
+  const list = value;
   return list.every(Number.isInteger) ? { name, type: AttributeType.INTS, ints: [...list] } : { name, type: AttributeType.FLOATS, floats: [...list] };
 }
 

@@ -140,9 +140,9 @@ export function convertKerasModel(topology: unknown, weights: WeightMap, options
         const depthwise = layer.class_name === 'DepthwiseConv2D';
         const kernel = requireWeight(weights, `${layer.name}/${depthwise ? 'depthwise_kernel' : 'kernel'}`);
         const bias = cfg.use_bias ? asFloat32(requireWeight(weights, `${layer.name}/bias`)) : undefined;
-        if (cfg.data_format !== undefined && cfg.data_format !== 'channels_last') throw layerError(layer, `data_format ${String(cfg.data_format)}`);
+        if (cfg.data_format !== undefined && cfg.data_format !== 'channels_last') throw layerError(layer, `data_format ${JSON.stringify(cfg.data_format)}`);
         let padding: Padding = cfg.padding === 'same' ? 'same' : cfg.padding === 'valid' ? 'valid' : unsupported(layer, `padding ${String(cfg.padding)}`);
-        let x = input;
+        let x: typeof input;
         if (input.pad && padding === 'valid') {
           // The conv's own pads do the zero padding; the output size accounts for them.
           padding = input.pad;
@@ -152,7 +152,7 @@ export function convertKerasModel(topology: unknown, weights: WeightMap, options
           x = materialisePad(g, input);
         }
         let bn: BatchNormParams | undefined;
-        const act = String(cfg.activation ?? 'linear');
+        const act = cfg.activation === undefined ? 'linear' : typeof cfg.activation === 'string' ? cfg.activation : JSON.stringify(cfg.activation);
         const next = onlyConsumer(layer.name);
         if (act === 'linear' && next?.class_name === 'BatchNormalization') {
           bn = batchNormParams(next, weights);
@@ -257,7 +257,7 @@ export function convertKerasModel(topology: unknown, weights: WeightMap, options
         const kernel = requireWeight(weights, `${layer.name}/kernel`, [v.features, cfg.units as number]);
         const bias = cfg.use_bias ? asFloat32(requireWeight(weights, `${layer.name}/bias`)) : undefined;
         const y = dense(g, v.name, layer.name, asFloat32(kernel), kernel.shape, bias);
-        const act = String(cfg.activation ?? 'linear');
+        const act = cfg.activation === undefined ? 'linear' : typeof cfg.activation === 'string' ? cfg.activation : JSON.stringify(cfg.activation);
         values.set(layer.name, { kind: 'flat', name: activation(g, y, act, `${layer.name}/${act}`), features: cfg.units as number });
         break;
       }

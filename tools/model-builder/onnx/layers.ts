@@ -76,7 +76,7 @@ export function samePads(input: Size2, kernel: Size2, strides: Size2 = [1, 1], d
 export function windowOutputSize(input: Size2, kernel: Size2, strides: Size2, pads: Pads4, dilations: Size2 = [1, 1]): Size2 {
   const dim = (i: 0 | 1): number => {
     const effective = (kernel[i] - 1) * dilations[i] + 1;
-    return Math.floor((input[i] + pads[i]! + pads[i + 2]! - effective) / strides[i]) + 1;
+    return Math.floor((input[i] + pads[i] + pads[i + 2]! - effective) / strides[i]) + 1;
   };
   return [dim(0), dim(1)];
 }
@@ -183,8 +183,8 @@ export function clip(g: GraphBuilder, x: string, lo: number, hi: number, name?: 
   if (!cache) clipBounds.set(g, (cache = new Map()));
   const scalar = (v: number): string => {
     const key = String(v);
-    let n = cache!.get(key);
-    if (!n) cache!.set(key, (n = g.constant(tensorF32([v], []), `clip_bound_${key.replace(/[^0-9a-z]/gi, '_')}`)));
+    let n = cache.get(key);
+    if (!n) cache.set(key, (n = g.constant(tensorF32([v], []), `clip_bound_${key.replace(/[^0-9a-z]/gi, '_')}`)));
     return n;
   };
   return g.op('Clip', [x, scalar(lo), scalar(hi)], {}, name);

@@ -115,7 +115,7 @@ describe('buildModels', () => {
   });
 
   it('takes over a lock left by a build that died', async () => {
-    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     await mkdir(join(dir, '.build-lock'));
     await writeFile(join(dir, '.build-lock', 'pid'), String(dead));
     const lines: string[] = [];

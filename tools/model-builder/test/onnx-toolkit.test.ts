@@ -151,7 +151,7 @@ describe('tfjs weight decoding', () => {
       shard.set(p, at);
       at += p.length;
     }
-    const manifest: WeightsManifestGroup[] = [{ paths: ['s'], weights: specs as unknown as WeightsManifestGroup['weights'] }];
+    const manifest: WeightsManifestGroup[] = [{ paths: ['s'], weights: specs }];
     const ours = decodeWeights(manifest, () => shard);
     const theirs = tf.io.decodeWeights(shard.buffer, specs as unknown as tf.io.WeightsManifestEntry[]);
     for (const s of specs) {
