@@ -65,9 +65,15 @@ async function loadFrames(count: number, size: number): Promise<RgbImage[]> {
   const dir = join(repoRoot(), '..', 'shared', 'pdq-vectors', 'decoded');
   const frames: RgbImage[] = [];
   if (existsSync(dir)) {
-    for (const f of readdirSync(dir).filter((n) => n.endsWith('.png')).sort()) {
+    for (const f of readdirSync(dir)
+      .filter((n) => n.endsWith('.png'))
+      .sort()) {
       if (frames.length >= count) break;
-      const { data, info } = await sharp(join(dir, f)).removeAlpha().resize(size, size, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await sharp(join(dir, f))
+        .removeAlpha()
+        .resize(size, size, { fit: 'fill' })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       frames.push({ width: info.width, height: info.height, data });
     }
   }
@@ -113,7 +119,9 @@ async function loadTfjsReference(): Promise<(image: RgbImage) => Promise<Float32
 
 /** Keeps one core busy (a stand-in for ffmpeg decoding and PDQ hashing) until stopped. */
 function burnCore(): { stop: () => Promise<void> } {
-  const worker = new Worker('const end = () => false; for (;;) { let x = 0; for (let i = 0; i < 1e7; i++) x += i; if (end()) break; }', { eval: true });
+  const worker = new Worker('const end = () => false; for (;;) { let x = 0; for (let i = 0; i < 1e7; i++) x += i; if (end()) break; }', {
+    eval: true,
+  });
   return {
     stop: async () => {
       await worker.terminate();
@@ -143,7 +151,8 @@ async function main(): Promise<void> {
   const onnx2spin: NudityModel = await createNudityModel(manifest, entry, { intraOpThreads: 2, maxBatch: 4, spinning: true });
   // A bare session fed a ready tensor: the floor under the runtime's own overhead.
   const bare = await createSession(manifest.resolveFile(entry), { intraOpThreads: 1 });
-  const bareRun = async (f: RgbImage): Promise<unknown> => bare.run({ [entry.input!.name]: new ort.Tensor('uint8', f.data, [1, 224, 224, 3]) });
+  const bareRun = async (f: RgbImage): Promise<unknown> =>
+    bare.run({ [entry.input!.name]: new ort.Tensor('uint8', f.data, [1, 224, 224, 3]) });
   const tfjs = await loadTfjsReference();
 
   // Warm-up: first runs allocate arenas and compile wasm kernels.
@@ -155,7 +164,9 @@ async function main(): Promise<void> {
     await bareRun(f);
   }
 
-  log(`bench:classify — ${frames.length} frames x ${args.rounds} rounds, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg()[0]!.toFixed(2)}`);
+  log(
+    `bench:classify — ${frames.length} frames x ${args.rounds} rounds, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg()[0]!.toFixed(2)}`,
+  );
   type Engine = [string, (f: RgbImage) => Promise<unknown>];
   /** Median ms per frame of each engine, run interleaved frame by frame in rotating order. */
   const interleaved = async (engines: readonly Engine[]): Promise<Record<string, number>> => {
@@ -250,7 +261,11 @@ async function main(): Promise<void> {
   // Two models with the same 224x224 input on one 512x512 frame: the nudity model and the same
   // network loaded again as a drop-in. Each scaling the frame itself (the baseline) vs both
   // given one ScaledFrame (what classify() does), interleaved in alternating order.
-  const twin = await createCustomModel(manifest, { ...entry, id: `${entry.id}-as-custom`, kind: 'custom', signals: { first: { index: 0, activation: 'none' } } }, { intraOpThreads: 1, maxBatch: 4 });
+  const twin = await createCustomModel(
+    manifest,
+    { ...entry, id: `${entry.id}-as-custom`, kind: 'custom', signals: { first: { index: 0, activation: 'none' } } },
+    { intraOpThreads: 1, maxBatch: 4 },
+  );
   await twin.warmUp();
   const twinTimes = { separate: [] as number[], shared: [] as number[] };
   const twinRuns = {
@@ -269,7 +284,12 @@ async function main(): Promise<void> {
   await twin.close();
 
   // The whole composite (nudity + face/age side by side) per 512x512 frame, as the worker runs it.
-  const composite = await openClassifier({ manifest, faceAge: faceAgeFactory, logger: pino({ level: 'silent' }), options: { intraOpThreads: 1, custom: false } });
+  const composite = await openClassifier({
+    manifest,
+    faceAge: faceAgeFactory,
+    logger: pino({ level: 'silent' }),
+    options: { intraOpThreads: 1, custom: false },
+  });
   const compositeTimes: number[] = [];
   for (let r = 0; r < args.rounds; r++) for (const f of bigFrames) compositeTimes.push(await timeIt(() => composite.classify(f)));
   await composite.close();
@@ -329,15 +349,29 @@ async function main(): Promise<void> {
 
   log(`tfjs-wasm     ${tfjsMs.toFixed(2)} ms/frame  (${result.tfjs_wasm_fps} fps)`);
   log(`onnx 1 thread ${onnx1Ms.toFixed(2)} ms/frame  (${result.onnx_fps} fps)  ratio ${result.ratio}x (target ≥ ${TARGET_RATIO_1T}x)`);
-  log(`onnx 2 thread ${onnx2Ms.toFixed(2)} ms/frame  (${result.onnx_fps_2t} fps)  ratio ${result.ratio_2t}x (target ≥ ${TARGET_RATIO_2T}x)`);
-  log(`(2 threads with spinning: ${result.ms_per_frame_median.onnx_2t_spinning} ms; 1 thread runtime vs bare session: ${result.ms_per_frame_median.onnx_1t_vs_bare_session.runtime} / ${result.ms_per_frame_median.onnx_1t_vs_bare_session.bare} ms)`);
+  log(
+    `onnx 2 thread ${onnx2Ms.toFixed(2)} ms/frame  (${result.onnx_fps_2t} fps)  ratio ${result.ratio_2t}x (target ≥ ${TARGET_RATIO_2T}x)`,
+  );
+  log(
+    `(2 threads with spinning: ${result.ms_per_frame_median.onnx_2t_spinning} ms; 1 thread runtime vs bare session: ${result.ms_per_frame_median.onnx_1t_vs_bare_session.runtime} / ${result.ms_per_frame_median.onnx_1t_vs_bare_session.bare} ms)`,
+  );
   log(`batch of 4 (1 thread): ${result.batch4_ms_per_frame_1t} ms/frame`);
-  log(`one core busy: 1 thread ${result.under_load_one_core_busy_ms.onnx_1t} ms, 2 threads ${result.under_load_one_core_busy_ms.onnx_2t} ms`);
-  log(`two streams: 2 sessions x 1 thread ${result.two_streams_fps.two_sessions_1t} fps, 1 session x 2 threads ${result.two_streams_fps.one_session_2t} fps`);
-  log(`resize 512→224: sharp ${result.resize_512_to_224_ms_median.sharp} ms, js ${result.resize_512_to_224_ms_median.js_area} ms; nudity from a 512x512 frame: ${result.onnx_1t_from_512_frame_ms_median} ms`);
-  log(`face+age per 512x512 frame: ${faceMs === null ? 'n/a (no face models)' : `${result.face_age_ms_median} ms`}; whole classifier (nudity + faces): ${result.composite_from_512_frame_ms_median} ms`);
+  log(
+    `one core busy: 1 thread ${result.under_load_one_core_busy_ms.onnx_1t} ms, 2 threads ${result.under_load_one_core_busy_ms.onnx_2t} ms`,
+  );
+  log(
+    `two streams: 2 sessions x 1 thread ${result.two_streams_fps.two_sessions_1t} fps, 1 session x 2 threads ${result.two_streams_fps.one_session_2t} fps`,
+  );
+  log(
+    `resize 512→224: sharp ${result.resize_512_to_224_ms_median.sharp} ms, js ${result.resize_512_to_224_ms_median.js_area} ms; nudity from a 512x512 frame: ${result.onnx_1t_from_512_frame_ms_median} ms`,
+  );
+  log(
+    `face+age per 512x512 frame: ${faceMs === null ? 'n/a (no face models)' : `${result.face_age_ms_median} ms`}; whole classifier (nudity + faces): ${result.composite_from_512_frame_ms_median} ms`,
+  );
   const twinResult = result.two_224_models_from_512_frame_ms_median;
-  log(`two 224x224 models on a 512x512 frame: each scaling ${twinResult.separate_scaling} ms, one shared scaling ${twinResult.shared_scaling} ms (${twinResult.ratio}x)`);
+  log(
+    `two 224x224 models on a 512x512 frame: each scaling ${twinResult.separate_scaling} ms, one shared scaling ${twinResult.shared_scaling} ms (${twinResult.ratio}x)`,
+  );
   log(`targets ${result.targets_met ? 'met' : 'NOT met'}; wrote bench-results/classify.json`);
 }
 

@@ -110,8 +110,14 @@ async function pdqFigures(enabled: boolean): Promise<PdqBenchResult | { skipped:
 
 async function runMain(args: Args): Promise<void> {
   const started = Date.now();
-  console.log(`bench-hash: size ${args.size}, big ${args.big}, ${args.queries} queries (${args.scanQueries} also scanned), radius ${args.radius}`);
-  console.log(`machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
+  console.log(
+    `bench-hash: size ${args.size}, big ${args.big}, ${args.queries} queries (${args.scanQueries} also scanned), radius ${args.radius}`,
+  );
+  console.log(
+    `machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}, node ${process.version}`,
+  );
 
   const pdq = await pdqFigures(args.pdq);
 
@@ -186,12 +192,20 @@ async function runMain(args: Args): Promise<void> {
   };
 
   const rows: Array<[string, string, string]> = [
-    ['PDQ hash 512x512 (median / p99)', fmt(results.pdq_ms_median_512, 'ms'), `${fmt(results.pdq_ms_p99_512, 'ms')}${results.pdq_speedup_vs_baseline ? `, ${results.pdq_speedup_vs_baseline}x baseline` : ''}${'skipped' in pdq ? ` (${pdq.skipped})` : ''}`],
+    [
+      'PDQ hash 512x512 (median / p99)',
+      fmt(results.pdq_ms_median_512, 'ms'),
+      `${fmt(results.pdq_ms_p99_512, 'ms')}${results.pdq_speedup_vs_baseline ? `, ${results.pdq_speedup_vs_baseline}x baseline` : ''}${'skipped' in pdq ? ` (${pdq.skipped})` : ''}`,
+    ],
     [`index build (${args.size})`, fmt(results.index_build_s_1m, 's'), ''],
     [`index query p50 / p99 (${args.size})`, fmt(results.index_query_p50_ms_1m, 'ms'), fmt(results.index_query_p99_ms_1m, 'ms')],
     [`scan query p50 / p99 (${args.size})`, fmt(results.scan_query_p50_ms_1m, 'ms'), fmt(results.scan_query_p99_ms_1m, 'ms')],
     ['index speed-up vs scan (p50)', `${results.speedup_index_vs_scan_p50}x`, ''],
-    ['recall vs scan / extra', String(recall), `${extra} extra, ${results.exact_equal_queries} queries identical, ${scanHits} hits compared`],
+    [
+      'recall vs scan / extra',
+      String(recall),
+      `${extra} extra, ${results.exact_equal_queries} queries identical, ${scanHits} hits compared`,
+    ],
     ['bytes per hash (hashes + index)', String(results.bytes_per_hash_1m), ''],
   ];
   if (big) {
@@ -228,7 +242,16 @@ function repoRoot(): string {
 async function runBigInChild(args: Args): Promise<BigFigures> {
   const child = spawn(
     process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), '--child-big', String(args.big), '--queries', String(Math.min(args.queries, 1000)), '--radius', String(args.radius)],
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--child-big',
+      String(args.big),
+      '--queries',
+      String(Math.min(args.queries, 1000)),
+      '--radius',
+      String(args.radius),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';

@@ -119,7 +119,14 @@ async function main(): Promise<void> {
     console.log(`\nHamming distance to the full-resolution hash, images with quality >= ${minQuality} (n=${rows[0]?.distances.length}):`);
     console.log('candidate'.padEnd(36), 'median'.padStart(7), 'mean'.padStart(7), 'max'.padStart(5), '  all');
     for (const r of rows) {
-      console.log(r.candidate.padEnd(36), String(r.median).padStart(7), r.mean.toFixed(1).padStart(7), String(r.max).padStart(5), ' ', r.distances.join(' '));
+      console.log(
+        r.candidate.padEnd(36),
+        String(r.median).padStart(7),
+        r.mean.toFixed(1).padStart(7),
+        String(r.max).padStart(5),
+        ' ',
+        r.distances.join(' '),
+      );
     }
   }
 }

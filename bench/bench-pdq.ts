@@ -46,7 +46,12 @@ export function benchFrame(side = 512): RgbImage {
     s ^= s << 5;
     return (s >>> 0) / 2 ** 32;
   };
-  const blobs = Array.from({ length: 8 }, () => ({ x: rand() * side, y: rand() * side, r: 20 + rand() * 120, c: [rand(), rand(), rand()] }));
+  const blobs = Array.from({ length: 8 }, () => ({
+    x: rand() * side,
+    y: rand() * side,
+    r: 20 + rand() * 120,
+    c: [rand(), rand(), rand()],
+  }));
   const data = new Uint8Array(side * side * 3);
   for (let y = 0; y < side; y++) {
     for (let x = 0; x < side; x++) {
@@ -111,7 +116,9 @@ async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`PDQ, 512x512 RGB frame, single thread (${process.version}, ${cpu}, load ${loadavg()[0]!.toFixed(2)})`);
   console.log('                                   median ms   p99 ms');
-  console.log(`hasher (WebAssembly kernels)      ${r.pdq_ms_median_512.toFixed(3).padStart(10)} ${r.pdq_ms_p99_512.toFixed(3).padStart(8)}`);
+  console.log(
+    `hasher (WebAssembly kernels)      ${r.pdq_ms_median_512.toFixed(3).padStart(10)} ${r.pdq_ms_p99_512.toFixed(3).padStart(8)}`,
+  );
   console.log(`baseline (plain oracle)           ${r.baseline_ms_median_512.toFixed(3).padStart(10)}`);
   console.log(`speed-up vs baseline              ${r.speedup_vs_baseline.toFixed(1).padStart(9)}x`);
   console.log(JSON.stringify(r));

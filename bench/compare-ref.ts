@@ -112,7 +112,10 @@ function main(): void {
     const out = { ref, rounds, cpus: cpus().length, cpu: cpus()[0]?.model, rows };
     mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
     writeFileSync(join(ROOT, 'bench-results', 'compare.json'), `${JSON.stringify(out, null, 2)}\n`);
-    for (const r of rows) console.log(`${r.figure.padEnd(48)} ref ${String(r.ref_median).padStart(8)}  this ${String(r.this_median).padStart(8)}  ratio ${r.ratio}`);
+    for (const r of rows)
+      console.log(
+        `${r.figure.padEnd(48)} ref ${String(r.ref_median).padStart(8)}  this ${String(r.this_median).padStart(8)}  ratio ${r.ratio}`,
+      );
   } finally {
     execFileSync('git', ['-C', ROOT, 'worktree', 'remove', '--force', refDir], { stdio: 'ignore' });
     rmSync(base, { recursive: true, force: true });

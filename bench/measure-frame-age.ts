@@ -41,7 +41,9 @@ const { values } = parseArgs({
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
 const sourceFps = Number(values['source-fps']);
-const binaries = (values.ffmpeg?.length ? values.ffmpeg : ['debian=/usr/bin/ffmpeg', 'bundled=node_modules/@ffmpeg-installer/linux-x64/ffmpeg'])
+const binaries = (
+  values.ffmpeg?.length ? values.ffmpeg : ['debian=/usr/bin/ffmpeg', 'bundled=node_modules/@ffmpeg-installer/linux-x64/ffmpeg']
+)
   .map((s) => {
     const [name, path] = s.includes('=') ? (s.split('=', 2) as [string, string]) : [s, s];
     return { name, path };
@@ -99,12 +101,43 @@ function readIndex(data: Buffer, w: number, h: number): number | undefined {
  * from its stdin, so it ends by itself (EOF) when this script dies; the listen wait is bounded too.
  */
 function startPublisher(url: string): { created: Map<number, number>; stop: () => Promise<void> } {
-  const child = spawn(values.publisher, [
-    '-hide_banner', '-nostdin', '-loglevel', 'error',
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${SRC_W}x${SRC_H}`, '-framerate', String(sourceFps), '-i', 'pipe:0',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(sourceFps), '-pix_fmt', 'yuv420p',
-    '-f', 'flv', '-listen', '1', '-timeout', '30', url,
-  ], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const child = spawn(
+    values.publisher,
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-s',
+      `${SRC_W}x${SRC_H}`,
+      '-framerate',
+      String(sourceFps),
+      '-i',
+      'pipe:0',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-g',
+      String(sourceFps),
+      '-pix_fmt',
+      'yuv420p',
+      '-f',
+      'flv',
+      '-listen',
+      '1',
+      '-timeout',
+      '30',
+      url,
+    ],
+    { stdio: ['pipe', 'ignore', 'inherit'] },
+  );
   child.stdin.on('error', () => {});
   const created = new Map<number, number>();
   const t0 = performance.now();
@@ -207,23 +240,37 @@ async function main(): Promise<void> {
       { label: `${name} naive (fps filter, auto enc threads)`, binary, options: { rateFilter: 'fps', encoderThreads: 0 } },
       { label: `${name} fps filter, 1 enc thread`, binary, options: { rateFilter: 'fps', encoderThreads: 1 } },
       { label: `${name} select, auto enc threads`, binary, options: { rateFilter: 'select', encoderThreads: 0 } },
-      { label: `${name} workaround, no low-latency flags`, binary, options: { rateFilter: 'select', encoderThreads: 1, lowLatency: false } },
+      {
+        label: `${name} workaround, no low-latency flags`,
+        binary,
+        options: { rateFilter: 'select', encoderThreads: 1, lowLatency: false },
+      },
     );
   }
-  console.log(`frame age = sampler capturedAt - generator creation time; source ${SRC_W}x${SRC_H}@${sourceFps} x264 zerolatency over RTMP; sampler 1 fps, 512x512; ${warmup} s warm-up, ${seconds} s measured per variant\n`);
+  console.log(
+    `frame age = sampler capturedAt - generator creation time; source ${SRC_W}x${SRC_H}@${sourceFps} x264 zerolatency over RTMP; sampler 1 fps, 512x512; ${warmup} s warm-up, ${seconds} s measured per variant\n`,
+  );
   const results: Result[] = [];
   for (const v of variants) {
     const r = await measure(v);
     results.push(r);
     const s = [...r.ages].sort((a, b) => a - b);
-    console.log(`${r.label.padEnd(60)} n=${String(s.length).padStart(3)} median=${quantile(s, 0.5).toFixed(0).padStart(5)} ms  p95=${quantile(s, 0.95).toFixed(0).padStart(5)} ms  max=${(s.at(-1) ?? NaN).toFixed(0).padStart(5)} ms  first frame after ${r.firstFrameMs.toFixed(0).padStart(5)} ms${r.undecoded ? `  undecoded=${r.undecoded}` : ''}`);
+    console.log(
+      `${r.label.padEnd(60)} n=${String(s.length).padStart(3)} median=${quantile(s, 0.5).toFixed(0).padStart(5)} ms  p95=${quantile(s, 0.95).toFixed(0).padStart(5)} ms  max=${(s.at(-1) ?? NaN).toFixed(0).padStart(5)} ms  first frame after ${r.firstFrameMs.toFixed(0).padStart(5)} ms${r.undecoded ? `  undecoded=${r.undecoded}` : ''}`,
+    );
   }
   const base = results[0];
   if (base && base.ages.length) {
-    const baseMedian = quantile([...base.ages].sort((a, b) => a - b), 0.5);
+    const baseMedian = quantile(
+      [...base.ages].sort((a, b) => a - b),
+      0.5,
+    );
     console.log(`\nmedian age relative to "${base.label}":`);
     for (const r of results) {
-      const m = quantile([...r.ages].sort((a, b) => a - b), 0.5);
+      const m = quantile(
+        [...r.ages].sort((a, b) => a - b),
+        0.5,
+      );
       console.log(`  ${r.label.padEnd(60)} x${(m / baseMedian).toFixed(2)}`);
     }
   }

@@ -14,5 +14,7 @@ export async function renderAsyncApi(): Promise<string> {
 /** Error-severity diagnostics of @asyncapi/parser , formatted one per line; empty when valid. */
 export async function validateAsyncApi(text: string): Promise<string[]> {
   const diagnostics = await new Parser().validate(text);
-  return diagnostics.filter((d) => (d.severity as number) === (DiagnosticSeverity.Error as number)).map((d) => `${d.path.join('.')}: ${d.message}`);
+  return diagnostics
+    .filter((d) => (d.severity as number) === (DiagnosticSeverity.Error as number))
+    .map((d) => `${d.path.join('.')}: ${d.message}`);
 }

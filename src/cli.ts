@@ -14,10 +14,22 @@ interface CommandModule {
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
   worker: { summary: 'screen streams announced on NATS JetStream (the service)', load: () => import('./cli/commands/worker.js') },
-  screen: { summary: 'screen one stream URL without NATS, printing decisions as JSON lines', load: () => import('./cli/commands/screen.js') },
-  hash: { summary: 'print PDQ hash,quality,file for image files (--dihedral for all 8 hashes)', load: () => import('./cli/commands/hash.js') },
-  classify: { summary: 'run the nudity and face/age classifiers on image files, one JSON line each', load: () => import('./cli/commands/classify.js') },
-  hashlist: { summary: 'publish, list, inspect, delete or check hash lists (NATS Object Store)', load: () => import('./cli/commands/hashlist.js') },
+  screen: {
+    summary: 'screen one stream URL without NATS, printing decisions as JSON lines',
+    load: () => import('./cli/commands/screen.js'),
+  },
+  hash: {
+    summary: 'print PDQ hash,quality,file for image files (--dihedral for all 8 hashes)',
+    load: () => import('./cli/commands/hash.js'),
+  },
+  classify: {
+    summary: 'run the nudity and face/age classifiers on image files, one JSON line each',
+    load: () => import('./cli/commands/classify.js'),
+  },
+  hashlist: {
+    summary: 'publish, list, inspect, delete or check hash lists (NATS Object Store)',
+    load: () => import('./cli/commands/hashlist.js'),
+  },
   match: { summary: 'look one PDQ hash up in the published (or local) hash lists', load: () => import('./cli/commands/match.js') },
 };
 

@@ -45,7 +45,10 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const config = resolveListPaths(parsed.data, file ? resolve(file, '..') : cwd);
   const duplicates = duplicateIds(config.hash.lists.map((l) => l.id));
   if (duplicates.length) {
-    throw new ConfigError('invalid configuration', duplicates.map((id) => `hash.lists: duplicate list id '${id}'`));
+    throw new ConfigError(
+      'invalid configuration',
+      duplicates.map((id) => `hash.lists: duplicate list id '${id}'`),
+    );
   }
   return { config, file, ffmpeg: { envPath: env.FFMPEG_PATH, pathEnv: env.PATH } };
 }
@@ -92,7 +95,9 @@ function applyEnv(raw: Record<string, unknown>, env: StreamscreenEnv, cwd: strin
 
 /** `lists/ncmec-2026.txt` → `ncmec-2026`; characters a list id cannot hold become `_`. */
 export function listIdFromPath(path: string): string {
-  const name = basename(path, extname(path)).replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+  const name = basename(path, extname(path))
+    .replace(/[^A-Za-z0-9_-]/g, '_')
+    .slice(0, 64);
   return name || 'list';
 }
 

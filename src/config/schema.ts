@@ -96,7 +96,10 @@ export const ConfigSchema = z.strictObject({
       objectStore: z
         .strictObject({
           enabled: z.boolean().default(true),
-          bucket: z.string().regex(/^[A-Za-z0-9_-]+$/).default('screening-hashlists'),
+          bucket: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]+$/)
+            .default('screening-hashlists'),
           /** Only these list ids from the bucket; every list when absent. */
           lists: z.array(z.string()).optional(),
           /** Re-list the bucket this often, in case a watch update was missed while disconnected. */

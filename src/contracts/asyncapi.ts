@@ -62,7 +62,10 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
 /** Draft-07 JSON Schema (what AsyncAPI's default schema format is built on). */
 function jsonSchemaOf(schema: z.ZodType, action: 'send' | 'receive'): unknown {
   // What we receive is described as producers may send it (defaults absent), what we send as it is.
-  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: action === 'receive' ? 'input' : 'output' }) as Record<string, unknown>;
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, {
+    target: 'draft-7',
+    io: action === 'receive' ? 'input' : 'output',
+  }) as Record<string, unknown>;
   void _drop;
   return rest;
 }

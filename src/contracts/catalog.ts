@@ -23,7 +23,7 @@ export interface ChannelContract {
   readonly description: string;
 }
 
-const streamId = { streamId: 'The stream id, equal to the payload\'s streamId' } as const;
+const streamId = { streamId: "The stream id, equal to the payload's streamId" } as const;
 const caseId = { caseId: 'The escalation case id' } as const;
 
 export const CHANNELS: readonly ChannelContract[] = [
@@ -143,7 +143,7 @@ export const CHANNELS: readonly ChannelContract[] = [
     action: 'send',
     producer: 'worker, when it stores evidence (roadmap)',
     draft: true,
-    description: 'DRAFT: where a case\'s (blurred) evidence frame is stored.',
+    description: "DRAFT: where a case's (blurred) evidence frame is stored.",
   },
   {
     id: 'enforcementAction',

@@ -11,7 +11,10 @@ export const StreamIdSchema = z
   .regex(STREAM_ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 _ - (it becomes a NATS subject token and KV key)')
   .describe('1-128 characters of A-Z a-z 0-9 _ -; equal to the last token of the subject');
 
-export const IsoTimeSchema = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with a time zone (e.g. 2024-05-01T12:00:00Z)' });
+export const IsoTimeSchema = z.iso.datetime({
+  offset: true,
+  message: 'must be an ISO-8601 date-time with a time zone (e.g. 2024-05-01T12:00:00Z)',
+});
 
 export const Hex64Schema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
 

@@ -16,12 +16,14 @@ export const ReviewDecisionSchema = z
     eventId: z.string().min(1),
     caseId: CaseIdSchema.describe('The escalation case (the escalation event id it was opened from)'),
     streamId: StreamIdSchema,
-    decision: z.enum(['confirm', 'dismiss', 'escalate']).describe('confirm: act (enforce, report); dismiss: no violation; escalate: to a senior reviewer'),
+    decision: z
+      .enum(['confirm', 'dismiss', 'escalate'])
+      .describe('confirm: act (enforce, report); dismiss: no violation; escalate: to a senior reviewer'),
     reviewer: z.string().min(1).describe('Reviewer id (never a display name)'),
     decidedAt: IsoTimeSchema,
     note: z.string().max(4000).optional(),
   })
-  .describe('DRAFT: a reviewer\'s decision on an escalation case; flows back to the workers and the enforcer');
+  .describe("DRAFT: a reviewer's decision on an escalation case; flows back to the workers and the enforcer");
 
 export const EvidenceRefSchema = z
   .strictObject({
@@ -36,7 +38,7 @@ export const EvidenceRefSchema = z
     blurred: z.boolean().describe('True when the stored frame is the blurred rendition shown to reviewers by default'),
     frame: z.strictObject({ seq: z.number().int().min(0), capturedAt: IsoTimeSchema }),
   })
-  .describe('DRAFT: where a case\'s evidence frame is stored');
+  .describe("DRAFT: where a case's evidence frame is stored");
 
 export const EnforcementActionSchema = z
   .strictObject({

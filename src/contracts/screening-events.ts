@@ -11,7 +11,7 @@ export const HashMatchSchema = z.strictObject({
   list: z.string().min(1).describe('Id of the hash list the entry came from'),
   label: z.string().optional(),
   distance: z.number().int().min(0).max(256).describe('Hamming distance between the frame hash and the list entry'),
-  hash: Hex64Schema.describe('The list entry\'s PDQ hash'),
+  hash: Hex64Schema.describe("The list entry's PDQ hash"),
   action: z.enum(['kill', 'escalate']).optional().describe('What a hit on this list causes; lists default to kill'),
 });
 
@@ -19,11 +19,11 @@ export const FrameRefSchema = z.strictObject({
   seq: z.number().int().min(0).describe('Frame sequence number within this screening run'),
   pts: z.number().describe('Presentation time in the stream, seconds'),
   capturedAt: IsoTimeSchema.describe('Wall-clock time the frame left ffmpeg'),
-  hash: Hex64Schema.optional().describe('The frame\'s own PDQ hash'),
+  hash: Hex64Schema.optional().describe("The frame's own PDQ hash"),
   quality: z.number().int().min(0).max(100).optional().describe('PDQ quality (0-100)'),
 });
 
-const MetadataSchema = z.record(z.string(), z.unknown()).describe('The stream start\'s platform metadata, passed through');
+const MetadataSchema = z.record(z.string(), z.unknown()).describe("The stream start's platform metadata, passed through");
 
 const decisionFields = {
   schemaVersion: SchemaVersionSchema,
@@ -50,7 +50,12 @@ export const EscalationPrioritySchema = z.enum(['critical', 'high', 'normal']);
 
 export const EscalationReasonSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('hash_match'), match: HashMatchSchema }),
-  z.strictObject({ kind: z.literal('classifier'), signal: z.string().min(1), score: z.number().min(0).max(1), threshold: z.number().min(0).max(1) }),
+  z.strictObject({
+    kind: z.literal('classifier'),
+    signal: z.string().min(1),
+    score: z.number().min(0).max(1),
+    threshold: z.number().min(0).max(1),
+  }),
   z.strictObject({
     kind: z.literal('possible_minor'),
     minAge: z.number().min(0).optional().describe('Youngest apparent age among the faces'),

@@ -37,9 +37,7 @@ export async function startMetricsServer(options: {
       res.writeHead(live ? 200 : 503, { 'content-type': 'text/plain' }).end(live ? 'ok\n' : 'not live\n');
     } else if (path === '/readyz') {
       const { ready, reasons } = options.health.ready();
-      res
-        .writeHead(ready ? 200 : 503, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ ready, reasons }) + '\n');
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready, reasons }) + '\n');
     } else {
       res.writeHead(404).end();
     }

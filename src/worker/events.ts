@@ -57,15 +57,7 @@ export interface WorkerEvents {
 
 /** How a held stream ended (a metric label). */
 export type AssignmentOutcome =
-  | 'completed'
-  | 'failed'
-  | 'crashed'
-  | 'ended'
-  | 'shutdown'
-  | 'superseded'
-  | 'lease_lost'
-  | 'skipped_ended'
-  | 'abandoned';
+  'completed' | 'failed' | 'crashed' | 'ended' | 'shutdown' | 'superseded' | 'lease_lost' | 'skipped_ended' | 'abandoned';
 
 export type HashListSyncEvent =
   | { readonly type: 'loaded'; readonly id: string; readonly count: number; readonly sha256: string; readonly ms: number }

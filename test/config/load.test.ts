@@ -64,9 +64,9 @@ describe('loadConfig', () => {
   });
 
   it('refuses two lists with the same id', () => {
-    expect(() =>
-      loadConfig({ env: { STREAMSCREEN_HASH_LISTS: 'x/l.txt,y/l.txt' }, cwd: '/srv', file: tempConfig({}) }),
-    ).toThrow(/duplicate list id 'l'/);
+    expect(() => loadConfig({ env: { STREAMSCREEN_HASH_LISTS: 'x/l.txt,y/l.txt' }, cwd: '/srv', file: tempConfig({}) })).toThrow(
+      /duplicate list id 'l'/,
+    );
   });
 
   it('ships an example file that states exactly the defaults', async () => {

@@ -16,7 +16,18 @@ describe('stage defaults agree with the config defaults', () => {
   it('sampler', () => {
     const { fps, width, height, scaleMode, allowFiles, rwTimeoutMs, stallTimeoutMs, maxRestarts, backoffBaseMs, backoffMaxMs } =
       DEFAULT_SAMPLER_OPTIONS;
-    expect(config.sampler).toEqual({ fps, width, height, scaleMode, allowFiles, rwTimeoutMs, stallTimeoutMs, maxRestarts, backoffBaseMs, backoffMaxMs });
+    expect(config.sampler).toEqual({
+      fps,
+      width,
+      height,
+      scaleMode,
+      allowFiles,
+      rwTimeoutMs,
+      stallTimeoutMs,
+      maxRestarts,
+      backoffBaseMs,
+      backoffMaxMs,
+    });
   });
 
   it('ingest', () => {

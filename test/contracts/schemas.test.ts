@@ -29,7 +29,10 @@ const killSwitch = {
 describe('inbound stream events: schemaVersion', () => {
   it('reads a start without schemaVersion as version 1, and never passes schemaVersion on as metadata', () => {
     const a = parseStartEvent('streams.started.s1', enc({ streamId: 's1', url: 'rtmp://127.0.0.1/live/s1', channel: 'c' }));
-    const b = parseStartEvent('streams.started.s1', enc({ schemaVersion: 1, streamId: 's1', url: 'rtmp://127.0.0.1/live/s1', channel: 'c' }));
+    const b = parseStartEvent(
+      'streams.started.s1',
+      enc({ schemaVersion: 1, streamId: 's1', url: 'rtmp://127.0.0.1/live/s1', channel: 'c' }),
+    );
     expect(a).toEqual(b);
     expect(a.ok && a.value.metadata).toEqual({ channel: 'c' });
   });
@@ -38,7 +41,10 @@ describe('inbound stream events: schemaVersion', () => {
     const start = parseStartEvent('streams.started.s1', enc({ schemaVersion: 2, streamId: 's1', url: 'rtmp://127.0.0.1/live/s1' }));
     expect(start).toMatchObject({ ok: false, reason: 'schema_invalid' });
     expect(!start.ok && start.issues.join()).toMatch(/schemaVersion: unknown schema version: this worker reads version 1/);
-    expect(parseEndEvent('streams.ended.s1', enc({ schemaVersion: '1', streamId: 's1' }))).toMatchObject({ ok: false, reason: 'schema_invalid' });
+    expect(parseEndEvent('streams.ended.s1', enc({ schemaVersion: '1', streamId: 's1' }))).toMatchObject({
+      ok: false,
+      reason: 'schema_invalid',
+    });
   });
 
   it('keeps unknown fields of a start (platform metadata)', () => {
@@ -71,11 +77,22 @@ describe('outbound screening events', () => {
     ];
     expect(EscalationEventSchema.safeParse({ ...base, reasons }).success).toBe(true);
     expect(EscalationEventSchema.safeParse({ ...base, reasons: [] }).success).toBe(false);
-    expect(EscalationEventSchema.safeParse({ ...base, reasons: [{ kind: 'classifier', signal: 'porn', score: 3, threshold: 0.5 }] }).success).toBe(false);
+    expect(
+      EscalationEventSchema.safeParse({ ...base, reasons: [{ kind: 'classifier', signal: 'porn', score: 3, threshold: 0.5 }] }).success,
+    ).toBe(false);
   });
 
   it('caps a failure message at 2000 characters (domain/failure.ts cuts to fit)', () => {
-    const f = { schemaVersion: 1, type: 'failure', eventId: 'f', streamId: 's1', code: 'source_failed', message: 'x', at: '2026-01-01T00:00:00Z', workerId: 'w' };
+    const f = {
+      schemaVersion: 1,
+      type: 'failure',
+      eventId: 'f',
+      streamId: 's1',
+      code: 'source_failed',
+      message: 'x',
+      at: '2026-01-01T00:00:00Z',
+      workerId: 'w',
+    };
     expect(ScreeningFailureEventSchema.safeParse(f).success).toBe(true);
     expect(ScreeningFailureEventSchema.safeParse({ ...f, message: 'x'.repeat(2001) }).success).toBe(false);
   });
@@ -83,10 +100,29 @@ describe('outbound screening events', () => {
 
 describe('drafts and subjects', () => {
   it('review decisions and enforcement actions have a shape to build against', () => {
-    const d = { schemaVersion: 1, type: 'review_decision', eventId: 'r1', caseId: 'esc-1', streamId: 's1', decision: 'confirm', reviewer: 'r-7', decidedAt: '2026-01-01T00:00:00Z' };
+    const d = {
+      schemaVersion: 1,
+      type: 'review_decision',
+      eventId: 'r1',
+      caseId: 'esc-1',
+      streamId: 's1',
+      decision: 'confirm',
+      reviewer: 'r-7',
+      decidedAt: '2026-01-01T00:00:00Z',
+    };
     expect(ReviewDecisionSchema.safeParse(d).success).toBe(true);
     expect(ReviewDecisionSchema.safeParse({ ...d, decision: 'maybe' }).success).toBe(false);
-    const a = { schemaVersion: 1, type: 'enforcement_action', eventId: 'e1', streamId: 's1', action: 'disconnect', reason: 'killswitch', ingest: 'nginx-rtmp', result: 'done', at: '2026-01-01T00:00:00Z' };
+    const a = {
+      schemaVersion: 1,
+      type: 'enforcement_action',
+      eventId: 'e1',
+      streamId: 's1',
+      action: 'disconnect',
+      reason: 'killswitch',
+      ingest: 'nginx-rtmp',
+      result: 'done',
+      at: '2026-01-01T00:00:00Z',
+    };
     expect(EnforcementActionSchema.safeParse(a).success).toBe(true);
   });
 

@@ -22,7 +22,15 @@ describe('hooks (one typed event map, one safe emit)', () => {
     const logged: unknown[] = [];
     const logger = { error: (o: unknown) => logged.push(o) } as unknown as Parameters<typeof createHooks>[0];
     const seen: number[] = [];
-    const hooks = createHooks<Events>(logger, { tick: () => { throw new Error('metrics bug'); } }, { tick: ({ n }) => seen.push(n) });
+    const hooks = createHooks<Events>(
+      logger,
+      {
+        tick: () => {
+          throw new Error('metrics bug');
+        },
+      },
+      { tick: ({ n }) => seen.push(n) },
+    );
     expect(() => hooks.emit('tick', { n: 7 })).not.toThrow();
     expect(seen).toEqual([7]);
     expect(logged).toHaveLength(1);

@@ -62,7 +62,9 @@ describe('hash list distribution over NATS', () => {
     writeFileSync(file, `${pdqToHex(createPdqHasher().hash(await readRgbImage(BRIDGE)).hash)}\tpartner-case-7\n`);
     const c = captureIO();
     const publishedAt = Date.now();
-    const code = await hashlist(['publish', file, '--id', 'partner', '--action', 'kill', '--source', 'e2e'], c.io, { NATS_URL: server.url });
+    const code = await hashlist(['publish', file, '--id', 'partner', '--action', 'kill', '--source', 'e2e'], c.io, {
+      NATS_URL: server.url,
+    });
     expect(code, c.err()).toBe(0);
 
     const kill = await kills.waitFor((e) => e.streamId === 'dist-1', 10_000);

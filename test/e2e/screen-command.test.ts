@@ -15,7 +15,6 @@ import { defaultFfmpegPath } from '../support/live-source.js';
 
 const BRIDGE = fileURLToPath(new URL('../../../shared/pdq-vectors/decoded/bridge-1-original.png', import.meta.url));
 
-
 describe('streamscreen screen', () => {
   let dir: string;
   let list: string;
@@ -40,14 +39,37 @@ describe('streamscreen screen', () => {
     const video = join(dir, 'clip.mp4');
     // 2 s of test pattern, then 2 s of the listed image.
     const made = spawnSync(defaultFfmpegPath(), [
-      '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=10:d=2', '-loop', '1', '-t', '2', '-r', '10', '-i', BRIDGE,
-      '-filter_complex', '[1:v]scale=320:240,setsar=1[img];[0:v][img]concat=n=2:v=1', '-pix_fmt', 'yuv420p', '-y', video,
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=320x240:r=10:d=2',
+      '-loop',
+      '1',
+      '-t',
+      '2',
+      '-r',
+      '10',
+      '-i',
+      BRIDGE,
+      '-filter_complex',
+      '[1:v]scale=320:240,setsar=1[img];[0:v][img]concat=n=2:v=1',
+      '-pix_fmt',
+      'yuv420p',
+      '-y',
+      video,
     ]);
     expect(made.status, made.stderr.toString()).toBe(0);
     const c = capture();
     const code = await run([video, '--allow-files', '--lists', list, '--stream-id', 'clip-1', '--config', config], c.io);
     expect(code).toBe(0);
-    const lines = c.out().trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as KillSwitchEvent);
+    const lines = c
+      .out()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as KillSwitchEvent);
     for (const e of lines) expectContract(`screening.killswitch.${e.streamId}`, e);
     expect(lines, c.out()).toHaveLength(1);
     expect(lines[0]).toMatchObject({ type: 'killswitch', streamId: 'clip-1', match: { list: 'known', label: 'bridge' } });
@@ -57,8 +79,22 @@ describe('streamscreen screen', () => {
   it('matches a mirrored stream only with dihedral matching on', async () => {
     const video = join(dir, 'mirrored.mp4');
     const made = spawnSync(defaultFfmpegPath(), [
-      '-v', 'error', '-loop', '1', '-t', '3', '-r', '10', '-i', BRIDGE,
-      '-vf', 'hflip,scale=320:240,setsar=1', '-pix_fmt', 'yuv420p', '-y', video,
+      '-v',
+      'error',
+      '-loop',
+      '1',
+      '-t',
+      '3',
+      '-r',
+      '10',
+      '-i',
+      BRIDGE,
+      '-vf',
+      'hflip,scale=320:240,setsar=1',
+      '-pix_fmt',
+      'yuv420p',
+      '-y',
+      video,
     ]);
     expect(made.status, made.stderr.toString()).toBe(0);
     const plain = capture();

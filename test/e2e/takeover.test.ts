@@ -90,10 +90,14 @@ describe('worker takeover', () => {
 
   it('hands a stream to the surviving worker within 10 s of the screening worker being SIGKILLed', async () => {
     await jetstream(nc).publish('streams.started.takeover-1', JSON.stringify({ streamId: 'takeover-1', url: source.url }));
-    const holder = await eventually(async () => {
-      const e = await leases.get('takeover-1');
-      return e?.operation === 'PUT' ? (e.json<{ workerId: string }>().workerId) : undefined;
-    }, 15_000, 'a lease on takeover-1');
+    const holder = await eventually(
+      async () => {
+        const e = await leases.get('takeover-1');
+        return e?.operation === 'PUT' ? e.json<{ workerId: string }>().workerId : undefined;
+      },
+      15_000,
+      'a lease on takeover-1',
+    );
     const first = await kills.waitFor((e) => e.streamId === 'takeover-1' && e.workerId === holder, 30_000);
     expect(first.match.list).toBe('confirmed');
 
@@ -103,17 +107,23 @@ describe('worker takeover', () => {
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
 
-    await eventually(async () => {
-      const e = await leases.get('takeover-1');
-      return e?.operation === 'PUT' && e.json<{ workerId: string }>().workerId.startsWith(`${survivor.id}-`) ? true : undefined;
-    }, 12_000, `lease taken over by ${survivor.id}`);
+    await eventually(
+      async () => {
+        const e = await leases.get('takeover-1');
+        return e?.operation === 'PUT' && e.json<{ workerId: string }>().workerId.startsWith(`${survivor.id}-`) ? true : undefined;
+      },
+      12_000,
+      `lease taken over by ${survivor.id}`,
+    );
     const takeoverMs = Date.now() - killedAt;
     expect(takeoverMs).toBeLessThan(10_000);
 
     // The survivor really screens: a kill-switch of its own, and only its sampler is left.
     const second = await kills.waitFor((e) => e.streamId === 'takeover-1' && e.workerId.startsWith(`${survivor.id}-`), 20_000);
     expect(Date.parse(second.decidedAt)).toBeGreaterThan(killedAt);
-    await eventually(() => (samplerPids(source.url).length === 1 ? true : undefined), 5_000, 'the killed worker\'s ffmpeg to be gone');
-    console.log(`takeover after SIGKILL: lease moved in ${takeoverMs} ms; new kill-switch ${Date.parse(second.decidedAt) - killedAt} ms after the kill`);
+    await eventually(() => (samplerPids(source.url).length === 1 ? true : undefined), 5_000, "the killed worker's ffmpeg to be gone");
+    console.log(
+      `takeover after SIGKILL: lease moved in ${takeoverMs} ms; new kill-switch ${Date.parse(second.decidedAt) - killedAt} ms after the kill`,
+    );
   }, 90_000);
 });

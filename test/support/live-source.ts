@@ -14,7 +14,14 @@ import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cutLifeline, hasExited, killGroup, spawnWithLifeline, terminate as stopRun, type LifelineChild } from '../../src/worker/sampler/lifeline.js';
+import {
+  cutLifeline,
+  hasExited,
+  killGroup,
+  spawnWithLifeline,
+  terminate as stopRun,
+  type LifelineChild,
+} from '../../src/worker/sampler/lifeline.js';
 import { eventually } from './eventually.js';
 import { freePort } from './nats-server.js';
 
@@ -68,7 +75,17 @@ function encoderArgs(opts: LiveSourceOptions): string[] {
   const w = opts.width ?? 320;
   const h = opts.height ?? 240;
   const fps = opts.fps ?? 15;
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `${opts.pattern ?? 'testsrc2'}=size=${w}x${h}:rate=${fps}`];
+  const args = [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    `${opts.pattern ?? 'testsrc2'}=size=${w}x${h}:rate=${fps}`,
+  ];
   let filter = '[0:v]format=yuv420p[v]';
   if (opts.image) {
     args.push('-re', '-loop', '1', '-framerate', String(fps), '-i', opts.image);
@@ -133,7 +150,6 @@ async function listening(port: number, proto: 'tcp' | 'udp'): Promise<boolean> {
     return f[1]?.endsWith(`:${hexPort}`) && (proto === 'udp' || f[3] === '0A' || f[3] === '01');
   });
 }
-
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   await eventually(async () => (await check()) || undefined, timeoutMs, `live source: ${what}`);

@@ -22,7 +22,14 @@ export function randomHashes(count: number, rand: () => number, out = new Uint16
 }
 
 /** Copies `source` (16 words) into out[offset..] with exactly `bits` distinct random bits flipped. */
-export function flipBits(source: ArrayLike<number>, sourceOffset: number, bits: number, rand: () => number, out: Uint16Array, offset: number): void {
+export function flipBits(
+  source: ArrayLike<number>,
+  sourceOffset: number,
+  bits: number,
+  rand: () => number,
+  out: Uint16Array,
+  offset: number,
+): void {
   for (let w = 0; w < 16; w++) out[offset + w] = source[sourceOffset + w]!;
   const chosen = new Set<number>();
   while (chosen.size < Math.min(bits, 256)) chosen.add((rand() * 256) >>> 0);

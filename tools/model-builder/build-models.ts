@@ -99,7 +99,9 @@ export async function buildModels(options: BuildModelsOptions = {}): Promise<Bui
         converter: { name: converter.name, version: converter.version },
       });
       built.push(converter.id);
-      log(`${converter.id}: converted ${source.package}@${source.version} → ${converter.file} (${(bytes.byteLength / 1e6).toFixed(1)} MB, ${Date.now() - started} ms)`);
+      log(
+        `${converter.id}: converted ${source.package}@${source.version} → ${converter.file} (${(bytes.byteLength / 1e6).toFixed(1)} MB, ${Date.now() - started} ms)`,
+      );
     }
     // Keep the platform's own drop-in entries (no `converter`); an entry of a converter that no
     // longer exists is dropped with the converter.
@@ -177,7 +179,8 @@ async function withLock<T>(lockDir: string, log: (line: string) => void, fn: () 
         await rm(lockDir, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockDir} (another model build running? remove it if not)`, { cause: err });
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${lockDir} (another model build running? remove it if not)`, { cause: err });
       await new Promise((r) => setTimeout(r, 200));
     }
   }

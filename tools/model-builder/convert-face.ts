@@ -82,7 +82,11 @@ export function buildAgeGenderGraph(weights: WeightMap): GraphBuilder {
   const g = new GraphBuilder('age_gender_net');
   const face = g.addInput('face', 'float32', ['batch', 3, AGE_INPUT_SIZE, AGE_INPUT_SIZE]);
   const normalised = subtractMeanDiv255(g, face, AGE_MEAN_RGB, 'normalise');
-  const convIn = plainConv(g, normalised, weights, 'entry_flow/conv_in', { padding: 'same', inputSize: [AGE_INPUT_SIZE, AGE_INPUT_SIZE], strides: [2, 2] });
+  const convIn = plainConv(g, normalised, weights, 'entry_flow/conv_in', {
+    padding: 'same',
+    inputSize: [AGE_INPUT_SIZE, AGE_INPUT_SIZE],
+    strides: [2, 2],
+  });
   let x: BlockResult = { ...convIn, output: g.op('Relu', [convIn.output], {}, 'entry_flow/conv_in/relu') };
   x = reductionBlock(g, x, weights, 'entry_flow/reduction_block_0', false);
   x = reductionBlock(g, x, weights, 'entry_flow/reduction_block_1', true);
@@ -95,7 +99,14 @@ export function buildAgeGenderGraph(weights: WeightMap): GraphBuilder {
   const features = g.op('Relu', [exit.output], {}, 'exit_flow/separable_conv/relu');
   if (!exit.size || exit.size[0] !== 7 || exit.size[1] !== 7) throw new Error(`feature map is ${exit.size?.join('×')}, expected 7×7`);
   // face-api: tf.avgPool(features, [7, 7], [2, 2], 'valid') on the 7×7 map → one value per channel.
-  const pooled = pool2d(g, features, { name: 'avg_pool', kind: 'avg', poolSize: [7, 7], strides: [2, 2], padding: 'valid', inputSize: exit.size });
+  const pooled = pool2d(g, features, {
+    name: 'avg_pool',
+    kind: 'avg',
+    poolSize: [7, 7],
+    strides: [2, 2],
+    padding: 'valid',
+    inputSize: exit.size,
+  });
   const flat = reshape(g, pooled.output, [-1, exit.channels], 'flatten');
   const ageW = requireWeight(weights, 'fc/age/weights', [exit.channels, 1]);
   const genderW = requireWeight(weights, 'fc/gender/weights', [exit.channels, 2]);
@@ -124,8 +135,18 @@ function denseLayer(g: GraphBuilder, x: string, weights: WeightMap, prefix: stri
 function reductionBlock(g: GraphBuilder, x: BlockResult, weights: WeightMap, prefix: string, activateInput: boolean): BlockResult {
   const input = activateInput ? g.op('Relu', [x.output], {}, `${prefix}/relu_in`) : x.output;
   const s0 = separableConv(g, input, weights, `${prefix}/separable_conv0`, { padding: 'same', inputSize: x.size });
-  const s1 = separableConv(g, g.op('Relu', [s0.output], {}, `${prefix}/relu0`), weights, `${prefix}/separable_conv1`, { padding: 'same', inputSize: s0.size });
-  const pooled = pool2d(g, s1.output, { name: `${prefix}/max_pool`, kind: 'max', poolSize: [3, 3], strides: [2, 2], padding: 'same', inputSize: s1.size });
+  const s1 = separableConv(g, g.op('Relu', [s0.output], {}, `${prefix}/relu0`), weights, `${prefix}/separable_conv1`, {
+    padding: 'same',
+    inputSize: s0.size,
+  });
+  const pooled = pool2d(g, s1.output, {
+    name: `${prefix}/max_pool`,
+    kind: 'max',
+    poolSize: [3, 3],
+    strides: [2, 2],
+    padding: 'same',
+    inputSize: s1.size,
+  });
   const expansion = plainConv(g, x.output, weights, `${prefix}/expansion_conv`, { padding: 'same', inputSize: x.size, strides: [2, 2] });
   assertSameSize(pooled.size, expansion.size, prefix);
   return { output: g.op('Add', [pooled.output, expansion.output], {}, `${prefix}/add`), size: pooled.size, channels: s1.channels };
@@ -233,7 +254,8 @@ export const faceDetectorConverter: ModelConverter = faceConverter({
       },
     },
     inputSizes: `any multiple of ${DETECTOR_STRIDE} (square); ${DETECTOR_DEFAULT_INPUT_SIZE} is face-api's default`,
-    preprocessing: 'pad the frame with black at the bottom or right to a square, bilinear resize (TF alignCorners=false, halfPixelCenters=false) to size×size',
+    preprocessing:
+      'pad the frame with black at the bottom or right to a square, bilinear resize (TF alignCorners=false, halfPixelCenters=false) to size×size',
     outputs: ['grid'],
     outputLayout: `grid [N, ${DETECTOR_ANCHORS.length}·${DETECTOR_BOX_ENCODING}, size/32, size/32]: channel a·5 + k for anchor a and k = x, y, w, h, objectness (raw; sigmoid for x, y, objectness; exp × anchor for w, h)`,
     labels: ['face'],
@@ -266,7 +288,8 @@ export const ageGenderConverter: ModelConverter = faceConverter({
         description: `(x − [${AGE_MEAN_RGB.join(', ')}]) / 255 in float32, RGB, in-graph; feed float RGB 0..255`,
       },
     },
-    preprocessing: 'crop the detection box clipped to the frame and floored to whole pixels, pad with black to a centred square, bilinear resize (TF alignCorners=false, halfPixelCenters=false) to 112×112',
+    preprocessing:
+      'crop the detection box clipped to the frame and floored to whole pixels, pad with black to a centred square, bilinear resize (TF alignCorners=false, halfPixelCenters=false) to 112×112',
     outputs: ['age', 'gender'],
     outputLayout: 'age [N]: apparent age in years (regression); gender [N, 2]: softmax over labels',
     labels: [...GENDER_LABELS],

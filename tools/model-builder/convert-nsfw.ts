@@ -12,7 +12,15 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { convertKerasModel, decodeWeights, sha256Hex, type ModelConverter, type ModelSourceInfo, type TfjsModelJson, type Weight } from './onnx/index.js';
+import {
+  convertKerasModel,
+  decodeWeights,
+  sha256Hex,
+  type ModelConverter,
+  type ModelSourceInfo,
+  type TfjsModelJson,
+  type Weight,
+} from './onnx/index.js';
 
 export const NSFW_MODEL_ID = 'nsfw-mobilenet-v2';
 export const NSFW_MODEL_FILE = 'nsfw-mobilenet-v2.onnx';
@@ -62,7 +70,8 @@ export async function loadNsfwjsMobileNetV2(root = nsfwjsRoot()): Promise<Nsfwjs
   const shardBase64 = typeof shardModule === 'string' ? shardModule : shardModule.default;
   if (!json?.weightsManifest || typeof shardBase64 !== 'string') throw new Error(`unexpected nsfwjs model bundle layout in ${root}`);
   const paths = json.weightsManifest.flatMap((g) => g.paths);
-  if (paths.length !== 1 || paths[0] !== 'group1-shard1of1') throw new Error(`nsfwjs MobileNetV2 expects one shard, manifest lists ${paths.join(', ')}`);
+  if (paths.length !== 1 || paths[0] !== 'group1-shard1of1')
+    throw new Error(`nsfwjs MobileNetV2 expects one shard, manifest lists ${paths.join(', ')}`);
   const shard = new Uint8Array(Buffer.from(shardBase64, 'base64'));
   const weights = decodeWeights(json.weightsManifest, () => shard);
   return { root, version, license, json, weights, sha256: await sourceHash(root) };

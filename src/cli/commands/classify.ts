@@ -22,7 +22,11 @@ options:
   -h, --help            this text
 `;
 
-export async function run(argv: string[], io: CommandIO = processIO, env: Readonly<Record<string, string | undefined>> = {}): Promise<number> {
+export async function run(
+  argv: string[],
+  io: CommandIO = processIO,
+  env: Readonly<Record<string, string | undefined>> = {},
+): Promise<number> {
   let args;
   try {
     args = parseArgs({

@@ -114,7 +114,8 @@ async function publish(argv: string[], io: CommandIO, env: CommandEnv): Promise<
   });
   const file = oneArg(positionals, 'FILE');
   if (!values.id) throw new UsageError('--id is required');
-  if (!HASH_LIST_ACTIONS.includes(values.action as HashListAction)) throw new UsageError(`--action must be kill or escalate, got '${values.action}'`);
+  if (!HASH_LIST_ACTIONS.includes(values.action as HashListAction))
+    throw new UsageError(`--action must be kill or escalate, got '${values.action}'`);
   const format = formatOption(values.format);
   // Checked before connecting: an invalid file never reaches (or creates) the bucket.
   const prepared = await prepareHashList({
@@ -126,26 +127,46 @@ async function publish(argv: string[], io: CommandIO, env: CommandEnv): Promise<
     ...(values.source === undefined ? {} : { source: values.source }),
     ...(format ? { format } : {}),
   });
-  return withBucket(values, env, async (os, bucket) => {
-    const result = await uploadHashList(os!, prepared);
-    const { meta } = result;
-    const skipped = result.skippedOtherTypes ? ` (${result.skippedOtherTypes} non-PDQ rows skipped)` : '';
-    io.stdout.write(
-      `published ${meta.id} to ${bucket}: ${meta.count} hashes${skipped}, ${meta.format}, action ${meta.action}${meta.enabled ? '' : ', disabled'}, sha256 ${meta.sha256}\n`,
-    );
-    return 0;
-  }, true);
+  return withBucket(
+    values,
+    env,
+    async (os, bucket) => {
+      const result = await uploadHashList(os!, prepared);
+      const { meta } = result;
+      const skipped = result.skippedOtherTypes ? ` (${result.skippedOtherTypes} non-PDQ rows skipped)` : '';
+      io.stdout.write(
+        `published ${meta.id} to ${bucket}: ${meta.count} hashes${skipped}, ${meta.format}, action ${meta.action}${meta.enabled ? '' : ', disabled'}, sha256 ${meta.sha256}\n`,
+      );
+      return 0;
+    },
+    true,
+  );
 }
 
 async function list(argv: string[], io: CommandIO, env: CommandEnv): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON, json: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...COMMON, json: { type: 'boolean', default: false } },
+  });
   if (positionals.length) throw new UsageError('ls takes no arguments');
   return withBucket(values, env, async (os) => {
     const infos = (os ? await os.list() : []).sort((a, b) => a.name.localeCompare(b.name));
     const rows = infos.map((info) => {
       try {
         const m = decodeListMetadata(info);
-        return { id: m.id, action: m.action, enabled: m.enabled, count: m.count, format: m.format, label: m.label ?? '', source: m.source ?? '', size: info.size, mtime: info.mtime, sha256: m.sha256 };
+        return {
+          id: m.id,
+          action: m.action,
+          enabled: m.enabled,
+          count: m.count,
+          format: m.format,
+          label: m.label ?? '',
+          source: m.source ?? '',
+          size: info.size,
+          mtime: info.mtime,
+          sha256: m.sha256,
+        };
       } catch (err) {
         return { id: info.name, invalid: (err as Error).message, size: info.size, mtime: info.mtime };
       }
@@ -161,11 +182,20 @@ async function list(argv: string[], io: CommandIO, env: CommandEnv): Promise<num
     const table = rows.map((r) =>
       'invalid' in r
         ? [r.id, '?', '?', '?', String(r.size), r.mtime, `INVALID: ${r.invalid}`]
-        : [r.id, r.action, r.enabled ? 'yes' : 'no', String(r.count), String(r.size), r.mtime, [r.label, r.source && `source ${r.source}`].filter(Boolean).join(', ')],
+        : [
+            r.id,
+            r.action,
+            r.enabled ? 'yes' : 'no',
+            String(r.count),
+            String(r.size),
+            r.mtime,
+            [r.label, r.source && `source ${r.source}`].filter(Boolean).join(', '),
+          ],
     );
     const header = ['ID', 'ACTION', 'ENABLED', 'HASHES', 'BYTES', 'UPDATED', 'LABEL'];
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-    for (const row of [header, ...table]) io.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
+    for (const row of [header, ...table])
+      io.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`);
     return 0;
   });
 }
@@ -185,7 +215,12 @@ async function inspect(argv: string[], io: CommandIO, env: CommandEnv): Promise<
     } catch (err) {
       metadata = { invalid: (err as Error).message, raw: info.metadata ?? {} };
     }
-    const out = { id, bucket, metadata, object: { size: info.size, chunks: info.chunks, digest: info.digest, mtime: info.mtime, nuid: info.nuid, revision: info.revision } };
+    const out = {
+      id,
+      bucket,
+      metadata,
+      object: { size: info.size, chunks: info.chunks, digest: info.digest, mtime: info.mtime, nuid: info.nuid, revision: info.revision },
+    };
     io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return 0;
   });
@@ -236,7 +271,10 @@ export async function connectOnce(url: string): Promise<NatsConnection> {
   try {
     return await connect({ servers: url, timeout: 5_000, reconnect: false });
   } catch (err) {
-    throw new StreamscreenError('nats_unreachable', `cannot connect to NATS at ${url}: ${(err as Error).message}`, { cause: err, retryable: true });
+    throw new StreamscreenError('nats_unreachable', `cannot connect to NATS at ${url}: ${(err as Error).message}`, {
+      cause: err,
+      retryable: true,
+    });
   }
 }
 

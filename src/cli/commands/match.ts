@@ -48,8 +48,12 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Comman
   }
   if (positionals.length !== 1 || !isPdqHex(positionals[0]!)) return usage(io, 'expected one PDQ hash (64 hex digits)');
   const radius = values.radius === undefined ? DEFAULT_MAX_DISTANCE : Number(values.radius);
-  if (!Number.isInteger(radius) || radius < 0 || radius > 256) return usage(io, `--radius must be an integer 0..256, got '${values.radius}'`);
-  const only = values.lists?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!Number.isInteger(radius) || radius < 0 || radius > 256)
+    return usage(io, `--radius must be an integer 0..256, got '${values.radius}'`);
+  const only = values.lists
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const wanted = only?.length ? new Set(only) : undefined;
   // One query: a linear scan beats building a multi-index.
   const index = { minIndexedSize: Number.POSITIVE_INFINITY };

@@ -55,7 +55,10 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Stream
   }
   const url = positionals[0]!;
   const fps = values.fps === undefined ? undefined : Number(values.fps);
-  const extraLists = (values.lists ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const extraLists = (values.lists ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const loaded = loadConfig({
     env,
     ...(values.config ? { file: values.config } : {}),

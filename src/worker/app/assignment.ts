@@ -7,5 +7,12 @@ import type { StreamScreener } from '../pipeline/stream-screener.js';
  * it (intake/settlement.ts), this side decides nothing about acks or retries.
  */
 export function onAssignmentFor(screener: StreamScreener): (a: ScreeningAssignment) => Promise<ScreeningOutcome> {
-  return (a) => screener.screen({ start: a.start, signal: a.signal, publishSignal: a.publishSignal, runId: a.runId, assertOwned: () => a.assertOwned() });
+  return (a) =>
+    screener.screen({
+      start: a.start,
+      signal: a.signal,
+      publishSignal: a.publishSignal,
+      runId: a.runId,
+      assertOwned: () => a.assertOwned(),
+    });
 }

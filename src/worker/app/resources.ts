@@ -40,7 +40,8 @@ export function createResourceStack(): ResourceStack {
             errors.push(new Error(`closing ${e.name} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
           }
         }
-        if (errors.length > 0) throw new CloseError(errors, `${errors.length} resource(s) failed to close: ${errors.map((e) => e.message).join('; ')}`);
+        if (errors.length > 0)
+          throw new CloseError(errors, `${errors.length} resource(s) failed to close: ${errors.map((e) => e.message).join('; ')}`);
       })();
       return closing;
     },

@@ -129,7 +129,10 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
     resources.push('intake', ingest, (i) => i.stop({ graceMs: 0 }));
     await ingest.start();
     ready();
-    logger.info({ workerId, nats: config.nats.url, lists: stages.matcher.lists().map((l) => ({ id: l.id, count: l.count })) }, 'worker started');
+    logger.info(
+      { workerId, nats: config.nats.url, lists: stages.matcher.lists().map((l) => ({ id: l.id, count: l.count })) },
+      'worker started',
+    );
 
     let stopping: Promise<void> | undefined;
     return {
@@ -139,7 +142,10 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       reloadLists: async () => {
         const report = await stages.fileLists.reload();
         for (const f of report.failed) metrics.errors.inc({ code: f.error.code });
-        logger.info({ loaded: report.loaded, unchanged: report.unchanged, failed: report.failed.map((f) => f.error.message) }, 'hash lists reloaded');
+        logger.info(
+          { loaded: report.loaded, unchanged: report.unchanged, failed: report.failed.map((f) => f.error.message) },
+          'hash lists reloaded',
+        );
       },
       stop: (graceMs = config.worker.shutdownGraceMs) =>
         (stopping ??= (async () => {

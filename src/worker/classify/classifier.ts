@@ -83,7 +83,10 @@ export function createClassifier(deps: ClassifierDeps = {}): Classifier {
       if (options.nudity) {
         const entries = manifest.models.filter((m) => m.kind === 'nudity');
         if (entries.length !== 1) {
-          throw new ModelError('model_invalid', `${manifest.path}: expected one model of kind 'nudity', found ${entries.length} (disable the nudity classifier to run without)`);
+          throw new ModelError(
+            'model_invalid',
+            `${manifest.path}: expected one model of kind 'nudity', found ${entries.length} (disable the nudity classifier to run without)`,
+          );
         }
         nudity = await createNudityModel(manifest, entries[0]!, session);
       }
@@ -171,7 +174,10 @@ export function createClassifier(deps: ClassifierDeps = {}): Classifier {
  */
 function asInferenceError(err: unknown): StreamscreenError {
   if (err instanceof StreamscreenError) return err;
-  return new ModelError('inference_failed', `classifier failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err, retryable: true });
+  return new ModelError('inference_failed', `classifier failed: ${err instanceof Error ? err.message : String(err)}`, {
+    cause: err,
+    retryable: true,
+  });
 }
 
 /** `createClassifier` + `start()`. */

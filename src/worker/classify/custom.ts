@@ -21,13 +21,17 @@ export interface CustomModel {
 
 export async function createCustomModel(manifest: LoadedManifest, entry: ManifestEntry, options: ImageModelOptions): Promise<CustomModel> {
   const mapping = Object.entries(entry.signals ?? {});
-  if (mapping.length === 0) throw new ModelError('model_invalid', `model '${entry.id}': a custom model needs at least one entry in signals`);
+  if (mapping.length === 0)
+    throw new ModelError('model_invalid', `model '${entry.id}': a custom model needs at least one entry in signals`);
   const model = await createImageModel(manifest, entry, options);
   for (const [name, m] of mapping) {
     const output = m.output ?? model.outputNames[0]!;
     if (!model.outputNames.includes(output)) {
       await model.close();
-      throw new ModelError('model_invalid', `model '${entry.id}': signal '${name}' reads output '${output}', which the model does not have (${model.outputNames.join(', ')})`);
+      throw new ModelError(
+        'model_invalid',
+        `model '${entry.id}': signal '${name}' reads output '${output}', which the model does not have (${model.outputNames.join(', ')})`,
+      );
     }
   }
   return {
@@ -50,7 +54,10 @@ export async function createCustomModel(manifest: LoadedManifest, entry: Manifes
 /** One signal from an output vector (batch dimension already removed). */
 export function mapSignal(modelId: string, name: string, values: Float32Array, m: SignalMapping): number {
   if (m.index >= values.length) {
-    throw new ModelError('inference_failed', `model '${modelId}': signal '${name}' reads index ${m.index} of an output with ${values.length} values`);
+    throw new ModelError(
+      'inference_failed',
+      `model '${modelId}': signal '${name}' reads index ${m.index} of an output with ${values.length} values`,
+    );
   }
   const raw = values[m.index]!;
   switch (m.activation) {

@@ -49,7 +49,9 @@ export function decodeGrid(o: DecodeGridOptions): FaceCandidate[] {
   const fields = 5;
   const plane = cells * cells;
   if (grid.length !== anchors.length * fields * plane) {
-    throw new RangeError(`grid has ${grid.length} values, expected ${anchors.length}·${fields}·${cells}² = ${anchors.length * fields * plane}`);
+    throw new RangeError(
+      `grid has ${grid.length} values, expected ${anchors.length}·${fields}·${cells}² = ${anchors.length * fields * plane}`,
+    );
   }
   const scale = o.inputSize / Math.max(o.imageWidth, o.imageHeight);
   const scaledWidth = Math.round(o.imageWidth * scale);

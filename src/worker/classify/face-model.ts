@@ -129,7 +129,8 @@ export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<OnnxFa
       const out = await detector.run(new ort.Tensor('float32', detectorBuffer, [1, 3, inputSize, inputSize]));
       const grid = out.data as Float32Array;
       const expected = DETECTOR_ANCHORS.length * DETECTOR_BOX_ENCODING * cells * cells;
-      if (grid.length !== expected) throw new ModelError('inference_failed', `face detector returned ${grid.length} values, expected ${expected}`);
+      if (grid.length !== expected)
+        throw new ModelError('inference_failed', `face detector returned ${grid.length} values, expected ${expected}`);
       const candidates = decodeGrid({
         grid,
         cells,
@@ -151,7 +152,8 @@ export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<OnnxFa
     return ager.exclusive(async () => {
       const out = await ager.run(new ort.Tensor('float32', batch, [crops.length, 3, AGE_INPUT_SIZE, AGE_INPUT_SIZE]));
       const values = out.data as Float32Array;
-      if (values.length !== crops.length) throw new ModelError('inference_failed', `age model returned ${values.length} ages for ${crops.length} faces`);
+      if (values.length !== crops.length)
+        throw new ModelError('inference_failed', `age model returned ${values.length} ages for ${crops.length} faces`);
       return values;
     });
   }
@@ -178,7 +180,11 @@ export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<OnnxFa
       img,
       kept.map((k) => k.crop),
     );
-    return kept.map(({ candidate }, i) => ({ box: toPixels(candidate.box, img.width, img.height), score: candidate.score, age: estimated[i]! }));
+    return kept.map(({ candidate }, i) => ({
+      box: toPixels(candidate.box, img.width, img.height),
+      score: candidate.score,
+      age: estimated[i]!,
+    }));
   }
 
   return {
@@ -220,14 +226,23 @@ interface Session {
   run(input: ort.Tensor): Promise<ort.Tensor>;
 }
 
-async function openSession(manifest: LoadedManifest, id: string, sessionOptions: SessionOptions, inputName: string, outputName: string): Promise<Session> {
+async function openSession(
+  manifest: LoadedManifest,
+  id: string,
+  sessionOptions: SessionOptions,
+  inputName: string,
+  outputName: string,
+): Promise<Session> {
   const entry = manifest.models.find((m) => m.id === id);
   if (!entry) throw new ModelError('model_invalid', `${manifest.path}: no '${id}' model (run \`npm run models\`)`);
   checkEntry(entry, inputName, outputName);
   const session = await openModelSession(manifest, entry, sessionOptions);
   if (!session.inputNames.includes(inputName) || !session.outputNames.includes(outputName)) {
     await session.release();
-    throw new ModelError('model_invalid', `${manifest.resolveFile(entry)}: model '${id}' has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]; expected '${inputName}' → '${outputName}'`);
+    throw new ModelError(
+      'model_invalid',
+      `${manifest.resolveFile(entry)}: model '${id}' has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]; expected '${inputName}' → '${outputName}'`,
+    );
   }
   let tail: Promise<unknown> = Promise.resolve();
   return {
@@ -256,5 +271,6 @@ function checkEntry(entry: ManifestEntry, inputName: string, outputName: string)
   if (entry.input && entry.input.layout !== 'NCHW') issues.push(`layout is ${entry.input.layout}, expected NCHW`);
   if (entry.input && entry.input.type !== 'float32') issues.push(`input type is ${entry.input.type}, expected float32`);
   if (entry.outputs && !entry.outputs.includes(outputName)) issues.push(`outputs [${entry.outputs.join(', ')}] lack '${outputName}'`);
-  if (issues.length) throw new ModelError('model_invalid', `manifest entry '${entry.id}' does not describe face-api's network: ${issues.join('; ')}`);
+  if (issues.length)
+    throw new ModelError('model_invalid', `manifest entry '${entry.id}' does not describe face-api's network: ${issues.join('; ')}`);
 }

@@ -65,7 +65,14 @@ export function clipCrop(box: CropRect, imageWidth: number, imageHeight: number)
  */
 export function faceCropInput(image: RgbImage, crop: CropRect, size: number, out?: Float32Array, offset = 0): Float32Array {
   assertRgbImage(image);
-  if (crop.width <= 0 || crop.height <= 0 || crop.x < 0 || crop.y < 0 || crop.x + crop.width > image.width || crop.y + crop.height > image.height) {
+  if (
+    crop.width <= 0 ||
+    crop.height <= 0 ||
+    crop.x < 0 ||
+    crop.y < 0 ||
+    crop.x + crop.width > image.width ||
+    crop.y + crop.height > image.height
+  ) {
     throw new RangeError(`crop ${JSON.stringify(crop)} is not inside the ${image.width}x${image.height} image`);
   }
   const side = Math.max(crop.width, crop.height);
@@ -73,7 +80,16 @@ export function faceCropInput(image: RgbImage, crop: CropRect, size: number, out
   const before = diff - Math.round(diff * 0.5);
   const padsWidth = crop.height > crop.width;
   return resizeSquare(
-    { image, x0: crop.x, y0: crop.y, width: crop.width, height: crop.height, side, padLeft: padsWidth ? before : 0, padTop: padsWidth ? 0 : before },
+    {
+      image,
+      x0: crop.x,
+      y0: crop.y,
+      width: crop.width,
+      height: crop.height,
+      side,
+      padLeft: padsWidth ? before : 0,
+      padTop: padsWidth ? 0 : before,
+    },
     size,
     out,
     offset,
@@ -152,7 +168,13 @@ const MAX_SCRATCH_SIZES = 8;
 function axesFor(size: number): { readonly cols: Axis; readonly rows: Axis } {
   let axes = scratch.get(size);
   if (!axes) {
-    const axis = (): Axis => ({ lo: new Int32Array(size), hi: new Int32Array(size), loMask: new Float64Array(size), hiMask: new Float64Array(size), frac: new Float64Array(size) });
+    const axis = (): Axis => ({
+      lo: new Int32Array(size),
+      hi: new Int32Array(size),
+      loMask: new Float64Array(size),
+      hiMask: new Float64Array(size),
+      frac: new Float64Array(size),
+    });
     axes = { cols: axis(), rows: axis() };
     if (scratch.size >= MAX_SCRATCH_SIZES) scratch.clear();
     scratch.set(size, axes);
@@ -165,7 +187,16 @@ function axesFor(size: number): { readonly cols: Axis; readonly rows: Axis } {
  * mapped to a byte offset in the image (`base + (i − pad)·stride`) with mask 1, or to offset 0
  * with mask 0 when it falls in the padding.
  */
-function neighbours(axis: Axis, size: number, ratio: number, side: number, pad: number, extent: number, base: number, stride: number): void {
+function neighbours(
+  axis: Axis,
+  size: number,
+  ratio: number,
+  side: number,
+  pad: number,
+  extent: number,
+  base: number,
+  stride: number,
+): void {
   const { lo, hi, loMask, hiMask, frac } = axis;
   for (let o = 0; o < size; o++) {
     const pos = ratio * o;

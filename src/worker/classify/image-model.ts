@@ -39,7 +39,10 @@ export async function createImageModel(manifest: LoadedManifest, entry: Manifest
   const session = await openModelSession(manifest, entry, options);
   if (!session.inputNames.includes(input.name)) {
     await session.release();
-    throw new ModelError('model_invalid', `model '${entry.id}': manifest input '${input.name}' is not among the model's inputs (${session.inputNames.join(', ')})`);
+    throw new ModelError(
+      'model_invalid',
+      `model '${entry.id}': manifest input '${input.name}' is not among the model's inputs (${session.inputNames.join(', ')})`,
+    );
   }
   const outputNames = [...session.outputNames];
   const fixedBatch = input.batch === 'dynamic' ? undefined : input.batch;
@@ -52,13 +55,18 @@ export async function createImageModel(manifest: LoadedManifest, entry: Manifest
     try {
       results = await session.run(feeds);
     } catch (err) {
-      throw new ModelError('inference_failed', `model '${entry.id}': ${err instanceof Error ? err.message : String(err)}`, { cause: err, retryable: true });
+      throw new ModelError('inference_failed', `model '${entry.id}': ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+        retryable: true,
+      });
     }
     const perImage: Array<Map<string, Float32Array>> = images.map(() => new Map<string, Float32Array>());
     for (const name of outputNames) {
       const t = results[name];
-      if (!t || !(t.data instanceof Float32Array)) throw new ModelError('inference_failed', `model '${entry.id}': output '${name}' missing or not float32`);
-      if (t.dims[0] !== batch) throw new ModelError('inference_failed', `model '${entry.id}': output '${name}' has batch ${t.dims[0]}, expected ${batch}`);
+      if (!t || !(t.data instanceof Float32Array))
+        throw new ModelError('inference_failed', `model '${entry.id}': output '${name}' missing or not float32`);
+      if (t.dims[0] !== batch)
+        throw new ModelError('inference_failed', `model '${entry.id}': output '${name}' has batch ${t.dims[0]}, expected ${batch}`);
       const per = t.data.length / batch;
       images.forEach((_, i) => perImage[i]!.set(name, t.data.slice(i * per, (i + 1) * per) as Float32Array));
       t.dispose();

@@ -12,7 +12,8 @@ export function buildInputTensor(spec: ModelInputSpec, images: readonly RgbImage
   const [h, w] = spec.size;
   const plane = h * w;
   const per = plane * 3;
-  if (images.length === 0 || batchSize < images.length) throw new RangeError(`cannot build a batch of ${batchSize} from ${images.length} images`);
+  if (images.length === 0 || batchSize < images.length)
+    throw new RangeError(`cannot build a batch of ${batchSize} from ${images.length} images`);
   const dims = spec.layout === 'NHWC' ? [batchSize, h, w, 3] : [batchSize, 3, h, w];
   const scaled = images.map((img) => resizeRgb(img, w, h));
 

@@ -66,7 +66,10 @@ export const ManifestEntrySchema = z.looseObject({
     package: z.string().min(1),
     version: z.string().min(1),
     /** sha256 over the source files the conversion read: the rebuild cache key. */
-    sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
     files: z.array(z.string()).optional(),
   }),
   /** Present on converted models: which converter (and version) produced the file. */

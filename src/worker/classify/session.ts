@@ -37,7 +37,9 @@ export async function createSession(model: string | Uint8Array, options: Session
     });
   } catch (err) {
     const what = label ?? (typeof model === 'string' ? model : `${model.byteLength}-byte model`);
-    throw new ModelError('model_invalid', `cannot load ONNX model ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new ModelError('model_invalid', `cannot load ONNX model ${what}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -45,7 +47,11 @@ export async function createSession(model: string | Uint8Array, options: Session
  * The session for a manifest entry: reads its file, checks it against the manifest's sha256 (a
  * stale or swapped model must not screen silently) and creates the session from those bytes.
  */
-export async function openModelSession(manifest: LoadedManifest, entry: ManifestEntry, options: SessionOptions): Promise<ort.InferenceSession> {
+export async function openModelSession(
+  manifest: LoadedManifest,
+  entry: ManifestEntry,
+  options: SessionOptions,
+): Promise<ort.InferenceSession> {
   const path = manifest.resolveFile(entry);
   let bytes: Uint8Array;
   try {
@@ -55,7 +61,10 @@ export async function openModelSession(manifest: LoadedManifest, entry: Manifest
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== entry.sha256) {
-    throw new ModelError('model_invalid', `model '${entry.id}': ${path} has sha256 ${sha256}, the manifest says ${entry.sha256} (rebuild with \`npm run models\`)`);
+    throw new ModelError(
+      'model_invalid',
+      `model '${entry.id}': ${path} has sha256 ${sha256}, the manifest says ${entry.sha256} (rebuild with \`npm run models\`)`,
+    );
   }
   return createSession(bytes, options, `model '${entry.id}' (${path})`);
 }

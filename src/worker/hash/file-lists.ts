@@ -82,7 +82,13 @@ export function createFileHashLists(deps: FileHashListsDeps & FileHashListsOptio
     if (held && parsed.sha256 === held.list.meta.sha256) return { ...held, stamp };
     const list = await indexParsedList(parsed, { ...spec, origin: `file:${path}` }, deps.index);
     logger?.info(
-      { list: spec.id, entries: parsed.data.count, skipped: parsed.data.stats.skippedOtherTypes, sha256: parsed.sha256, ms: Date.now() - started },
+      {
+        list: spec.id,
+        entries: parsed.data.count,
+        skipped: parsed.data.stats.skippedOtherTypes,
+        sha256: parsed.sha256,
+        ms: Date.now() - started,
+      },
       'hash list loaded',
     );
     return { list, spec, stamp };
@@ -127,7 +133,8 @@ export function createFileHashLists(deps: FileHashListsDeps & FileHashListsOptio
           sink.apply({ put: [p.list] });
           loaded.push(p.spec.id);
         } catch (err) {
-          const error = err instanceof HashListError ? err : new HashListError((err as Error).message, p.spec.path!, undefined, { cause: err });
+          const error =
+            err instanceof HashListError ? err : new HashListError((err as Error).message, p.spec.path!, undefined, { cause: err });
           logger?.error({ list: p.spec.id, err: error, code: error.code }, 'hash list refused; the previous version keeps serving');
           failed.push({ id: p.spec.id, error });
         }

@@ -105,7 +105,10 @@ export function createHashMatcher(options: HashMatcherOptions = {}): HashMatcher
     for (const list of put) {
       const held = next.get(list.meta.id);
       if (held && held.owner !== owner) {
-        throw new HashListError(`list id '${list.meta.id}' is already served by ${held.owner} (${held.list.meta.origin}); ids must be unique`, list.meta.origin);
+        throw new HashListError(
+          `list id '${list.meta.id}' is already served by ${held.owner} (${held.list.meta.origin}); ids must be unique`,
+          list.meta.origin,
+        );
       }
       next.set(list.meta.id, { list, owner });
     }

@@ -87,8 +87,14 @@ export class MihIndex implements HashIndex {
     }
     const nMasks = MASKS_UPTO[t]!;
     const h = this.hashes;
-    const q0 = query[0]!, q1 = query[1]!, q2 = query[2]!, q3 = query[3]!;
-    const q4 = query[4]!, q5 = query[5]!, q6 = query[6]!, q7 = query[7]!;
+    const q0 = query[0]!,
+      q1 = query[1]!,
+      q2 = query[2]!,
+      q3 = query[3]!;
+    const q4 = query[4]!,
+      q5 = query[5]!,
+      q6 = query[6]!,
+      q7 = query[7]!;
     for (let s = 0; s < SLOTS; s++) {
       const off = this.offsets[s]!;
       const ids = this.ids[s]!;
@@ -103,8 +109,14 @@ export class MihIndex implements HashIndex {
           // random list fails it, the branch predicts well, and the CPU overlaps the cache
           // misses of consecutive candidates instead of stalling on each.
           const lower =
-            popcount16(h[base]! ^ q0) + popcount16(h[base + 1]! ^ q1) + popcount16(h[base + 2]! ^ q2) + popcount16(h[base + 3]! ^ q3) +
-            popcount16(h[base + 4]! ^ q4) + popcount16(h[base + 5]! ^ q5) + popcount16(h[base + 6]! ^ q6) + popcount16(h[base + 7]! ^ q7);
+            popcount16(h[base]! ^ q0) +
+            popcount16(h[base + 1]! ^ q1) +
+            popcount16(h[base + 2]! ^ q2) +
+            popcount16(h[base + 3]! ^ q3) +
+            popcount16(h[base + 4]! ^ q4) +
+            popcount16(h[base + 5]! ^ q5) +
+            popcount16(h[base + 6]! ^ q6) +
+            popcount16(h[base + 7]! ^ q7);
           if (lower <= radius) this.verify(base, s, t, popcount16(mask), query, radius, onHit);
         }
       }

@@ -12,11 +12,7 @@ export type ByteChunks = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
  * would otherwise each cost a promise. Invalid UTF-8 and over-long lines refuse the file.
  * A leading byte-order mark is dropped. Returns the number of lines.
  */
-export async function forEachLine(
-  chunks: ByteChunks,
-  file: string,
-  onLine: (line: string, lineNo: number) => void,
-): Promise<number> {
+export async function forEachLine(chunks: ByteChunks, file: string, onLine: (line: string, lineNo: number) => void): Promise<number> {
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   let carry = '';
   let lineNo = 0;

@@ -76,7 +76,11 @@ export function decodeListMetadata(info: Pick<ObjectInfo, 'name' | 'metadata' | 
  */
 export async function openHashListBucket(nc: NatsConnection, bucket: string): Promise<ObjectStore>;
 export async function openHashListBucket(nc: NatsConnection, bucket: string, options: { create: false }): Promise<ObjectStore | null>;
-export async function openHashListBucket(nc: NatsConnection, bucket: string, options: { create?: boolean } = {}): Promise<ObjectStore | null> {
+export async function openHashListBucket(
+  nc: NatsConnection,
+  bucket: string,
+  options: { create?: boolean } = {},
+): Promise<ObjectStore | null> {
   const objm = new Objm(nc);
   try {
     return await objm.open(bucket);
@@ -157,7 +161,10 @@ export async function uploadHashList(os: ObjectStore, prepared: PreparedList): P
       await file.return?.();
     },
   });
-  const info = await os.put({ name: meta.id, ...(meta.label ? { description: meta.label } : {}), metadata: encodeListMetadata(meta) }, body);
+  const info = await os.put(
+    { name: meta.id, ...(meta.label ? { description: meta.label } : {}), metadata: encodeListMetadata(meta) },
+    body,
+  );
   if (digest.digest('hex') !== meta.sha256 || info.size !== prepared.bytes) {
     throw new HashListError('file changed while it was being published; workers will refuse this version; publish it again', prepared.file);
   }
@@ -205,7 +212,13 @@ export async function downloadHashList(os: ObjectStore, name: string, index: Ind
   }
   const list = await indexParsedList(
     parsed,
-    { id: name, action: meta.action, ...(meta.label ? { label: meta.label } : {}), ...(meta.source ? { source: meta.source } : {}), origin: `${where}@${info.nuid}` },
+    {
+      id: name,
+      action: meta.action,
+      ...(meta.label ? { label: meta.label } : {}),
+      ...(meta.source ? { source: meta.source } : {}),
+      origin: `${where}@${info.nuid}`,
+    },
     index,
   );
   return { list, meta, info };

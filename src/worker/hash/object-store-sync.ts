@@ -100,7 +100,6 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
 
   const emit = (event: HashListSyncEvent): void => events.emit('hashlist.sync', event);
 
-
   const refuse = (info: ObjectInfo, error: HashListError): void => {
     errors.set(info.name, { code: error.code, message: error.message, at: new Date().toISOString(), nuid: info.nuid });
     logger?.error({ list: info.name, bucket, err: error }, 'hash list version refused; the previous version keeps serving');
@@ -149,7 +148,10 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
     if (!fetched) return held ? { remove: name } : undefined;
     serving.set(name, { list: fetched.list, nuid: fetched.info.nuid, meta: fetched.meta });
     errors.delete(name);
-    logger?.info({ list: name, bucket, entries: fetched.list.data.count, sha256: fetched.meta.sha256, ms: Date.now() - started }, 'hash list version loaded');
+    logger?.info(
+      { list: name, bucket, entries: fetched.list.data.count, sha256: fetched.meta.sha256, ms: Date.now() - started },
+      'hash list version loaded',
+    );
     emit({ type: 'loaded', id: name, count: fetched.list.data.count, sha256: fetched.meta.sha256, ms: Date.now() - started });
     return { put: fetched.list };
   };
@@ -178,7 +180,10 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
       sink.apply({ ...(change.put ? { put: [change.put] } : {}), ...(change.remove ? { remove: [change.remove] } : {}) });
     } catch (err) {
       if (change.put) serving.delete(info.name);
-      refuse(info, err instanceof HashListError ? err : new HashListError(String(err), `nats:${bucket}/${info.name}`, undefined, { cause: err }));
+      refuse(
+        info,
+        err instanceof HashListError ? err : new HashListError(String(err), `nats:${bucket}/${info.name}`, undefined, { cause: err }),
+      );
     }
   };
 

@@ -58,7 +58,10 @@ export async function parseHashListFile(path: string, options: ParseOptions = {}
     if (err instanceof HashListError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     // A missing or unreadable file may appear on the next reload (a deploy still copying it).
-    throw new HashListError(`cannot read: ${(err as Error).message}`, path, undefined, { cause: err, retryable: code === 'ENOENT' || code === 'EACCES' });
+    throw new HashListError(`cannot read: ${(err as Error).message}`, path, undefined, {
+      cause: err,
+      retryable: code === 'ENOENT' || code === 'EACCES',
+    });
   }
 }
 

@@ -46,10 +46,40 @@ export interface PdqKernels {
   /** RGB bytes at `src` (rows x cols x 3, packed) to float luma at `dst` (row stride in floats). */
   luma(src: number, dst: number, rows: number, cols: number, stride: number): void;
   /** Box filter along `rows` rows (a multiple of 4 for boxRows4). counts: f32 window size per column. */
-  boxRows4(input: number, out: number, rows: number, cols: number, stride: number, counts: number, lead: number, grow: number, shrinkFrom: number): void;
-  boxRows1(input: number, out: number, rows: number, cols: number, stride: number, counts: number, lead: number, grow: number, shrinkFrom: number): void;
+  boxRows4(
+    input: number,
+    out: number,
+    rows: number,
+    cols: number,
+    stride: number,
+    counts: number,
+    lead: number,
+    grow: number,
+    shrinkFrom: number,
+  ): void;
+  boxRows1(
+    input: number,
+    out: number,
+    rows: number,
+    cols: number,
+    stride: number,
+    counts: number,
+    lead: number,
+    grow: number,
+    shrinkFrom: number,
+  ): void;
   /** Box filter down every column; counts: f32 window size per row. */
-  boxCols(input: number, out: number, sums: number, rows: number, stride: number, counts: number, lead: number, grow: number, shrinkFrom: number): void;
+  boxCols(
+    input: number,
+    out: number,
+    sums: number,
+    rows: number,
+    stride: number,
+    counts: number,
+    lead: number,
+    grow: number,
+    shrinkFrom: number,
+  ): void;
   /** 16x16 DCT of the 64x64 block at a64 (matrix at dct, its transpose at dctT, scratch t). */
   dct(a64: number, dct: number, dctT: number, t: number, b: number): void;
 }

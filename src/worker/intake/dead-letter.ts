@@ -48,7 +48,10 @@ export function buildDeadLetter(
     eventId: deadLetterEventId(source.stream, source.seq),
     subject: source.subject,
     reason,
-    issues: kept === data ? issues : [...issues, `payload: only the first ${kept.byteLength} of ${data.byteLength} bytes are kept in this dead letter`],
+    issues:
+      kept === data
+        ? issues
+        : [...issues, `payload: only the first ${kept.byteLength} of ${data.byteLength} bytes are kept in this dead letter`],
     ...encodePayload(kept),
     receivedAt: receivedAt.toISOString(),
     workerId,

@@ -14,8 +14,7 @@ import type { StreamEnd, StreamStart } from '../../domain/stream.js';
  */
 
 export type ParseResult<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly reason: DeadLetterReason; readonly issues: readonly string[] };
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: DeadLetterReason; readonly issues: readonly string[] };
 
 export type { DeadLetterReason };
 
@@ -32,7 +31,9 @@ export function parseStartEvent(
   maxBytes = MAX_START_EVENT_BYTES,
 ): ParseResult<StreamStart> {
   if (data.byteLength > maxBytes) {
-    const issues = [`payload: ${data.byteLength} bytes, start events are limited to ${maxBytes} (metadata is copied into every decision about the stream)`];
+    const issues = [
+      `payload: ${data.byteLength} bytes, start events are limited to ${maxBytes} (metadata is copied into every decision about the stream)`,
+    ];
     if (streamIdFromSubject(subject, subjectPrefix) === undefined) issues.push(subjectIssue(subject, subjectPrefix));
     return { ok: false, reason: 'too_large', issues };
   }

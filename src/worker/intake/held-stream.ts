@@ -57,7 +57,6 @@ export interface IngestPublisher {
   ensureStream(desired: DesiredStream): Promise<unknown>;
 }
 
-
 /** A terminal failure is `failed` (given up, reported); a retryable one `crashed` (handed back for another try). */
 function outcomeLabel(f: Finish): AssignmentOutcome {
   if (f.kind === 'crashed') return isRetryable(f.error) ? 'crashed' : 'failed';
@@ -194,7 +193,8 @@ export class HeldStream {
         if (this.leaseLost.signal.aborted) throw this.leaseLost.signal.reason;
         if (this.state === 'finishing' || this.state === 'done') {
           // Released (or being released) by us: not ours to publish for any more.
-          if (!(await this.lease.verify())) throw new LeaseLostError(this.streamId, `stream ${this.streamId} is no longer assigned to this worker`);
+          if (!(await this.lease.verify()))
+            throw new LeaseLostError(this.streamId, `stream ${this.streamId} is no longer assigned to this worker`);
           return;
         }
         if (!(await this.lease.verify())) {
@@ -208,7 +208,9 @@ export class HeldStream {
   private tick(): void {
     if (this.state === 'done' || this.leaseLost.signal.aborted || this.lease.released) return;
     if (this.lease.lost || !this.lease.isLocallyValid()) {
-      this.onLeaseLost(this.lease.lost ? 'lease renewal refused' : `no successful renewal for ${this.o.leaseTtlMs - 2 * this.o.heartbeatMs} ms`);
+      this.onLeaseLost(
+        this.lease.lost ? 'lease renewal refused' : `no successful renewal for ${this.o.leaseTtlMs - 2 * this.o.heartbeatMs} ms`,
+      );
       return;
     }
     this.current.msg.working();
@@ -259,13 +261,20 @@ export class HeldStream {
     if (s.waitForRun) await this.waitForRun();
     let disposal = s.disposal;
     if (s.report && !(await this.report(s.report.error))) {
-      disposal = settleUnreported({ retryDelayMs: this.o.retryDelayMs, leaseLost: this.leaseLost.signal.aborted, stopping: this.deps.hardStop.aborted });
+      disposal = settleUnreported({
+        retryDelayMs: this.o.retryDelayMs,
+        leaseLost: this.leaseLost.signal.aborted,
+        stopping: this.deps.hardStop.aborted,
+      });
     } else if (s.report) {
       this.abort('completed');
     }
     // From here on another worker may own the stream: nothing more may be published for it.
     this.stopPublishing(disposalCause(disposal));
-    await disposeStart({ msg: this.current.msg, lease: this.lease, log: this.log, requestTimeoutMs: this.o.requestTimeoutMs, successor: this.successor }, disposal);
+    await disposeStart(
+      { msg: this.current.msg, lease: this.lease, log: this.log, requestTimeoutMs: this.o.requestTimeoutMs, successor: this.successor },
+      disposal,
+    );
   }
 
   /** The screening failed without a report: make it visible (failure event). False when it could not be published. */

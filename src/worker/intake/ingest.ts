@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
 import { hostname } from 'node:os';
-import { jetstream, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  jetstream,
+  type Consumer,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { millis } from '@nats-io/transport-node';
 import { ConfigError } from '../../domain/errors.js';
@@ -289,7 +296,13 @@ class IngestImpl implements Ingest {
             (cause: unknown) => ({ cause }),
           )
         : undefined;
-    const decided = admission({ lease, startNanos: m.timestampNanos, lastEnd, endSeenNanos: watch.endSeenNanos, retryDelayMs: o.retryDelayMs });
+    const decided = admission({
+      lease,
+      startNanos: m.timestampNanos,
+      lastEnd,
+      endSeenNanos: watch.endSeenNanos,
+      retryDelayMs: o.retryDelayMs,
+    });
     if (lease.kind === 'unavailable') {
       this.log.warn({ err: lease.cause, streamId: start.streamId }, 'lease store unavailable; start will be retried');
       m.nak(o.retryDelayMs);
@@ -306,13 +319,20 @@ class IngestImpl implements Ingest {
     const runId = runIdFor(lease.lease, m);
     if (decided.kind !== 'screen') {
       const log = this.log.child({ streamId: start.streamId, runId });
-      const disposal = decided.kind === 'skip-ended' ? ({ kind: 'ack_release', cause: 'ended' } as const) : ({ kind: 'release_nak', delayMs: decided.delayMs } as const);
-      if (decided.kind === 'skip-ended') log.info('start is older than the stream\'s last end: not screening');
+      const disposal =
+        decided.kind === 'skip-ended'
+          ? ({ kind: 'ack_release', cause: 'ended' } as const)
+          : ({ kind: 'release_nak', delayMs: decided.delayMs } as const);
+      if (decided.kind === 'skip-ended') log.info("start is older than the stream's last end: not screening");
       else log.warn({ err: decided.cause }, 'admission failed; the start will be retried');
       await disposeStart({ msg: m, lease: lease.lease, log, requestTimeoutMs: o.requestTimeoutMs }, disposal).catch((err: unknown) =>
         log.error({ err, admission: decided.kind }, 'finishing the assignment failed'),
       );
-      this.events.emit('intake.finished', { streamId: start.streamId, runId, outcome: decided.kind === 'skip-ended' ? 'skipped_ended' : 'abandoned' });
+      this.events.emit('intake.finished', {
+        streamId: start.streamId,
+        runId,
+        outcome: decided.kind === 'skip-ended' ? 'skipped_ended' : 'abandoned',
+      });
       return;
     }
     const held = new HeldStream({
@@ -367,7 +387,10 @@ class IngestImpl implements Ingest {
       }
       const why = deadline.aborted ? 'timeout' : 'refused';
       const retryInMs = backoffDelay(deliveryCount, o.retryDelayMs, Math.max(o.retryDelayMs, MAX_DEAD_LETTER_RETRY_MS));
-      this.log.error({ err, eventId: event.eventId, why, retryInMs, deliveryCount }, 'dead letter not stored; the invalid start comes back later');
+      this.log.error(
+        { err, eventId: event.eventId, why, retryInMs, deliveryCount },
+        'dead letter not stored; the invalid start comes back later',
+      );
       this.events.emit('intake.deadLetterDeferred', { subject: m.subject, reason, why, retryInMs, deliveryCount });
       m.nak(retryInMs);
     } finally {
@@ -385,7 +408,7 @@ class IngestImpl implements Ingest {
     if (ackWaitMs !== o.ackWaitMs) issues.push(`consumer ${o.consumerName} has ack_wait ${ackWaitMs} ms, options say ${o.ackWaitMs}`);
     if (ttl !== o.leaseTtlMs) issues.push(`bucket ${o.leaseBucket} has TTL ${ttl} ms, options say ${o.leaseTtlMs}`);
     if (issues.length > 0) {
-      throw new ConfigError('server-side ingest settings differ from this worker\'s (provision, or align the options)', issues);
+      throw new ConfigError("server-side ingest settings differ from this worker's (provision, or align the options)", issues);
     }
   }
 

@@ -150,7 +150,12 @@ export class HeldLease {
       const sentAt = this.clock.monoMs();
       const next: LeaseValue = { ...this.value, renewedAt: new Date(this.clock.wallMs()).toISOString() };
       try {
-        this.rev = await this.kv.update(this.streamId, JSON.stringify(next), this.rev, Math.min(this.t.requestTimeoutMs, this.t.heartbeatMs));
+        this.rev = await this.kv.update(
+          this.streamId,
+          JSON.stringify(next),
+          this.rev,
+          Math.min(this.t.requestTimeoutMs, this.t.heartbeatMs),
+        );
         this.value = next;
         this.confirmedSentAt = sentAt;
         return 'renewed';

@@ -111,8 +111,16 @@ export function resolveIngestOptions(partial: Partial<IngestOptions> = {}): Reso
   const heartbeatMs = o.heartbeatMs ?? Math.floor(Math.min(o.ackWaitMs, o.leaseTtlMs) / 4);
   const issues: string[] = [];
   const positive = [
-    'endsMaxAgeMs', 'ackWaitMs', 'leaseTtlMs', 'maxConcurrentStreams', 'pullExpiresMs', 'maxAckPending',
-    'retryDelayMs', 'abortGraceMs', 'deadLetterTimeoutMs', 'requestTimeoutMs',
+    'endsMaxAgeMs',
+    'ackWaitMs',
+    'leaseTtlMs',
+    'maxConcurrentStreams',
+    'pullExpiresMs',
+    'maxAckPending',
+    'retryDelayMs',
+    'abortGraceMs',
+    'deadLetterTimeoutMs',
+    'requestTimeoutMs',
   ] as const;
   for (const key of positive) {
     if (!Number.isFinite(o[key]) || o[key] <= 0) issues.push(`${key} must be a positive number (got ${o[key]})`);

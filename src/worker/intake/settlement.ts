@@ -63,7 +63,9 @@ export function settle(finish: Finish, ctx: SettlementContext): Settlement {
       return {
         waitForRun: false,
         report: { error: finish.error },
-        disposal: isRetryable(finish.error) ? { kind: 'release_nak', delayMs: ctx.retryDelayMs } : { kind: 'ack_release', cause: 'completed' },
+        disposal: isRetryable(finish.error)
+          ? { kind: 'release_nak', delayMs: ctx.retryDelayMs }
+          : { kind: 'ack_release', cause: 'completed' },
       };
     case 'ended':
       return { abort: 'ended', waitForRun: true, disposal: { kind: 'ack_release', cause: 'ended' } };

@@ -97,7 +97,14 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
       const result = decide(state, { capturedAt: frame.capturedAt, seq: frame.seq, ...known }, deps.policy, decidedAt);
       state = result.state;
       for (const decision of result.decisions) {
-        const event = toEvent(decision, { start, runId: job.runId, workerId: deps.workerId, frame: ref(), capturedAt: frame.capturedAt, decidedAt });
+        const event = toEvent(decision, {
+          start,
+          runId: job.runId,
+          workerId: deps.workerId,
+          frame: ref(),
+          capturedAt: frame.capturedAt,
+          decidedAt,
+        });
         // The lease is checked before every publish: a worker that lost the stream to another
         // must not emit decisions for it, even ones it had already made.
         await job.assertOwned();

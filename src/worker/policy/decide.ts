@@ -41,10 +41,7 @@ export function decide(state: PolicyState, frame: FrameAnalysis, options: Policy
   return { decisions, state: next };
 }
 
-function escalationFor(
-  frame: FrameAnalysis,
-  options: PolicyOptions,
-): { priority?: EscalationPriority; reasons: EscalationReason[] } {
+function escalationFor(frame: FrameAnalysis, options: PolicyOptions): { priority?: EscalationPriority; reasons: EscalationReason[] } {
   const reasons: EscalationReason[] = [];
   let priority: EscalationPriority | undefined;
   const raise = (p: EscalationPriority) => {

@@ -25,7 +25,8 @@ export const DEFAULT_CHALLENGE_AGE = 25;
  * nothing about whether a minor is present.
  */
 export function possibleMinor(faces: ReadonlyArray<{ readonly age: number }>, challengeAge: number = DEFAULT_CHALLENGE_AGE): boolean {
-  if (!Number.isFinite(challengeAge) || challengeAge <= 0) throw new RangeError(`challenge age must be a positive number of years, got ${challengeAge}`);
+  if (!Number.isFinite(challengeAge) || challengeAge <= 0)
+    throw new RangeError(`challenge age must be a positive number of years, got ${challengeAge}`);
   // A NaN age (a failed estimate) must not pass as "adult": treat it as possibly a minor.
   return faces.some((f) => !(f.age >= challengeAge));
 }

@@ -1,10 +1,4 @@
-import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamManager,
-  type StreamConfig,
-  type StreamInfo,
-} from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
 import { ConfigError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
 
@@ -33,9 +27,13 @@ export async function ensureStream(jsm: JetStreamManager, desired: DesiredStream
   if (drift.length === 0) return info;
   const immutable = drift.filter((k) => IMMUTABLE.includes(k));
   if (immutable.length > 0) {
-    throw new ConfigError(`stream ${desired.name} exists with settings that cannot be changed in place`, immutable.map(
-      (k) => `${String(k)}: is ${JSON.stringify(info.config[k])}, want ${JSON.stringify(desired[k])} (delete the stream or choose another name)`,
-    ));
+    throw new ConfigError(
+      `stream ${desired.name} exists with settings that cannot be changed in place`,
+      immutable.map(
+        (k) =>
+          `${String(k)}: is ${JSON.stringify(info.config[k])}, want ${JSON.stringify(desired[k])} (delete the stream or choose another name)`,
+      ),
+    );
   }
   const updated = await jsm.streams.update(desired.name, desired);
   logger?.warn({ stream: desired.name, changed: drift }, 'updated JetStream stream settings');

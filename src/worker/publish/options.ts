@@ -54,7 +54,14 @@ export const DEFAULT_PUBLISHER_OPTIONS: PublisherOptions = {
 export function resolvePublisherOptions(partial: Partial<PublisherOptions> = {}): PublisherOptions {
   const o: PublisherOptions = withDefaults(DEFAULT_PUBLISHER_OPTIONS, partial);
   const issues: string[] = [];
-  for (const key of ['duplicateWindowMs', 'decisionsMaxAgeMs', 'deadLetterMaxAgeMs', 'publishTimeoutMs', 'retryInitialDelayMs', 'retryMaxDelayMs'] as const) {
+  for (const key of [
+    'duplicateWindowMs',
+    'decisionsMaxAgeMs',
+    'deadLetterMaxAgeMs',
+    'publishTimeoutMs',
+    'retryInitialDelayMs',
+    'retryMaxDelayMs',
+  ] as const) {
     if (!Number.isFinite(o[key]) || o[key] <= 0) issues.push(`${key} must be a positive number of milliseconds (got ${o[key]})`);
   }
   if (o.retryMaxDelayMs < o.retryInitialDelayMs) issues.push('retryMaxDelayMs must be >= retryInitialDelayMs');
@@ -62,7 +69,13 @@ export function resolvePublisherOptions(partial: Partial<PublisherOptions> = {})
   if (o.duplicateWindowMs > Math.min(o.decisionsMaxAgeMs, o.deadLetterMaxAgeMs)) {
     issues.push('duplicateWindowMs must not exceed decisionsMaxAgeMs or deadLetterMaxAgeMs');
   }
-  for (const key of ['killSwitchSubjectPrefix', 'escalationSubjectPrefix', 'failureSubjectPrefix', 'shadowSubjectPrefix', 'deadLetterSubject'] as const) {
+  for (const key of [
+    'killSwitchSubjectPrefix',
+    'escalationSubjectPrefix',
+    'failureSubjectPrefix',
+    'shadowSubjectPrefix',
+    'deadLetterSubject',
+  ] as const) {
     if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(o[key])) issues.push(`${key} must be a literal NATS subject (got "${o[key]}")`);
   }
   for (const key of ['decisionsStream', 'deadLetterStream'] as const) {

@@ -81,10 +81,7 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
       h.set('Content-Type', 'application/json');
       h.set('Streamscreen-Event-Type', type);
       try {
-        const ack = await raceAbort(
-          js.publish(subject, payload, { msgID: eventId, timeout: o.publishTimeoutMs, headers: h }),
-          signal,
-        );
+        const ack = await raceAbort(js.publish(subject, payload, { msgID: eventId, timeout: o.publishTimeoutMs, headers: h }), signal);
         if (attempt > 1) log.info({ attempts: attempt, seq: ack.seq, duplicate: ack.duplicate }, 'published after retries');
         return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate, attempts: attempt };
       } catch (err) {
@@ -122,9 +119,21 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
     // Shadow-mode decisions go to their own subjects: recorded for evaluating a policy, never
     // seen by whatever acts on the real ones.
     publishKillSwitch: async (e, opts) =>
-      publish(subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.killswitch` : o.killSwitchSubjectPrefix, e.streamId), e.type, e.eventId, e, opts),
+      publish(
+        subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.killswitch` : o.killSwitchSubjectPrefix, e.streamId),
+        e.type,
+        e.eventId,
+        e,
+        opts,
+      ),
     publishEscalation: async (e, opts) =>
-      publish(subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.escalation` : o.escalationSubjectPrefix, e.streamId), e.type, e.eventId, e, opts),
+      publish(
+        subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.escalation` : o.escalationSubjectPrefix, e.streamId),
+        e.type,
+        e.eventId,
+        e,
+        opts,
+      ),
     publishFailure: async (e, opts) => publish(subjectFor(o.failureSubjectPrefix, e.streamId), e.type, e.eventId, e, opts),
     publishDeadLetter: async (e, opts) => publish(o.deadLetterSubject, e.type, e.eventId, e, opts),
   };

@@ -102,7 +102,11 @@ export function classifyFfmpegExit(exit: FfmpegExit, redact: (text: string) => s
     return new SourceError('source_unreachable', 'the live source ended (ffmpeg reached end of input)', { retryable: true });
   }
 
-  const how = exit.signal ? `was killed by ${exit.signal}` : exit.code !== null && exit.code > 128 ? `was killed by signal ${exit.code - 128}` : `exited with status ${exit.code}`;
+  const how = exit.signal
+    ? `was killed by ${exit.signal}`
+    : exit.code !== null && exit.code > 128
+      ? `was killed by signal ${exit.code - 128}`
+      : `exited with status ${exit.code}`;
   const last = [...exit.lines].reverse().find((l) => isErrorLevel(l.level));
   return new SourceError('ffmpeg_crashed', `ffmpeg ${how}${last ? `: ${clip(redact(describe(last)))}` : ''}`, { retryable: true });
 }

@@ -14,9 +14,13 @@ export class SourceFailedError extends SourceError {
     /** The error that ended the last attempt (its `code` is the useful metric label). */
     readonly lastCause: SourceError,
   ) {
-    super('source_failed', `could not sample ${url} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${lastCause.code}: ${lastCause.message}`, {
-      retryable: false,
-      cause: lastCause,
-    });
+    super(
+      'source_failed',
+      `could not sample ${url} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${lastCause.code}: ${lastCause.message}`,
+      {
+        retryable: false,
+        cause: lastCause,
+      },
+    );
   }
 }

@@ -3,7 +3,17 @@ import type { SourceUrl } from './source-url.js';
 
 export type ArgOptions = Pick<
   SamplerOptions,
-  'fps' | 'width' | 'height' | 'scaleMode' | 'scaleFlags' | 'rateFilter' | 'lowLatency' | 'threads' | 'encoderThreads' | 'rwTimeoutMs' | 'fileRealtime'
+  | 'fps'
+  | 'width'
+  | 'height'
+  | 'scaleMode'
+  | 'scaleFlags'
+  | 'rateFilter'
+  | 'lowLatency'
+  | 'threads'
+  | 'encoderThreads'
+  | 'rwTimeoutMs'
+  | 'fileRealtime'
 >;
 
 export interface SamplerArgsInput {

@@ -90,10 +90,13 @@ export async function terminate(child: LifelineChild, { graceful, graceMs }: { g
   const timers: NodeJS.Timeout[] = [];
   if (graceful) timers.push(setTimeout(() => signal('SIGUSR1'), graceMs));
   timers.push(
-    setTimeout(() => {
-      killGroup(child, 'SIGKILL');
-      cutLifeline(child);
-    }, graceful ? 2 * graceMs : graceMs),
+    setTimeout(
+      () => {
+        killGroup(child, 'SIGKILL');
+        cutLifeline(child);
+      },
+      graceful ? 2 * graceMs : graceMs,
+    ),
   );
   await closed;
   for (const t of timers) clearTimeout(t);

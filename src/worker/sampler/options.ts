@@ -99,11 +99,17 @@ export function resolveSamplerOptions(partial: Partial<SamplerOptions> = {}): Sa
   for (const k of ['width', 'height'] as const) {
     check(Number.isInteger(o[k]) && o[k] >= 8 && o[k] <= 4096, `${k} must be an integer in [8, 4096], got ${o[k]}`);
   }
-  check(/^[a-z_+]+$/.test(o.scaleFlags), `scaleFlags must be swscale flag names like "area" or "bicubic+accurate_rnd", got ${JSON.stringify(o.scaleFlags)}`);
+  check(
+    /^[a-z_+]+$/.test(o.scaleFlags),
+    `scaleFlags must be swscale flag names like "area" or "bicubic+accurate_rnd", got ${JSON.stringify(o.scaleFlags)}`,
+  );
   check(o.scaleMode === 'shrink' || o.scaleMode === 'exact', `scaleMode must be "shrink" or "exact", got ${JSON.stringify(o.scaleMode)}`);
   check(o.rateFilter === 'select' || o.rateFilter === 'fps', `rateFilter must be "select" or "fps", got ${JSON.stringify(o.rateFilter)}`);
   check(Number.isInteger(o.threads) && o.threads >= 0 && o.threads <= 64, `threads must be an integer in [0, 64], got ${o.threads}`);
-  check(Number.isInteger(o.encoderThreads) && o.encoderThreads >= 0 && o.encoderThreads <= 64, `encoderThreads must be an integer in [0, 64], got ${o.encoderThreads}`);
+  check(
+    Number.isInteger(o.encoderThreads) && o.encoderThreads >= 0 && o.encoderThreads <= 64,
+    `encoderThreads must be an integer in [0, 64], got ${o.encoderThreads}`,
+  );
   for (const k of ['rwTimeoutMs', 'stallTimeoutMs', 'backoffBaseMs', 'backoffMaxMs', 'stopGraceMs'] as const) {
     check(Number.isFinite(o[k]) && o[k] > 0, `${k} must be a positive number of milliseconds, got ${o[k]}`);
   }

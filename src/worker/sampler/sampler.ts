@@ -121,8 +121,6 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
   let lastDropLog = 0;
   let wake: (() => void) | undefined;
 
-
-
   const queue = new LatestQueue<RawFrame>(
     options.maxQueuedFrames,
     () => void stop(),
@@ -184,10 +182,13 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         clearTimeout(ptsTimer);
         const deadline = stamper.deadline;
         if (deadline === undefined) return;
-        ptsTimer = setTimeout(() => {
-          emit(stamper.expire(Date.now()));
-          schedulePts();
-        }, Math.max(0, deadline - Date.now()));
+        ptsTimer = setTimeout(
+          () => {
+            emit(stamper.expire(Date.now()));
+            schedulePts();
+          },
+          Math.max(0, deadline - Date.now()),
+        );
       };
       const broken = (message: string): void => {
         brokenError ??= new SourceError('ffmpeg_crashed', message, { retryable: true });
@@ -205,7 +206,8 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
           armStall();
           emit(stamper.frame(got.data, got.at, size.width, size.height));
         }
-        if (assembler.buffered > maxBuffered) broken(`ffmpeg wrote ${assembler.buffered} bytes that do not frame (no frame size lines on stderr)`);
+        if (assembler.buffered > maxBuffered)
+          broken(`ffmpeg wrote ${assembler.buffered} bytes that do not frame (no frame size lines on stderr)`);
         schedulePts();
       };
       const onLine = (raw: string): void => {
@@ -300,7 +302,10 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       const delayMs = backoffDelay(failures, options.backoffBaseMs, options.backoffMaxMs, deps.random);
       restarts++;
       state = 'backoff';
-      log.warn({ code: err.code, err: err.message, attempt: attempts, failures, delayMs, framesThisRun: result.frames }, 'ffmpeg ended; restarting');
+      log.warn(
+        { code: err.code, err: err.message, attempt: attempts, failures, delayMs, framesThisRun: result.frames },
+        'ffmpeg ended; restarting',
+      );
       events.emit('sampler.restart', { attempt: attempts, failures, delayMs, error: err });
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, delayMs);

@@ -20,7 +20,10 @@ describe('resource stack', () => {
     stack.push('c', 'c', () => {
       throw new Error('c broke');
     });
-    const err = await stack.close().then(() => undefined, (e: unknown) => e);
+    const err = await stack.close().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CloseError);
     expect((err as CloseError).code).toBe('close_failed');
     expect((err as CloseError).errors.map((e: Error) => e.message)).toEqual(['closing c failed: c broke', 'closing b failed: b broke']);

@@ -48,7 +48,11 @@ describe('composite classifier', () => {
     const real = await loadManifest(manifestPath);
     const models = real.models.map((m) => ({ ...m, file: real.resolveFile(m) }));
     const injected = parseManifest({ version: 1, models }, join(real.path, '..', 'no-such-dir', 'manifest.json'));
-    const c = await openClassifier({ manifest: injected, faceAge: faceAgeFactory, options: { nudity: false, custom: false, warmUp: false } });
+    const c = await openClassifier({
+      manifest: injected,
+      faceAge: faceAgeFactory,
+      options: { nudity: false, custom: false, warmUp: false },
+    });
     try {
       expect(c.faces).toBe(true);
       expect(c.models).toEqual(['face-age']);
@@ -67,7 +71,11 @@ describe('composite classifier', () => {
     expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     const err = (settled[1] as PromiseRejectedResult).reason as unknown;
     expect(err).toBeInstanceOf(ModelError);
-    expect(err).toMatchObject({ code: 'inference_failed', retryable: false, message: expect.stringMatching(/needs \d+ RGB bytes, got \d+/) });
+    expect(err).toMatchObject({
+      code: 'inference_failed',
+      retryable: false,
+      message: expect.stringMatching(/needs \d+ RGB bytes, got \d+/),
+    });
     for (const r of [settled[0], settled[2]]) expect(r.status === 'fulfilled' && r.value).toEqual(expected);
     expect(await classifier.classify(people)).toEqual(expected);
   });
@@ -103,7 +111,11 @@ describe('composite classifier', () => {
         for (const r of settled.slice(1)) {
           const err = (r as PromiseRejectedResult).reason as unknown;
           expect(err).toBeInstanceOf(ModelError);
-          expect(err).toMatchObject({ code: 'inference_failed', retryable: true, message: expect.stringMatching(/^model 'pinned': .*dimension/i) });
+          expect(err).toMatchObject({
+            code: 'inference_failed',
+            retryable: true,
+            message: expect.stringMatching(/^model 'pinned': .*dimension/i),
+          });
         }
         // Nothing is left wedged: the next frames run (one at a time, so they are not batched).
         expect((await c.classify(frame(204))).custom!.red).toBeCloseTo(0.8, 6);

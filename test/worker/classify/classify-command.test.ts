@@ -14,8 +14,6 @@ import { run } from '../../../src/cli/commands/classify.js';
 import { PDQ_VECTORS, lavfiFrame, modelsReady, readRgb } from './support.js';
 import { captureIO as capture } from '../../support/capture-io.js';
 
-
-
 let dir: string;
 let png224: string;
 let rgbaSmall: string;
@@ -25,10 +23,14 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'streamscreen-classify-'));
   const frame = lavfiFrame('testsrc2');
   png224 = join(dir, 'testsrc-224.png');
-  await sharp(frame.data, { raw: { width: 224, height: 224, channels: 3 } }).png().toFile(png224);
+  await sharp(frame.data, { raw: { width: 224, height: 224, channels: 3 } })
+    .png()
+    .toFile(png224);
   rgbaSmall = join(dir, 'rgba-small.png');
   // An RGBA PNG at an odd size: decoding must drop alpha and scaling must cope.
-  await sharp({ create: { width: 37, height: 53, channels: 4, background: { r: 10, g: 200, b: 90, alpha: 0.5 } } }).png().toFile(rgbaSmall);
+  await sharp({ create: { width: 37, height: 53, channels: 4, background: { r: 10, g: 200, b: 90, alpha: 0.5 } } })
+    .png()
+    .toFile(rgbaSmall);
   await writeFile(join(dir, 'not-an-image.jpg'), 'hello');
 }, 120_000);
 
@@ -43,7 +45,11 @@ describe('streamscreen classify', () => {
     const c = capture();
     const code = await run(files, c.io);
     expect(code).toBe(1);
-    const lines = c.out().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = c
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.file)).toEqual([photo, png224, rgbaSmall]);
     for (const line of lines) {
       expect(Object.keys(line)).toEqual(['file', 'nudity', 'faces', 'possibleMinor']);

@@ -69,7 +69,13 @@ beforeAll(async () => {
     sha256: sha256Hex(bytes),
     license: 'proprietary',
     source: { package: 'vendor-sdk', version: '1.0.0' },
-    input: { name: 'pixels', type: 'float32', layout: 'NCHW', size: [4, 4], normalisation: { divisor: 255, mean: [...MEAN], std: [...STD] } },
+    input: {
+      name: 'pixels',
+      type: 'float32',
+      layout: 'NCHW',
+      size: [4, 4],
+      normalisation: { divisor: 255, mean: [...MEAN], std: [...STD] },
+    },
     signals: {
       vendor_flag: { output: 'logits', index: 1, activation: 'softmax' },
       vendor_raw: { output: 'logits', index: 0 },
@@ -136,7 +142,10 @@ describe('drop-in ONNX classifier from a manifest entry', () => {
     const settled = await Promise.allSettled(started);
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
     for (const s of settled) if (s.status === 'fulfilled') expect(s.value).toHaveLength(5);
-    await expect(model.probabilities(frames[0]!)).rejects.toMatchObject({ code: 'inference_failed', message: expect.stringMatching(/closed/) });
+    await expect(model.probabilities(frames[0]!)).rejects.toMatchObject({
+      code: 'inference_failed',
+      message: expect.stringMatching(/closed/),
+    });
     await expect(model.warmUp()).rejects.toMatchObject({ code: 'inference_failed' });
   });
 
@@ -145,7 +154,13 @@ describe('drop-in ONNX classifier from a manifest entry', () => {
     const bytes = tinyModel(224);
     await writeFile(join(dir, 'vendor224.onnx'), bytes);
     const vendor = JSON.parse(await readFile(manifestPath, 'utf8')) as { models: Array<Record<string, unknown>> };
-    const entry224 = { ...vendor.models[1]!, id: 'vendor-224', file: 'vendor224.onnx', sha256: sha256Hex(bytes), input: { ...(vendor.models[1]!.input as object), size: [224, 224] } };
+    const entry224 = {
+      ...vendor.models[1]!,
+      id: 'vendor-224',
+      file: 'vendor224.onnx',
+      sha256: sha256Hex(bytes),
+      input: { ...(vendor.models[1]!.input as object), size: [224, 224] },
+    };
     const manifest = parseManifest({ version: 1, models: [nudityEntry, entry224] }, manifestPath);
     const options = { intraOpThreads: 1, maxBatch: 1 };
     const nudity = await createNudityModel(manifest, nudityEntry, options);
@@ -182,17 +197,23 @@ describe('drop-in ONNX classifier from a manifest entry', () => {
     text.models[1]!.signals = { vendor_flag: { output: 'nope', index: 0 } };
     await writeFile(bad, JSON.stringify(text));
     const classifier = createClassifier({ options: { manifestPath: bad, nudity: false } });
-    await expect(classifier.start()).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/signal 'vendor_flag' reads output 'nope'/) });
+    await expect(classifier.start()).rejects.toMatchObject({
+      code: 'model_invalid',
+      message: expect.stringMatching(/signal 'vendor_flag' reads output 'nope'/),
+    });
     expect(classifier.ready).toBe(false);
   });
 
-  it('refuses a model file whose sha256 is not the manifest\'s', async () => {
+  it("refuses a model file whose sha256 is not the manifest's", async () => {
     const bad = join(dir, 'bad-sha.json');
     const text = JSON.parse(await readFile(manifestPath, 'utf8')) as { models: Array<Record<string, unknown>> };
     text.models[1]!.sha256 = 'f'.repeat(64);
     await writeFile(bad, JSON.stringify(text));
     const classifier = createClassifier({ options: { manifestPath: bad, nudity: false } });
-    await expect(classifier.start()).rejects.toMatchObject({ code: 'model_invalid', message: expect.stringMatching(/has sha256 [0-9a-f]{64}, the manifest says f{64}/) });
+    await expect(classifier.start()).rejects.toMatchObject({
+      code: 'model_invalid',
+      message: expect.stringMatching(/has sha256 [0-9a-f]{64}, the manifest says f{64}/),
+    });
   });
 
   it('refuses to classify before start() and explains a missing manifest', async () => {

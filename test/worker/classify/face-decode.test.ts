@@ -1,11 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { DETECTOR_ANCHORS } from '../../../src/worker/classify/face-constants.js';
-import { cropBoxFor, decodeGrid, iou, nonMaxSuppression, sigmoid, toPixels, type FaceCandidate } from '../../../src/worker/classify/face-decode.js';
+import {
+  cropBoxFor,
+  decodeGrid,
+  iou,
+  nonMaxSuppression,
+  sigmoid,
+  toPixels,
+  type FaceCandidate,
+} from '../../../src/worker/classify/face-decode.js';
 
 const logit = (p: number): number => Math.log(p / (1 - p));
 
 /** A grid of `cells`² with every objectness very negative, and the given cells/anchors set. */
-function grid(cells: number, set: Array<{ row: number; col: number; anchor: number; values: [number, number, number, number, number] }>): Float32Array {
+function grid(
+  cells: number,
+  set: Array<{ row: number; col: number; anchor: number; values: [number, number, number, number, number] }>,
+): Float32Array {
   const plane = cells * cells;
   const g = new Float32Array(DETECTOR_ANCHORS.length * 5 * plane);
   for (let a = 0; a < DETECTOR_ANCHORS.length; a++) g.fill(-20, (a * 5 + 4) * plane, (a * 5 + 5) * plane);
@@ -18,7 +29,15 @@ describe('decodeGrid', () => {
     const cells = 13;
     // sigmoid(0) = 0.5: centre in the middle of cell (row 4, col 6); exp(0) = 1: anchor-sized box.
     const g = grid(cells, [{ row: 4, col: 6, anchor: 1, values: [0, 0, 0, 0, logit(0.9)] }]);
-    const out = decodeGrid({ grid: g, cells, anchors: DETECTOR_ANCHORS, scoreThreshold: 0.5, imageWidth: 832, imageHeight: 832, inputSize: 416 });
+    const out = decodeGrid({
+      grid: g,
+      cells,
+      anchors: DETECTOR_ANCHORS,
+      scoreThreshold: 0.5,
+      imageWidth: 832,
+      imageHeight: 832,
+      inputSize: 416,
+    });
     expect(out).toHaveLength(1);
     const [aw, ah] = DETECTOR_ANCHORS[1]!;
     const c = out[0]!;
@@ -33,7 +52,15 @@ describe('decodeGrid', () => {
     const cells = 13;
     const g = grid(cells, [{ row: 2, col: 2, anchor: 0, values: [logit(0.25), logit(0.75), Math.log(2), 0, 3] }]);
     // 1000×500 at 416: scaled to 416×208, so y positions and heights are ×2 relative to the frame.
-    const [c] = decodeGrid({ grid: g, cells, anchors: DETECTOR_ANCHORS, scoreThreshold: 0.5, imageWidth: 1000, imageHeight: 500, inputSize: 416 });
+    const [c] = decodeGrid({
+      grid: g,
+      cells,
+      anchors: DETECTOR_ANCHORS,
+      scoreThreshold: 0.5,
+      imageWidth: 1000,
+      imageHeight: 500,
+      inputSize: 416,
+    });
     const [aw, ah] = DETECTOR_ANCHORS[0]!;
     // The grid holds float32, so the logits carry ~1e-8 of rounding.
     expect(c!.box.x + c!.box.width / 2).toBeCloseTo(2.25 / cells, 7);
@@ -45,7 +72,15 @@ describe('decodeGrid', () => {
   it('uses face-api’s rounded scaled size for the stretch (3:2 frame whose scaled height is not whole)', () => {
     const cells = 13;
     const g = grid(cells, [{ row: 0, col: 0, anchor: 0, values: [0, 0, 0, 0, 3] }]);
-    const [c] = decodeGrid({ grid: g, cells, anchors: DETECTOR_ANCHORS, scoreThreshold: 0.5, imageWidth: 999, imageHeight: 667, inputSize: 416 });
+    const [c] = decodeGrid({
+      grid: g,
+      cells,
+      anchors: DETECTOR_ANCHORS,
+      scoreThreshold: 0.5,
+      imageWidth: 999,
+      imageHeight: 667,
+      inputSize: 416,
+    });
     const scaledHeight = Math.round(667 * (416 / 999)); // 278, not 277.73…
     expect(c!.box.y + c!.box.height / 2).toBeCloseTo((0.5 / cells) * (416 / scaledHeight), 12);
   });
@@ -58,13 +93,29 @@ describe('decodeGrid', () => {
       { row: 0, col: 1, anchor: 0, values: [0, 0, 0, 0, logit(0.6)] },
       { row: 1, col: 1, anchor: 0, values: [0, 0, 0, 0, 0] }, // exactly 0.5: not above 0.5
     ]);
-    const out = decodeGrid({ grid: g, cells, anchors: DETECTOR_ANCHORS, scoreThreshold: 0.5, imageWidth: 64, imageHeight: 64, inputSize: 64 });
+    const out = decodeGrid({
+      grid: g,
+      cells,
+      anchors: DETECTOR_ANCHORS,
+      scoreThreshold: 0.5,
+      imageWidth: 64,
+      imageHeight: 64,
+      inputSize: 64,
+    });
     expect(out.map((c) => Number(c.score.toFixed(3)))).toEqual([0.6, 0.7, 0.8]);
   });
 
   it('refuses a grid of the wrong size', () => {
     expect(() =>
-      decodeGrid({ grid: new Float32Array(10), cells: 13, anchors: DETECTOR_ANCHORS, scoreThreshold: 0.5, imageWidth: 1, imageHeight: 1, inputSize: 416 }),
+      decodeGrid({
+        grid: new Float32Array(10),
+        cells: 13,
+        anchors: DETECTOR_ANCHORS,
+        scoreThreshold: 0.5,
+        imageWidth: 1,
+        imageHeight: 1,
+        inputSize: 416,
+      }),
     ).toThrow(/expected/);
   });
 });

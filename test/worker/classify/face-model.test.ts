@@ -114,7 +114,11 @@ describe('createFaceAgeModel', () => {
   it('rejects an image whose bytes do not match its size', async () => {
     const err = await model.detect({ width: 10, height: 10, data: new Uint8Array(299) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelError);
-    expect(err).toMatchObject({ code: 'inference_failed', retryable: false, message: expect.stringMatching(/needs 300 RGB bytes, got 299/) });
+    expect(err).toMatchObject({
+      code: 'inference_failed',
+      retryable: false,
+      message: expect.stringMatching(/needs 300 RGB bytes, got 299/),
+    });
   });
 });
 
@@ -127,7 +131,9 @@ describe('options and model files', () => {
 
   /** The face entries of the real manifest, with their files as absolute paths, changed by `edit`. */
   function faceManifest(edit: (entries: ManifestEntry[]) => ManifestEntry[] = (e) => e): LoadedManifest {
-    const face = manifest.models.filter((m) => m.id === 'face-detector' || m.id === 'age-gender').map((m) => ({ ...m, file: manifest.resolveFile(m) }));
+    const face = manifest.models
+      .filter((m) => m.id === 'face-detector' || m.id === 'age-gender')
+      .map((m) => ({ ...m, file: manifest.resolveFile(m) }));
     // A manifest path where no file exists: the model must not read one from disk.
     return parseManifest({ version: 1, models: edit(face) }, join(defaultModelsDir(), 'no-such-dir', 'manifest.json'));
   }

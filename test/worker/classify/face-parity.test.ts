@@ -69,7 +69,11 @@ beforeAll(async () => {
   modelsDir = defaultModelsDir();
   detSession = await ort.InferenceSession.create(join(modelsDir, 'face-detector.onnx'));
   ageSession = await ort.InferenceSession.create(join(modelsDir, 'age-gender.onnx'));
-  model = await createFaceAgeModel({ manifest: await loadManifest(join(modelsDir, 'manifest.json')), logger: pino({ level: 'silent' }), options: { scoreThreshold: SCORE_THRESHOLD } });
+  model = await createFaceAgeModel({
+    manifest: await loadManifest(join(modelsDir, 'manifest.json')),
+    logger: pino({ level: 'silent' }),
+    options: { scoreThreshold: SCORE_THRESHOLD },
+  });
   await model.warmUp();
   cases = [
     ...(await Promise.all(BENIGN_IMAGES.map(async (name) => ({ name, img: await benignImage(name) })))),
@@ -104,7 +108,9 @@ describe('preprocessing equals face-api on tfjs cpu, bit for bit', () => {
     const { tf, faceapi } = await loadFaceApi('cpu');
     for (const { name, img } of cases) {
       for (const size of name === 'q0291.png' ? [DETECTOR_DEFAULT_INPUT_SIZE, 320] : [DETECTOR_DEFAULT_INPUT_SIZE]) {
-        const ref = tf.tidy(() => new faceapi.NetInput([tf.tensor3d(img.data, [img.height, img.width, 3], 'int32')]).toBatchTensor(size, false));
+        const ref = tf.tidy(() =>
+          new faceapi.NetInput([tf.tensor3d(img.data, [img.height, img.width, 3], 'int32')]).toBatchTensor(size, false),
+        );
         const refData = (await ref.data()) as Float32Array;
         ref.dispose();
         const ours = nchwToNhwc(detectorInput(img, size), 3, size, size);
@@ -120,7 +126,10 @@ describe('preprocessing equals face-api on tfjs cpu, bit for bit', () => {
       // Boxes straddling the edges and with fractional coordinates, as detections have.
       // tfjs's CPU kernels take seconds to pad a 1600-px crop, so big images get the small crops only.
       const crops = Math.max(img.width, img.height) > 1000 ? fixedCrops(img).slice(3) : fixedCrops(img);
-      const boxes = [...crops, { x: -7.3, y: img.height * 0.6, width: Math.min(img.width, 700) * 0.3 + 0.7, height: Math.min(img.height, 700) * 0.55 }];
+      const boxes = [
+        ...crops,
+        { x: -7.3, y: img.height * 0.6, width: Math.min(img.width, 700) * 0.3 + 0.7, height: Math.min(img.height, 700) * 0.55 },
+      ];
       for (const box of boxes) {
         const [faceTensor] = await faceapi.extractFaceTensors(image, [new faceapi.Rect(box.x, box.y, box.width, box.height)]);
         const ref = tf.tidy(() => new faceapi.NetInput([faceTensor]).toBatchTensor(AGE_INPUT_SIZE, true));
@@ -169,7 +178,11 @@ describe('raw network outputs on the same tensors (tfjs wasm vs onnxruntime)', (
       const batch = new Float32Array(crops.length * plane);
       crops.forEach((crop, i) => faceCropInput(img, crop, AGE_INPUT_SIZE, batch, i * plane));
       const faces = crops.map((_, i) =>
-        tf.tensor3d(nchwToNhwc(batch.subarray(i * plane, (i + 1) * plane), 3, AGE_INPUT_SIZE, AGE_INPUT_SIZE), [AGE_INPUT_SIZE, AGE_INPUT_SIZE, 3]),
+        tf.tensor3d(nchwToNhwc(batch.subarray(i * plane, (i + 1) * plane), 3, AGE_INPUT_SIZE, AGE_INPUT_SIZE), [
+          AGE_INPUT_SIZE,
+          AGE_INPUT_SIZE,
+          3,
+        ]),
       );
       const ref = faceapi.nets.ageGenderNet.forwardInput(await faceapi.toNetInput(faces));
       const refAge = (await ref.age.data()) as Float32Array;
@@ -186,7 +199,10 @@ describe('raw network outputs on the same tensors (tfjs wasm vs onnxruntime)', (
       figures.ageMaxDiffYears = Math.max(figures.ageMaxDiffYears, ageDiff);
       figures.genderMaxDiff = Math.max(figures.genderMaxDiff, genderDiff);
       figures.agedCrops += crops.length;
-      expect(ageDiff, `${name}: ages ${[...age].map((a) => a.toFixed(3)).join()} vs ${[...refAge].map((a) => a.toFixed(3)).join()}`).toBeLessThan(AGE_TOLERANCE_YEARS);
+      expect(
+        ageDiff,
+        `${name}: ages ${[...age].map((a) => a.toFixed(3)).join()} vs ${[...refAge].map((a) => a.toFixed(3)).join()}`,
+      ).toBeLessThan(AGE_TOLERANCE_YEARS);
       expect(genderDiff, name).toBeLessThan(1e-5);
     }
   });

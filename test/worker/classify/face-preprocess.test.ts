@@ -16,7 +16,9 @@ function ramp(width: number, height: number, value: (x: number, y: number) => nu
 
 /** Channel `c` of an NCHW single-image tensor as rows. */
 function channel(t: Float32Array, c: number, size: number, offset = 0): number[][] {
-  return Array.from({ length: size }, (_, y) => Array.from(t.subarray(offset + c * size * size + y * size, offset + c * size * size + (y + 1) * size)));
+  return Array.from({ length: size }, (_, y) =>
+    Array.from(t.subarray(offset + c * size * size + y * size, offset + c * size * size + (y + 1) * size)),
+  );
 }
 
 describe('detectorInput', () => {
@@ -30,7 +32,11 @@ describe('detectorInput', () => {
       [30, 31, 32, 33],
     ]);
     expect(channel(t, 1, 4)[3]).toEqual([60, 62, 64, 66]);
-    expect(channel(t, 2, 4).flat().every((v) => v === 0)).toBe(true);
+    expect(
+      channel(t, 2, 4)
+        .flat()
+        .every((v) => v === 0),
+    ).toBe(true);
   });
 
   it('pads a wide frame with black at the bottom, not centred', () => {
@@ -122,8 +128,14 @@ describe('faceCropInput', () => {
     ];
     const first = crops.map((c) => faceCropInput(img, c, 12));
     // Other geometries at the same output size, and the detector, in between.
-    detectorInput(ramp(9, 31, (x, y) => x + y), 12);
-    const again = [...crops].reverse().map((c) => faceCropInput(img, c, 12)).reverse();
+    detectorInput(
+      ramp(9, 31, (x, y) => x + y),
+      12,
+    );
+    const again = [...crops]
+      .reverse()
+      .map((c) => faceCropInput(img, c, 12))
+      .reverse();
     expect(again).toEqual(first);
     const wide = detectorInput(img, 12);
     faceCropInput(img, crops[0]!, 12);

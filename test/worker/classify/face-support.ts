@@ -109,7 +109,22 @@ export async function drawnFaceFrame(width = 640, height = 360): Promise<RgbImag
 export function lavfiFrame(width = 480, height = 640, source = 'testsrc2'): RgbImage {
   const data = execFileSync(
     '/usr/bin/ffmpeg',
-    ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `${source}=size=${width}x${height}:rate=1`, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      `${source}=size=${width}x${height}:rate=1`,
+      '-frames:v',
+      '1',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      'pipe:1',
+    ],
     { maxBuffer: width * height * 3 + 1024, timeout: 20_000 },
   );
   if (data.length !== width * height * 3) throw new Error(`ffmpeg gave ${data.length} bytes for ${width}x${height}`);

@@ -77,7 +77,9 @@ describe('nsfw model parity (ONNX on onnxruntime-node vs nsfwjs on tfjs)', () =>
       expect(maxAbsDiff(got, cpu), `${name}: max abs diff vs cpu`).toBeLessThanOrEqual(TOLERANCE);
       expect(argmax(got), `${name}: top class`).toBe(argmax(cpu));
     }
-    console.log(`nsfw parity vs tfjs-cpu: ${sample.length} inputs, max abs diff ${worst.toExponential(2)}; tfjs cpu vs wasm: ${backends.toExponential(2)}`);
+    console.log(
+      `nsfw parity vs tfjs-cpu: ${sample.length} inputs, max abs diff ${worst.toExponential(2)}; tfjs cpu vs wasm: ${backends.toExponential(2)}`,
+    );
   }, 120_000);
 
   it('gives the same probabilities when frames from several streams are batched', async () => {

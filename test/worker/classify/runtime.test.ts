@@ -31,12 +31,20 @@ describe('resize', () => {
     const flat = img(512, 512, (_x, _y, c) => [17, 99, 230][c]!);
     const small = resizeRgb(flat, 224, 224);
     expect(new Set(small.data.filter((_, i) => i % 3 === 1))).toEqual(new Set([99]));
-    const ramp = resizeRgb(img(512, 1, (x) => x >> 1), 224, 1);
+    const ramp = resizeRgb(
+      img(512, 1, (x) => x >> 1),
+      224,
+      1,
+    );
     for (let x = 1; x < 224; x++) expect(ramp.data[x * 3]!).toBeGreaterThanOrEqual(ramp.data[(x - 1) * 3]!);
   });
 
   it('interpolates when enlarging', () => {
-    const up = resizeRgb(img(2, 1, (x) => x * 100), 4, 1);
+    const up = resizeRgb(
+      img(2, 1, (x) => x * 100),
+      4,
+      1,
+    );
     expect(Array.from(up.data.filter((_, i) => i % 3 === 0))).toEqual([0, 25, 75, 100]);
   });
 
@@ -62,7 +70,13 @@ describe('resize', () => {
   });
 
   it('rejects impossible sizes and short buffers', () => {
-    expect(() => resizeRgb(img(2, 2, () => 0), 0, 5)).toThrow(RangeError);
+    expect(() =>
+      resizeRgb(
+        img(2, 2, () => 0),
+        0,
+        5,
+      ),
+    ).toThrow(RangeError);
     expect(() => resizeRgb({ width: 4, height: 4, data: new Uint8Array(10) }, 2, 2)).toThrow(/needs 48/);
   });
 });
@@ -78,7 +92,9 @@ describe('packed RGB check', () => {
   });
 
   it('fails a bad frame as a terminal inference_failed ModelError', () => {
-    expect(() => assertFrame({ width: 3, height: 2, data: new Uint8Array(5) })).toThrow(expect.objectContaining({ code: 'inference_failed', retryable: false }));
+    expect(() => assertFrame({ width: 3, height: 2, data: new Uint8Array(5) })).toThrow(
+      expect.objectContaining({ code: 'inference_failed', retryable: false }),
+    );
   });
 
   it('is the check the resizers use', async () => {
@@ -118,7 +134,10 @@ describe('input tensors', () => {
   });
 
   it('normalises float inputs per channel', () => {
-    const t = buildInputTensor(spec({ type: 'float32', layout: 'NCHW', normalisation: { divisor: 255, mean: [0.5, 0, 0], std: [0.5, 1, 2], inGraph: false } }), [a]);
+    const t = buildInputTensor(
+      spec({ type: 'float32', layout: 'NCHW', normalisation: { divisor: 255, mean: [0.5, 0, 0], std: [0.5, 1, 2], inGraph: false } }),
+      [a],
+    );
     const d = t.data as Float32Array;
     expect(d[0]).toBeCloseTo((0 / 255 - 0.5) / 0.5, 6);
     expect(d[4]).toBeCloseTo(1 / 255, 6);
@@ -159,8 +178,17 @@ describe('batch queue', () => {
 
 describe('manifest', () => {
   it('lists every problem and refuses duplicate ids', () => {
-    expect(() => parseManifest({ version: 1, models: [{ id: 'Bad Id', kind: 'x' }] }, 'm.json')).toThrow(/models\.0\.id[\s\S]*models\.0\.file/);
-    const entry = { id: 'a', kind: 'custom', file: 'a.onnx', sha256: '0'.repeat(64), license: 'MIT', source: { package: 'p', version: '1' } };
+    expect(() => parseManifest({ version: 1, models: [{ id: 'Bad Id', kind: 'x' }] }, 'm.json')).toThrow(
+      /models\.0\.id[\s\S]*models\.0\.file/,
+    );
+    const entry = {
+      id: 'a',
+      kind: 'custom',
+      file: 'a.onnx',
+      sha256: '0'.repeat(64),
+      license: 'MIT',
+      source: { package: 'p', version: '1' },
+    };
     expect(() => parseManifest({ version: 1, models: [entry, entry] }, 'm.json')).toThrow(/appears twice/);
     expect(parseManifest({ version: 1, models: [entry] }, '/x/m.json').resolveFile(entry)).toBe('/x/a.onnx');
   });

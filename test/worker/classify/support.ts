@@ -43,7 +43,8 @@ export function syntheticFrames(width = 224, height = 224): Array<{ name: string
   const make = (name: string, f: (x: number, y: number, c: number) => number) => {
     const data = new Uint8Array(width * height * 3);
     for (let y = 0; y < height; y++)
-      for (let x = 0; x < width; x++) for (let c = 0; c < 3; c++) data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(f(x, y, c))));
+      for (let x = 0; x < width; x++)
+        for (let c = 0; c < 3; c++) data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(f(x, y, c))));
     return { name, image: { width, height, data } };
   };
   let seed = 12345;
@@ -64,7 +65,22 @@ export function syntheticFrames(width = 224, height = 224): Array<{ name: string
 export function lavfiFrame(source: string, width = 224, height = 224): RgbImage {
   const data = execFileSync(
     '/usr/bin/ffmpeg',
-    ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `${source}=size=${width}x${height}:rate=1`, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      `${source}=size=${width}x${height}:rate=1`,
+      '-frames:v',
+      '1',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      'pipe:1',
+    ],
     { maxBuffer: width * height * 3 + 1024, timeout: 20_000 },
   );
   if (data.length !== width * height * 3) throw new Error(`ffmpeg gave ${data.length} bytes for a ${width}x${height} frame`);

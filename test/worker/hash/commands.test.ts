@@ -16,7 +16,6 @@ const pool = randomHashes(16, rand);
 const hex = (i: number): string => pdqToHex(pool.subarray(i * 16, i * 16 + 16));
 const nearHex = (i: number, bits: number): string => pdqToHex(nearDuplicate(pool, i, bits, rand));
 
-
 describe('bucketTarget: where hashlist and match connect', () => {
   let dir: string;
   let config: string;
@@ -82,17 +81,32 @@ describe('hashlist and match commands against a real nats-server', () => {
 
     c = capture();
     expect(await hashlist(['ls', '--json'], c.io, env)).toBe(0);
-    expect(c.out().trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(['known', 'review']);
+    expect(
+      c
+        .out()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).id),
+    ).toEqual(['known', 'review']);
 
     c = capture();
     expect(await hashlist(['inspect', 'known'], c.io, env)).toBe(0);
     const inspected = JSON.parse(c.out());
-    expect(inspected).toMatchObject({ id: 'known', metadata: { action: 'kill', count: 2, label: 'NCMEC', source: 'ncmec', format: 'text' } });
+    expect(inspected).toMatchObject({
+      id: 'known',
+      metadata: { action: 'kill', count: 2, label: 'NCMEC', source: 'ncmec', format: 'text' },
+    });
     expect(inspected.object.digest).toMatch(/^SHA-256=/);
 
     c = capture();
     expect(await match([nearHex(1, 7)], c.io, env)).toBe(0);
-    expect(c.out().trim().split('\n').map((l) => JSON.parse(l))).toEqual([
+    expect(
+      c
+        .out()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
       { list: 'known', label: 'NCMEC', distance: 7, hash: hex(1), action: 'kill' },
       { list: 'review', label: 'lookalike', distance: 7, hash: hex(1), action: 'escalate' },
     ]);
@@ -162,7 +176,10 @@ describe('hashlist and match commands against a real nats-server', () => {
 
   it('checks a file locally and looks hashes up in local files without NATS', async () => {
     const file = join(dir, 'local-list.csv');
-    await writeFile(file, `collab,signal_type,signal_str,category,tags\nc,pdq,${hex(5)},WORTH_INVESTIGATING,\nc,md5,d41d8cd98f00b204e9800998ecf8427e,X,\n`);
+    await writeFile(
+      file,
+      `collab,signal_type,signal_str,category,tags\nc,pdq,${hex(5)},WORTH_INVESTIGATING,\nc,md5,d41d8cd98f00b204e9800998ecf8427e,X,\n`,
+    );
     let c = capture();
     expect(await hashlist(['check', file], c.io)).toBe(0);
     expect(JSON.parse(c.out())).toMatchObject({ format: 'csv', entries: 1, skippedOtherTypes: 1 });
@@ -181,7 +198,11 @@ describe('hashlist and match commands against a real nats-server', () => {
     expect(listIdFromPath(odd)).toBe('partner_list_v2');
     // Local look-ups read no config: one that does not even exist is not an error.
     c = capture();
-    expect(await match([nearHex(5, 3), '--file', file, '--config', join(dir, 'missing.json')], c.io, { STREAMSCREEN_CONFIG: join(dir, 'missing.json') })).toBe(0);
+    expect(
+      await match([nearHex(5, 3), '--file', file, '--config', join(dir, 'missing.json')], c.io, {
+        STREAMSCREEN_CONFIG: join(dir, 'missing.json'),
+      }),
+    ).toBe(0);
     expect(JSON.parse(c.out()).list).toBe('local-list');
     c = capture();
     expect(await match([nearHex(5, 3), '--config', join(dir, 'missing.json')], c.io, {})).toBe(2);

@@ -42,12 +42,15 @@ describe('multi-index hashing equals brute force exactly', () => {
   const cases: Array<[string, (rand: () => number) => Uint16Array]> = [
     ['random', (rand) => randomHashes(8_000, rand)],
     ['clustered', (rand) => clusteredHashes(8_000, 20, 48, rand)],
-    ['near-duplicates', (rand) => {
-      const base = randomHashes(500, rand);
-      const out = new Uint16Array(8_000 * 16);
-      for (let i = 0; i < 8_000; i++) out.set(nearDuplicate(base, i % 500, (rand() * 40) >>> 0, rand), i * 16);
-      return out;
-    }],
+    [
+      'near-duplicates',
+      (rand) => {
+        const base = randomHashes(500, rand);
+        const out = new Uint16Array(8_000 * 16);
+        for (let i = 0; i < 8_000; i++) out.set(nearDuplicate(base, i % 500, (rand() * 40) >>> 0, rand), i * 16);
+        return out;
+      },
+    ],
   ];
 
   for (const [name, make] of cases) {
@@ -112,7 +115,10 @@ describe('multi-index hashing equals brute force exactly', () => {
     const hashes = randomHashes(5_000, rand);
     hashes.set(entry(hashes, 10), 20 * 16); // entry 20 duplicates entry 10
     const mih = MihIndex.build(hashes);
-    expect(searchAll(mih, entry(hashes, 10), 0)).toEqual([[10, 0], [20, 0]]);
+    expect(searchAll(mih, entry(hashes, 10), 0)).toEqual([
+      [10, 0],
+      [20, 0],
+    ]);
     expect(searchAll(mih, entry(hashes, 10), 256)).toHaveLength(5_000);
     expect(searchAll(mih, entry(hashes, 10), 300)).toHaveLength(5_000);
     expect(searchAll(mih, entry(hashes, 10), -1)).toEqual([]);

@@ -35,16 +35,20 @@ describe('hash matcher', () => {
 
   it('reports list, label, distance, hash and action; kill lists first; cross-list duplicates kept', async () => {
     const matcher = createHashMatcher();
-    matcher.source('t').replaceAll([
-      await loaded('csam-confirmed', `${hex(1)}\tcase 17\n${hex(2)}\n`, 'kill', 'NCMEC'),
-      await loaded('review', `${hex(1)}\n${hex(3)}\n`, 'escalate', 'internal review'),
-    ]);
+    matcher
+      .source('t')
+      .replaceAll([
+        await loaded('csam-confirmed', `${hex(1)}\tcase 17\n${hex(2)}\n`, 'kill', 'NCMEC'),
+        await loaded('review', `${hex(1)}\n${hex(3)}\n`, 'escalate', 'internal review'),
+      ]);
     const q = near(1, 9);
     expect(matcher.match(q, 100)).toEqual([
       { list: 'csam-confirmed', label: 'case 17', distance: 9, hash: hex(1), action: 'kill' },
       { list: 'review', label: 'internal review', distance: 9, hash: hex(1), action: 'escalate' },
     ]);
-    expect(matcher.match(near(3, 0), 100)).toEqual([{ list: 'review', label: 'internal review', distance: 0, hash: hex(3), action: 'escalate' }]);
+    expect(matcher.match(near(3, 0), 100)).toEqual([
+      { list: 'review', label: 'internal review', distance: 0, hash: hex(3), action: 'escalate' },
+    ]);
     expect(matcher.match(near(4, 0), 100)).toEqual([]);
   });
 
@@ -123,7 +127,13 @@ describe('file lists: load, reload, atomic swap', () => {
     await writeFile(good, `${hex(20)}\n`);
     await writeFile(bad, `${hex(21)}\n${hex(22)}\n${hex(23).slice(3)}\n`);
     const matcher = createHashMatcher();
-    const files = createFileHashLists({ sink: matcher.source('files'), lists: [{ id: 'good', path: good }, { id: 'bad', path: bad }] });
+    const files = createFileHashLists({
+      sink: matcher.source('files'),
+      lists: [
+        { id: 'good', path: good },
+        { id: 'bad', path: bad },
+      ],
+    });
     await expect(files.load()).rejects.toThrow(`${bad}:3: expected 64 hex digits`);
     expect(matcher.ready).toBe(false);
     expect(matcher.lists()).toEqual([]);
@@ -163,7 +173,10 @@ describe('file lists: load, reload, atomic swap', () => {
     expect(matcher.match(near(30, 0), 80)).toEqual([]);
     expect(matcher.match(near(33, 0), 80)).toHaveLength(1);
 
-    const fourth = await files.reload([{ id: 'kill', path: kill }, { id: 'esc', path: esc, enabled: false }]);
+    const fourth = await files.reload([
+      { id: 'kill', path: kill },
+      { id: 'esc', path: esc, enabled: false },
+    ]);
     expect(fourth.removed).toEqual(['esc']);
     expect(matcher.lists().map((l) => l.id)).toEqual(['kill']);
   });
@@ -202,11 +215,17 @@ describe('file lists: load, reload, atomic swap', () => {
     await files.load();
 
     await writeFile(mine, `${hex(53)}\n`);
-    const report = await files.reload([{ id: 'mine', path: mine }, { id: 'taken', path: taken }]);
+    const report = await files.reload([
+      { id: 'mine', path: mine },
+      { id: 'taken', path: taken },
+    ]);
     expect(report.loaded).toEqual(['mine']);
     expect(report.failed.map((f) => [f.id, f.error.code])).toEqual([['taken', 'hashlist_invalid']]);
     expect(report.failed[0]!.error.message).toMatch(/list id 'taken' is already served by nats/);
-    expect(matcher.lists().map((l) => [l.id, l.owner])).toEqual([['mine', 'files'], ['taken', 'nats']]);
+    expect(matcher.lists().map((l) => [l.id, l.owner])).toEqual([
+      ['mine', 'files'],
+      ['taken', 'nats'],
+    ]);
     expect(matcher.match(near(53, 0), 90)).toMatchObject([{ list: 'mine' }]);
     expect(matcher.match(near(52, 0), 90)).toMatchObject([{ list: 'taken' }]);
     expect(matcher.match(near(51, 0), 90)).toEqual([]);
@@ -222,7 +241,13 @@ describe('file lists: load, reload, atomic swap', () => {
     await writeFile(a, `${hex(54)}\n`);
     const matcher = createHashMatcher();
     matcher.source('nats').apply({ put: [await loaded('b', `${hex(55)}\n`)] });
-    const files = createFileHashLists({ sink: matcher.source('files'), lists: [{ id: 'a', path: a }, { id: 'b', path: a }] });
+    const files = createFileHashLists({
+      sink: matcher.source('files'),
+      lists: [
+        { id: 'a', path: a },
+        { id: 'b', path: a },
+      ],
+    });
     await expect(files.load()).rejects.toThrow(/list id 'b' is already served by nats/);
     expect(matcher.lists().map((l) => l.id)).toEqual(['b']);
     expect(matcher.ready).toBe(false);

@@ -52,11 +52,21 @@ describe('hash list distribution over a NATS Object Store', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function startWorker(bucket: string, lists?: string[]): Promise<{ matcher: HashMatcherService; sync: HashListSync; events: HashListSyncEvent[] }> {
+  async function startWorker(
+    bucket: string,
+    lists?: string[],
+  ): Promise<{ matcher: HashMatcherService; sync: HashListSync; events: HashListSyncEvent[] }> {
     const nc = await server.connect();
     const matcher = createHashMatcher();
     const events: HashListSyncEvent[] = [];
-    const sync = createHashListSync({ nc, sink: matcher.source('nats'), bucket, resyncIntervalMs: 0, events: createHooks<WorkerEvents>(undefined, { 'hashlist.sync': (e) => events.push(e) }), ...(lists ? { lists } : {}) });
+    const sync = createHashListSync({
+      nc,
+      sink: matcher.source('nats'),
+      bucket,
+      resyncIntervalMs: 0,
+      events: createHooks<WorkerEvents>(undefined, { 'hashlist.sync': (e) => events.push(e) }),
+      ...(lists ? { lists } : {}),
+    });
     workers.push({ nc, sync });
     expect(matcher.ready).toBe(false);
     await sync.start();
@@ -64,7 +74,13 @@ describe('hash list distribution over a NATS Object Store', () => {
     return { matcher, sync, events };
   }
 
-  async function publishText(bucket: string, id: string, text: string, extra: { action?: 'kill' | 'escalate'; label?: string } = {}, ext = 'txt') {
+  async function publishText(
+    bucket: string,
+    id: string,
+    text: string,
+    extra: { action?: 'kill' | 'escalate'; label?: string } = {},
+    ext = 'txt',
+  ) {
     const file = join(dir, `${id}-${Date.now()}.${ext}`);
     await writeFile(file, text);
     publisher = await openHashListBucket(publisherNc, bucket);
@@ -75,7 +91,10 @@ describe('hash list distribution over a NATS Object Store', () => {
   async function putRaw(id: string, body: string, meta: { sha256?: string; count: number }) {
     const bytes = new TextEncoder().encode(body);
     const sha256 = meta.sha256 ?? createHash('sha256').update(bytes).digest('hex');
-    await publisher.putBlob({ name: id, metadata: encodeListMetadata({ id, action: 'kill', sha256, format: 'text', count: meta.count, enabled: true }) }, bytes);
+    await publisher.putBlob(
+      { name: id, metadata: encodeListMetadata({ id, action: 'kill', sha256, format: 'text', count: meta.count, enabled: true }) },
+      bytes,
+    );
   }
 
   it('publish -> a running worker serves it within 10 s; corrupt versions are refused while the old one serves; delete removes it', async () => {
@@ -94,14 +113,18 @@ describe('hash list distribution over a NATS Object Store', () => {
     await putRaw('known-csam', `${hex(2)}\n${hex(3).slice(1)}\n`, { count: 2 });
     const refusedParse = await eventually('parse refusal', () => events.find((e) => e.type === 'refused'));
     expect(refusedParse.value).toMatchObject({ id: 'known-csam' });
-    expect((refusedParse.value as { error: HashListError }).error.message).toMatch(/nats:hashlists-a\/known-csam:2: expected 64 hex digits/);
+    expect((refusedParse.value as { error: HashListError }).error.message).toMatch(
+      /nats:hashlists-a\/known-csam:2: expected 64 hex digits/,
+    );
     expect(matcher.match(near(0), 100)).toHaveLength(1);
     expect(matcher.match(near(2), 100)).toEqual([]);
 
     // Valid bytes whose sha256 differs from what the publisher recorded: refused too.
     await putRaw('known-csam', `${hex(2)}\n`, { count: 1, sha256: 'ab'.repeat(32) });
     await eventually('sha refusal', () => events.filter((e) => e.type === 'refused').length >= 2);
-    expect(String((events.filter((e) => e.type === 'refused')[1] as { error: Error }).error.message)).toMatch(/sha256 of the downloaded bytes/);
+    expect(String((events.filter((e) => e.type === 'refused')[1] as { error: Error }).error.message)).toMatch(
+      /sha256 of the downloaded bytes/,
+    );
     expect(matcher.match(near(0), 100)).toHaveLength(1);
     expect(sync.status()).toMatchObject([{ id: 'known-csam', serving: { count: 2 }, lastError: { code: 'hashlist_invalid' } }]);
 
@@ -148,13 +171,22 @@ describe('hash list distribution over a NATS Object Store', () => {
     const matcher = createHashMatcher();
     await createFileHashLists({ sink: matcher.source('files'), lists: [{ id: 'shared-id', path: local }] }).load();
     const events: HashListSyncEvent[] = [];
-    const sync = createHashListSync({ nc, sink: matcher.source('nats'), bucket, resyncIntervalMs: 0, events: createHooks<WorkerEvents>(undefined, { 'hashlist.sync': (e) => events.push(e) }) });
+    const sync = createHashListSync({
+      nc,
+      sink: matcher.source('nats'),
+      bucket,
+      resyncIntervalMs: 0,
+      events: createHooks<WorkerEvents>(undefined, { 'hashlist.sync': (e) => events.push(e) }),
+    });
     workers.push({ nc, sync });
 
     await sync.start();
     expect(sync.ready).toBe(true);
     expect(matcher.ready).toBe(true);
-    expect(matcher.lists().map((l) => [l.id, l.owner])).toEqual([['bucket-only', 'nats'], ['shared-id', 'files']]);
+    expect(matcher.lists().map((l) => [l.id, l.owner])).toEqual([
+      ['bucket-only', 'nats'],
+      ['shared-id', 'files'],
+    ]);
     expect(matcher.match(near(28), 100)).toMatchObject([{ list: 'bucket-only' }]);
     expect(matcher.match(near(29), 100)).toMatchObject([{ list: 'shared-id' }]);
     expect(matcher.match(near(27), 100)).toEqual([]);

@@ -149,7 +149,11 @@ describe('CSV exports', () => {
     expect(data.count).toBe(lines.length - 1);
     const [file, hash] = lines[1]!.split(',');
     expect(entries(data)[0]).toEqual([hash, file]);
-    expect(sha256).toBe(createHash('sha256').update(await readFile(path)).digest('hex'));
+    expect(sha256).toBe(
+      createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex'),
+    );
   });
 
   it.each([

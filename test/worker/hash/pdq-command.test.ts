@@ -7,7 +7,6 @@ import { run } from '../../../src/cli/commands/hash.js';
 import { decodedVectors } from './pdq-vectors.js';
 import { captureIO as capture } from '../../support/capture-io.js';
 
-
 describe('streamscreen hash', () => {
   const vectors = decodedVectors();
   let dir: string;
@@ -33,7 +32,12 @@ describe('streamscreen hash', () => {
     const picked = vectors.filter((v) => /wee|q0003|bridge-2/.test(v.file));
     expect(picked.length).toBe(3);
     const c = capture();
-    expect(await run(picked.map((v) => v.path), c.io)).toBe(0);
+    expect(
+      await run(
+        picked.map((v) => v.path),
+        c.io,
+      ),
+    ).toBe(0);
     expect(c.out()).toBe(picked.map((v) => `${v.hash},${v.quality},${v.path}\n`).join(''));
   });
 

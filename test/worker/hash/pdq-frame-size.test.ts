@@ -45,7 +45,8 @@ async function sampledFrame(file: string, expected: { width: number; height: num
   const args = buildSamplerArgs({ source, options: DEFAULT_SAMPLER_OPTIONS, hasFpsMode: ffmpeg.hasFpsMode });
   const { stdout } = await execFileP(ffmpeg.path, args, { encoding: 'buffer', maxBuffer: 64 << 20 });
   const { width, height } = expected;
-  if (stdout.length !== width * height * 3) throw new Error(`${file}: the sampler's ffmpeg wrote ${stdout.length} bytes, expected one ${width}x${height} rgb24 frame`);
+  if (stdout.length !== width * height * 3)
+    throw new Error(`${file}: the sampler's ffmpeg wrote ${stdout.length} bytes, expected one ${width}x${height} rgb24 frame`);
   return { width, height, data: stdout };
 }
 
@@ -89,7 +90,9 @@ function decodedBySize(): Promise<{ large: string[]; small: string[] }> {
 async function splitBySize(): Promise<{ large: string[]; small: string[] }> {
   const large: string[] = [];
   const small: string[] = [];
-  for (const f of readdirSync(DECODED).filter((n) => n.endsWith('.png')).sort()) {
+  for (const f of readdirSync(DECODED)
+    .filter((n) => n.endsWith('.png'))
+    .sort()) {
     const path = join(DECODED, f);
     const img = await readRgbImage(path);
     (img.width > PDQ_SIDE || img.height > PDQ_SIDE ? large : small).push(path);

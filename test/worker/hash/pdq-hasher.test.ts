@@ -24,7 +24,12 @@ function rng(seed: number): () => number {
 /** Smooth colour gradients with blobs and a little noise: realistic enough to give varied quality. */
 function synthetic(width: number, height: number, seed: number): RgbImage {
   const r = rng(seed);
-  const blobs = Array.from({ length: 6 }, () => ({ x: r() * width, y: r() * height, s: 5 + r() * Math.max(width, height) / 3, c: [r(), r(), r()] }));
+  const blobs = Array.from({ length: 6 }, () => ({
+    x: r() * width,
+    y: r() * height,
+    s: 5 + (r() * Math.max(width, height)) / 3,
+    c: [r(), r(), r()],
+  }));
   const data = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -61,11 +66,27 @@ describe('PDQ hasher = plain oracle', () => {
   // 384, 512), odd widths (f32x4 padding), row counts not a multiple of 4, the 512 reduction
   // from either side, and thin images that only become hashable through that reduction.
   const sizes: Array<[number, number]> = [
-    [5, 5], [6, 7], [34, 42], [63, 65], [100, 37], [129, 257], [257, 384], [385, 511],
-    [512, 512], [513, 5], [3, 600], [1000, 700], [1280, 720], [700, 1000],
+    [5, 5],
+    [6, 7],
+    [34, 42],
+    [63, 65],
+    [100, 37],
+    [129, 257],
+    [257, 384],
+    [385, 511],
+    [512, 512],
+    [513, 5],
+    [3, 600],
+    [1000, 700],
+    [1280, 720],
+    [700, 1000],
   ];
   it.each(sizes)('synthetic %ix%i', (w, h) => expectSameAsOracle(synthetic(w, h, w * 1000 + h)));
-  it.each([[64, 64], [300, 200], [17, 512]] as Array<[number, number]>)('noise %ix%i', (w, h) => expectSameAsOracle(noise(w, h, w + h)));
+  it.each([
+    [64, 64],
+    [300, 200],
+    [17, 512],
+  ] as Array<[number, number]>)('noise %ix%i', (w, h) => expectSameAsOracle(noise(w, h, w + h)));
   it('flat image: quality 0, same bits as the oracle', () => {
     const flat = { width: 40, height: 30, data: new Uint8Array(40 * 30 * 3).fill(128) };
     expect(hasher.hash(flat).quality).toBe(0);
@@ -75,7 +96,11 @@ describe('PDQ hasher = plain oracle', () => {
 
 describe('PDQ hasher contract', () => {
   it('images under 5 px on a side: all-zero hashes, quality 0', () => {
-    for (const [w, h] of [[1, 1], [4, 100], [100, 4]] as const) {
+    for (const [w, h] of [
+      [1, 1],
+      [4, 100],
+      [100, 4],
+    ] as const) {
       const img = noise(w, h, 7);
       const r = hasher.hash(img);
       expect(pdqToHex(r.hash)).toBe('0'.repeat(64));
@@ -112,12 +137,20 @@ describe('PDQ hasher contract', () => {
   it('rejects sizes that are not positive integers and data of the wrong length', () => {
     expect(() => hasher.hash({ width: 0, height: 10, data: new Uint8Array(0) })).toThrow(RangeError);
     expect(() => hasher.hash({ width: 2.5, height: 10, data: new Uint8Array(75) })).toThrow(/positive integers/);
-    expect(() => hasher.hash({ width: 10, height: 10, data: new Uint8Array(299) })).toThrow(/PDQ: image 10x10 needs 300 RGB bytes, got 299/);
+    expect(() => hasher.hash({ width: 10, height: 10, data: new Uint8Array(299) })).toThrow(
+      /PDQ: image 10x10 needs 300 RGB bytes, got 299/,
+    );
     expect(() => hasher.hashDihedral({ width: 10, height: 10, data: new Uint8Array(400) })).toThrow(RangeError);
   });
 
   it('frames of different sizes interleaved in one hasher (streams under scaleMode shrink) hash as each alone', () => {
-    const frames = [synthetic(512, 512, 11), synthetic(480, 270, 12), synthetic(321, 240, 13), synthetic(512, 512, 14), synthetic(480, 270, 15)];
+    const frames = [
+      synthetic(512, 512, 11),
+      synthetic(480, 270, 12),
+      synthetic(321, 240, 13),
+      synthetic(512, 512, 14),
+      synthetic(480, 270, 15),
+    ];
     const alone = frames.map((f) => pdqToHex(createPdqHasher().hash(f).hash));
     const shared = createPdqHasher();
     for (let round = 0; round < 2; round++) expect(frames.map((f) => pdqToHex(shared.hash(f).hash))).toEqual(alone);

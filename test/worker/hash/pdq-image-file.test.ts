@@ -32,7 +32,9 @@ describe('readRgbImage', () => {
   it('decodes PNG to packed 8-bit RGB, pixel for pixel', async () => {
     const raw = pattern(13, 7, 3);
     const file = join(dir, 'rgb.png');
-    await sharp(raw, { raw: { width: 13, height: 7, channels: 3 } }).png().toFile(file);
+    await sharp(raw, { raw: { width: 13, height: 7, channels: 3 } })
+      .png()
+      .toFile(file);
     const img = await readRgbImage(file);
     expect([img.width, img.height, img.data.length]).toEqual([13, 7, 13 * 7 * 3]);
     expect(Buffer.from(img.data).equals(raw)).toBe(true);
@@ -43,7 +45,9 @@ describe('readRgbImage', () => {
     raw.set([200, 10, 30, 0], 0); // fully transparent, coloured
     raw.set([5, 250, 90, 128], 4);
     const file = join(dir, 'rgba.png');
-    await sharp(raw, { raw: { width: 6, height: 4, channels: 4 } }).png().toFile(file);
+    await sharp(raw, { raw: { width: 6, height: 4, channels: 4 } })
+      .png()
+      .toFile(file);
     const img = await readRgbImage(file);
     expect(img.data.length).toBe(6 * 4 * 3);
     expect(rgbPixel(img, 0, 0)).toEqual([200, 10, 30]);
@@ -54,7 +58,9 @@ describe('readRgbImage', () => {
     for (const channels of [1, 2] as const) {
       const raw = pattern(9, 5, channels);
       const file = join(dir, `grey${channels}.png`);
-      await sharp(raw, { raw: { width: 9, height: 5, channels } }).png().toFile(file);
+      await sharp(raw, { raw: { width: 9, height: 5, channels } })
+        .png()
+        .toFile(file);
       const img = await readRgbImage(file);
       expect(img.data.length).toBe(9 * 5 * 3);
       for (let i = 0; i < 9 * 5; i++) {
@@ -67,7 +73,10 @@ describe('readRgbImage', () => {
   it('reduces 16-bit PNG samples to 8 bits', async () => {
     const raw = pattern(8, 8, 3);
     const file = join(dir, 'deep.png');
-    await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } }).toColourspace('rgb16').png().toFile(file);
+    await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } })
+      .toColourspace('rgb16')
+      .png()
+      .toFile(file);
     expect((await sharp(file).metadata()).depth).toBe('ushort');
     const img = await readRgbImage(file);
     expect(Buffer.from(img.data).equals(raw)).toBe(true);
@@ -75,7 +84,10 @@ describe('readRgbImage', () => {
 
   it('does not rotate by EXIF orientation (the reference hashes the stored pixels)', async () => {
     const file = join(dir, 'oriented.jpg');
-    await sharp(pattern(40, 20, 3), { raw: { width: 40, height: 20, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toFile(file);
+    await sharp(pattern(40, 20, 3), { raw: { width: 40, height: 20, channels: 3 } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toFile(file);
     expect((await sharp(file).metadata()).orientation).toBe(6);
     const img = await readRgbImage(file);
     expect([img.width, img.height]).toEqual([40, 20]);
@@ -90,7 +102,9 @@ describe('readRgbImage', () => {
     }
     const frames = Buffer.concat([red, blue]);
     const file = join(dir, 'anim.gif');
-    await sharp(frames, { raw: { width: 10, height: 20, channels: 3, pageHeight: 10 } }).gif().toFile(file);
+    await sharp(frames, { raw: { width: 10, height: 20, channels: 3, pageHeight: 10 } })
+      .gif()
+      .toFile(file);
     expect((await sharp(file, { animated: true }).metadata()).pages).toBe(2);
     const img = await readRgbImage(file);
     expect([img.width, img.height]).toEqual([10, 10]);
@@ -100,7 +114,9 @@ describe('readRgbImage', () => {
   it('decodes lossless WebP exactly', async () => {
     const raw = pattern(11, 6, 3);
     const file = join(dir, 'img.webp');
-    await sharp(raw, { raw: { width: 11, height: 6, channels: 3 } }).webp({ lossless: true }).toFile(file);
+    await sharp(raw, { raw: { width: 11, height: 6, channels: 3 } })
+      .webp({ lossless: true })
+      .toFile(file);
     expect(Buffer.from((await readRgbImage(file)).data).equals(raw)).toBe(true);
   });
 
@@ -139,7 +155,9 @@ describe('readRgbImage', () => {
     });
 
     it('a file cut short mid-way', async () => {
-      const whole = await sharp(pattern(64, 64, 3), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
+      const whole = await sharp(pattern(64, 64, 3), { raw: { width: 64, height: 64, channels: 3 } })
+        .png()
+        .toBuffer();
       const cut = join(dir, 'cut.png');
       await writeFile(cut, whole.subarray(0, whole.length >> 1));
       expect((await failure(cut)).message).toMatch(/cannot decode image/);

@@ -21,7 +21,9 @@ export interface OriginalVector {
 }
 
 function rows(csv: string, columns: number): string[][] {
-  const lines = readFileSync(PDQ_VECTORS_DIR + csv, 'utf8').trim().split('\n');
+  const lines = readFileSync(PDQ_VECTORS_DIR + csv, 'utf8')
+    .trim()
+    .split('\n');
   const out = lines.slice(1).map((l) => l.trim().split(','));
   for (const r of out) if (r.length !== columns) throw new Error(`${csv}: expected ${columns} columns in ${r.join(',')}`);
   if (out.length === 0) throw new Error(`${csv}: no rows`);

@@ -11,7 +11,11 @@ describe('admission: what to do with a start, from the lease, the last end and a
     expect(admission({ ...base, lease: { kind: 'unavailable', cause } })).toEqual({ kind: 'retry', delayMs: 5000, cause });
   });
   it('comes back when another worker holds it', () => {
-    expect(admission({ ...base, lease: { kind: 'held', holder: 'w2', retryInMs: 900 } })).toEqual({ kind: 'held-elsewhere', holder: 'w2', retryInMs: 900 });
+    expect(admission({ ...base, lease: { kind: 'held', holder: 'w2', retryInMs: 900 } })).toEqual({
+      kind: 'held-elsewhere',
+      holder: 'w2',
+      retryInMs: 900,
+    });
   });
   it('retries when the ends lookup failed', () => {
     const cause = new Error('timeout');

@@ -21,7 +21,12 @@ describe('start/end event schema', () => {
     );
     expect(r).toEqual({
       ok: true,
-      value: { streamId: 'abc_1', url: 'rtmp://media/live/abc', startedAt: '2024-05-01T12:00:00.5+02:00', metadata: { channel: 'c9', tags: ['x'] } },
+      value: {
+        streamId: 'abc_1',
+        url: 'rtmp://media/live/abc',
+        startedAt: '2024-05-01T12:00:00.5+02:00',
+        metadata: { channel: 'c9', tags: ['x'] },
+      },
     });
   });
 
@@ -43,19 +48,36 @@ describe('start/end event schema', () => {
 
   it('refuses invalid JSON, non-objects and non-UTF-8 payloads', () => {
     expect(parseStartEvent('streams.started.A', enc('{"streamId":'))).toMatchObject({ ok: false, reason: 'invalid_json' });
-    expect(parseStartEvent('streams.started.A', enc([1, 2]))).toMatchObject({ ok: false, reason: 'schema_invalid', issues: ['(root): Invalid input: expected object, received array'] });
-    expect(parseStartEvent('streams.started.A', new Uint8Array([0xff, 0xfe]))).toMatchObject({ ok: false, reason: 'invalid_json', issues: ['payload is not valid UTF-8'] });
+    expect(parseStartEvent('streams.started.A', enc([1, 2]))).toMatchObject({
+      ok: false,
+      reason: 'schema_invalid',
+      issues: ['(root): Invalid input: expected object, received array'],
+    });
+    expect(parseStartEvent('streams.started.A', new Uint8Array([0xff, 0xfe]))).toMatchObject({
+      ok: false,
+      reason: 'invalid_json',
+      issues: ['payload is not valid UTF-8'],
+    });
   });
 
   it('accepts an end without url and refuses one with a bad endedAt', () => {
     expect(parseEndEvent('streams.ended.A', enc({ streamId: 'A' }))).toEqual({ ok: true, value: { streamId: 'A' } });
-    expect(parseEndEvent('streams.ended.A', enc({ streamId: 'A', endedAt: 'soon' }))).toMatchObject({ ok: false, reason: 'schema_invalid' });
+    expect(parseEndEvent('streams.ended.A', enc({ streamId: 'A', endedAt: 'soon' }))).toMatchObject({
+      ok: false,
+      reason: 'schema_invalid',
+    });
   });
 
   it('keeps the original payload: text as is, binary as base64', () => {
     expect(encodePayload(enc('{"a":1}'))).toEqual({ payload: '{"a":1}', payloadEncoding: 'utf8' });
     expect(encodePayload(new Uint8Array([0xff, 0x00, 0x01]))).toEqual({ payload: '/wAB', payloadEncoding: 'base64' });
-    const dl = buildDeadLetter({ stream: 'S', seq: 9, subject: 'streams.started.x', data: enc('nope') }, 'invalid_json', ['x'], 'w1', new Date(0));
+    const dl = buildDeadLetter(
+      { stream: 'S', seq: 9, subject: 'streams.started.x', data: enc('nope') },
+      'invalid_json',
+      ['x'],
+      'w1',
+      new Date(0),
+    );
     expect(dl).toEqual({
       schemaVersion: 1,
       type: 'deadletter',
@@ -79,9 +101,16 @@ describe('start/end event schema', () => {
     expect(body(MAX_START_EVENT_BYTES).byteLength).toBe(MAX_START_EVENT_BYTES);
     expect(parseStartEvent('streams.started.big', body(MAX_START_EVENT_BYTES))).toMatchObject({ ok: true });
     const r = parseStartEvent('streams.started.big', body(MAX_START_EVENT_BYTES + 1));
-    expect(r).toEqual({ ok: false, reason: 'too_large', issues: [expect.stringMatching(/^payload: 65537 bytes, start events are limited to 65536/)] });
+    expect(r).toEqual({
+      ok: false,
+      reason: 'too_large',
+      issues: [expect.stringMatching(/^payload: 65537 bytes, start events are limited to 65536/)],
+    });
     // Not even JSON: the size alone decides, and a bad subject is reported with it.
-    expect(parseStartEvent('elsewhere.x', new Uint8Array(MAX_START_EVENT_BYTES + 1))).toMatchObject({ reason: 'too_large', issues: [expect.any(String), expect.stringMatching(/^subject:/)] });
+    expect(parseStartEvent('elsewhere.x', new Uint8Array(MAX_START_EVENT_BYTES + 1))).toMatchObject({
+      reason: 'too_large',
+      issues: [expect.any(String), expect.stringMatching(/^subject:/)],
+    });
     // The limit is an ingest option.
     expect(parseStartEvent('streams.started.big', body(2000), 'streams.started', 1000)).toMatchObject({ ok: false, reason: 'too_large' });
   });
@@ -110,9 +139,17 @@ describe('start/end event schema', () => {
     expect(dl.payloadEncoding).toBe('utf8');
     expect(Buffer.byteLength(dl.payload)).toBe(MAX_DEAD_LETTER_PAYLOAD_BYTES - 1);
     expect(text.startsWith(dl.payload)).toBe(true);
-    expect(dl.issues).toEqual(['payload: too big', `payload: only the first ${MAX_DEAD_LETTER_PAYLOAD_BYTES - 1} of 80001 bytes are kept in this dead letter`]);
+    expect(dl.issues).toEqual([
+      'payload: too big',
+      `payload: only the first ${MAX_DEAD_LETTER_PAYLOAD_BYTES - 1} of 80001 bytes are kept in this dead letter`,
+    ]);
     // Worst case (every byte a JSON escape) still fits NATS's default 1 MiB max_payload.
-    const escapes = buildDeadLetter({ stream: 'S', seq: 2, subject: 's.x', data: new Uint8Array(300_000).fill(1) }, 'invalid_json', [], 'w1');
+    const escapes = buildDeadLetter(
+      { stream: 'S', seq: 2, subject: 's.x', data: new Uint8Array(300_000).fill(1) },
+      'invalid_json',
+      [],
+      'w1',
+    );
     expect(Buffer.byteLength(JSON.stringify(escapes))).toBeLessThan(1024 * 1024);
     // Small payloads are kept whole, with no extra issue.
     expect(buildDeadLetter({ stream: 'S', seq: 3, subject: 's.x', data: enc('{}') }, 'schema_invalid', ['a'], 'w1').issues).toEqual(['a']);

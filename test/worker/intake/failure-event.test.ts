@@ -4,10 +4,14 @@ import { failureEventId } from '../../../src/domain/event-id.js';
 import { MAX_FAILURE_MESSAGE_CHARS, screeningFailureEvent } from '../../../src/domain/failure.js';
 import type { StreamStart } from '../../../src/domain/stream.js';
 
-const start: StreamStart = { streamId: 'live-9', url: 'rtmps://user:pw@ingest.example:443/live/sk_secret?token=abc', metadata: { channel: 'c' } };
+const start: StreamStart = {
+  streamId: 'live-9',
+  url: 'rtmps://user:pw@ingest.example:443/live/sk_secret?token=abc',
+  metadata: { channel: 'c' },
+};
 
 describe('screeningFailureEvent (domain/failure.ts)', () => {
-  it('builds the wire event: id from (stream, run, code), redacted URL, the error\'s code and message', () => {
+  it("builds the wire event: id from (stream, run, code), redacted URL, the error's code and message", () => {
     const at = new Date('2024-05-01T12:00:00Z');
     const ev = screeningFailureEvent({ start, runId: '7.42', workerId: 'w1', error: new SourceError('source_failed', 'gave up'), at });
     expect(ev).toEqual({
@@ -22,11 +26,15 @@ describe('screeningFailureEvent (domain/failure.ts)', () => {
       workerId: 'w1',
     });
     // The same failure of the same run, reported twice (pipeline and ingest, or a retry), dedupes.
-    expect(screeningFailureEvent({ start, runId: '7.42', workerId: 'w2', error: new SourceError('source_failed', 'other words') }).eventId).toBe(ev.eventId);
-    expect(screeningFailureEvent({ start, runId: '8.50', workerId: 'w1', error: new SourceError('source_failed', 'gave up') }).eventId).not.toBe(ev.eventId);
+    expect(
+      screeningFailureEvent({ start, runId: '7.42', workerId: 'w2', error: new SourceError('source_failed', 'other words') }).eventId,
+    ).toBe(ev.eventId);
+    expect(
+      screeningFailureEvent({ start, runId: '8.50', workerId: 'w1', error: new SourceError('source_failed', 'gave up') }).eventId,
+    ).not.toBe(ev.eventId);
   });
 
-  it('takes attempts from the error unless given, and a caller\'s message instead of the error\'s', () => {
+  it("takes attempts from the error unless given, and a caller's message instead of the error's", () => {
     const err = Object.assign(new SourceError('source_failed', 'gave up'), { attempts: 5 });
     expect(screeningFailureEvent({ start, runId: 'r', workerId: 'w', error: err }).attempts).toBe(5);
     expect(screeningFailureEvent({ start, runId: 'r', workerId: 'w', error: err, attempts: 2 }).attempts).toBe(2);

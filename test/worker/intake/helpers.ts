@@ -117,7 +117,12 @@ export async function leaseBucket(h: Harness, tag: string): Promise<KV> {
   return new Kvm(jetstream(h.nc, { timeout: 1000 })).open(resolveIngestOptions(testOptions(tag)).leaseBucket, { allow_direct: false });
 }
 
-export async function publishStart(h: Harness, tag: string, streamId: string, body: unknown = { streamId, url: `rtmp://media/live/${streamId}` }): Promise<number> {
+export async function publishStart(
+  h: Harness,
+  tag: string,
+  streamId: string,
+  body: unknown = { streamId, url: `rtmp://media/live/${streamId}` },
+): Promise<number> {
   const data = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
   return (await h.js.publish(`${tag}.started.${streamId}`, data)).seq;
 }
@@ -127,7 +132,12 @@ export async function publishEnd(h: Harness, tag: string, streamId: string, body
   return (await h.js.publish(`${tag}.ended.${streamId}`, data)).seq;
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

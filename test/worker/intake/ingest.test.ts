@@ -60,10 +60,20 @@ describe('ingest on a real nats-server', () => {
   it('assigns a valid start with a lease; a source_ended outcome acks the start and deletes the lease', async () => {
     const rec = new Recorder();
     const a = await started(makeIngest(h, 't1', rec.onAssignment, {}, 'worker-A'));
-    await publishStart(h, 't1', 'live-1', { streamId: 'live-1', url: 'rtmp://media/live/1', startedAt: '2024-05-01T12:00:00Z', channel: 'c9' });
+    await publishStart(h, 't1', 'live-1', {
+      streamId: 'live-1',
+      url: 'rtmp://media/live/1',
+      startedAt: '2024-05-01T12:00:00Z',
+      channel: 'c9',
+    });
 
     const asg = await waitFor('assignment', () => rec.for('live-1')[0]);
-    expect(asg.start).toEqual({ streamId: 'live-1', url: 'rtmp://media/live/1', startedAt: '2024-05-01T12:00:00Z', metadata: { channel: 'c9' } });
+    expect(asg.start).toEqual({
+      streamId: 'live-1',
+      url: 'rtmp://media/live/1',
+      startedAt: '2024-05-01T12:00:00Z',
+      metadata: { channel: 'c9' },
+    });
     expect(asg.workerId).toBe('worker-A');
     expect(a.activeStreams).toEqual(['live-1']);
     const kv = await leaseBucket(h, 't1');
@@ -99,12 +109,19 @@ describe('ingest on a real nats-server', () => {
       return l.length >= 5 ? l : undefined;
     });
     const bySubject = new Map(letters.map((m) => [m.json<DeadLetterEvent>().subject, m.json<DeadLetterEvent>()]));
-    expect(bySubject.get('t2.started.bad-json')).toMatchObject({ reason: 'invalid_json', payload: '{"streamId": "bad-json", url', payloadEncoding: 'utf8' });
+    expect(bySubject.get('t2.started.bad-json')).toMatchObject({
+      reason: 'invalid_json',
+      payload: '{"streamId": "bad-json", url',
+      payloadEncoding: 'utf8',
+    });
     const schema = bySubject.get('t2.started.bad-schema')!;
     expect(schema.reason).toBe('schema_invalid');
     expect(schema.issues).toHaveLength(2); // url missing AND startedAt invalid, both reported
     expect(JSON.parse(schema.payload)).toEqual({ streamId: 'bad-schema', startedAt: 'yesterday' });
-    expect(bySubject.get('t2.started.mismatch')).toMatchObject({ reason: 'subject_mismatch', issues: ['streamId: body says "other" but the subject names "mismatch"'] });
+    expect(bySubject.get('t2.started.mismatch')).toMatchObject({
+      reason: 'subject_mismatch',
+      issues: ['streamId: body says "other" but the subject names "mismatch"'],
+    });
     expect(bySubject.get('t2.started.binary')).toMatchObject({ reason: 'invalid_json', payload: '/wD+', payloadEncoding: 'base64' });
     const huge = bySubject.get('t2.started.huge')!;
     expect(huge.reason).toBe('too_large');
@@ -116,7 +133,11 @@ describe('ingest on a real nats-server', () => {
     await waitFor('starts removed', async () => (await startsState('t2')).messages === 0);
     await delay(2500);
     const ci = await consumerState('t2');
-    expect({ pending: ci.num_pending, ackPending: ci.num_ack_pending, redelivered: ci.num_redelivered }).toEqual({ pending: 0, ackPending: 0, redelivered: 0 });
+    expect({ pending: ci.num_pending, ackPending: ci.num_ack_pending, redelivered: ci.num_redelivered }).toEqual({
+      pending: 0,
+      ackPending: 0,
+      redelivered: 0,
+    });
     expect(await storedOn('SCREENING_DEADLETTER', mine)).toHaveLength(5);
     expect(rec.assignments).toHaveLength(0);
   });
@@ -126,7 +147,13 @@ describe('ingest on a real nats-server', () => {
     const blocked = createDecisionPublisher({
       js: h.js,
       logger: silent,
-      options: { deadLetterSubject: 't16.deadletter', provisionOnMissingStream: false, publishTimeoutMs: 300, retryInitialDelayMs: 50, retryMaxDelayMs: 100 },
+      options: {
+        deadLetterSubject: 't16.deadletter',
+        provisionOnMissingStream: false,
+        publishTimeoutMs: 300,
+        retryInitialDelayMs: 50,
+        retryMaxDelayMs: 100,
+      },
     });
     const rec = new Recorder();
     const events: string[] = [];
@@ -335,7 +362,8 @@ describe('ingest on a real nats-server', () => {
     await started(
       makeIngest(h, 't9', async (a: ScreeningAssignment) => {
         if (a.start.streamId === 'dead-source') throw new SourceError('source_failed', 'gave up after 5 attempts');
-        if (a.start.streamId === 'flaky' && calls++ === 0) throw new SourceError('source_unreachable', 'connection refused', { retryable: true });
+        if (a.start.streamId === 'flaky' && calls++ === 0)
+          throw new SourceError('source_unreachable', 'connection refused', { retryable: true });
         return rec.onAssignment(a);
       }),
     );
@@ -363,7 +391,11 @@ describe('ingest on a real nats-server', () => {
   it('a failure event the server refuses for good hands the start back with a delay, not in a tight loop', async () => {
     // Failure events for this tag go to a stream whose max_msg_size refuses every one of them.
     await h.jsm.streams.add({ name: 'FAIL_t15', subjects: ['t15.failure.*'], max_msg_size: 64 });
-    const refusing = createDecisionPublisher({ js: h.js, logger: silent, options: { failureSubjectPrefix: 't15.failure', publishTimeoutMs: 1000 } });
+    const refusing = createDecisionPublisher({
+      js: h.js,
+      logger: silent,
+      options: { failureSubjectPrefix: 't15.failure', publishTimeoutMs: 1000 },
+    });
     const attempts: ScreeningAssignment[] = [];
     await started(
       createIngest({
@@ -434,7 +466,13 @@ describe('ingest on a real nats-server', () => {
     const stranded = createDecisionPublisher({
       js: h.js,
       logger: silent,
-      options: { killSwitchSubjectPrefix: 't14.killswitch', provisionOnMissingStream: false, publishTimeoutMs: 300, retryInitialDelayMs: 50, retryMaxDelayMs: 100 },
+      options: {
+        killSwitchSubjectPrefix: 't14.killswitch',
+        provisionOnMissingStream: false,
+        publishTimeoutMs: 300,
+        retryInitialDelayMs: 50,
+        retryMaxDelayMs: 100,
+      },
     });
     let signalAbortedFirst = false;
     const published: PublishReceipt[] = [];
@@ -491,10 +529,14 @@ describe('ingest on a real nats-server', () => {
     const before = (await kv.get('survivor'))!.revision;
     await server.restart();
     // Renewals resume on the restored bucket (same revision chain, file storage).
-    await waitFor('renewed after restart', async () => {
-      const e = await kv.get('survivor').catch(() => null);
-      return e !== null && e.revision > before + 1;
-    }, 5000);
+    await waitFor(
+      'renewed after restart',
+      async () => {
+        const e = await kv.get('survivor').catch(() => null);
+        return e !== null && e.revision > before + 1;
+      },
+      5000,
+    );
     expect(asg.signal.aborted).toBe(false);
     await expect(asg.assertOwned()).resolves.toBeUndefined();
     expect(rec.assignments).toHaveLength(1);

@@ -52,7 +52,12 @@ describe('provisioning on a real nats-server', () => {
     await provisionIngest(js, o, publisher.ensureStream);
 
     const starts = await jsm.streams.info('SCREENING_STARTS');
-    expect(starts.config).toMatchObject({ subjects: ['streams.started.*'], retention: RetentionPolicy.Workqueue, max_msgs_per_subject: 1, storage: 'file' });
+    expect(starts.config).toMatchObject({
+      subjects: ['streams.started.*'],
+      retention: RetentionPolicy.Workqueue,
+      max_msgs_per_subject: 1,
+      storage: 'file',
+    });
     const ends = await jsm.streams.info('SCREENING_ENDS');
     expect(ends.config).toMatchObject({ subjects: ['streams.ended.*'], retention: RetentionPolicy.Limits, max_msgs_per_subject: 1 });
     expect(millis(ends.config.max_age)).toBe(DEFAULT_INGEST_OPTIONS.endsMaxAgeMs);

@@ -21,7 +21,11 @@ describe('finishFor: what the screening returned', () => {
 
 describe('settle: the one table from a finish to what happens to the start and the lease', () => {
   it('a completed screening is acked and its lease released, without waiting (it already returned)', () => {
-    expect(settle({ kind: 'completed' }, ctx)).toEqual({ abort: 'completed', waitForRun: false, disposal: { kind: 'ack_release', cause: 'completed' } });
+    expect(settle({ kind: 'completed' }, ctx)).toEqual({
+      abort: 'completed',
+      waitForRun: false,
+      disposal: { kind: 'ack_release', cause: 'completed' },
+    });
   });
 
   it('a terminal failure is reported, then acked: retrying a stream that cannot be screened would only repeat the report', () => {
@@ -45,14 +49,18 @@ describe('settle: the one table from a finish to what happens to the start and t
   });
 
   it('a shutdown hands the stream to another worker at once (nak without delay)', () => {
-    expect(settle({ kind: 'shutdown' }, ctx)).toEqual({ abort: 'shutdown', waitForRun: true, disposal: { kind: 'release_nak', delayMs: 0 } });
+    expect(settle({ kind: 'shutdown' }, ctx)).toEqual({
+      abort: 'shutdown',
+      waitForRun: true,
+      disposal: { kind: 'release_nak', delayMs: 0 },
+    });
   });
 
   it('a re-announced start passes the stream on to its successor message', () => {
     expect(settle({ kind: 'superseded' }, ctx)).toEqual({ abort: 'superseded', waitForRun: true, disposal: { kind: 'release_pass_on' } });
   });
 
-  it('a lost lease touches nothing: the message may be the new owner\'s', () => {
+  it("a lost lease touches nothing: the message may be the new owner's", () => {
     const s = settle({ kind: 'lease_lost' }, ctx);
     expect(s).toEqual({ waitForRun: true, disposal: { kind: 'leave' } });
     expect(s.abort).toBeUndefined();

@@ -59,7 +59,9 @@ class RecordingSink implements DecisionSink {
 const match: HashMatch = { list: 'confirmed', label: 'case-1', distance: 4, hash: 'f'.repeat(64), action: 'kill' };
 
 /** The screener's deps, with its events counted by the worker's real metrics listeners. */
-function deps(over: Partial<StreamScreenerDeps> & Pick<StreamScreenerDeps, 'openSource' | 'sink'>): StreamScreenerDeps & { metrics: Metrics } {
+function deps(
+  over: Partial<StreamScreenerDeps> & Pick<StreamScreenerDeps, 'openSource' | 'sink'>,
+): StreamScreenerDeps & { metrics: Metrics } {
   const metrics = createMetrics({ defaultMetrics: false });
   return {
     workerId: 'w1',

@@ -45,19 +45,12 @@ describe('decide', () => {
   });
 
   it('adds an escalation beside a kill only for what the kill does not already say', () => {
-    const withSignals = decide(
-      INITIAL_POLICY_STATE,
-      frame({ matches: [killMatch], signals: { nudity: { porn: 0.99 } } }),
-      options,
-      0,
-    );
+    const withSignals = decide(INITIAL_POLICY_STATE, frame({ matches: [killMatch], signals: { nudity: { porn: 0.99 } } }), options, 0);
     expect(withSignals.decisions.map((d) => d.kind)).toEqual(['killswitch', 'escalation']);
     const r = decide(INITIAL_POLICY_STATE, frame({ matches: [killMatch, escalateMatch] }), options, 0);
     expect(r.decisions.map((d) => d.kind)).toEqual(['killswitch', 'escalation']);
     const esc = r.decisions[1];
-    expect(esc?.kind === 'escalation' && esc.reasons).toEqual([
-      { kind: 'hash_match', match: escalateMatch },
-    ]);
+    expect(esc?.kind === 'escalation' && esc.reasons).toEqual([{ kind: 'hash_match', match: escalateMatch }]);
     const onlyKill = decide(INITIAL_POLICY_STATE, frame({ matches: [killMatch] }), options, 0);
     expect(onlyKill.decisions.map((d) => d.kind)).toEqual(['killswitch']);
   });

@@ -129,8 +129,12 @@ describe('decision publisher on a real nats-server', () => {
     };
     const r1 = await publisher.publishKillSwitch(ks);
     const r2 = await publisher.publishEscalation(esc);
-    expect((await jsm.streams.getMessage('SCREENING_DECISIONS', { seq: r1.seq }))?.subject).toBe('screening.shadow.killswitch.stream-shadow');
-    expect((await jsm.streams.getMessage('SCREENING_DECISIONS', { seq: r2.seq }))?.subject).toBe('screening.shadow.escalation.stream-shadow');
+    expect((await jsm.streams.getMessage('SCREENING_DECISIONS', { seq: r1.seq }))?.subject).toBe(
+      'screening.shadow.killswitch.stream-shadow',
+    );
+    expect((await jsm.streams.getMessage('SCREENING_DECISIONS', { seq: r2.seq }))?.subject).toBe(
+      'screening.shadow.escalation.stream-shadow',
+    );
     expect(await jsm.streams.getMessage('SCREENING_DECISIONS', { last_by_subj: 'screening.killswitch.stream-shadow' })).toBeNull();
     const live = await publisher.publishEscalation({ ...esc, eventId: escalationEventId('stream-shadow', 'run-1', 4), shadow: false });
     expect((await jsm.streams.getMessage('SCREENING_DECISIONS', { seq: live.seq }))?.subject).toBe('screening.escalation.stream-shadow');
@@ -140,17 +144,20 @@ describe('decision publisher on a real nats-server', () => {
     await expect(publisher.publishKillSwitch(killSwitch('a.>', 1))).rejects.toBeInstanceOf(PublishError);
   });
 
-  it('gives up at once, non-retryably, on an event larger than the server\'s max_payload', async () => {
+  it("gives up at once, non-retryably, on an event larger than the server's max_payload", async () => {
     // The server's default max_payload is 1 MiB; the client refuses to send more.
     const huge = { ...killSwitch('stream-huge', 1), metadata: { blob: 'x'.repeat(1_100_000) } };
-    const err = await publisher.publishKillSwitch(huge).then(() => undefined, (e: unknown) => e);
+    const err = await publisher.publishKillSwitch(huge).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(PublishError);
     expect(err).toMatchObject({ retryable: false, code: 'publish_failed' });
     expect((err as Error).message).toMatch(/max_payload/);
     expect(await jsm.streams.getMessage('SCREENING_DECISIONS', { last_by_subj: 'screening.killswitch.stream-huge' })).toBeNull();
   });
 
-  it('gives up non-retryably when JetStream refuses the message (4xx: over the stream\'s max_msg_size), and still publishes what fits', async () => {
+  it("gives up non-retryably when JetStream refuses the message (4xx: over the stream's max_msg_size), and still publishes what fits", async () => {
     await jsm.streams.add({ name: 'TINY_DECISIONS', subjects: ['tiny.killswitch.*'], max_msg_size: 1024 });
     const tiny = createDecisionPublisher({
       js: jetstream(nc),
@@ -158,7 +165,10 @@ describe('decision publisher on a real nats-server', () => {
       options: { killSwitchSubjectPrefix: 'tiny.killswitch', publishTimeoutMs: 1000, retryInitialDelayMs: 50, retryMaxDelayMs: 500 },
     });
     const big = { ...killSwitch('stream-big', 1), metadata: { blob: 'x'.repeat(2000) } };
-    const err = await tiny.publishKillSwitch(big).then(() => undefined, (e: unknown) => e);
+    const err = await tiny.publishKillSwitch(big).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ name: 'PublishError', retryable: false });
     expect((err as Error).message).toMatch(/status 400, error 10054\): message size exceeds maximum allowed/);
     expect((err as Error).cause).toBeInstanceOf(JetStreamApiError);
@@ -170,7 +180,16 @@ describe('decision publisher on a real nats-server', () => {
     const api = (code: number, errCode: number) => new JetStreamApiError({ code, err_code: errCode, description: `api ${code}` });
     // What nats.js raises when no stream captures the subject (JetStreamNotEnabled wrapping it).
     const noResponders = new JetStreamError('jetstream is not enabled', { cause: new RequestError("no responders: 'x'") });
-    for (const transient of [new TimeoutError(), noResponders, new ConnectionError('connection refused'), api(503, 10077), api(503, 10047), api(409, 10158), api(404, 10059), new Error('something new')]) {
+    for (const transient of [
+      new TimeoutError(),
+      noResponders,
+      new ConnectionError('connection refused'),
+      api(503, 10077),
+      api(503, 10047),
+      api(409, 10158),
+      api(404, 10059),
+      new Error('something new'),
+    ]) {
       expect(classifyPublishError(transient), String(transient)).toEqual({ retryable: true });
     }
     for (const permanent of [api(400, 10054), api(400, 10060), api(400, 10003)]) {
@@ -207,7 +226,13 @@ describe('decision publisher on a real nats-server', () => {
       js: jetstream(nc),
       logger,
       // No stream captures this prefix and provisioning is off: every attempt fails.
-      options: { killSwitchSubjectPrefix: 'nowhere.killswitch', provisionOnMissingStream: false, publishTimeoutMs: 300, retryInitialDelayMs: 20, retryMaxDelayMs: 50 },
+      options: {
+        killSwitchSubjectPrefix: 'nowhere.killswitch',
+        provisionOnMissingStream: false,
+        publishTimeoutMs: 300,
+        retryInitialDelayMs: 20,
+        retryMaxDelayMs: 50,
+      },
     });
     const ac = new AbortController();
     const pending = stranded.publishKillSwitch(killSwitch('stream-c', 1), { signal: ac.signal });

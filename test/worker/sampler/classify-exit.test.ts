@@ -5,13 +5,22 @@ import { parseSourceUrl } from '../../../src/worker/sampler/source-url.js';
 
 describe('ffmpeg log lines', () => {
   it('reads context and level from -loglevel level+ output, including names with @ and commas', () => {
-    expect(parseLogLine('[tcp @ 0x55988c54bd00] [error] Connection to tcp://127.0.0.1:1?tcp_nodelay=0 failed: Connection refused')).toEqual({
-      context: 'tcp',
-      level: 'error',
-      text: 'Connection to tcp://127.0.0.1:1?tcp_nodelay=0 failed: Connection refused',
+    expect(parseLogLine('[tcp @ 0x55988c54bd00] [error] Connection to tcp://127.0.0.1:1?tcp_nodelay=0 failed: Connection refused')).toEqual(
+      {
+        context: 'tcp',
+        level: 'error',
+        text: 'Connection to tcp://127.0.0.1:1?tcp_nodelay=0 failed: Connection refused',
+      },
+    );
+    expect(parseLogLine('[hls,applehttp @ 0x2b2f3c80] [warning] Failed to open segment 0 of playlist 0')).toMatchObject({
+      context: 'hls,applehttp',
+      level: 'warning',
     });
-    expect(parseLogLine('[hls,applehttp @ 0x2b2f3c80] [warning] Failed to open segment 0 of playlist 0')).toMatchObject({ context: 'hls,applehttp', level: 'warning' });
-    expect(parseLogLine('[error] rtmp://h/live/k: Connection refused')).toEqual({ context: undefined, level: 'error', text: 'rtmp://h/live/k: Connection refused' });
+    expect(parseLogLine('[error] rtmp://h/live/k: Connection refused')).toEqual({
+      context: undefined,
+      level: 'error',
+      text: 'rtmp://h/live/k: Connection refused',
+    });
     expect(parseLogLine('If you wish to override this adjust allowed_extensions')).toMatchObject({ level: undefined });
   });
 
@@ -20,9 +29,13 @@ describe('ffmpeg log lines', () => {
       '[showinfo@frame @ 0x5594d46a0e80] [info] n:   1 pts:   1533 pts_time:1.533   pos:   105416 fmt:rgb24 sar:4/3 s:64x48 i:P iskey:0 type:P checksum:BC495 plane_checksum:[BC49514E] mean:[124] stdev:[118.1]',
     );
     expect(parseFrameInfo(deb)).toEqual({ n: 1, pts: 1.533, width: 64, height: 48 });
-    const old = parseLogLine('[showinfo@frame @ 0x2e71f0c0] [info] n:   0 pts:   1000 pts_time:1       pos:    67503 fmt:rgb24 sar:4/3 s:512x512 i:P iskey:1 type:I checksum:A2CA2AA6 ');
+    const old = parseLogLine(
+      '[showinfo@frame @ 0x2e71f0c0] [info] n:   0 pts:   1000 pts_time:1       pos:    67503 fmt:rgb24 sar:4/3 s:512x512 i:P iskey:1 type:I checksum:A2CA2AA6 ',
+    );
     expect(parseFrameInfo(old)).toEqual({ n: 0, pts: 1, width: 512, height: 512 });
-    expect(parseFrameInfo(parseLogLine('[showinfo@frame @ 0x1] [info] n:   3 pts:NOPTS pts_time:NOPTS pos: 1 fmt:rgb24 s:8x8 i:P'))).toMatchObject({ n: 3, pts: undefined });
+    expect(
+      parseFrameInfo(parseLogLine('[showinfo@frame @ 0x1] [info] n:   3 pts:NOPTS pts_time:NOPTS pos: 1 fmt:rgb24 s:8x8 i:P')),
+    ).toMatchObject({ n: 3, pts: undefined });
     expect(parseFrameInfo(parseLogLine('[showinfo@frame @ 0x1] [info] color_range:pc color_space:gbr'))).toBeUndefined();
     expect(parseFrameInfo(parseLogLine('[Parsed_showinfo_0 @ 0x1] [info] n:   0 pts:   0 pts_time:0 s:8x8 '))).toBeUndefined();
   });
@@ -59,18 +72,30 @@ describe('classifyFfmpegExit', () => {
 
   it('HTTP 404 and 403 are source_unreachable (a live playlist may not exist yet)', () => {
     const err = classifyFfmpegExit(
-      exit({ kind: 'hls', lines: lines('[http @ 0x1] [warning] HTTP error 404 File not found', '[error] http://127.0.0.1:18080/missing.m3u8: Server returned 404 Not Found') }),
+      exit({
+        kind: 'hls',
+        lines: lines(
+          '[http @ 0x1] [warning] HTTP error 404 File not found',
+          '[error] http://127.0.0.1:18080/missing.m3u8: Server returned 404 Not Found',
+        ),
+      }),
     );
     expect(err).toMatchObject({ code: 'source_unreachable', retryable: true });
     expect(err?.message).toMatch(/404/);
-    expect(classifyFfmpegExit(exit({ kind: 'hls', lines: lines('[error] https://h/x.m3u8: Server returned 403 Forbidden (access denied)') }))?.code).toBe('source_unreachable');
+    expect(
+      classifyFfmpegExit(exit({ kind: 'hls', lines: lines('[error] https://h/x.m3u8: Server returned 403 Forbidden (access denied)') }))
+        ?.code,
+    ).toBe('source_unreachable');
   });
 
   it('DNS failure outranks the generic I/O error that follows it', () => {
     const err = classifyFfmpegExit(
       exit({
         kind: 'hls',
-        lines: lines('[tcp @ 0x1] [error] Failed to resolve hostname nonexistent.invalid: Name or service not known', '[error] http://nonexistent.invalid/x.m3u8: Input/output error'),
+        lines: lines(
+          '[tcp @ 0x1] [error] Failed to resolve hostname nonexistent.invalid: Name or service not known',
+          '[error] http://nonexistent.invalid/x.m3u8: Input/output error',
+        ),
       }),
     );
     expect(err).toMatchObject({ code: 'source_unreachable' });
@@ -91,18 +116,31 @@ describe('classifyFfmpegExit', () => {
 
   it('network causes outrank decode noise logged before the drop', () => {
     const err = classifyFfmpegExit(
-      exit({ framesSeen: 40, lines: lines('[h264 @ 0x1] [error] Invalid NAL unit size (1 > 0).', '[h264 @ 0x1] [error] error while decoding MB 3 4', '[error] rtmp://h/live/k: Connection reset by peer') }),
+      exit({
+        framesSeen: 40,
+        lines: lines(
+          '[h264 @ 0x1] [error] Invalid NAL unit size (1 > 0).',
+          '[h264 @ 0x1] [error] error while decoding MB 3 4',
+          '[error] rtmp://h/live/k: Connection reset by peer',
+        ),
+      }),
     );
     expect(err?.code).toBe('source_unreachable');
   });
 
   it('a protocol refused by the whitelist is terminal source_invalid', () => {
-    const err = classifyFfmpegExit(exit({ kind: 'hls', lines: lines("[hls @ 0x1] [error] Protocol 'file' not on whitelist 'http,https,tcp,tls,crypto'!") }));
+    const err = classifyFfmpegExit(
+      exit({ kind: 'hls', lines: lines("[hls @ 0x1] [error] Protocol 'file' not on whitelist 'http,https,tcp,tls,crypto'!") }),
+    );
     expect(err).toMatchObject({ code: 'source_invalid', retryable: false });
   });
 
   it('argument errors (our bug or an incompatible build) are terminal ffmpeg_crashed', () => {
-    expect(classifyFfmpegExit(exit({ lines: lines('[error] Unrecognized option \'fps_mode\'.', '[fatal] Error splitting the argument list: Option not found') }))).toMatchObject({
+    expect(
+      classifyFfmpegExit(
+        exit({ lines: lines("[error] Unrecognized option 'fps_mode'.", '[fatal] Error splitting the argument list: Option not found') }),
+      ),
+    ).toMatchObject({
       code: 'ffmpeg_crashed',
       retryable: false,
     });
@@ -118,17 +156,29 @@ describe('classifyFfmpegExit', () => {
   });
 
   it('a live source ending cleanly is worth a restart', () => {
-    expect(classifyFfmpegExit(exit({ code: 0, framesSeen: 30 }))).toMatchObject({ code: 'source_unreachable', retryable: true, message: expect.stringMatching(/ended/) });
+    expect(classifyFfmpegExit(exit({ code: 0, framesSeen: 30 }))).toMatchObject({
+      code: 'source_unreachable',
+      retryable: true,
+      message: expect.stringMatching(/ended/),
+    });
   });
 
   it('exit 0 after a read error (ffmpeg ends "normally" on rw_timeout) is still classified by the error', () => {
-    const err = classifyFfmpegExit(exit({ code: 0, framesSeen: 2, lines: lines('[error] rtmp://127.0.0.1:19351/live/key: Input/output error') }));
+    const err = classifyFfmpegExit(
+      exit({ code: 0, framesSeen: 2, lines: lines('[error] rtmp://127.0.0.1:19351/live/key: Input/output error') }),
+    );
     expect(err).toMatchObject({ code: 'source_stalled', retryable: true });
   });
 
   it('signals and unknown failures are retryable ffmpeg_crashed (the 2018 build segfaults on DNS errors)', () => {
-    expect(classifyFfmpegExit(exit({ code: 139 }))).toMatchObject({ code: 'ffmpeg_crashed', retryable: true, message: 'ffmpeg was killed by signal 11' });
+    expect(classifyFfmpegExit(exit({ code: 139 }))).toMatchObject({
+      code: 'ffmpeg_crashed',
+      retryable: true,
+      message: 'ffmpeg was killed by signal 11',
+    });
     expect(classifyFfmpegExit(exit({ code: null, signal: 'SIGSEGV' }))?.message).toBe('ffmpeg was killed by SIGSEGV');
-    expect(classifyFfmpegExit(exit({ code: 1, lines: lines('[error] something new and strange') }))?.message).toBe('ffmpeg exited with status 1: something new and strange');
+    expect(classifyFfmpegExit(exit({ code: 1, lines: lines('[error] something new and strange') }))?.message).toBe(
+      'ffmpeg exited with status 1: something new and strange',
+    );
   });
 });

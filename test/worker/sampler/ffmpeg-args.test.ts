@@ -19,13 +19,27 @@ describe('buildSamplerArgs', () => {
     expect(args[input + 1]).toBe('rtmp://ingest.example:1935/live/sk_secret');
     const before = args.slice(0, input);
     expect(before).toEqual([
-      '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info',
-      '-probesize', '32', '-analyzeduration', '0', '-flags', 'low_delay',
-      '-threads', '1',
-      '-rw_timeout', '2500000',
-      '-protocol_whitelist', 'rtmp,rtmps,tcp,tls',
-      '-rtmp_live', 'live',
-      '-f', 'flv',
+      '-hide_banner',
+      '-nostdin',
+      '-nostats',
+      '-loglevel',
+      'level+info',
+      '-probesize',
+      '32',
+      '-analyzeduration',
+      '0',
+      '-flags',
+      'low_delay',
+      '-threads',
+      '1',
+      '-rw_timeout',
+      '2500000',
+      '-protocol_whitelist',
+      'rtmp,rtmps,tcp,tls',
+      '-rtmp_live',
+      'live',
+      '-f',
+      'flv',
     ]);
   });
 
@@ -34,12 +48,25 @@ describe('buildSamplerArgs', () => {
     const args = buildSamplerArgs({ source, options: opts, hasFpsMode: true });
     const after = args.slice(args.indexOf('-i') + 2);
     expect(after).toEqual([
-      '-map', '0:v:0', '-an', '-sn', '-dn', '-copyts',
-      '-vf', buildFilterChain(opts),
-      '-fps_mode', 'passthrough',
-      '-threads', '1',
-      '-flush_packets', '1',
-      '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
+      '-map',
+      '0:v:0',
+      '-an',
+      '-sn',
+      '-dn',
+      '-copyts',
+      '-vf',
+      buildFilterChain(opts),
+      '-fps_mode',
+      'passthrough',
+      '-threads',
+      '1',
+      '-flush_packets',
+      '1',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      'pipe:1',
     ]);
   });
 

@@ -54,7 +54,9 @@ describe('ffmpeg binary resolution (real binaries)', () => {
       },
     });
     await resolveFfmpeg({ envPath: DEBIAN, logger: pino(sink) });
-    expect(logged).toEqual([expect.objectContaining({ msg: 'using ffmpeg', ffmpeg: DEBIAN, source: 'env', version: expect.stringMatching(/^5\./), srt: true })]);
+    expect(logged).toEqual([
+      expect.objectContaining({ msg: 'using ffmpeg', ffmpeg: DEBIAN, source: 'env', version: expect.stringMatching(/^5\./), srt: true }),
+    ]);
   });
 
   it('probeFfmpeg rejects a non-ffmpeg', async () => {
@@ -65,7 +67,9 @@ describe('ffmpeg binary resolution (real binaries)', () => {
 describe('probe output parsing', () => {
   it('reads versions and the input protocol list', () => {
     expect(parseFfmpegVersion('ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026')).toBe('5.1.9-0+deb12u1');
-    expect(parseFfmpegVersion('ffmpeg version N-47683-g0e8eb07980-static https://johnvansickle.com/ffmpeg/')).toBe('N-47683-g0e8eb07980-static');
+    expect(parseFfmpegVersion('ffmpeg version N-47683-g0e8eb07980-static https://johnvansickle.com/ffmpeg/')).toBe(
+      'N-47683-g0e8eb07980-static',
+    );
     const p = parseInputProtocols('Supported file protocols:\nInput:\n  file\n  rtmp\n  srt\nOutput:\n  icecast\n  rtmp\n');
     expect([...p]).toEqual(['file', 'rtmp', 'srt']);
   });

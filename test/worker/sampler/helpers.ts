@@ -49,7 +49,6 @@ export function isRunning(pid: number): boolean {
   return info !== undefined && info.state !== 'Z';
 }
 
-
 /** A real pino logger whose JSON lines are kept for assertions (e.g. no stream key in any line). */
 export function capturingLogger(level = 'debug'): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
@@ -65,9 +64,23 @@ export function capturingLogger(level = 'debug'): { logger: Logger; lines: strin
 /** Encodes a short synthetic clip (lavfi) for file-source tests. */
 export async function makeClip(path: string, opts: { size: string; rate: number; seconds: number; ffmpeg?: string }): Promise<void> {
   await execFileP(opts.ffmpeg ?? DEBIAN_FFMPEG, [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${opts.size}:rate=${opts.rate}:duration=${opts.seconds}`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(opts.rate), '-pix_fmt', 'yuv420p', path,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${opts.size}:rate=${opts.rate}:duration=${opts.seconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-g',
+    String(opts.rate),
+    '-pix_fmt',
+    'yuv420p',
+    path,
   ]);
 }
 

@@ -20,11 +20,15 @@ describe('lifeline wrapper', () => {
     expect(groupMembers(c.pid!)).toEqual([]);
   });
 
-  it('runs the command in its own process group, never the caller\'s', async () => {
+  it("runs the command in its own process group, never the caller's", async () => {
     const c = spawnWithLifeline('sleep', ['30']);
     await started(c, 'sleep');
     expect(c.pid).not.toBe(process.pid);
-    expect(groupMembers(c.pid!).map((p) => p.comm).sort()).toEqual(['sh', 'sh', 'sleep']);
+    expect(
+      groupMembers(c.pid!)
+        .map((p) => p.comm)
+        .sort(),
+    ).toEqual(['sh', 'sh', 'sleep']);
     expect(groupMembers(c.pid!).some((p) => p.pid === process.pid)).toBe(false);
     await terminate(c, { graceful: false, graceMs: 1_000 });
   });

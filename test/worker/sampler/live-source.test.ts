@@ -21,7 +21,13 @@ async function live(opts: Parameters<typeof startLiveSource>[0]): Promise<LiveSo
   return src;
 }
 function sampler(url: string, options: Parameters<typeof createSampler>[0]['options'] = {}): Sampler {
-  const s = createSampler({ url, streamId: 'ls', ffmpeg, logger: capturingLogger().logger, options: { scaleMode: 'exact', width: 64, height: 64, ...options } });
+  const s = createSampler({
+    url,
+    streamId: 'ls',
+    ffmpeg,
+    logger: capturingLogger().logger,
+    options: { scaleMode: 'exact', width: 64, height: 64, ...options },
+  });
   cleanups.push(() => s.stop());
   return s;
 }

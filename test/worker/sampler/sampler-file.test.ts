@@ -20,7 +20,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'streamscreen-sampler-'));
   small = join(dir, 'small.mp4');
   large = join(dir, 'large.mp4');
-  await Promise.all([makeClip(small, { size: '320x240', rate: 10, seconds: 3 }), makeClip(large, { size: '800x600', rate: 10, seconds: 1 })]);
+  await Promise.all([
+    makeClip(small, { size: '320x240', rate: 10, seconds: 3 }),
+    makeClip(large, { size: '800x600', rate: 10, seconds: 1 }),
+  ]);
   binaries.debian = await probeFfmpeg(DEBIAN_FFMPEG, 'path');
   if (existsSync(BUNDLED_FFMPEG)) binaries.bundled = await probeFfmpeg(BUNDLED_FFMPEG, 'bundled');
 });
@@ -40,7 +43,13 @@ describe('sampling a local file (lavfi clip)', () => {
       const ffmpeg = binaries[name];
       if (!ffmpeg) return ctx.skip();
       const { logger } = capturingLogger();
-      const s = createSampler({ url: small, streamId: 'file-1', ffmpeg, logger, options: { allowFiles: true, fileRealtime: false, fps: 2 } });
+      const s = createSampler({
+        url: small,
+        streamId: 'file-1',
+        ffmpeg,
+        logger,
+        options: { allowFiles: true, fileRealtime: false, fps: 2 },
+      });
       const frames = await collect(s.frames());
       await s.done;
       expect(frames.map((f) => f.seq)).toEqual([0, 1, 2, 3, 4, 5]);
@@ -63,7 +72,13 @@ describe('sampling a local file (lavfi clip)', () => {
     expect(a.length).toBe(1);
     expect(a[0]).toMatchObject({ width: 512, height: 512 });
     expect(a[0]!.data.length).toBe(512 * 512 * 3);
-    const exact = createSampler({ url: small, streamId: 'f', ffmpeg, logger, options: { allowFiles: true, fileRealtime: false, scaleMode: 'exact', width: 64, height: 48, fps: 1 } });
+    const exact = createSampler({
+      url: small,
+      streamId: 'f',
+      ffmpeg,
+      logger,
+      options: { allowFiles: true, fileRealtime: false, scaleMode: 'exact', width: 64, height: 48, fps: 1 },
+    });
     const b = await collect(exact.frames());
     expect(b.map((f) => [f.width, f.height, f.data.length])).toEqual([
       [64, 48, 64 * 48 * 3],
@@ -85,10 +100,21 @@ describe('sampling a local file (lavfi clip)', () => {
 
   it('a missing file fails at once (not retryable) and no ffmpeg is left', async () => {
     const { logger } = capturingLogger();
-    const s = createSampler({ url: join(dir, 'nope.mp4'), streamId: 'f', ffmpeg: binaries.debian!, logger, options: { allowFiles: true, maxRestarts: 5 } });
+    const s = createSampler({
+      url: join(dir, 'nope.mp4'),
+      streamId: 'f',
+      ffmpeg: binaries.debian!,
+      logger,
+      options: { allowFiles: true, maxRestarts: 5 },
+    });
     const err = await collect(s.frames()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SourceFailedError);
-    expect(err).toMatchObject({ code: 'source_failed', retryable: false, attempts: 1, lastCause: { code: 'source_unreachable', retryable: false } });
+    expect(err).toMatchObject({
+      code: 'source_failed',
+      retryable: false,
+      attempts: 1,
+      lastCause: { code: 'source_unreachable', retryable: false },
+    });
     expect(s.stats()).toMatchObject({ state: 'failed', attempts: 1 });
   });
 
@@ -111,7 +137,23 @@ describe('sampling a local file (lavfi clip)', () => {
 
   it('an HLS playlist pointing at a local file is refused by the protocol whitelist: terminal, no retries', async () => {
     const segment = join(dir, 'seg.ts');
-    await promisify(execFile)(DEBIAN_FFMPEG, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10:duration=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mpegts', segment]);
+    await promisify(execFile)(DEBIAN_FFMPEG, [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=160x120:rate=10:duration=2',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-f',
+      'mpegts',
+      segment,
+    ]);
     const playlist = `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:2.0,\nfile://${segment}\n#EXT-X-ENDLIST\n`;
     const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end(playlist));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -119,7 +161,13 @@ describe('sampling a local file (lavfi clip)', () => {
       const port = (server.address() as { port: number }).port;
       for (const ffmpeg of Object.values(binaries)) {
         const { logger } = capturingLogger();
-        const s = createSampler({ url: `http://127.0.0.1:${port}/evil.m3u8`, streamId: 'evil', ffmpeg, logger, options: { maxRestarts: 3, backoffBaseMs: 10, backoffMaxMs: 20 } });
+        const s = createSampler({
+          url: `http://127.0.0.1:${port}/evil.m3u8`,
+          streamId: 'evil',
+          ffmpeg,
+          logger,
+          options: { maxRestarts: 3, backoffBaseMs: 10, backoffMaxMs: 20 },
+        });
         const err = await collect(s.frames()).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(SourceFailedError);
         expect(err).toMatchObject({ attempts: 1, lastCause: { code: 'source_invalid', retryable: false } });

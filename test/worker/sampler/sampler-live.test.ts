@@ -30,7 +30,6 @@ function track(s: Sampler): Sampler {
   return s;
 }
 
-
 describe('live sources', () => {
   for (const name of ['debian', 'bundled']) {
     it(`${name} ffmpeg, RTMP: whole frames at 1 fps with source pts; stop() leaves no process`, async (ctx) => {
@@ -68,7 +67,9 @@ describe('live sources', () => {
       if (!ffmpeg) return ctx.skip();
       const src = await live({ kind: 'hls' });
       const { logger } = capturingLogger();
-      const s = track(createSampler({ url: src.url, streamId: 'hls-1', ffmpeg, logger, options: { scaleMode: 'exact', width: 128, height: 96 } }));
+      const s = track(
+        createSampler({ url: src.url, streamId: 'hls-1', ffmpeg, logger, options: { scaleMode: 'exact', width: 128, height: 96 } }),
+      );
       const frames = await take(s.frames()[Symbol.asyncIterator](), 2);
       expect(frames.map((f) => [f.seq, f.width, f.height, f.data.length])).toEqual([
         [0, 128, 96, 128 * 96 * 3],
@@ -101,10 +102,19 @@ describe('live sources', () => {
   it('source loss: restarts with backoff, recovers, and seq continues', async () => {
     const src = await live({ kind: 'rtmp' });
     const restarts: { code: string; delayMs: number; message: string }[] = [];
-    const events = createHooks<WorkerEvents>(undefined, { 'sampler.restart': ({ error, delayMs }) => restarts.push({ code: error.code, delayMs, message: error.message }) });
+    const events = createHooks<WorkerEvents>(undefined, {
+      'sampler.restart': ({ error, delayMs }) => restarts.push({ code: error.code, delayMs, message: error.message }),
+    });
     const { logger } = capturingLogger();
     const s = track(
-      createSampler({ url: src.url, streamId: 'loss', ffmpeg: binaries.debian!, logger, events, options: { backoffBaseMs: 200, backoffMaxMs: 400, maxRestarts: 20 } }),
+      createSampler({
+        url: src.url,
+        streamId: 'loss',
+        ffmpeg: binaries.debian!,
+        logger,
+        events,
+        options: { backoffBaseMs: 200, backoffMaxMs: 400, maxRestarts: 20 },
+      }),
     );
     const it = s.frames()[Symbol.asyncIterator]();
     const before = await take(it, 1);
@@ -112,7 +122,10 @@ describe('live sources', () => {
     const after = await take(it, 2);
     expect(restarts.length).toBeGreaterThanOrEqual(1);
     // The cut connection ends the run (EOF or a read error); the refused reconnects are unreachable.
-    expect(restarts.every((r) => r.code === 'source_unreachable' || r.code === 'source_stalled'), JSON.stringify(restarts)).toBe(true);
+    expect(
+      restarts.every((r) => r.code === 'source_unreachable' || r.code === 'source_stalled'),
+      JSON.stringify(restarts),
+    ).toBe(true);
     expect(restarts.at(-1)?.message ?? '').toMatch(/Connection refused|ended|Input\/output error/);
     expect(restarts.every((r) => r.delayMs >= 100 && r.delayMs <= 400)).toBe(true);
     expect(after.map((f) => f.seq)).toEqual([before[0]!.seq + 1, before[0]!.seq + 2]);
@@ -133,7 +146,10 @@ describe('live sources', () => {
         ffmpeg: binaries.debian!,
         logger,
         options: { maxRestarts: 2, backoffBaseMs: 20, backoffMaxMs: 40 },
-        events: createHooks<WorkerEvents>(undefined, { 'sampler.spawn': ({ attempt }) => spawned.push(attempt), 'sampler.failed': (e) => (failed = e) }),
+        events: createHooks<WorkerEvents>(undefined, {
+          'sampler.spawn': ({ attempt }) => spawned.push(attempt),
+          'sampler.failed': (e) => (failed = e),
+        }),
       }),
     );
     const err = await (async () => {
@@ -211,7 +227,14 @@ describe('live sources', () => {
     let dropEvents = 0;
     const { logger } = capturingLogger();
     const s = track(
-      createSampler({ url: src.url, streamId: 'slow', ffmpeg: binaries.debian!, logger, events: createHooks<WorkerEvents>(undefined, { 'sampler.drop': () => dropEvents++ }), options: { fps: 5, maxQueuedFrames: 1 } }),
+      createSampler({
+        url: src.url,
+        streamId: 'slow',
+        ffmpeg: binaries.debian!,
+        logger,
+        events: createHooks<WorkerEvents>(undefined, { 'sampler.drop': () => dropEvents++ }),
+        options: { fps: 5, maxQueuedFrames: 1 },
+      }),
     );
     const it = s.frames()[Symbol.asyncIterator]();
     const got: RawFrame[] = [];

@@ -32,7 +32,15 @@ describe('parseSourceUrl', () => {
   });
 
   it('refuses schemes outside the allowlist, including ffmpeg-special ones', () => {
-    for (const url of ['ftp://h/x', 'concat:/a.ts|/b.ts', 'data:video/mp4;base64,AAAA', 'subfile,,start,0,end,0,,:/etc/passwd', 'tcp://h:1', 'udp://h:1', 'gopher://h/']) {
+    for (const url of [
+      'ftp://h/x',
+      'concat:/a.ts|/b.ts',
+      'data:video/mp4;base64,AAAA',
+      'subfile,,start,0,end,0,,:/etc/passwd',
+      'tcp://h:1',
+      'udp://h:1',
+      'gopher://h/',
+    ]) {
       invalidMessage(() => parseSourceUrl(url));
     }
     expect(invalidMessage(() => parseSourceUrl('ftp://h/x'))).toMatch(/"ftp" is not allowed/);
@@ -72,10 +80,16 @@ describe('redaction', () => {
   });
 
   it('http(s) and srt: userinfo and query values go, paths stay', () => {
-    expect(redactUrl('https://user:pw@cdn.example/a/index.m3u8?token=T0K&exp=1#frag')).toBe('https://***@cdn.example/a/index.m3u8?token=***&exp=***#***');
-    expect(redactUrl('srt://10.0.0.1:9000?streamid=live%2Fkey&passphrase=hunter2222')).toBe('srt://10.0.0.1:9000?streamid=***&passphrase=***');
+    expect(redactUrl('https://user:pw@cdn.example/a/index.m3u8?token=T0K&exp=1#frag')).toBe(
+      'https://***@cdn.example/a/index.m3u8?token=***&exp=***#***',
+    );
+    expect(redactUrl('srt://10.0.0.1:9000?streamid=live%2Fkey&passphrase=hunter2222')).toBe(
+      'srt://10.0.0.1:9000?streamid=***&passphrase=***',
+    );
     // An unescaped '#' makes the rest a fragment; it is hidden too.
-    expect(redactUrl('srt://10.0.0.1:9000?streamid=#!::r=live/key,m=publish&passphrase=hunter2222')).toBe('srt://10.0.0.1:9000?streamid=***#***');
+    expect(redactUrl('srt://10.0.0.1:9000?streamid=#!::r=live/key,m=publish&passphrase=hunter2222')).toBe(
+      'srt://10.0.0.1:9000?streamid=***#***',
+    );
     const srt = parseSourceUrl('srt://10.0.0.1:9000?streamid=#!::r=live/key,m=publish&passphrase=hunter2222', { protocols: withSrt });
     expect(srt.redact('[srt @ 0x1] passphrase hunter2222 for r=live/key,m=publish')).not.toMatch(/hunter2222|live\/key/);
     expect(redactUrl('not a url')).toBe('<unparseable>');
@@ -92,7 +106,7 @@ describe('redaction', () => {
     }
   });
 
-  it('scrubs URLs and this source\'s secrets out of ffmpeg log text', () => {
+  it("scrubs URLs and this source's secrets out of ffmpeg log text", () => {
     const s = parseSourceUrl('rtmp://127.0.0.1:1935/live/sk_SECRET_2?auth=tok3n');
     const line = "[error] rtmp://127.0.0.1:1935/live/sk_SECRET_2?auth=tok3n: Connection refused (stream 'sk_SECRET_2', auth tok3n)";
     const out = s.redact(line);

@@ -15,7 +15,7 @@ describe('backoffDelay', () => {
 
   it('spreads a fleet of restarts over the window', () => {
     let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const delays = Array.from({ length: 200 }, () => backoffDelay(3, 500, 15_000, rand));
     expect(Math.min(...delays)).toBeGreaterThanOrEqual(1000);
     expect(Math.max(...delays)).toBeLessThanOrEqual(2000);
@@ -87,7 +87,15 @@ describe('LatestQueue', () => {
 describe('resolveSamplerOptions', () => {
   it('fills defaults and ignores undefined overrides', () => {
     expect(resolveSamplerOptions({ fps: undefined, width: 256 })).toEqual({ ...DEFAULT_SAMPLER_OPTIONS, width: 256 });
-    expect(DEFAULT_SAMPLER_OPTIONS).toMatchObject({ fps: 1, width: 512, height: 512, scaleMode: 'shrink', rateFilter: 'select', encoderThreads: 1, maxRestarts: 5 });
+    expect(DEFAULT_SAMPLER_OPTIONS).toMatchObject({
+      fps: 1,
+      width: 512,
+      height: 512,
+      scaleMode: 'shrink',
+      rateFilter: 'select',
+      encoderThreads: 1,
+      maxRestarts: 5,
+    });
   });
 
   it('reports every bad value at once', () => {

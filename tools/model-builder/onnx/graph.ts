@@ -196,7 +196,14 @@ export class GraphBuilder {
     for (const [key, value] of Object.entries(attrs)) {
       if (value !== undefined) attribute.push(attributeProto(key, value));
     }
-    this.nodes.push({ name: nodeName, op_type: opType, ...(options.domain ? { domain: options.domain } : {}), input: [...inputs], output: outputs, attribute });
+    this.nodes.push({
+      name: nodeName,
+      op_type: opType,
+      ...(options.domain ? { domain: options.domain } : {}),
+      input: [...inputs],
+      output: outputs,
+      attribute,
+    });
     return outputs;
   }
 
@@ -296,7 +303,9 @@ function attributeProto(name: string, value: AttrValue): AttributeProtoObject {
     }
   }
   const list = value;
-  return list.every(Number.isInteger) ? { name, type: AttributeType.INTS, ints: [...list] } : { name, type: AttributeType.FLOATS, floats: [...list] };
+  return list.every(Number.isInteger)
+    ? { name, type: AttributeType.INTS, ints: [...list] }
+    : { name, type: AttributeType.FLOATS, floats: [...list] };
 }
 
 function isTypedAttr(value: AttrValue): value is TypedAttr {

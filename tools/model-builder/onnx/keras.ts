@@ -121,7 +121,8 @@ export function convertKerasModel(topology: unknown, weights: WeightMap, options
         inputShape = [batch, h ?? 'height', w ?? 'width', c];
         let x = g.addInput(inputName, inputType, inputShape);
         if (inputType !== 'float32') x = g.op('Cast', [x], { to: DataType.FLOAT }, 'cast_float');
-        if (options.inputDivisor !== undefined) x = g.op('Div', [x, g.constant(tensorF32([options.inputDivisor], []), 'input_divisor')], {}, 'normalise');
+        if (options.inputDivisor !== undefined)
+          x = g.op('Div', [x, g.constant(tensorF32([options.inputDivisor], []), 'input_divisor')], {}, 'normalise');
         const size: Size2 | undefined = typeof h === 'number' && typeof w === 'number' ? [h, w] : undefined;
         values.set(layer.name, { kind: 'image', name: nhwcToNchw(g, x), size, channels: c });
         break;
@@ -140,8 +141,10 @@ export function convertKerasModel(topology: unknown, weights: WeightMap, options
         const depthwise = layer.class_name === 'DepthwiseConv2D';
         const kernel = requireWeight(weights, `${layer.name}/${depthwise ? 'depthwise_kernel' : 'kernel'}`);
         const bias = cfg.use_bias ? asFloat32(requireWeight(weights, `${layer.name}/bias`)) : undefined;
-        if (cfg.data_format !== undefined && cfg.data_format !== 'channels_last') throw layerError(layer, `data_format ${JSON.stringify(cfg.data_format)}`);
-        let padding: Padding = cfg.padding === 'same' ? 'same' : cfg.padding === 'valid' ? 'valid' : unsupported(layer, `padding ${String(cfg.padding)}`);
+        if (cfg.data_format !== undefined && cfg.data_format !== 'channels_last')
+          throw layerError(layer, `data_format ${JSON.stringify(cfg.data_format)}`);
+        let padding: Padding =
+          cfg.padding === 'same' ? 'same' : cfg.padding === 'valid' ? 'valid' : unsupported(layer, `padding ${String(cfg.padding)}`);
         let x: typeof input;
         if (input.pad && padding === 'valid') {
           // The conv's own pads do the zero padding; the output size accounts for them.
@@ -152,7 +155,8 @@ export function convertKerasModel(topology: unknown, weights: WeightMap, options
           x = materialisePad(g, input);
         }
         let bn: BatchNormParams | undefined;
-        const act = cfg.activation === undefined ? 'linear' : typeof cfg.activation === 'string' ? cfg.activation : JSON.stringify(cfg.activation);
+        const act =
+          cfg.activation === undefined ? 'linear' : typeof cfg.activation === 'string' ? cfg.activation : JSON.stringify(cfg.activation);
         const next = onlyConsumer(layer.name);
         if (act === 'linear' && next?.class_name === 'BatchNormalization') {
           bn = batchNormParams(next, weights);
@@ -170,7 +174,12 @@ export function convertKerasModel(topology: unknown, weights: WeightMap, options
           inputSize: x.size,
           batchNorm: bn,
         });
-        const out: Value = { kind: 'image', name: activation(g, conv.output, act, `${layer.name}/${act}`), size: conv.size, channels: conv.channels };
+        const out: Value = {
+          kind: 'image',
+          name: activation(g, conv.output, act, `${layer.name}/${act}`),
+          size: conv.size,
+          channels: conv.channels,
+        };
         values.set(layer.name, out);
         if (bn && next) values.set(next.name, out);
         break;
@@ -183,7 +192,8 @@ export function convertKerasModel(topology: unknown, weights: WeightMap, options
       case 'ReLU': {
         const v = materialised(g, single(layer));
         const max = cfg.max_value as number | null | undefined;
-        if ((cfg.negative_slope as number | undefined) || (cfg.threshold as number | undefined)) throw layerError(layer, 'negative_slope/threshold are not supported');
+        if ((cfg.negative_slope as number | undefined) || (cfg.threshold as number | undefined))
+          throw layerError(layer, 'negative_slope/threshold are not supported');
         const name = max === null || max === undefined ? g.op('Relu', [v.name], {}, layer.name) : clip(g, v.name, 0, max, layer.name);
         values.set(layer.name, { ...v, name });
         break;
@@ -199,7 +209,8 @@ export function convertKerasModel(topology: unknown, weights: WeightMap, options
         if (inputs.length < 2) throw layerError(layer, 'needs at least two inputs');
         const op = layer.class_name === 'Add' ? 'Add' : 'Mul';
         let acc = inputs[0]!.name;
-        for (let i = 1; i < inputs.length; i++) acc = g.op(op, [acc, inputs[i]!.name], {}, i === inputs.length - 1 ? layer.name : `${layer.name}/${i}`);
+        for (let i = 1; i < inputs.length; i++)
+          acc = g.op(op, [acc, inputs[i]!.name], {}, i === inputs.length - 1 ? layer.name : `${layer.name}/${i}`);
         values.set(layer.name, { ...inputs[0]!, name: acc });
         break;
       }
@@ -210,10 +221,28 @@ export function convertKerasModel(topology: unknown, weights: WeightMap, options
         if (first.kind === 'image') {
           if (axis !== -1 && axis !== 3) throw layerError(layer, `concatenation on axis ${axis}`);
           const channels = inputs.reduce((n, v) => n + (v.kind === 'image' ? v.channels : 0), 0);
-          values.set(layer.name, { ...first, name: g.op('Concat', inputs.map((v) => v.name), { axis: 1 }, layer.name), channels });
+          values.set(layer.name, {
+            ...first,
+            name: g.op(
+              'Concat',
+              inputs.map((v) => v.name),
+              { axis: 1 },
+              layer.name,
+            ),
+            channels,
+          });
         } else {
           const features = inputs.reduce((n, v) => n + (v.kind === 'flat' ? v.features : 0), 0);
-          values.set(layer.name, { kind: 'flat', name: g.op('Concat', inputs.map((v) => v.name), { axis: 1 }, layer.name), features });
+          values.set(layer.name, {
+            kind: 'flat',
+            name: g.op(
+              'Concat',
+              inputs.map((v) => v.name),
+              { axis: 1 },
+              layer.name,
+            ),
+            features,
+          });
         }
         break;
       }
@@ -235,7 +264,11 @@ export function convertKerasModel(topology: unknown, weights: WeightMap, options
       case 'GlobalAveragePooling2D': {
         const v = image(layer, single(layer));
         const pooled = g.op('GlobalAveragePool', [v.name], {}, layer.name);
-        values.set(layer.name, { kind: 'flat', name: g.op('Flatten', [pooled], { axis: 1 }, `${layer.name}/flatten`), features: v.channels });
+        values.set(layer.name, {
+          kind: 'flat',
+          name: g.op('Flatten', [pooled], { axis: 1 }, `${layer.name}/flatten`),
+          features: v.channels,
+        });
         break;
       }
       case 'Flatten': {
@@ -248,7 +281,11 @@ export function convertKerasModel(topology: unknown, weights: WeightMap, options
         if (!img.size) throw layerError(layer, 'Flatten needs a known spatial size');
         // Keras flattens NHWC (channels fastest); with a 1x1 map NCHW order is the same.
         const src = img.size[0] === 1 && img.size[1] === 1 ? img.name : nchwToNhwc(g, img.name, `${layer.name}/to_nhwc`);
-        values.set(layer.name, { kind: 'flat', name: g.op('Flatten', [src], { axis: 1 }, layer.name), features: img.size[0] * img.size[1] * img.channels });
+        values.set(layer.name, {
+          kind: 'flat',
+          name: g.op('Flatten', [src], { axis: 1 }, layer.name),
+          features: img.size[0] * img.size[1] * img.channels,
+        });
         break;
       }
       case 'Dense': {
@@ -257,7 +294,8 @@ export function convertKerasModel(topology: unknown, weights: WeightMap, options
         const kernel = requireWeight(weights, `${layer.name}/kernel`, [v.features, cfg.units as number]);
         const bias = cfg.use_bias ? asFloat32(requireWeight(weights, `${layer.name}/bias`)) : undefined;
         const y = dense(g, v.name, layer.name, asFloat32(kernel), kernel.shape, bias);
-        const act = cfg.activation === undefined ? 'linear' : typeof cfg.activation === 'string' ? cfg.activation : JSON.stringify(cfg.activation);
+        const act =
+          cfg.activation === undefined ? 'linear' : typeof cfg.activation === 'string' ? cfg.activation : JSON.stringify(cfg.activation);
         values.set(layer.name, { kind: 'flat', name: activation(g, y, act, `${layer.name}/${act}`), features: cfg.units as number });
         break;
       }
@@ -303,7 +341,8 @@ function readLayers(topology: unknown): KerasLayer[] {
       inbound_nodes: i === 0 ? [] : [[[layers[i - 1]!.name ?? (layers[i - 1]!.config.name as string), 0, 0]]],
     }));
   }
-  if (model.class_name !== 'Model' && model.class_name !== 'Functional') throw new Error(`unsupported Keras model class ${model.class_name}`);
+  if (model.class_name !== 'Model' && model.class_name !== 'Functional')
+    throw new Error(`unsupported Keras model class ${model.class_name}`);
   return layers;
 }
 
@@ -350,7 +389,10 @@ function zeroPadding(layer: KerasLayer): Pads4 {
 function materialisePad(g: GraphBuilder, v: Extract<Value, { kind: 'image' }>): Extract<Value, { kind: 'image' }> {
   if (!v.pad) return v;
   const [t, l, b, r] = v.pad;
-  const pads = g.constant({ type: 'int64', dims: [8], data: BigInt64Array.from([0, 0, t, l, 0, 0, b, r].map(BigInt)) }, `${v.padSource}/pads`);
+  const pads = g.constant(
+    { type: 'int64', dims: [8], data: BigInt64Array.from([0, 0, t, l, 0, 0, b, r].map(BigInt)) },
+    `${v.padSource}/pads`,
+  );
   const name = g.op('Pad', [v.name, pads], {}, v.padSource);
   const size: Size2 | undefined = v.size ? [v.size[0] + t + b, v.size[1] + l + r] : undefined;
   return { kind: 'image', name, size, channels: v.channels };

@@ -87,7 +87,12 @@ export function windowOutputSize(input: Size2, kernel: Size2, strides: Size2, pa
  * once, so the folded model differs from the unfolded one only by float32 rounding.
  * `weight` is OIHW-ordered (output channel outermost).
  */
-export function foldBatchNorm(weight: Float32Array, outChannels: number, bias: Float32Array | undefined, bn: BatchNormParams): { weight: Float32Array; bias: Float32Array } {
+export function foldBatchNorm(
+  weight: Float32Array,
+  outChannels: number,
+  bias: Float32Array | undefined,
+  bn: BatchNormParams,
+): { weight: Float32Array; bias: Float32Array } {
   const per = weight.length / outChannels;
   if (!Number.isInteger(per)) throw new Error(`weight of ${weight.length} values does not split into ${outChannels} channels`);
   for (const [key, arr] of Object.entries({ gamma: bn.gamma, beta: bn.beta, mean: bn.mean, variance: bn.variance })) {
@@ -140,7 +145,8 @@ export function conv2d(g: GraphBuilder, x: string, o: Conv2dOptions): ConvResult
   if (o.padding === 'same' && !o.inputSize) {
     attrs.auto_pad = 'SAME_UPPER';
   } else {
-    const pads: Pads4 = o.padding === 'valid' ? [0, 0, 0, 0] : o.padding === 'same' ? samePads(o.inputSize!, [kh, kw], strides, dilations) : o.padding;
+    const pads: Pads4 =
+      o.padding === 'valid' ? [0, 0, 0, 0] : o.padding === 'same' ? samePads(o.inputSize!, [kh, kw], strides, dilations) : o.padding;
     attrs.pads = [...pads];
     if (o.inputSize) size = windowOutputSize(o.inputSize, [kh, kw], strides, pads, dilations);
   }
@@ -166,7 +172,14 @@ export function batchNorm(g: GraphBuilder, x: string, name: string, bn: BatchNor
 }
 
 /** Fully connected layer from a TF kernel [in, out]: Gemm(x, W) + b. */
-export function dense(g: GraphBuilder, x: string, name: string, kernel: Float32Array, kernelShape: readonly number[], bias?: Float32Array): string {
+export function dense(
+  g: GraphBuilder,
+  x: string,
+  name: string,
+  kernel: Float32Array,
+  kernelShape: readonly number[],
+  bias?: Float32Array,
+): string {
   if (kernelShape.length !== 2) throw new Error(`${name}: dense kernel must be 2-D, got [${kernelShape.join(', ')}]`);
   const [inputs, units] = kernelShape as [number, number];
   const w = g.constant(tensorF32(kernel, [inputs, units]), `${name}/weight`);
@@ -238,7 +251,8 @@ export function pool2d(
   let size: Size2 | undefined;
   if (o.padding === 'same' && !o.inputSize) attrs.auto_pad = 'SAME_UPPER';
   else {
-    const pads: Pads4 = o.padding === 'valid' ? [0, 0, 0, 0] : o.padding === 'same' ? samePads(o.inputSize!, o.poolSize, strides) : o.padding;
+    const pads: Pads4 =
+      o.padding === 'valid' ? [0, 0, 0, 0] : o.padding === 'same' ? samePads(o.inputSize!, o.poolSize, strides) : o.padding;
     attrs.pads = [...pads];
     if (o.inputSize) size = windowOutputSize(o.inputSize, o.poolSize, strides, pads);
   }

@@ -42,7 +42,24 @@ function tinyConverter(state: { source: string; version: string; converted: numb
       g.addOutput(g.op('Mul', [m, g.constant(tensorF32([Number(state.source.length)], []))]), 'float32', ['batch'], 'out');
       return {
         bytes: g.toBytes(),
-        entry: { kind: 'tiny', labels: ['x'], input: { name: 'image', type: 'uint8' as const, layout: 'NHWC' as const, size: [2, 2] as [number, number], channels: 3 as const, batch: 'dynamic' as const, normalisation: { divisor: 1, mean: [0, 0, 0] as [number, number, number], std: [1, 1, 1] as [number, number, number], inGraph: true } } },
+        entry: {
+          kind: 'tiny',
+          labels: ['x'],
+          input: {
+            name: 'image',
+            type: 'uint8' as const,
+            layout: 'NHWC' as const,
+            size: [2, 2] as [number, number],
+            channels: 3 as const,
+            batch: 'dynamic' as const,
+            normalisation: {
+              divisor: 1,
+              mean: [0, 0, 0] as [number, number, number],
+              std: [1, 1, 1] as [number, number, number],
+              inGraph: true,
+            },
+          },
+        },
       };
     },
   };
@@ -61,7 +78,13 @@ describe('buildModels', () => {
     expect(first.built).toEqual(['tiny']);
     const manifest = await loadManifest(first.manifestPath);
     const entry = manifest.models[0]!;
-    expect(entry).toMatchObject({ id: 'tiny', file: 'tiny.onnx', license: 'MIT', source: { package: 'tiny-pkg', version: '0.1.0', sha256: sha256Hex('v1') }, converter: { name: 'tiny-converter', version: '1' } });
+    expect(entry).toMatchObject({
+      id: 'tiny',
+      file: 'tiny.onnx',
+      license: 'MIT',
+      source: { package: 'tiny-pkg', version: '0.1.0', sha256: sha256Hex('v1') },
+      converter: { name: 'tiny-converter', version: '1' },
+    });
     expect(entry.sha256).toBe(sha256Hex(await readFile(join(dir, 'tiny.onnx'))));
     const session = await ort.InferenceSession.create(join(dir, 'tiny.onnx'));
     await session.release();
@@ -86,7 +109,14 @@ describe('buildModels', () => {
     const converters = [tinyConverter({ source: 'v1', version: '1', converted: 0 })];
     const { manifestPath } = await buildModels({ outDir: dir, converters });
     const json = JSON.parse(await readFile(manifestPath, 'utf8')) as { models: unknown[] };
-    const dropIn = { id: 'vendor', kind: 'custom', file: 'vendor.onnx', sha256: 'a'.repeat(64), license: 'proprietary', source: { package: 'vendor', version: '9' } };
+    const dropIn = {
+      id: 'vendor',
+      kind: 'custom',
+      file: 'vendor.onnx',
+      sha256: 'a'.repeat(64),
+      license: 'proprietary',
+      source: { package: 'vendor', version: '9' },
+    };
     json.models.push(dropIn);
     await writeFile(manifestPath, JSON.stringify(json));
     await buildModels({ outDir: dir, converters, force: true });
@@ -98,7 +128,11 @@ describe('buildModels', () => {
   it('rebuilds over an invalid manifest and keeps a copy of it', async () => {
     await writeFile(join(dir, 'manifest.json'), '{"version": 1, "models": [{"id": "BAD ID"}]}');
     const lines: string[] = [];
-    const r = await buildModels({ outDir: dir, converters: [tinyConverter({ source: 'v1', version: '1', converted: 0 })], log: (l) => lines.push(l) });
+    const r = await buildModels({
+      outDir: dir,
+      converters: [tinyConverter({ source: 'v1', version: '1', converted: 0 })],
+      log: (l) => lines.push(l),
+    });
     expect(r.built).toEqual(['tiny']);
     expect(lines.join('\n')).toMatch(/invalid, rebuilding/);
     expect(await readFile(join(dir, 'manifest.json.invalid'), 'utf8')).toContain('BAD ID');
@@ -119,7 +153,11 @@ describe('buildModels', () => {
     await mkdir(join(dir, '.build-lock'));
     await writeFile(join(dir, '.build-lock', 'pid'), String(dead));
     const lines: string[] = [];
-    const r = await buildModels({ outDir: dir, converters: [tinyConverter({ source: 'v1', version: '1', converted: 0 })], log: (l) => lines.push(l) });
+    const r = await buildModels({
+      outDir: dir,
+      converters: [tinyConverter({ source: 'v1', version: '1', converted: 0 })],
+      log: (l) => lines.push(l),
+    });
     expect(r.built).toEqual(['tiny']);
     // Taken over because its owner is gone, not waited out (no wall-clock bound: the lock wait is
     // minutes, so a build that waited would fail this test on its timeout anyway).

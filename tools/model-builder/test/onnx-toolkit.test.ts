@@ -167,16 +167,32 @@ describe('Keras converter vs tfjs on a small model with every supported layer', 
     // Layer construction allocates weights that the model owns (disposed at the end), so no tidy.
     const model = ((): tf.LayersModel => {
       const input = tf.input({ shape: [15, 13, 3], name: 'img' });
-      const pad = tf.layers.zeroPadding2d({ padding: [[0, 1], [1, 0]], name: 'pad' }).apply(input) as tf.SymbolicTensor;
-      let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'valid', useBias: false, name: 'c1' }).apply(pad) as tf.SymbolicTensor;
+      const pad = tf.layers
+        .zeroPadding2d({
+          padding: [
+            [0, 1],
+            [1, 0],
+          ],
+          name: 'pad',
+        })
+        .apply(input) as tf.SymbolicTensor;
+      let x = tf.layers
+        .conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'valid', useBias: false, name: 'c1' })
+        .apply(pad) as tf.SymbolicTensor;
       x = tf.layers.batchNormalization({ name: 'bn1', epsilon: 1e-3 }).apply(x) as tf.SymbolicTensor;
       x = tf.layers.reLU({ maxValue: 6, name: 'relu6' }).apply(x) as tf.SymbolicTensor;
-      const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', useBias: true, name: 'dw' }).apply(x) as tf.SymbolicTensor;
-      const pw = tf.layers.conv2d({ filters: 16, kernelSize: 1, padding: 'same', activation: 'relu', name: 'pw' }).apply(x) as tf.SymbolicTensor;
+      const dw = tf.layers
+        .depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', useBias: true, name: 'dw' })
+        .apply(x) as tf.SymbolicTensor;
+      const pw = tf.layers
+        .conv2d({ filters: 16, kernelSize: 1, padding: 'same', activation: 'relu', name: 'pw' })
+        .apply(x) as tf.SymbolicTensor;
       let y = tf.layers.add({ name: 'add' }).apply([dw, pw]) as tf.SymbolicTensor;
       y = tf.layers.batchNormalization({ name: 'bn2' }).apply(y) as tf.SymbolicTensor; // after Add: stays a standalone BN
       const cat = tf.layers.concatenate({ name: 'cat' }).apply([y, x]) as tf.SymbolicTensor;
-      const c4 = tf.layers.conv2d({ filters: 6, kernelSize: 4, strides: 1, padding: 'same', activation: 'sigmoid', name: 'c4' }).apply(cat) as tf.SymbolicTensor;
+      const c4 = tf.layers
+        .conv2d({ filters: 6, kernelSize: 4, strides: 1, padding: 'same', activation: 'sigmoid', name: 'c4' })
+        .apply(cat) as tf.SymbolicTensor;
       const avg = tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'avg' }).apply(c4) as tf.SymbolicTensor;
       const max = tf.layers.maxPooling2d({ poolSize: 2, strides: 1, padding: 'same', name: 'max' }).apply(avg) as tf.SymbolicTensor;
       const flat = tf.layers.flatten({ name: 'flat' }).apply(max) as tf.SymbolicTensor; // 4x4x6: NHWC order matters
@@ -196,7 +212,10 @@ describe('Keras converter vs tfjs on a small model with every supported layer', 
       layer.setWeights(
         ws.map((w, i) => {
           const isVariance = layer.name.startsWith('bn') && i === 3;
-          return tf.tensor(Float32Array.from({ length: w.size }, () => (isVariance ? 0.5 + Math.abs(rnd()) : rnd() * 0.5)), w.shape);
+          return tf.tensor(
+            Float32Array.from({ length: w.size }, () => (isVariance ? 0.5 + Math.abs(rnd()) : rnd() * 0.5)),
+            w.shape,
+          );
         }),
       );
     }
@@ -207,7 +226,9 @@ describe('Keras converter vs tfjs on a small model with every supported layer', 
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
       }),
     );
-    const manifest: WeightsManifestGroup[] = [{ paths: ['w'], weights: artifacts.weightSpecs as unknown as WeightsManifestGroup['weights'] }];
+    const manifest: WeightsManifestGroup[] = [
+      { paths: ['w'], weights: artifacts.weightSpecs as unknown as WeightsManifestGroup['weights'] },
+    ];
     const weights = decodeWeights(manifest, () => new Uint8Array(artifacts.weightData as ArrayBuffer));
     const conversion = convertKerasModel(artifacts.modelTopology, weights, { graphName: 'small', inputType: 'float32' });
     expect(conversion.folded).toEqual(expect.arrayContaining(['pad', 'bn1', 'drop']));
