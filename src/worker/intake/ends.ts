@@ -2,7 +2,7 @@ import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStr
 import type { Logger } from '../../domain/logger.js';
 import { backoffDelay, sleep } from '../../domain/retry.js';
 import { parseEndEvent, type DeadLetterReason } from './events.js';
-import type { IngestOptions } from './options.js';
+import type { IngestOptions } from '../../config/index.js';
 import { isoToNanos } from './time.js';
 
 export interface EndNotice {

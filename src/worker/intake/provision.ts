@@ -16,7 +16,7 @@ import {
 import { Kvm, type KV } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from '../../domain/logger.js';
-import type { IngestOptions } from './options.js';
+import type { IngestOptions } from '../../config/index.js';
 
 /** A stream's wanted settings: name and subjects, plus whatever else should be enforced. */
 export type DesiredStream = Partial<StreamConfig> & Pick<StreamConfig, 'name' | 'subjects'>;

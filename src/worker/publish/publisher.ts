@@ -2,11 +2,11 @@ import type { JetStreamClient, PubAck, StreamInfo } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../contracts/index.js';
 import { STREAM_ID_PATTERN } from '../../contracts/index.js';
+import type { PublisherOptions } from '../../config/index.js';
 import { PublishError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
 import { classifyPublishError } from './classify-error.js';
 import type { PublishCallOptions, PublishReceipt } from './events.js';
-import { resolvePublisherOptions, type PublisherOptions } from './options.js';
 import { ensureStream, type DesiredStream } from './ensure-stream.js';
 import { provisionDecisionStreams } from './provision.js';
 import { backoffDelay, sleep } from '../../domain/retry.js';
@@ -37,7 +37,8 @@ export interface DecisionPublisher {
 export interface DecisionPublisherDeps {
   readonly js: JetStreamClient;
   readonly logger: Logger;
-  readonly options?: Partial<PublisherOptions>;
+  /** Resolved at load (config/). */
+  readonly options: PublisherOptions;
 }
 
 /**
@@ -52,7 +53,7 @@ export interface DecisionPublisherDeps {
  * connection loss and 503s are retried until acked.
  */
 export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPublisher {
-  const o = resolvePublisherOptions(deps.options);
+  const o = deps.options;
   const { js } = deps;
   const logger = deps.logger.child({ component: 'publish' });
   let provisioning: Promise<void> | undefined;
@@ -91,7 +92,7 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
           log.error({ err, attempt, bytes: Buffer.byteLength(payload) }, 'publish can never succeed; giving up');
           throw new PublishError(`cannot publish ${type} ${eventId} to ${subject}: ${failure.reason}`, { cause: err, retryable: false });
         }
-        const delay = backoffDelay(attempt, o.retryInitialDelayMs, o.retryMaxDelayMs);
+        const delay = backoffDelay(attempt, o.retryBaseMs, o.retryMaxMs);
         // Loud at first and then every 10th attempt: an outage must be visible without flooding logs.
         if (attempt <= 3 || attempt % 10 === 0) {
           log.warn({ err, attempt, retryInMs: delay }, 'publish not acked; retrying');
