@@ -52,7 +52,8 @@ module.exports = {
     })),
     {
       name: 'policy-is-pure',
-      comment: 'The policy is a pure function of signals and state: no I/O, no NATS, no other stage. Types (its options from config/) are fine: they do nothing at run time.',
+      comment:
+        'The policy is a pure function of signals and state: no I/O, no NATS, no other stage. Types (its options from config/) are fine: they do nothing at run time.',
       severity: 'error',
       from: { path: '^src/worker/policy/' },
       to: {
