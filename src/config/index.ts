@@ -10,3 +10,5 @@ export type { PublisherOptions } from './stages/publish.js';
 export type { ClassifierOptions } from './stages/classify.js';
 export type { ScreenerOptions } from './stages/pipeline.js';
 export type { PolicyOptions } from './stages/policy.js';
+export type { EvidenceOptions } from './stages/evidence.js';
+export type { ReviewOptions } from './stages/review.js';

@@ -5,8 +5,10 @@ import { classifierOptions, type ClassifierOptions } from './stages/classify.js'
 import { hashListSyncOptions, matcherOptions, type HashListSyncOptions, type HashMatcherOptions } from './stages/hash.js';
 import { ingestOptions, type IngestOptions } from './stages/ingest.js';
 import { screenerOptions, type ScreenerOptions } from './stages/pipeline.js';
-import type { PolicyOptions } from './stages/policy.js';
+import { evidenceOptions, type EvidenceOptions } from './stages/evidence.js';
+import { policyOptions, type PolicyOptions } from './stages/policy.js';
 import type { PublisherOptions } from './stages/publish.js';
+import type { ReviewOptions } from './stages/review.js';
 import type { SamplerOptions } from './stages/sampler.js';
 
 /** Each stage's options, resolved once at load: stages take these and neither default nor check them again. */
@@ -19,6 +21,8 @@ export interface StageOptions {
   readonly classifier: ClassifierOptions;
   readonly screener: ScreenerOptions;
   readonly policy: PolicyOptions;
+  readonly evidence: EvidenceOptions;
+  readonly review: ReviewOptions;
 }
 
 export interface ResolvedConfig {
@@ -64,7 +68,9 @@ export function stageOptions(config: Config): StageOptions {
     hashListSync: hashListSyncOptions(config.hash),
     classifier: classifierOptions(config.classify),
     screener: screenerOptions(config.pipeline, config.hash.dihedral),
-    policy: config.policy,
+    policy: policyOptions(config.policy),
+    evidence: evidenceOptions(config.evidence),
+    review: config.review,
   };
 }
 

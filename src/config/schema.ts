@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { ms, positiveMs } from './fields.js';
 import { ClassifySection } from './stages/classify.js';
+import { EvidenceSection } from './stages/evidence.js';
 import { HashSection } from './stages/hash.js';
 import { IngestSection } from './stages/ingest.js';
 import { PipelineSection } from './stages/pipeline.js';
 import { PolicySection } from './stages/policy.js';
 import { PublishSection } from './stages/publish.js';
+import { ReviewSection } from './stages/review.js';
 import { SamplerSection } from './stages/sampler.js';
 
 /**
@@ -98,6 +100,8 @@ export const ConfigSchema = z.strictObject({
   pipeline: PipelineSection.prefault({}),
   publish: PublishSection.prefault({}),
   policy: PolicySection.prefault({}),
+  evidence: EvidenceSection.prefault({}),
+  review: ReviewSection.prefault({}),
 
   metrics: z
     .strictObject({

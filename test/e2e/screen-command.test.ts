@@ -107,7 +107,7 @@ describe('streamscreen screen', () => {
     expect(await run([video, '--allow-files', '--lists', list, '--config', dihedralConfig], flipped.io)).toBe(0);
     const kill = JSON.parse(flipped.out().trim().split('\n')[0]!) as KillSwitchEvent;
     expect(kill).toMatchObject({ type: 'killswitch', match: { list: 'known', label: 'bridge' } });
-    expect(kill.match.distance).toBeLessThanOrEqual(31);
+    expect(kill.match!.distance).toBeLessThanOrEqual(31);
   }, 30_000);
 
   it('reports an unreachable source as a failure line after its retries, and exits 1', async () => {
