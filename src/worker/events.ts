@@ -21,7 +21,7 @@ export interface WorkerEvents {
   'intake.assigned': { readonly streamId: string; readonly runId: string; readonly deliveryCount: number; readonly tookOverFrom?: string };
   'intake.finished': { readonly streamId: string; readonly runId: string; readonly outcome: AssignmentOutcome };
   /** An invalid event was dead-lettered (for starts: once its dead letter is stored). */
-  'intake.deadLetter': { readonly subject: string; readonly reason: DeadLetterReason; readonly kind: 'start' | 'end' };
+  'intake.deadLetter': { readonly subject: string; readonly reason: DeadLetterReason; readonly kind: 'start' | 'end' | 'decision' };
   /**
    * A dead letter for an invalid start could not be stored within deadLetterTimeoutMs
    * (`timeout`: dead-letter stream unreachable or not answering) or was refused for good
@@ -45,7 +45,7 @@ export interface WorkerEvents {
   /** Seconds from the frame leaving ffmpeg to the end of a stage. */
   'pipeline.latency': { readonly stage: 'hash' | 'classify' | 'decision'; readonly seconds: number };
   'pipeline.match': { readonly list: string };
-  'pipeline.decision': { readonly kind: 'killswitch' | 'escalation' | 'failure'; readonly shadow: boolean };
+  'pipeline.decision': { readonly kind: 'killswitch' | 'escalation' | 'failure' | 'case'; readonly shadow: boolean };
   /** Work skipped to stay within the budget, or lost: never silent. */
   'pipeline.shed': { readonly reason: 'classifier_failed' | 'classifiers_over_budget' | 'sampler_queue_full' };
   'pipeline.overBudget': Record<string, never>;

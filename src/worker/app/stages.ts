@@ -5,14 +5,15 @@
 import type { LoadedConfig } from '../../config/index.js';
 import type { Emitter } from '../../domain/hooks.js';
 import type { Logger } from '../../domain/logger.js';
-import type { DecisionSink, FrameSourceFactory } from '../../domain/ports.js';
+import type { CaseStateStore, DecisionSink, EvidenceStore, FrameSourceFactory, HashListEditor } from '../../domain/ports.js';
+import type { CasePublisher } from '../cases/case-publisher.js';
 import { openClassifier, type Classifier } from '../classify/index.js';
 import { faceAgeFactory } from '../classify/load-face-part.js';
 import type { WorkerEvents } from '../events.js';
 import { createFileHashLists, type FileHashLists } from '../hash/file-lists.js';
 import { createHashMatcher, type HashMatcherService } from '../hash/hash-matcher.js';
 import { createPdqHasher } from '../hash/pdq-hasher.js';
-import { createStreamScreener, type StreamScreener } from '../pipeline/stream-screener.js';
+import { createStreamScreener, type LiveStreamRegistry, type StreamScreener } from '../pipeline/stream-screener.js';
 import type { DecisionPublisher } from '../publish/index.js';
 import { createSampler, resolveFfmpeg, type FfmpegBinary } from '../sampler/index.js';
 
@@ -31,6 +32,11 @@ export interface ScreenerWiring {
   readonly logger: Logger;
   readonly events: Emitter<WorkerEvents>;
   readonly sink: DecisionSink;
+  /** The worker's case state in KV, evidence store, list editor and live registry (absent in `screen`). */
+  readonly cases?: CaseStateStore;
+  readonly evidence?: EvidenceStore;
+  readonly lists?: HashListEditor;
+  readonly live?: LiveStreamRegistry;
 }
 
 /** The per-stream screener over the shared stages: one wiring for the worker and `screen`. */
@@ -46,6 +52,11 @@ export function createScreener(loaded: LoadedConfig, stages: ScreeningStages, w:
     sink: w.sink,
     policy: loaded.stages.policy,
     options: loaded.stages.screener,
+    storyboardFrames: loaded.stages.evidence.storyboardFrames,
+    ...(w.cases ? { cases: w.cases } : {}),
+    ...(w.evidence ? { evidence: w.evidence } : {}),
+    ...(w.lists ? { lists: w.lists } : {}),
+    ...(w.live ? { live: w.live } : {}),
   });
 }
 
@@ -96,10 +107,11 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
   };
 }
 
-export function sinkFor(publisher: DecisionPublisher): DecisionSink {
+export function sinkFor(publisher: DecisionPublisher, cases: CasePublisher): DecisionSink {
   return {
     killSwitch: async (event, signal) => void (await publisher.publishKillSwitch(event, { signal })),
     escalation: async (event, signal) => void (await publisher.publishEscalation(event, { signal })),
     failure: async (event, signal) => void (await publisher.publishFailure(event, { signal })),
+    caseEvent: async (event, signal) => void (await cases.publishCase(event, { signal })),
   };
 }

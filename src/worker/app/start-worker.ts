@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, watchConnection } from '../../nats/index.js';
+import { connectNats, openKv, watchConnection } from '../../nats/index.js';
 import { redactUrl } from '../../domain/redact.js';
 import type { LoadedConfig } from '../../config/index.js';
 import { createHooks } from '../../domain/hooks.js';
@@ -17,6 +17,14 @@ import type { WorkerEvents } from '../events.js';
 import { createHashListSync, type HashListSync } from '../hash/object-store-sync.js';
 import { createIngest, defaultWorkerId } from '../intake/index.js';
 import { createDecisionPublisher } from '../publish/index.js';
+import { createCasePublisher } from '../cases/case-publisher.js';
+import { openCaseStore } from '../cases/case-store.js';
+import { openEvidenceBuckets } from '../evidence/buckets.js';
+import { createEvidenceStore } from '../evidence/evidence-store.js';
+import { openHashListBucket } from '../hash/object-store-lists.js';
+import { createLiveRegistry, startDecisionApplier } from '../review/decision-applier.js';
+import { createListEditor } from '../review/list-editor.js';
+import type { EvidenceStore, HashListEditor } from '../../domain/ports.js';
 import { onAssignmentFor } from './assignment.js';
 import { readiness, type Readiness } from './readiness.js';
 import { createResourceStack } from './resources.js';
@@ -61,6 +69,30 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       options: loaded.stages.publisher,
     });
     await publisher.provision();
+    const js = jetstream(nc);
+    const casePublisher = createCasePublisher({ js, logger, options: loaded.stages.review, publish: loaded.stages.publisher });
+    if (loaded.stages.review.provision) await casePublisher.provision();
+    const caseStore = await openCaseStore(js, loaded.stages.review);
+    const evidenceOptions = loaded.stages.evidence;
+    let evidence: EvidenceStore | undefined;
+    if (evidenceOptions.enabled) {
+      evidence = createEvidenceStore({ buckets: await openEvidenceBuckets(js, evidenceOptions, logger), options: evidenceOptions });
+    } else {
+      // Never stored unencrypted: without a key, cases go out without a storyboard.
+      logger.warn(
+        { enabled: config.evidence.enabled },
+        'evidence is not stored (evidence.enabled is off or no evidence.keys is configured): cases carry no storyboard',
+      );
+    }
+    const lists: HashListEditor | undefined = config.hash.objectStore.enabled
+      ? createListEditor({
+          lists: await openHashListBucket(nc, config.hash.objectStore.bucket),
+          locks: caseStore.kv,
+          staleMs: loaded.stages.review.listLockStaleMs,
+          holder: workerId,
+        })
+      : undefined;
+    const live = createLiveRegistry();
 
     let sync: HashListSync | undefined;
     if (config.hash.objectStore.enabled) {
@@ -78,7 +110,8 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       await sync.start();
     }
 
-    const screener = createScreener(loaded, stages, { workerId, logger, events, sink: sinkFor(publisher) });
+    const sink = sinkFor(publisher, casePublisher);
+    const screener = createScreener(loaded, stages, { workerId, logger, events, sink, cases: caseStore, evidence, lists, live });
     const ingest = createIngest({
       nc,
       logger,
@@ -120,6 +153,26 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
 
     resources.push('intake', ingest, (i) => i.stop({ graceMs: 0 }));
     await ingest.start();
+    // After intake: the lease bucket it provisions tells which streams another worker holds.
+    resources.push(
+      'review decisions',
+      await startDecisionApplier({
+        js,
+        logger,
+        workerId,
+        options: loaded.stages.review,
+        policy: loaded.stages.policy,
+        registry: live,
+        leases: await openKv(js, loaded.stages.ingest.leaseBucket),
+        cases: caseStore,
+        publisher: casePublisher,
+        sink,
+        ...(lists ? { lists } : {}),
+        deadLetter: (e) => publisher.publishDeadLetter(e),
+        events,
+      }),
+      (c) => c.stop(),
+    );
     ready();
     logger.info(
       {

@@ -1,18 +1,30 @@
 import type { PolicyOptions, ScreenerOptions } from '../../config/index.js';
-import type { FrameRef, HashMatch } from '../../contracts/index.js';
+import type { FrameRef, HashMatch, ReviewDecision } from '../../contracts/index.js';
 import { errorCode, LeaseLostError } from '../../domain/errors.js';
 import { screeningFailureEvent } from '../../domain/failure.js';
 import type { RawFrame } from '../../domain/frame.js';
 import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
 import type { Logger } from '../../domain/logger.js';
 import { DIHEDRAL_ORDER, pdqToHex, type PdqHash } from '../../domain/pdq.js';
-import type { DecisionSink, FrameClassifier, FrameHasher, FrameSource, FrameSourceFactory, HashMatcher } from '../../domain/ports.js';
+import { redactUrlsInText } from '../../domain/redact.js';
+import type {
+  CaseStateStore,
+  DecisionSink,
+  EvidenceStore,
+  FrameClassifier,
+  FrameHasher,
+  FrameSource,
+  FrameSourceFactory,
+  HashListEditor,
+  HashMatcher,
+} from '../../domain/ports.js';
 import type { FrameSignals } from '../../domain/signals.js';
 import type { StreamStart } from '../../domain/stream.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
-import { decide, INITIAL_POLICY_STATE, type PolicyState } from '../policy/index.js';
-import { toEvent } from './events.js';
+import { AssignmentAbortedError } from '../intake/errors.js';
+import { CaseKeeper, type ReviewAckData } from './case-keeper.js';
+import { FrameRing } from './frame-ring.js';
 
 export interface StreamScreenerDeps {
   readonly workerId: string;
@@ -27,7 +39,27 @@ export interface StreamScreenerDeps {
   readonly policy: PolicyOptions;
   /** pipeline.* and hash.dihedral, resolved at load. */
   readonly options: ScreenerOptions;
+  /** Sampled frames kept per stream for the storyboard (evidence.storyboardFrames). */
+  readonly storyboardFrames?: number;
+  /** Case state in KV (handover, decisions for ended streams); absent: in memory only. */
+  readonly cases?: CaseStateStore;
+  /** Evidence renditions in the Object Store; absent: cases carry no storyboard. */
+  readonly evidence?: EvidenceStore;
+  /** add-to-list decisions. */
+  readonly lists?: HashListEditor;
+  /** Streams screened here, for review decisions to reach their case state. */
+  readonly live?: LiveStreamRegistry;
   readonly now?: () => number;
+}
+
+/** Where review decisions find the stream a worker screens (worker/review/ applies them). */
+export interface LiveStreamRegistry {
+  /** Returns the function that unregisters it. */
+  register(streamId: string, stream: LiveStream): () => void;
+}
+
+export interface LiveStream {
+  review(decision: ReviewDecision): Promise<ReviewAckData>;
 }
 
 /** One stream this worker owns, as the ingest stage hands it over. */
@@ -76,34 +108,24 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
 
   async function screen(job: ScreeningJob): Promise<ScreeningOutcome> {
     const { start, signal } = job;
-    const log = deps.logger.child({ streamId: start.streamId });
+    const log = deps.logger.child({ streamId: start.streamId, runId: job.runId });
     let source: FrameSource | undefined;
-    let state: PolicyState = INITIAL_POLICY_STATE;
     let classifierFailures = 0;
-
-    /** Runs the policy on what is known so far and publishes what it decides. */
-    const decideAndPublish = async (frame: RawFrame, known: { matches: HashMatch[]; signals?: FrameSignals }, ref: () => FrameRef) => {
-      const decidedAt = now();
-      const result = decide(state, { capturedAt: frame.capturedAt, seq: frame.seq, ...known }, deps.policy, decidedAt);
-      state = result.state;
-      for (const decision of result.decisions) {
-        const event = toEvent(decision, {
-          start,
-          runId: job.runId,
-          workerId: deps.workerId,
-          frame: ref(),
-          capturedAt: frame.capturedAt,
-          decidedAt,
-        });
-        // The lease is checked before every publish: a worker that lost the stream to another
-        // must not emit decisions for it, even ones it had already made.
-        await job.assertOwned();
-        if (event.type === 'killswitch') await deps.sink.killSwitch(event, job.publishSignal);
-        else await deps.sink.escalation(event, job.publishSignal);
-        events.emit('pipeline.decision', { kind: event.type, shadow: decision.shadow });
-        log.info({ eventId: event.eventId, type: event.type, latencyMs: event.latencyMs, seq: frame.seq }, 'decision published');
-      }
-    };
+    const ring = new FrameRing(deps.storyboardFrames ?? 6);
+    const keeper = new CaseKeeper({
+      ctx: { streamId: start.streamId, runId: job.runId, workerId: deps.workerId, metadata: start.metadata },
+      policy: deps.policy,
+      sink: deps.sink,
+      ...(deps.cases ? { store: deps.cases } : {}),
+      ...(deps.evidence ? { evidence: deps.evidence } : {}),
+      ...(deps.lists ? { lists: deps.lists } : {}),
+      ring,
+      logger: log,
+      events,
+      publishSignal: job.publishSignal,
+      assertOwned: () => job.assertOwned(),
+      now,
+    });
 
     /**
      * A classifier error costs that frame its signals, not the stream its screening: the hash
@@ -124,12 +146,18 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         if (classifierFailures === deps.options.classifierFailuresToReport) {
           await reportFailure(job, err, log, 'classifiers failing on this stream; hash screening continues');
         }
+        await keeper.unclassified({ code: 'classifiers_failed', message: 'classifiers failing on this stream; hash screening continues' });
         return undefined;
       }
     };
 
+    const unregister = deps.live?.register(start.streamId, keeper);
     events.emit('pipeline.active', { delta: 1 });
+    let outcome: ScreeningOutcome | undefined;
     try {
+      // A previous holder's open cases, suppressions and decisions continue here (handover). A
+      // case store that cannot be read costs the history, never the screening.
+      await keeper.load().catch((err: unknown) => log.warn({ err }, 'could not load the case state of this stream; starting afresh'));
       // Inside the try: a URL the sampler refuses (scheme not allowed) is a screening failure to
       // report like any other, not an exception that escapes the assignment.
       source = deps.openSource({ streamId: start.streamId, url: start.url, signal });
@@ -138,6 +166,8 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         events.emit('pipeline.frame', { source: 'ffmpeg' });
         const ageAtStart = now() - frame.capturedAt;
         const a = hashAndMatch(frame);
+        // A reference, not a copy: the storyboard costs no work per frame (frame-ring.ts).
+        ring.push({ frame, hash: a.hash });
         // Built only for frames that produce an event: hex and ISO formatting are not free per frame.
         const ref = (): FrameRef => ({
           seq: frame.seq,
@@ -147,34 +177,63 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
           quality: a.quality,
         });
         // The kill path does not wait for inference: hash matches are decided and published first.
-        await decideAndPublish(frame, { matches: a.matches }, ref);
+        await keeper.frame({ capturedAt: frame.capturedAt, seq: frame.seq, matches: a.matches, ref });
 
         if (deps.classifier) {
-          if (ageAtStart > deps.options.frameBudgetMs) {
+          if (!deps.classifier.ready) {
+            events.emit('pipeline.shed', { reason: 'classifier_failed' });
+            await keeper.unclassified({ code: 'models_not_ready', message: 'classifier models are not ready; hash screening continues' });
+          } else if (ageAtStart > deps.options.frameBudgetMs) {
             events.emit('pipeline.shed', { reason: 'classifiers_over_budget' });
             log.warn({ seq: frame.seq, ageMs: ageAtStart }, 'frame over latency budget before screening: classifiers skipped');
+            await keeper.unclassified({ code: 'classifiers_shed', message: 'classifiers shed: frames over the latency budget' });
           } else {
             const signals = await classify(frame, deps.classifier);
-            if (signals) await decideAndPublish(frame, { matches: [], signals }, ref);
+            if (signals) await keeper.frame({ capturedAt: frame.capturedAt, seq: frame.seq, matches: [], signals, ref });
           }
         }
         const totalMs = now() - frame.capturedAt;
         events.emit('pipeline.latency', { stage: 'decision', seconds: totalMs / 1000 });
         if (totalMs > deps.options.frameBudgetMs) events.emit('pipeline.overBudget', {});
       }
-      return signal.aborted ? { kind: 'stopped' } : { kind: 'source_ended' };
+      outcome = signal.aborted ? { kind: 'stopped' } : { kind: 'source_ended' };
     } catch (err) {
       if (err instanceof LeaseLostError) {
         log.warn({ err }, 'lease lost: stopped screening this stream');
-        return { kind: 'lease_lost' };
+        outcome = { kind: 'lease_lost' };
+      } else if (signal.aborted) {
+        outcome = { kind: 'stopped' };
+      } else {
+        events.emit('pipeline.error', { code: errorCode(err) });
+        // Reported by the assigner (intake), the one place a stream's terminal failure becomes an event.
+        outcome = { kind: 'failed', error: err };
       }
-      if (signal.aborted) return { kind: 'stopped' };
-      events.emit('pipeline.error', { code: errorCode(err) });
-      // Reported by the assigner (intake), the one place a stream's terminal failure becomes an event.
-      return { kind: 'failed', error: err };
     } finally {
+      unregister?.();
       events.emit('pipeline.active', { delta: -1 });
       await source?.stop().catch((err: unknown) => log.warn({ err }, 'sampler stop failed'));
+    }
+    await settleCases(keeper, outcome, signal, log);
+    ring.clear();
+    return outcome;
+  }
+
+  /**
+   * What the end of a screening means for the stream's cases: an ended stream closes them; a
+   * stream that cannot be screened opens its unscreened case (fail-safe); a handover (shutdown,
+   * lost lease, re-announce) leaves them open in KV for the next holder. Then whatever is still
+   * queued goes out, within the publish grace intake allows.
+   */
+  async function settleCases(keeper: CaseKeeper, outcome: ScreeningOutcome, signal: AbortSignal, log: Logger): Promise<void> {
+    try {
+      if (outcome.kind === 'source_ended' || (outcome.kind === 'stopped' && endedBy(signal))) await keeper.ended();
+      if (outcome.kind === 'failed') {
+        const message = redactUrlsInText(outcome.error instanceof Error ? outcome.error.message : String(outcome.error));
+        await keeper.unscreened({ code: errorCode(outcome.error), message });
+      }
+      await keeper.flush();
+    } catch (err) {
+      if (!(err instanceof LeaseLostError)) log.warn({ err }, 'could not settle the cases of this stream');
     }
   }
 
@@ -194,4 +253,10 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
   }
 
   return { screen };
+}
+
+/** The stream itself ended (an end event, or intake completing it): not a handover. */
+function endedBy(signal: AbortSignal): boolean {
+  const reason: unknown = signal.reason;
+  return reason instanceof AssignmentAbortedError && (reason.reason === 'ended' || reason.reason === 'completed');
 }

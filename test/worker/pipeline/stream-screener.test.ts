@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
+import type { CaseEvent, EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, ModelError, SourceError } from '../../../src/domain/errors.js';
 import type { RawFrame } from '../../../src/domain/frame.js';
 import type { DecisionSink, FrameSource } from '../../../src/domain/ports.js';
@@ -41,6 +41,7 @@ class RecordingSink implements DecisionSink {
   kills: KillSwitchEvent[] = [];
   escalations: EscalationEvent[] = [];
   failures: ScreeningFailureEvent[] = [];
+  cases: CaseEvent[] = [];
   async killSwitch(e: KillSwitchEvent) {
     expectContract(`screening.killswitch.${e.streamId}`, e);
     this.kills.push(e);
@@ -52,6 +53,10 @@ class RecordingSink implements DecisionSink {
   async failure(e: ScreeningFailureEvent) {
     expectContract(`screening.failure.${e.streamId}`, e);
     this.failures.push(e);
+  }
+  async caseEvent(e: CaseEvent) {
+    expectContract(`screening.escalation.${e.type.replace('case_', '')}.${e.streamId}`, e);
+    this.cases.push(e);
   }
 }
 
