@@ -33,18 +33,6 @@ export class ConfigError extends StreamscreenError {
   }
 }
 
-/** An inbound event that fails its schema: terminal, it goes to the dead-letter subject. */
-export class EventValidationError extends StreamscreenError {
-  override name = 'EventValidationError';
-  constructor(
-    message: string,
-    readonly issues: readonly string[] = [],
-    options: ErrorOptions = {},
-  ) {
-    super('event_invalid', message, { ...options, retryable: false });
-  }
-}
-
 /** A hash list that cannot be loaded; the whole file is refused. */
 export class HashListError extends StreamscreenError {
   override name = 'HashListError';

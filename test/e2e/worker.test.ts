@@ -16,7 +16,8 @@ import { readRgbImage } from '../../src/worker/sampler/image-file.js';
 import { modelsReady } from '../worker/classify/support.js';
 import { startLiveSource, type LiveSource } from '../support/live-source.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { collectEvents, eventually, samplerPids, type EventCollector } from '../support/jetstream-events.js';
+import { eventually } from '../support/eventually.js';
+import { collectEvents, samplerPids, type EventCollector } from '../support/jetstream-events.js';
 
 // The whole path on real parts: nats-server with JetStream, a synthetic live RTMP source served
 // by ffmpeg on 127.0.0.1, the worker's ffmpeg sampler, PDQ, the matcher and the publisher.

@@ -2,12 +2,3 @@ export { createDecisionPublisher, type DecisionPublisher, type DecisionPublisher
 export type { PublishCallOptions, PublishReceipt } from './events.js';
 export { provisionDecisionStreams } from './provision.js';
 export { ensureStream, type DesiredStream } from './ensure-stream.js';
-export {
-  deadLetterEventId,
-  deterministicEventId,
-  escalationEventId,
-  failureEventId,
-  killSwitchEventId,
-  randomEventId,
-  type KillSwitchIdParts,
-} from '../../domain/event-id.js';

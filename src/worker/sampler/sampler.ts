@@ -4,7 +4,7 @@ import type { WorkerEvents } from '../events.js';
 import type { RawFrame } from '../../domain/frame.js';
 import type { SamplerOptions } from '../../config/index.js';
 import type { Logger } from '../../domain/logger.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../../domain/retry.js';
 import { classifyFfmpegExit } from './classify-exit.js';
 import { SourceFailedError } from './errors.js';
 import { buildSamplerArgs } from './ffmpeg-args.js';

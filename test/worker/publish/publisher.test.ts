@@ -5,13 +5,8 @@ import { ConnectionError, RequestError, TimeoutError, connect, type NatsConnecti
 import { pino } from 'pino';
 import type { EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, PublishError } from '../../../src/domain/errors.js';
-import {
-  createDecisionPublisher,
-  escalationEventId,
-  failureEventId,
-  killSwitchEventId,
-  type DecisionPublisher,
-} from '../../../src/worker/publish/index.js';
+import { escalationEventId, failureEventId, killSwitchEventId } from '../../../src/domain/event-id.js';
+import { createDecisionPublisher, type DecisionPublisher } from '../../../src/worker/publish/index.js';
 import { classifyPublishError } from '../../../src/worker/publish/classify-error.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
 
