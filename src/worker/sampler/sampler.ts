@@ -1,4 +1,4 @@
-import { SourceError } from '../../domain/errors.js';
+import { SourceError, type SourceErrorCode } from '../../domain/errors.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
 import type { RawFrame } from '../../domain/frame.js';
@@ -44,7 +44,7 @@ export interface SamplerStats {
   readonly framesDropped: number;
   /** Frames whose pts had to be estimated (their showinfo line did not arrive in time). */
   readonly framesEstimatedPts: number;
-  readonly lastError?: { readonly code: string; readonly message: string };
+  readonly lastError?: { readonly code: SourceErrorCode; readonly message: string };
   /** Process group of the current ffmpeg run (the lifeline wrapper's pid), if one is running. */
   readonly pid?: number;
 }
