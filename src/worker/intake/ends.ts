@@ -1,7 +1,7 @@
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../domain/logger.js';
 import { backoffDelay, sleep } from '../../domain/retry.js';
-import { parseEndEvent, type DeadLetterReason } from './events.js';
+import { parseEndEvent, type DeadLetterReason } from './parse-events.js';
 import type { IngestOptions } from '../../config/index.js';
 import { isoToNanos } from './time.js';
 

@@ -6,7 +6,7 @@ import type { PublisherOptions } from '../../config/index.js';
 import { PublishError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
 import { classifyPublishError } from './classify-error.js';
-import type { PublishCallOptions, PublishReceipt } from './events.js';
+import type { PublishCallOptions, PublishReceipt } from './receipt.js';
 import { ensureStream, type DesiredStream } from './ensure-stream.js';
 import { provisionDecisionStreams } from './provision.js';
 import { backoffDelay, sleep } from '../../domain/retry.js';

@@ -5,7 +5,7 @@ import type { RawFrame } from '../../domain/frame.js';
 import type { SamplerOptions } from '../../config/index.js';
 import type { Logger } from '../../domain/logger.js';
 import { backoffDelay } from '../../domain/retry.js';
-import { classifyFfmpegExit } from './classify-exit.js';
+import { errorForExit } from './exit-reason.js';
 import { SourceFailedError } from './errors.js';
 import { buildSamplerArgs } from './ffmpeg-args.js';
 import type { FfmpegBinary } from './ffmpeg-binary.js';
@@ -270,7 +270,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     if ((r.code === 127 || r.code === 126) && r.frames === 0) {
       return new SourceError('ffmpeg_missing', `cannot run ${deps.ffmpeg.path} (exit ${r.code})`, { retryable: false });
     }
-    return classifyFfmpegExit({ code: r.code, signal: r.signal, lines: r.lines, framesSeen: r.frames, kind: source.kind }, (t) =>
+    return errorForExit({ code: r.code, signal: r.signal, lines: r.lines, framesSeen: r.frames, kind: source.kind }, (t) =>
       source.redact(t),
     );
   };
