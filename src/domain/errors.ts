@@ -20,11 +20,22 @@ export const ERROR_CODES = [
   'ffmpeg_missing',
   'ffmpeg_crashed',
   'publish_failed',
+  // nats/: a connection that cannot be opened at start; an object whose digest does not match.
+  'nats_connect_failed',
+  'object_integrity',
+  // The hashlist commands: no NATS server at the given address.
   'nats_unreachable',
   'lease_lost',
   'image_unreadable',
   'model_invalid',
   'inference_failed',
+  // EvidenceError (domain/evidence-envelope.ts).
+  'evidence_envelope_invalid',
+  'evidence_key_unknown',
+  'evidence_auth_failed',
+  'evidence_digest_mismatch',
+  'evidence_missing',
+  'evidence_read_failed',
   // AssignmentAbortedError (intake): why a screening was told to stop; not failures.
   'assignment_ended',
   'assignment_shutdown',

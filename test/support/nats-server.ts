@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AuthorizationError, connect, type NatsConnection } from '@nats-io/transport-node';
 
 /** A real nats-server with JetStream, on a loopback port of its own and a throw-away store. */
 export interface NatsServerHandle {
@@ -15,19 +15,32 @@ export interface NatsServerHandle {
   stop(): Promise<void>;
 }
 
+export interface NatsServerOptions {
+  /** Extra server configuration (accounts, authorization, tls), written to a file passed with -c. */
+  readonly config?: string;
+  /** Credentials the handle's connect() uses, for servers that require a login. */
+  readonly connectAs?: { readonly user: string; readonly pass: string };
+}
+
 /**
  * Starts nats-server on a port the kernel picks (`-p -1`) and learns it from the ports file the
  * server writes once it listens (`--ports_file_dir`): no port is probed and released first, so no
  * other process can take it in between. A restart binds the port it had, as a restarted server would.
  */
-export async function startNatsServer(): Promise<NatsServerHandle> {
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const bin = process.env.NATS_SERVER_BIN ?? 'nats-server';
   const root = await mkdtemp(join(tmpdir(), 'streamscreen-nats-'));
   const storeDir = join(root, 'store');
   let proc: ChildProcess | undefined;
+  const configArgs: string[] = [];
+  if (options.config !== undefined) {
+    const file = join(root, 'server.conf');
+    await writeFile(file, options.config);
+    configArgs.push('-c', file);
+  }
 
   const launch = async (port: number | undefined): Promise<string> => {
-    const args = ['-js', '-a', '127.0.0.1', '-p', String(port ?? -1), '-sd', storeDir, '--ports_file_dir', root];
+    const args = [...configArgs, '-js', '-a', '127.0.0.1', '-p', String(port ?? -1), '-sd', storeDir, '--ports_file_dir', root];
     const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     proc = child;
     let log = '';
@@ -60,13 +73,13 @@ export async function startNatsServer(): Promise<NatsServerHandle> {
     });
   };
 
-  const url = await launch(undefined);
-  const port = Number(new URL(url).port);
+  const port = Number(new URL(await launch(undefined)).port);
+  const url = `nats://127.0.0.1:${port}`;
   return {
     url,
     port,
     storeDir,
-    connect: () => connect({ servers: url }),
+    connect: () => connect({ servers: url, ...(options.connectAs ?? {}) }),
     restart: async () => {
       await kill();
       await launch(port);
@@ -105,6 +118,8 @@ async function waitUntilReady(url: string, log: () => string): Promise<void> {
       await nc.close();
       return;
     } catch (err) {
+      // A server that requires a login answers with an authorization error: it is up.
+      if (err instanceof AuthorizationError) return;
       if (Date.now() > deadline) throw new Error(`nats-server did not start at ${url}: ${log()}`, { cause: err });
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -102,8 +102,8 @@ async function fromBucket(
   index: { minIndexedSize: number },
   io: CommandIO,
 ): Promise<LoadedList[]> {
-  const { url, bucket } = bucketTarget(values, env);
-  const nc = await connectOnce(url);
+  const { nats, bucket } = bucketTarget(values, env);
+  const nc = await connectOnce(nats);
   try {
     const os = await openHashListBucket(nc, bucket, { create: false });
     const out: LoadedList[] = [];
