@@ -23,8 +23,6 @@ export const ERROR_CODES = [
   // nats/: a connection that cannot be opened at start; an object whose digest does not match.
   'nats_connect_failed',
   'object_integrity',
-  // The hashlist commands: no NATS server at the given address.
-  'nats_unreachable',
   'lease_lost',
   'image_unreadable',
   'model_invalid',
