@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 /**
  * Event ids double as `Nats-Msg-Id`, so they decide what JetStream dedupes. Ids are built from
@@ -8,14 +8,9 @@ import { createHash, randomUUID } from 'node:crypto';
  * over: without it, a new worker's kill-switch for its frame 12 would be swallowed as a
  * duplicate of the old worker's frame 12.
  */
-export function deterministicEventId(kind: string, ...parts: ReadonlyArray<string | number>): string {
+function deterministicEventId(kind: string, ...parts: ReadonlyArray<string | number>): string {
   const digest = createHash('sha256').update(parts.map(String).join('\u001f')).digest('hex').slice(0, 32);
   return `${kind}-${digest}`;
-}
-
-/** For events with no natural identity; unique, so retries must reuse the same object. */
-export function randomEventId(kind: string): string {
-  return `${kind}-${randomUUID()}`;
 }
 
 export interface KillSwitchIdParts {
@@ -44,4 +39,28 @@ export function escalationEventId(streamId: string, runId: string, ...parts: Rea
 /** A bad inbound message is identified by where it is stored. */
 export function deadLetterEventId(stream: string, seq: number): string {
   return `dl-${stream}-${seq}`;
+}
+
+/** A case is named by the run, the reason class and what opened it (a frame, or an unscreened code). */
+export function caseIdFor(streamId: string, runId: string, reasonClass: string, openedBy: string | number): string {
+  return deterministicEventId('case', streamId, runId, reasonClass, openedBy);
+}
+
+/** One kill-switch per confirming decision, whoever applies it and however often. */
+export function reviewKillSwitchEventId(streamId: string, decisionId: string): string {
+  return deterministicEventId('ks', streamId, 'review', decisionId);
+}
+
+/** Fail-closed: one kill-switch per run and cause. */
+export function failClosedEventId(streamId: string, runId: string, code: string): string {
+  return deterministicEventId('ks', streamId, runId, 'fail_closed', code);
+}
+
+/** A decision's ack and audit record, once per result (a duplicate's ack is its own event). */
+export function reviewAckEventId(decisionId: string, result: string): string {
+  return deterministicEventId('ack', decisionId, result);
+}
+
+export function reviewAuditEventId(decisionId: string, result: string): string {
+  return deterministicEventId('audit', decisionId, result);
 }

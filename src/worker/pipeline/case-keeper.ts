@@ -25,7 +25,7 @@ import {
   type ReviewOutcome,
   type Unscreenable,
 } from '../policy/index.js';
-import { caseEvent, killSwitchEvent, pageEvent, type EventContext } from './events.js';
+import { caseEvent, killSwitchEvent, pageEvent, type EventContext } from './decision-event.js';
 import type { FrameRing } from './frame-ring.js';
 
 export interface CaseKeeperDeps {

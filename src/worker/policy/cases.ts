@@ -2,7 +2,7 @@ import type { CaseClosure, CaseReason, EscalationPriority, FrameRef, ScoreSample
 import { MAX_SCORE_SAMPLES } from '../../contracts/index.js';
 import type { PolicyOptions } from '../../config/index.js';
 import type { CaseChange, CaseRecord } from '../../domain/cases.js';
-import { deterministicEventId } from '../../domain/event-id.js';
+import { caseIdFor } from '../../domain/event-id.js';
 import { rank } from './smoothing.js';
 import type { CaseEffect, PolicyContext, PolicyState } from './types.js';
 
@@ -38,7 +38,7 @@ export interface NewCase {
 
 export function newCase(n: NewCase, ctx: PolicyContext, options: PolicyOptions, now: number): CaseRecord {
   return {
-    caseId: deterministicEventId('case', ctx.streamId, ctx.runId, n.reasonClass, n.idPart),
+    caseId: caseIdFor(ctx.streamId, ctx.runId, n.reasonClass, n.idPart),
     streamId: ctx.streamId,
     reasonClass: n.reasonClass,
     revision: 1,

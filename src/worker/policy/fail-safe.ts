@@ -1,6 +1,6 @@
 import type { PolicyOptions } from '../../config/index.js';
 import type { CaseRecord } from '../../domain/cases.js';
-import { deterministicEventId } from '../../domain/event-id.js';
+import { failClosedEventId } from '../../domain/event-id.js';
 import { isSuppressed, newCase, openCaseOf, opened, revise, updated, withCase } from './cases.js';
 import { within } from './decide.js';
 import { UNSCREENED_CLASS } from './rules.js';
@@ -35,7 +35,7 @@ export function unscreened(state: PolicyState, why: Unscreenable, ctx: PolicyCon
   let next = state;
   let killSwitch: CaseRecord['killSwitch'];
   const kill = o.failClosed && !within(state.lastKillSwitchAt, now, o.killSwitchCooldownMs);
-  const eventId = deterministicEventId('ks', ctx.streamId, ctx.runId, 'fail_closed', why.code);
+  const eventId = failClosedEventId(ctx.streamId, ctx.runId, why.code);
   if (kill) {
     killSwitch = { eventId, at: new Date(now).toISOString(), reason: 'fail_closed' };
     next = { ...next, lastKillSwitchAt: now };

@@ -1,7 +1,7 @@
 import type { CaseState, EscalationPriority, ReviewAck, ReviewDecision } from '../../contracts/index.js';
 import type { PolicyOptions } from '../../config/index.js';
 import type { AppliedDecision, CaseRecord } from '../../domain/cases.js';
-import { deterministicEventId } from '../../domain/event-id.js';
+import { reviewKillSwitchEventId } from '../../domain/event-id.js';
 import { caseById, closeCase, closed, revise, updated, withCase } from './cases.js';
 import { maxPriority, rank } from './smoothing.js';
 import type { Effect, PolicyContext, PolicyResult, PolicyState } from './types.js';
@@ -44,7 +44,7 @@ export function applyReview(state: PolicyState, d: ReviewDecision, ctx: PolicyCo
   const at = new Date(now).toISOString();
   switch (d.decision) {
     case 'confirm': {
-      const eventId = deterministicEventId('ks', d.streamId, 'review', d.decisionId);
+      const eventId = reviewKillSwitchEventId(d.streamId, d.decisionId);
       const closure = { cause: 'review' as const, at, decisionId: d.decisionId, reviewer: d.reviewer, resolution: 'confirmed' as const };
       const patch = {
         killSwitch: { eventId, at, reason: 'review_confirmed' as const },

@@ -3,7 +3,7 @@ import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { PolicyOptions, ReviewOptions } from '../../config/index.js';
 import { ReviewDecisionSchema, SCHEMA_VERSION, type AuditRecord, type ReviewAck, type ReviewDecision } from '../../contracts/index.js';
-import { deterministicEventId } from '../../domain/event-id.js';
+import { reviewAckEventId, reviewAuditEventId } from '../../domain/event-id.js';
 import type { Emitter } from '../../domain/hooks.js';
 import type { Logger } from '../../domain/logger.js';
 import type { DecisionSink, HashListEditor } from '../../domain/ports.js';
@@ -91,7 +91,7 @@ export async function startDecisionApplier(deps: DecisionApplierDeps): Promise<E
     const event: ReviewAck = {
       schemaVersion: SCHEMA_VERSION,
       type: 'review_ack',
-      eventId: deterministicEventId('ack', d.decisionId, ack.result),
+      eventId: reviewAckEventId(d.decisionId, ack.result),
       decisionId: d.decisionId,
       caseId: d.caseId,
       streamId: d.streamId,
@@ -108,7 +108,7 @@ export async function startDecisionApplier(deps: DecisionApplierDeps): Promise<E
       const audit: AuditRecord = {
         schemaVersion: SCHEMA_VERSION,
         type: 'audit',
-        eventId: deterministicEventId('audit', d.decisionId, ack.result),
+        eventId: reviewAuditEventId(d.decisionId, ack.result),
         at,
         actor: { kind: 'worker', id: deps.workerId },
         action: ack.result === 'rejected' ? 'decision_rejected' : 'decision_applied',

@@ -4,7 +4,7 @@ import type { DecisionSink, HashListEditor } from '../../domain/ports.js';
 import type { KvCaseStore } from '../cases/case-store.js';
 import type { ReviewAckData } from '../pipeline/case-keeper.js';
 import { persisted } from '../pipeline/case-keeper.js';
-import { caseEvent, killSwitchEvent, pageEvent, type EventContext } from '../pipeline/events.js';
+import { caseEvent, killSwitchEvent, pageEvent, type EventContext } from '../pipeline/decision-event.js';
 import { applyReview, caseById, INITIAL_POLICY_STATE, recordListVersion, type Effect } from '../policy/index.js';
 
 export interface OfflineDeps {
