@@ -42,6 +42,8 @@ export const ERROR_CODES = [
   // Counted only: an invalid start whose dead letter could not be stored yet (it is retried).
   'deadletter_deferred',
   // add-to-list: another writer holds the list's lock (retried).
+  // A preserved original asked for without a stated reason: refused, nothing read.
+  'evidence_why_required',
   'list_busy',
   // Whatever was thrown that is not a StreamscreenError.
   'internal',

@@ -24,7 +24,8 @@ export async function renderFrame(frame: RawFrame, o: RenderOptions, original: b
   const raw = { raw: { width: frame.width, height: frame.height, channels: 3 as const } };
   const copy = () => {
     const s = sharp(frame.data, raw).resize({ width: o.width, withoutEnlargement: true });
-    return o.greyscale ? s.greyscale() : s;
+    // One channel, not grey in three: a third of the pixels to encode and store.
+    return o.greyscale ? s.greyscale().toColourspace('b-w') : s;
   };
   const jobs: Array<Promise<RenderedImage>> = [
     copy()

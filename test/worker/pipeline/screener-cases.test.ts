@@ -177,7 +177,7 @@ describe('stream screener: cases', () => {
     const classify = classifier.classify.bind(classifier);
     // The worker shuts down (a handover, not an end) after its sixth frame.
     classifier.classify = async () => {
-      const s = await classify();
+      const s = await classify(BENIGN);
       if (classifier.calls === 6) shutdown.abort(new AssignmentAbortedError('s1', 'shutdown'));
       return s;
     };
