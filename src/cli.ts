@@ -31,6 +31,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     load: () => import('./cli/commands/hashlist.js'),
   },
   match: { summary: 'look one PDQ hash up in the published (or local) hash lists', load: () => import('./cli/commands/match.js') },
+  review: {
+    summary: 'confirm, dismiss, escalate or add-to-list an escalation case, and print the ack',
+    load: () => import('./cli/commands/review.js'),
+  },
+  evidence: {
+    summary: "export a case's evidence report bundle (frames, hashes, matches, models, scores, stream metadata)",
+    load: () => import('./cli/commands/evidence.js'),
+  },
 };
 
 function usage(): string {

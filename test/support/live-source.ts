@@ -36,6 +36,11 @@ export interface LiveSourceOptions {
   fps?: number;
   /** lavfi video source description, default `testsrc2`. */
   pattern?: string;
+  /**
+   * A filter applied to the pattern before encoding, e.g. a full-frame drawbox whose `enable`
+   * expression switches a controlled signal on and off over time (tests of k-of-n smoothing).
+   */
+  filter?: string;
   /** A benign image to show (e.g. a file from ../shared/pdq-vectors/decoded/). */
   image?: string;
   /** Seconds into each session at which `image` replaces the pattern; 0 (default) shows it from the start. */
@@ -86,7 +91,7 @@ function encoderArgs(opts: LiveSourceOptions): string[] {
     '-i',
     `${opts.pattern ?? 'testsrc2'}=size=${w}x${h}:rate=${fps}`,
   ];
-  let filter = '[0:v]format=yuv420p[v]';
+  let filter = `[0:v]${opts.filter ? `${opts.filter},` : ''}format=yuv420p[v]`;
   if (opts.image) {
     args.push('-re', '-loop', '1', '-framerate', String(fps), '-i', opts.image);
     const after = opts.imageAfterSec ?? 0;

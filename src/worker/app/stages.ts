@@ -7,6 +7,9 @@ import type { Emitter } from '../../domain/hooks.js';
 import type { Logger } from '../../domain/logger.js';
 import type { CaseStateStore, DecisionSink, EvidenceStore, FrameSourceFactory, HashListEditor } from '../../domain/ports.js';
 import type { CasePublisher } from '../cases/case-publisher.js';
+import type { CaseModel } from '../../contracts/index.js';
+import { AGE_GENDER_MODEL, FACE_DETECTOR_MODEL } from '../classify/face-constants.js';
+import { loadManifest } from '../classify/manifest.js';
 import { openClassifier, type Classifier } from '../classify/index.js';
 import { faceAgeFactory } from '../classify/load-face-part.js';
 import type { WorkerEvents } from '../events.js';
@@ -23,6 +26,8 @@ export interface ScreeningStages {
   readonly matcher: HashMatcherService;
   readonly fileLists: FileHashLists;
   readonly classifier?: Classifier;
+  /** Ids, versions and digests of the classifier models in use (from the manifest). */
+  readonly models: readonly CaseModel[];
   readonly openSource: FrameSourceFactory;
   close(): Promise<void>;
 }
@@ -52,6 +57,7 @@ export function createScreener(loaded: LoadedConfig, stages: ScreeningStages, w:
     sink: w.sink,
     policy: loaded.stages.policy,
     options: loaded.stages.screener,
+    models: stages.models,
     storyboardFrames: loaded.stages.evidence.storyboardFrames,
     ...(w.cases ? { cases: w.cases } : {}),
     ...(w.evidence ? { evidence: w.evidence } : {}),
@@ -73,6 +79,7 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
   await fileLists.load();
 
   let classifier: Classifier | undefined;
+  let models: CaseModel[] = [];
   if (config.classify.enabled) {
     classifier = await openClassifier({
       logger,
@@ -80,6 +87,7 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
       options: stages.classifier,
     });
     logger.info({ models: classifier.models, faces: classifier.faces }, 'classifiers ready');
+    models = await modelRefs(classifier, stages.classifier.manifestPath);
   }
 
   const openSource: FrameSourceFactory = ({ streamId, url, signal }) =>
@@ -100,6 +108,7 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
     matcher,
     fileLists,
     classifier,
+    models,
     openSource,
     close: async () => {
       await classifier?.close();
@@ -114,4 +123,15 @@ export function sinkFor(publisher: DecisionPublisher, cases: CasePublisher): Dec
     failure: async (event, signal) => void (await publisher.publishFailure(event, { signal })),
     caseEvent: async (event, signal) => void (await cases.publishCase(event, { signal })),
   };
+}
+
+/** What case events name: each model in use with its source version and file digest. */
+async function modelRefs(classifier: Classifier, manifestPath: string): Promise<CaseModel[]> {
+  const manifest = await loadManifest(manifestPath);
+  // The face part runs two models under one id.
+  const ids = classifier.models.flatMap((id) => (id === 'face-age' ? [FACE_DETECTOR_MODEL, AGE_GENDER_MODEL] : [id]));
+  return ids.flatMap((id) => {
+    const entry = manifest.models.find((m) => m.id === id);
+    return entry ? [{ id, version: entry.source.version, sha256: entry.sha256 }] : [];
+  });
 }

@@ -1,7 +1,15 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { PublisherOptions, ReviewOptions } from '../../config/index.js';
-import { sharedStreams, STREAM_ID_PATTERN, subjectFor, type AuditRecord, type CaseEvent, type ReviewAck } from '../../contracts/index.js';
+import {
+  sharedStreams,
+  STREAM_ID_PATTERN,
+  subjectFor,
+  type AuditRecord,
+  type CaseEvent,
+  type ReviewAck,
+  type ReviewDecision,
+} from '../../contracts/index.js';
 import { PublishError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
 import { createDurablePublisher, ensureStream, type PublishCallOptions, type PublishReceipt } from '../../nats/index.js';
@@ -13,6 +21,8 @@ export interface CasePublisher {
   publishAck(ack: ReviewAck, opts?: PublishCallOptions): Promise<PublishReceipt>;
   /** `screening.audit`. */
   publishAudit(record: AuditRecord, opts?: PublishCallOptions): Promise<PublishReceipt>;
+  /** `screening.review.<streamId>`, Nats-Msg-Id = decisionId (`streamscreen review`; the console publishes its own). */
+  publishDecision(decision: ReviewDecision, opts?: PublishCallOptions): Promise<PublishReceipt>;
   /** Creates/updates the streams shared with the console (contracts/streams.ts), idempotently. */
   provision(): Promise<void>;
 }
@@ -88,5 +98,7 @@ export function createCasePublisher(deps: {
     publishCase: (e, opts) => durable.publish(perStream(casePrefix(e), e.streamId), e, opts),
     publishAck: (a, opts) => durable.publish(perStream(o.ackSubjectPrefix, a.streamId), a, opts),
     publishAudit: (r, opts) => durable.publish(o.auditSubject, r, opts),
+    publishDecision: (d, opts) =>
+      durable.publishRaw(perStream(o.decisionSubjectPrefix, d.streamId), d.type, d.decisionId, JSON.stringify(d), opts),
   };
 }

@@ -78,11 +78,15 @@ export function createEvidenceReader(deps: {
       } catch (err) {
         throw new EvidenceError('evidence_read_failed', `cannot read ${ref.bucket}/${ref.name}`, { cause: err });
       }
-      if (!stored) throw new EvidenceError('evidence_missing', `${ref.bucket}/${ref.name} is not in the object store (expired or never stored)`);
+      if (!stored)
+        throw new EvidenceError('evidence_missing', `${ref.bucket}/${ref.name} is not in the object store (expired or never stored)`);
       const image = ref.encryption === 'aes-256-gcm' ? openEvidence(stored.bytes, deps.keys) : Buffer.from(stored.bytes);
       const digest = sha256Hex(image);
       if (digest !== ref.sha256) {
-        throw new EvidenceError('evidence_digest_mismatch', `${ref.bucket}/${ref.name}: sha256 ${digest} is not the ${ref.sha256} its reference states`);
+        throw new EvidenceError(
+          'evidence_digest_mismatch',
+          `${ref.bucket}/${ref.name}: sha256 ${digest} is not the ${ref.sha256} its reference states`,
+        );
       }
       return image;
     },

@@ -1,5 +1,5 @@
 import type { PolicyOptions } from '../../config/index.js';
-import type { ReviewDecision } from '../../contracts/index.js';
+import type { CaseModel, ReviewDecision } from '../../contracts/index.js';
 import type { StreamCases } from '../../domain/cases.js';
 import { errorCode } from '../../domain/errors.js';
 import type { Emitter } from '../../domain/hooks.js';
@@ -37,6 +37,8 @@ export interface CaseKeeperDeps {
   /** Absent or disabled: cases carry no storyboard. */
   readonly evidence?: EvidenceStore;
   readonly lists?: HashListEditor;
+  /** The classifier models in use, named in every case event (reports say which model said what). */
+  readonly models?: readonly CaseModel[];
   readonly ring: FrameRing;
   readonly logger: Logger;
   readonly events: Emitter<WorkerEvents>;
@@ -176,7 +178,7 @@ export class CaseKeeper {
   }
 
   #queueCase(e: CaseEffect, ctx: EventContext): void {
-    const event = caseEvent(e);
+    const event = caseEvent(e, this.#d.models);
     const page = pageEvent(e, ctx);
     this.#cases = this.#cases.then(async () => {
       try {

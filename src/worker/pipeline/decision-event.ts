@@ -1,6 +1,7 @@
 import {
   SCHEMA_VERSION,
   type CaseEvent,
+  type CaseModel,
   type EscalationEvent,
   type EscalationReason,
   type KillSwitchEvent,
@@ -49,8 +50,8 @@ export function killSwitchEvent(e: KillSwitchEffect, ctx: EventContext): KillSwi
   };
 }
 
-export function caseEvent(e: CaseEffect): CaseEvent {
-  const body = caseBody(e.record);
+export function caseEvent(e: CaseEffect, models?: readonly CaseModel[]): CaseEvent {
+  const body = { ...caseBody(e.record), ...(models?.length ? { models } : {}) };
   const eventId = `${e.record.caseId}-r${e.record.revision}`;
   if (e.type === 'case_opened') return { schemaVersion: SCHEMA_VERSION, type: 'case_opened', eventId, ...body };
   if (e.type === 'case_updated') {

@@ -1,5 +1,5 @@
 import type { PolicyOptions, ScreenerOptions } from '../../config/index.js';
-import type { FrameRef, HashMatch, ReviewDecision } from '../../contracts/index.js';
+import type { CaseModel, FrameRef, HashMatch, ReviewDecision } from '../../contracts/index.js';
 import { errorCode, LeaseLostError } from '../../domain/errors.js';
 import { screeningFailureEvent } from '../../domain/failure.js';
 import type { RawFrame } from '../../domain/frame.js';
@@ -47,6 +47,8 @@ export interface StreamScreenerDeps {
   readonly evidence?: EvidenceStore;
   /** add-to-list decisions. */
   readonly lists?: HashListEditor;
+  /** The classifier models in use, for case events. */
+  readonly models?: readonly CaseModel[];
   /** Streams screened here, for review decisions to reach their case state. */
   readonly live?: LiveStreamRegistry;
   readonly now?: () => number;
@@ -119,6 +121,7 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
       ...(deps.cases ? { store: deps.cases } : {}),
       ...(deps.evidence ? { evidence: deps.evidence } : {}),
       ...(deps.lists ? { lists: deps.lists } : {}),
+      ...(deps.models ? { models: deps.models } : {}),
       ring,
       logger: log,
       events,
