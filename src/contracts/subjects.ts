@@ -11,10 +11,19 @@ export const SUBJECTS = {
   failure: 'screening.failure',
   shadow: 'screening.shadow',
   deadLetter: 'screening.deadletter',
+  /** Audit of what the enforcer did at the ingest servers. */
+  enforcementAction: 'enforcement.actions',
   /** Drafts (roadmap): not yet published by anything. */
   reviewDecision: 'review.decisions',
   evidenceRef: 'evidence.refs',
-  enforcementAction: 'enforcement.actions',
+} as const;
+
+/** KV buckets other deployables read: their entries are contracts too (`$KV.<bucket>.<key>`). */
+export const KV_BUCKETS = {
+  /** Who publishes each stream (bridge writes, enforcer reads). */
+  publishers: 'screening-publishers',
+  /** Publishers that may not publish again (enforcer and operators write, bridge reads). */
+  blocks: 'screening-blocks',
 } as const;
 
 /** `<prefix>.<token>`: the token (stream id, case id) is validated where it is produced. */
