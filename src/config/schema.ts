@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { templateFields, templateIssues } from '../domain/template.js';
 
 /**
  * The one place where configuration defaults live. Every value can be overridden from the
@@ -22,7 +23,76 @@ export const HashListConfigSchema = z.strictObject({
   format: z.enum(['text', 'csv']).optional(),
 });
 
-export const ConfigSchema = z.strictObject({
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const templateString = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .superRefine((t, ctx) => {
+      for (const issue of templateIssues(t)) ctx.addIssue({ code: 'custom', message: `${what}: ${issue}` });
+    });
+
+/**
+ * One ingest server the bridge takes hooks from and the enforcer kicks publishers on. The id is
+ * in the hook URL (`/hooks/<id>/...`), so every stream is recorded with the instance it is on.
+ */
+export const IngestConfigSchema = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ingest id: 1-64 of A-Z a-z 0-9 _ -'),
+    kind: z.enum(['nginx-rtmp', 'srs', 'mediamtx', 'generic']),
+    /**
+     * Authenticates the ingest's hook calls: `?token=<secret>` in the hook URL or
+     * `Authorization: Bearer <secret>` (none of nginx-rtmp, SRS, MediaMTX can sign), and the
+     * HMAC-SHA256 key of the generic webhook. At least 16 characters: it is all that stands
+     * between the internet and "allow this publisher".
+     */
+    secret: z.string().min(16, 'secret: at least 16 characters'),
+    /** Where workers pull the stream from, e.g. `rtmp://nginx-1.internal:1935/{app}/{name}`. */
+    pullUrl: templateString('pullUrl'),
+    /**
+     * The stream id of a publish. The default never contains the stream key (ids appear in
+     * subjects, logs and events) and is the same on every reconnect with that key, so ends,
+     * blocks and the worker's admission all line up: `{nameHash}` is a digest of app and name.
+     */
+    streamId: templateString('streamId').default('{ingest}-{app}-{nameHash}'),
+    /** The ingest's control API, for the enforcer's kick call; without it this ingest's publishers cannot be kicked. */
+    control: z
+      .strictObject({
+        /**
+         * nginx-rtmp: the `rtmp_control` location (`http://nginx-1.internal:8080/control`); SRS: the
+         * HTTP API (`http://srs:1985`); MediaMTX: the Control API (`http://mediamtx:9997`); generic:
+         * the URL the signed kick is POSTed to.
+         */
+        url: z.url({ protocol: /^https?$/, message: 'control.url: an http(s) URL' }),
+        /** Basic auth for the control API (MediaMTX internal users, a proxy in front of nginx). */
+        username: z.string().optional(),
+        password: z.string().optional(),
+        /** HMAC key for the generic kick webhook; defaults to the ingest's secret. */
+        secret: z.string().min(16).optional(),
+      })
+      .optional(),
+  })
+  .superRefine((ingest, ctx) => {
+    const fields = templateFields(ingest.streamId);
+    // An id without anything per stream would give every broadcaster of this ingest one id.
+    if (!fields.some((f) => ['name', 'nameHash', 'clientId', 'connectionId'].includes(f) || f.startsWith('arg.'))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['streamId'],
+        message:
+          'streamId must use {name}, {nameHash}, {clientId}, {connectionId} or {arg.NAME}, or every stream of the ingest gets one id',
+      });
+    }
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(ingest.pullUrl)) {
+      ctx.addIssue({ code: 'custom', path: ['pullUrl'], message: 'pullUrl must be an absolute URL (scheme://host/...)' });
+    }
+    if (ingest.control && (ingest.control.username === undefined) !== (ingest.control.password === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['control'], message: 'control.username and control.password go together' });
+    }
+  });
+
+const ConfigObjectSchema = z.strictObject({
   nats: z
     .strictObject({
       url: z.string().min(1).default('nats://127.0.0.1:4222'),
@@ -181,6 +251,86 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({}),
 
+  /** The ingest servers the bridge and the enforcer talk to. */
+  ingests: z.array(IngestConfigSchema).default([]),
+
+  bridge: z
+    .strictObject({
+      /**
+       * Loopback by default: hook calls carry stream keys and decide who may broadcast, so the
+       * listener is exposed to the ingest's network deliberately, never by accident.
+       */
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8089),
+      /**
+       * What a publish hook answers when NATS does not ack the start within natsTimeoutMs.
+       * `open`: allow and queue the start in the outbox (screened late, never unscreened);
+       * `closed`: refuse the broadcaster. Open, because refusing every broadcaster while NATS is
+       * down turns a screening outage into a platform outage; a platform that must never carry
+       * an unscreened second chooses closed.
+       */
+      failMode: z.enum(['open', 'closed']).default('open'),
+      /**
+       * How long a hook waits for JetStream. The publish hook's budget is p99 <= 20 ms with NATS
+       * up (a loopback ack takes ~1 ms); 250 ms keeps a struggling NATS from stalling every
+       * encoder's connect while riding out a leader election's short pause.
+       */
+      natsTimeoutMs: positiveMs(250),
+      /** Durable queue of starts and ends NATS did not take; relative paths are under the working directory. */
+      outboxDir: z.string().min(1).default('var/bridge-outbox'),
+      /** How often the outbox is retried while NATS is away. */
+      outboxRetryMs: positiveMs(1_000),
+      /**
+       * Generic webhook replay window: a signed request older or newer than this is refused.
+       * Five minutes, as Stripe and Slack use: room for clock skew, short for replays.
+       */
+      signatureToleranceMs: positiveMs(300_000),
+      /** Largest hook body. Real hooks are under 2 KiB; 64 KiB refuses floods cheaply. */
+      bodyLimitBytes: z.number().int().min(1024).max(1_048_576).default(65_536),
+    })
+    .prefault({}),
+
+  enforcer: z
+    .strictObject({
+      /** Defaults to `enforcer-<hostname>-<pid>`; recorded in the audit trail. */
+      id: z.string().min(1).optional(),
+      /** Durable consumer of screening.killswitch.* (shared by enforcer replicas). */
+      consumer: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/)
+        .default('enforcer'),
+      /** How long a kill's block lasts: a day stops the encoder's reconnect loop and the same-evening retry. */
+      blockMs: positiveMs(DAY_MS),
+      /**
+       * A hash-list kill is a match against known abuse material: its publisher stays blocked
+       * until a person lifts it. False applies blockMs to those too.
+       */
+      hashKillsPermanent: z.boolean().default(true),
+      /**
+       * What a kill blocks. Key and stream id by default; `ip` is opt-in because addresses are
+       * shared (carrier NAT, offices) and would refuse unrelated broadcasters.
+       */
+      blockScopes: z
+        .array(z.enum(['key', 'stream', 'ip']))
+        .min(1)
+        .default(['key', 'stream']),
+      /** One kick call's time limit; ingest control APIs answer in milliseconds. */
+      kickTimeoutMs: positiveMs(5_000),
+      /** Retry of a failed kick: doubling from the first delay up to the cap (domain/retry.ts). */
+      retryBaseMs: positiveMs(500),
+      retryMaxMs: positiveMs(30_000),
+      /** Redelivery of a kill whose handler died; well above one kick plus the block writes. */
+      ackWaitMs: positiveMs(30_000),
+      /**
+       * Audit retention. A year: US providers must preserve reported material's context for
+       * one year (REPORT Act, 2024), and the audit is what says when and how a stream was cut.
+       */
+      auditMaxAgeMs: positiveMs(365 * DAY_MS),
+      /** Expired blocks are deleted (and the lift audited) this often. */
+      sweepIntervalMs: positiveMs(60_000),
+    })
+    .prefault({}),
+
   metrics: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -196,6 +346,24 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
 });
 
+/** Rules across sections and entries, reported together with the field errors' sections. */
+export const ConfigSchema = ConfigObjectSchema.superRefine((config, ctx) => {
+  const ids = config.ingests.map((i) => i.id);
+  for (const id of new Set(ids.filter((id, n) => ids.indexOf(id) !== n))) {
+    ctx.addIssue({ code: 'custom', path: ['ingests'], message: `duplicate ingest id '${id}'` });
+  }
+  const e = config.enforcer;
+  if (e.retryMaxMs < e.retryBaseMs) ctx.addIssue({ code: 'custom', path: ['enforcer', 'retryMaxMs'], message: 'must be >= retryBaseMs' });
+  // A kill whose handler is still waiting on the ingest must not be redelivered to another replica.
+  if (e.ackWaitMs <= 2 * e.kickTimeoutMs) {
+    ctx.addIssue({ code: 'custom', path: ['enforcer', 'ackWaitMs'], message: 'must be more than twice kickTimeoutMs' });
+  }
+  if (new Set(e.blockScopes).size !== e.blockScopes.length) {
+    ctx.addIssue({ code: 'custom', path: ['enforcer', 'blockScopes'], message: 'lists a scope twice' });
+  }
+});
+
 export type Config = z.infer<typeof ConfigSchema>;
+export type IngestConfig = z.infer<typeof IngestConfigSchema>;
 export type HashListConfig = z.infer<typeof HashListConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
