@@ -38,8 +38,9 @@ export function templateFields(template: string): string[] {
 export type Rendered = { readonly ok: true; readonly value: string } | { readonly ok: false; readonly missing: string[] };
 
 /**
- * Fills the placeholders, passing each value through `encode`. A placeholder without a value is
- * reported rather than rendered empty: `rtmp://host/live/` would pull the wrong stream.
+ * Fills the placeholders, passing each value through `encode`. A placeholder the hook gave no
+ * value for is reported rather than rendered empty (`rtmp://host/live/` would pull the wrong
+ * stream); an empty value given on purpose (MediaMTX has no app) renders empty.
  */
 export function renderTemplate(template: string, values: TemplateValues, encode: (v: string) => string): Rendered {
   const missing: string[] = [];
@@ -47,7 +48,7 @@ export function renderTemplate(template: string, values: TemplateValues, encode:
     .map((p) => {
       if ('text' in p) return p.text;
       const v = 'field' in p ? values.fields[p.field] : values.args?.[p.arg];
-      if (v === undefined || v === '') {
+      if (v === undefined) {
         missing.push('field' in p ? p.field : `arg.${p.arg}`);
         return '';
       }
