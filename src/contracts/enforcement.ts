@@ -89,7 +89,7 @@ export const EnforcementActionSchema = z
     action: EnforcementActionKindSchema.describe(
       'disconnect: kick call at the ingest; block: deny re-publish; unblock: a block lifted; skip: nothing to do',
     ),
-    reason: z.enum(['killswitch', 'review_confirmed', 'review_dismissed', 'operator']),
+    reason: z.enum(['killswitch', 'review_confirmed', 'review_dismissed', 'operator', 'expired']),
     killSwitchEventId: z.string().min(1).optional().describe('The kill-switch this action carries out'),
     ingest: IngestRefSchema.optional(),
     target: z
