@@ -101,8 +101,8 @@ async function fromBucket(
   index: { minIndexedSize: number },
   io: CommandIO,
 ): Promise<LoadedList[]> {
-  const { url, bucket } = bucketTarget(values, env);
-  const nc = await connectOnce(url);
+  const { nats, bucket } = bucketTarget(values, env);
+  const nc = await connectOnce(nats);
   try {
     const os = await openHashListBucket(nc, bucket, { create: false });
     const out: LoadedList[] = [];

@@ -7,7 +7,6 @@ import type { Logger } from '../../domain/logger.js';
 import type { StreamStart } from '../../domain/stream.js';
 import { AssignmentAbortedError, type AbortCause } from './errors.js';
 import type { HeldLease } from './lease.js';
-import type { DesiredStream } from './provision.js';
 import { redactUrl } from '../../domain/redact.js';
 import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
 import { disposeStart } from './dispose.js';
@@ -53,8 +52,6 @@ export interface ScreeningAssignment {
 export interface IngestPublisher {
   publishFailure(event: ScreeningFailureEvent, opts?: { signal?: AbortSignal }): Promise<unknown>;
   publishDeadLetter(event: DeadLetterEvent, opts?: { signal?: AbortSignal }): Promise<unknown>;
-  /** Idempotent create-or-update of a JetStream stream; provisions the inbound streams. */
-  ensureStream(desired: DesiredStream): Promise<unknown>;
 }
 
 /** A terminal failure is `failed` (given up, reported); a retryable one `crashed` (handed back for another try). */

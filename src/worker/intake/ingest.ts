@@ -147,9 +147,7 @@ class IngestImpl implements Ingest {
     const o = this.options;
     this.js = jetstream(this.deps.nc, { timeout: o.requestTimeoutMs });
     this.jsm = await this.js.jetstreamManager();
-    const kv = o.provision
-      ? await provisionIngest(this.js, o, (desired) => this.deps.publisher.ensureStream(desired), this.log)
-      : await openLeaseBucket(this.js, o);
+    const kv = o.provision ? await provisionIngest(this.js, o, this.log) : await openLeaseBucket(this.js, o);
     await this.checkServerTimings(kv.status().then((s) => s.ttl));
     this.leases = new LeaseStore(kv, this.workerId, o);
     // Follow ends before taking any start, so no end can fall between the admission check and us.

@@ -1,7 +1,7 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from '../../domain/logger.js';
-import { ensureStream } from './ensure-stream.js';
+import { ensureStream } from '../../nats/index.js';
 import type { PublisherOptions } from './options.js';
 
 /**

@@ -5,7 +5,9 @@ import type { StoredMsg } from '@nats-io/jetstream';
 import type { DeadLetterEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, SourceError } from '../../../src/domain/errors.js';
 import { AssignmentAbortedError, createIngest, type Ingest, type ScreeningAssignment } from '../../../src/worker/intake/index.js';
-import { createDecisionPublisher, killSwitchEventId, type PublishReceipt } from '../../../src/worker/publish/index.js';
+import { killSwitchEventId } from '../../../src/domain/event-id.js';
+import type { PublishReceipt } from '../../../src/nats/index.js';
+import { createDecisionPublisher } from '../../../src/worker/publish/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
 import {
   delay,
@@ -242,7 +244,7 @@ describe('ingest on a real nats-server', () => {
       const health = ingest.healthy();
       return health.ok ? undefined : health;
     });
-    expect(sick.reasons).toEqual([expect.stringMatching(/^not receiving stream ends \(ends follower down: /)]);
+    expect(sick.reasons).toEqual([expect.stringMatching(/^not receiving stream ends \(\S+ follower down: /)]);
     expect(asg.signal.aborted).toBe(false);
 
     // Created again (sequences restart at 1) and the end published at once, possibly before the

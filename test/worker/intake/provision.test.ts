@@ -47,9 +47,8 @@ describe('provisioning on a real nats-server', () => {
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const o = resolveIngestOptions();
-    const publisher = createDecisionPublisher({ js, logger });
-    await provisionIngest(js, o, publisher.ensureStream);
-    await provisionIngest(js, o, publisher.ensureStream);
+    await provisionIngest(js, o);
+    await provisionIngest(js, o);
 
     const starts = await jsm.streams.info('SCREENING_STARTS');
     expect(starts.config).toMatchObject({
@@ -68,7 +67,7 @@ describe('provisioning on a real nats-server', () => {
     expect(bucket.config).toMatchObject({ max_msgs_per_subject: 1, allow_direct: false });
     expect(millis(bucket.config.max_age)).toBe(6000);
 
-    await provisionIngest(js, resolveIngestOptions({ ackWaitMs: 5000, leaseTtlMs: 9000 }), publisher.ensureStream);
+    await provisionIngest(js, resolveIngestOptions({ ackWaitMs: 5000, leaseTtlMs: 9000 }));
     expect(millis((await jsm.consumers.info('SCREENING_STARTS', 'screeners')).config.ack_wait!)).toBe(5000);
     expect(millis((await jsm.streams.info('KV_screening-leases')).config.max_age)).toBe(9000);
   });

@@ -4,14 +4,9 @@ import { ConnectionError, RequestError, TimeoutError, connect, type NatsConnecti
 import { pino } from 'pino';
 import type { EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, PublishError } from '../../../src/domain/errors.js';
-import {
-  createDecisionPublisher,
-  escalationEventId,
-  failureEventId,
-  killSwitchEventId,
-  type DecisionPublisher,
-} from '../../../src/worker/publish/index.js';
-import { classifyPublishError } from '../../../src/worker/publish/classify-error.js';
+import { escalationEventId, failureEventId, killSwitchEventId } from '../../../src/domain/event-id.js';
+import { classifyNatsError } from '../../../src/nats/index.js';
+import { createDecisionPublisher, type DecisionPublisher } from '../../../src/worker/publish/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
 
 const logger = pino({ level: 'silent' });
@@ -190,13 +185,13 @@ describe('decision publisher on a real nats-server', () => {
       api(404, 10059),
       new Error('something new'),
     ]) {
-      expect(classifyPublishError(transient), String(transient)).toEqual({ retryable: true });
+      expect(classifyNatsError(transient), String(transient)).toEqual({ retryable: true });
     }
     for (const permanent of [api(400, 10054), api(400, 10060), api(400, 10003)]) {
-      expect(classifyPublishError(permanent)).toMatchObject({ retryable: false });
+      expect(classifyNatsError(permanent)).toMatchObject({ retryable: false });
     }
     // Wrapped refusals are found through the cause chain.
-    expect(classifyPublishError(new RequestError('wrapped', { cause: api(400, 10054) }))).toMatchObject({ retryable: false });
+    expect(classifyNatsError(new RequestError('wrapped', { cause: api(400, 10054) }))).toMatchObject({ retryable: false });
   });
 
   it('keeps retrying through a server restart until the event is acked, and stores it once', async () => {

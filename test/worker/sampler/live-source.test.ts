@@ -1,9 +1,10 @@
+import { capturingLogger } from '../../support/capture-logger.js';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
 import { createSampler, type Sampler } from '../../../src/worker/sampler/index.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
-import { capturingLogger, DEBIAN_FFMPEG, meanAbsDiff, SHARED_DECODED, take } from './helpers.js';
+import { DEBIAN_FFMPEG, meanAbsDiff, SHARED_DECODED, take } from './helpers.js';
 
 const IMAGE = join(SHARED_DECODED, 'bridge-1-original.png');
 let ffmpeg: FfmpegBinary;

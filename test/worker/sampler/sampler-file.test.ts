@@ -1,3 +1,4 @@
+import { capturingLogger } from '../../support/capture-logger.js';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawFrame } from '../../../src/domain/frame.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
 import { createSampler, SourceFailedError } from '../../../src/worker/sampler/index.js';
-import { BUNDLED_FFMPEG, capturingLogger, DEBIAN_FFMPEG, groupMembers, makeClip } from './helpers.js';
+import { BUNDLED_FFMPEG, DEBIAN_FFMPEG, groupMembers, makeClip } from './helpers.js';
 
 let dir: string;
 let small: string;

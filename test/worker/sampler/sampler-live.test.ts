@@ -1,3 +1,4 @@
+import { capturingLogger } from '../../support/capture-logger.js';
 import { existsSync } from 'node:fs';
 import { createHooks } from '../../../src/domain/hooks.js';
 import type { WorkerEvents } from '../../../src/worker/events.js';
@@ -7,7 +8,7 @@ import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmp
 import { createSampler, SourceFailedError, type Sampler } from '../../../src/worker/sampler/index.js';
 import { freePort } from '../../support/nats-server.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
-import { BUNDLED_FFMPEG, capturingLogger, DEBIAN_FFMPEG, groupMembers, take } from './helpers.js';
+import { BUNDLED_FFMPEG, DEBIAN_FFMPEG, groupMembers, take } from './helpers.js';
 
 const binaries: Record<string, FfmpegBinary> = {};
 beforeAll(async () => {
