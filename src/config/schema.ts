@@ -336,6 +336,12 @@ const ConfigObjectSchema = z.strictObject({
        * Five minutes, as Stripe and Slack use: room for clock skew, short for replays.
        */
       signatureToleranceMs: positiveMs(300_000),
+      /**
+       * How long a publisher record (who published a stream, from where) is kept. Thirty days:
+       * kills come during the stream and reports within days, and nobody's address is kept for
+       * longer than those need.
+       */
+      recordTtlMs: positiveMs(30 * DAY_MS),
       /** Largest hook body. Real hooks are under 2 KiB; 64 KiB refuses floods cheaply. */
       bodyLimitBytes: z.number().int().min(1024).max(1_048_576).default(65_536),
     })

@@ -8,11 +8,15 @@ export type AuditEntry = Omit<EnforcementAction, 'schemaVersion' | 'type' | 'eve
  * a record published again after a crash is stored once, and every attempt has its own record.
  */
 export function auditRecord(entry: AuditEntry, at: Date): EnforcementAction {
-  const basis = entry.killSwitchEventId ?? `${entry.streamId}:${entry.blockKeys?.join(',') ?? ''}:${at.toISOString()}`;
+  // What a kill does is identified by the kill; a lift (or an action without a kill) by what and when.
+  const basis =
+    entry.action !== 'unblock' && entry.killSwitchEventId
+      ? [entry.killSwitchEventId]
+      : [entry.streamId, entry.blockKeys?.join(',') ?? '', at.toISOString()];
   return {
     schemaVersion: SCHEMA_VERSION,
     type: 'enforcement_action',
-    eventId: deterministicEventId('enf', basis, entry.action, entry.attempt),
+    eventId: deterministicEventId('enf', ...basis, entry.action, entry.attempt),
     ...entry,
     at: at.toISOString(),
   };

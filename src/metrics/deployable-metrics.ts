@@ -46,7 +46,11 @@ export function createBridgeMetrics(options: { defaultMetrics?: boolean } = {}):
       buckets: HOOK_BUCKETS,
       registers,
     }),
-    outboxBatches: new Gauge({ name: 'streamscreen_bridge_outbox_batches', help: 'Hook calls whose events wait in the outbox for NATS', registers }),
+    outboxBatches: new Gauge({
+      name: 'streamscreen_bridge_outbox_batches',
+      help: 'Hook calls whose events wait in the outbox for NATS',
+      registers,
+    }),
     ready: new Gauge({ name: 'streamscreen_ready', help: '1 when ready', registers }),
   };
 }
