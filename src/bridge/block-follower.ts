@@ -13,10 +13,13 @@ export interface BlockFollower extends BlockView {
  * and while NATS is away it still refuses what was blocked when it left. An entry that breaks the
  * contract is logged and ignored (it cannot refuse anyone, and cannot stop the others).
  */
-export async function followBlocks(kv: KV, logger: Logger): Promise<BlockFollower> {
+export async function followBlocks(kv: KV, logger: Logger, loadTimeoutMs = 10_000): Promise<BlockFollower> {
   const log = logger.child({ component: 'blocks' });
   const blocks = new Map<string, BlockRecord>();
   let loaded = (await kv.status()).values === 0;
+  let markLoaded: () => void = () => undefined;
+  const initial = new Promise<void>((resolve) => (markLoaded = resolve));
+  if (loaded) markLoaded();
   const watch = await kv.watch();
   void (async () => {
     for await (const e of watch) {
@@ -28,9 +31,17 @@ export async function followBlocks(kv: KV, logger: Logger): Promise<BlockFollowe
       } else {
         blocks.delete(e.key);
       }
-      if (e.isUpdate || e.delta === 0) loaded = true;
+      if (!loaded && (e.isUpdate || e.delta === 0)) {
+        loaded = true;
+        markLoaded();
+      }
     }
   })().catch((err: unknown) => log.error({ err }, 'block watch ended'));
+  // Hooks are answered only once the blocks in force are known (or after loadTimeoutMs, not ready).
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([initial, new Promise<void>((resolve) => (timer = setTimeout(resolve, loadTimeoutMs)))]);
+  clearTimeout(timer);
+  if (!loaded) log.warn({ loadTimeoutMs }, 'blocks not loaded yet; fail-closed refuses publishes until they are');
   return {
     get loaded() {
       return loaded;
