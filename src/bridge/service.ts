@@ -125,6 +125,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
       },
     ];
     records.set(streamId, record);
+    // Ends may reach another replica: keep the newest records only, so the map cannot grow without bound.
+    if (records.size > MAX_REMEMBERED) records.delete(records.keys().next().value!);
     if ((await deliver(entries, streamId)) === 'sent') return { verdict: { allow: true }, outcome: 'allowed', streamId };
     if (deps.failMode === 'open') {
       await queue(entries);
@@ -163,6 +165,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
     },
   };
 }
+
+/** Streams whose record this bridge keeps to mark their end; far above one bridge's live streams. */
+const MAX_REMEMBERED = 100_000;
 
 function endEntry(streamId: string, endedAt: string): OutboxEntry {
   const eventId = randomEventId('end');
