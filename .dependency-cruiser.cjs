@@ -52,11 +52,13 @@ module.exports = {
     })),
     {
       name: 'policy-is-pure',
-      comment: 'The policy is a pure function of signals and state: no I/O, no NATS, no other stage.',
+      comment:
+        'The policy is a pure function of signals and state: no I/O, no NATS, no other stage. Types (its options from config/) are fine: they do nothing at run time.',
       severity: 'error',
       from: { path: '^src/worker/policy/' },
       to: {
         pathNot: ['^src/worker/policy/', '^src/domain/', '^src/contracts/', '^node_modules/zod/'],
+        dependencyTypesNot: ['type-only'],
       },
     },
     {

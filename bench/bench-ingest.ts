@@ -28,7 +28,8 @@ import { pino } from 'pino';
 import { startBridge } from '../src/bridge/start-bridge.js';
 import { loadConfig } from '../src/config/index.js';
 import type { KillSwitchEvent, PublisherRecord } from '../src/contracts/index.js';
-import { provisionIngest, resolveIngestOptions } from '../src/worker/intake/index.js';
+import { provisionIngest } from '../src/worker/intake/index.js';
+import { ingestOptions } from '../test/support/stage-options.js';
 import { eventually } from '../test/support/eventually.js';
 import { startIngestLoop } from '../test/support/ingest-loop.js';
 import { collectEvents } from '../test/support/jetstream-events.js';
@@ -61,7 +62,7 @@ const ms = (x: number) => x.toFixed(2);
 async function hookLatency(): Promise<void> {
   const nats = await startNatsServer();
   const nc = await nats.connect();
-  await provisionIngest(jetstream(nc), resolveIngestOptions({}));
+  await provisionIngest(jetstream(nc), ingestOptions());
   const outbox = mkdtempSync(join(tmpdir(), 'bench-outbox-'));
   const loaded = loadConfig({
     env: { NATS_URL: nats.url },

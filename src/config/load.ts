@@ -1,15 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, extname, isAbsolute, resolve } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import { ConfigError } from '../domain/errors.js';
-import { ConfigSchema, type Config } from './schema.js';
+import { resolveUntyped, type ResolvedConfig } from './resolve.js';
 import { readEnv, type StreamscreenEnv } from './env.js';
 import { resolveNatsSettings } from './nats.js';
 import type { NatsConnectionSettings } from '../nats/connection.js';
 
 export const DEFAULT_CONFIG_FILE = 'config/streamscreen.json';
 
-export interface LoadedConfig {
-  readonly config: Config;
+export interface LoadedConfig extends ResolvedConfig {
   /** The file that was read, if any. */
   readonly file?: string;
   /** What the sampler needs to find ffmpeg; passed on, never re-read from the environment. */
@@ -28,8 +27,8 @@ export interface LoadConfigOptions {
 }
 
 /**
- * Reads the config file, layers the environment on top, validates once and reports every
- * problem together, so an operator fixes a bad deployment in one round.
+ * Reads the config file, layers the environment on top, and resolves it (resolve.ts): validated
+ * once, every problem reported together, each stage's options worked out before anything starts.
  */
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const env = options.env ?? readEnv();
@@ -41,24 +40,13 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   raw = deepMerge(raw, options.overrides ?? {});
   raw = applyEnv(raw, env, cwd);
 
-  const parsed = ConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}`, issues);
-  }
-  const config = resolveListPaths(parsed.data, file ? resolve(file, '..') : cwd);
-  const duplicates = duplicateIds(config.hash.lists.map((l) => l.id));
-  if (duplicates.length) {
-    throw new ConfigError(
-      'invalid configuration',
-      duplicates.map((id) => `hash.lists: duplicate list id '${id}'`),
-    );
-  }
+  const baseDir = file ? resolve(file, '..') : cwd;
+  const resolved = resolveUntyped(raw, { baseDir, ...(file ? { source: file } : {}) });
   return {
-    config,
+    ...resolved,
     file,
     ffmpeg: { envPath: env.FFMPEG_PATH, pathEnv: env.PATH },
-    nats: resolveNatsSettings(config.nats, file ? resolve(file, '..') : cwd),
+    nats: resolveNatsSettings(resolved.config.nats, baseDir),
   };
 }
 
@@ -115,18 +103,6 @@ export function listIdFromPath(path: string): string {
     .replace(/[^A-Za-z0-9_-]/g, '_')
     .slice(0, 64);
   return name || 'list';
-}
-
-function resolveListPaths(config: Config, base: string): Config {
-  const lists = config.hash.lists.map((l) => (isAbsolute(l.path) ? l : { ...l, path: resolve(base, l.path) }));
-  return { ...config, hash: { ...config.hash, lists } };
-}
-
-function duplicateIds(ids: string[]): string[] {
-  const seen = new Set<string>();
-  const dup = new Set<string>();
-  for (const id of ids) (seen.has(id) ? dup : seen).add(id);
-  return [...dup];
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

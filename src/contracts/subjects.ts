@@ -11,11 +11,16 @@ export const SUBJECTS = {
   failure: 'screening.failure',
   shadow: 'screening.shadow',
   deadLetter: 'screening.deadletter',
+  /** Escalation cases: `<prefix>.<streamId>`; four tokens, so `screening.escalation.*` (per-frame escalations) never matches them. */
+  caseOpened: 'screening.escalation.opened',
+  caseUpdated: 'screening.escalation.updated',
+  caseClosed: 'screening.escalation.closed',
+  reviewDecision: 'screening.review',
+  reviewAck: 'screening.reviewed',
+  /** One subject: audit records concern streams, cases and reviewers alike. */
+  audit: 'screening.audit',
   /** Audit of what the enforcer did at the ingest servers. */
   enforcementAction: 'enforcement.actions',
-  /** Drafts (roadmap): not yet published by anything. */
-  reviewDecision: 'review.decisions',
-  evidenceRef: 'evidence.refs',
 } as const;
 
 /** KV buckets other deployables read: their entries are contracts too (`$KV.<bucket>.<key>`). */

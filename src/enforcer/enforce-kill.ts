@@ -41,9 +41,13 @@ export interface EnforcerPorts {
   putBlock(block: BlockRecord): Promise<void>;
   /** Durable: resolves once the audit stream stored it. */
   audit(action: EnforcementAction): Promise<void>;
-  /** Kill-switch event ids already carried out (idempotency across redeliveries and replicas). */
-  isDone(killSwitchEventId: string): Promise<boolean>;
-  markDone(killSwitchEventId: string): Promise<void>;
+  /**
+   * Kill-switches already carried out (idempotency across redeliveries and replicas), with the
+   * audit records of the outcome: a copy that finds the marker publishes them again (their ids
+   * dedupe), so a crash between marking and auditing loses no audit record.
+   */
+  done(killSwitchEventId: string): Promise<readonly EnforcementAction[] | undefined>;
+  markDone(killSwitchEventId: string, audit: readonly EnforcementAction[]): Promise<void>;
   ingest(id: string): IngestConfig | undefined;
   kickClient(kind: IngestConfig['kind']): KickClient;
 }
@@ -68,10 +72,14 @@ export function createKillEnforcer(deps: EnforcerDeps): (event: KillSwitchEvent,
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ component: 'enforcer' });
 
-  const audit = async (entry: Omit<AuditEntry, 'by' | 'reason'>): Promise<void> => {
-    await ports.audit(auditRecord({ reason: 'killswitch', by: s.enforcerId, ...entry }, new Date(now())));
-    deps.events.emit('action', { action: entry.action, result: entry.result });
+  const record = (entry: Omit<AuditEntry, 'by' | 'reason'>): EnforcementAction =>
+    auditRecord({ reason: 'killswitch', by: s.enforcerId, ...entry }, new Date(now()));
+  const publish = async (records: readonly EnforcementAction[]): Promise<void> => {
+    await Promise.all(records.map((r) => ports.audit(r)));
+    for (const r of records) deps.events.emit('action', { action: r.action, result: r.result });
   };
+  /** Copies of one kill handled by this process at once: the later ones wait for the first. */
+  const inFlight = new Set<string>();
 
   const writeBlocks = async (event: KillSwitchEvent, record: PublisherRecord): Promise<string[]> => {
     const at = now();
@@ -118,62 +126,71 @@ export function createKillEnforcer(deps: EnforcerDeps): (event: KillSwitchEvent,
     return written.sort();
   };
 
-  return async (event, deliveryCount) => {
-    const attempt = Math.max(1, deliveryCount);
+  const enforce = async (event: KillSwitchEvent, attempt: number): Promise<KillSettlement> => {
     const base = { streamId: event.streamId, killSwitchEventId: event.eventId, attempt };
     if (event.shadow) {
-      await audit({ ...base, action: 'skip', result: 'skipped', willRetry: false, detail: 'shadow kill-switch: never acted on' });
+      await publish([
+        record({ ...base, action: 'skip', result: 'skipped', willRetry: false, detail: 'shadow kill-switch: never acted on' }),
+      ]);
       return { kind: 'ack' };
     }
-    if (await ports.isDone(event.eventId)) return { kind: 'ack' };
+    const done = await ports.done(event.eventId);
+    if (done) {
+      await publish(done);
+      return { kind: 'ack' };
+    }
 
-    const record = await ports.publisher(event.streamId);
-    if (!record) {
+    const publisher = await ports.publisher(event.streamId);
+    if (!publisher) {
       log.warn(
         { streamId: event.streamId, eventId: event.eventId },
         'kill-switch for a stream the bridge did not announce: nothing to kick',
       );
-      await audit({
-        ...base,
-        action: 'skip',
-        result: 'skipped',
-        willRetry: false,
-        detail: 'no publisher record: the stream was not announced by the bridge',
-      });
-      await ports.markDone(event.eventId);
+      const skipped = [
+        record({
+          ...base,
+          action: 'skip',
+          result: 'skipped',
+          willRetry: false,
+          detail: 'no publisher record: the stream was not announced by the bridge',
+        }),
+      ];
+      await ports.markDone(event.eventId, skipped);
+      await publish(skipped);
       return { kind: 'ack' };
     }
     const target = {
-      ...(record.target.app ? { app: record.target.app } : {}),
-      nameRedacted: record.nameRedacted,
-      ...(record.target.clientId ? { clientId: record.target.clientId } : {}),
-      ...(record.target.connectionId ? { connectionId: record.target.connectionId } : {}),
-      ...(record.target.protocol ? { protocol: record.target.protocol } : {}),
-      ...(record.target.publisherIp ? { publisherIp: record.target.publisherIp } : {}),
+      ...(publisher.target.app ? { app: publisher.target.app } : {}),
+      nameRedacted: publisher.nameRedacted,
+      ...(publisher.target.clientId ? { clientId: publisher.target.clientId } : {}),
+      ...(publisher.target.connectionId ? { connectionId: publisher.target.connectionId } : {}),
+      ...(publisher.target.protocol ? { protocol: publisher.target.protocol } : {}),
+      ...(publisher.target.publisherIp ? { publisherIp: publisher.target.publisherIp } : {}),
     };
-    const on = { ...base, ingest: record.ingest, target };
+    const on = { ...base, ingest: publisher.ingest, target };
 
-    const blockKeys = await writeBlocks(event, record);
-    const ingest = ports.ingest(record.ingest.id);
+    const blockKeys = await writeBlocks(event, publisher);
+    const ingest = ports.ingest(publisher.ingest.id);
     const outcome: KickOutcome = ingest
       ? await ports
           .kickClient(ingest.kind)
           .kick(
-            { ingest, streamId: event.streamId, target: record.target, killSwitchEventId: event.eventId },
+            { ingest, streamId: event.streamId, target: publisher.target, killSwitchEventId: event.eventId },
             AbortSignal.timeout(s.kickTimeoutMs),
           )
-      : { kind: 'failed', retryable: false, detail: `ingest '${record.ingest.id}' is not in this enforcer's configuration` };
-    await Promise.all([
-      audit({ ...on, action: 'block', result: 'done', willRetry: false, blockKeys }),
-      audit({
+      : { kind: 'failed', retryable: false, detail: `ingest '${publisher.ingest.id}' is not in this enforcer's configuration` };
+    const audits = [
+      record({ ...on, action: 'block', result: 'done', willRetry: false, blockKeys }),
+      record({
         ...on,
         action: 'disconnect',
         result: outcome.kind === 'failed' ? 'failed' : outcome.kind,
         willRetry: outcome.kind === 'failed' && outcome.retryable,
         detail: outcome.detail,
       }),
-    ]);
+    ];
     if (outcome.kind === 'failed') {
+      await publish(audits);
       if (outcome.retryable) {
         const delayMs = backoffDelay(attempt, s.retryBaseMs, s.retryMaxMs);
         if (attempt <= 3 || attempt % 10 === 0)
@@ -186,9 +203,22 @@ export function createKillEnforcer(deps: EnforcerDeps): (event: KillSwitchEvent,
       );
       return { kind: 'term', reason: outcome.detail };
     }
-    await ports.markDone(event.eventId);
+    // Marked before the audit is published: a copy arriving meanwhile acts no more, and publishes the same records.
+    await ports.markDone(event.eventId, audits);
+    await publish(audits);
     deps.events.emit('enforced', { seconds: Math.max(0, now() - Date.parse(event.decidedAt)) / 1000 });
     log.info({ streamId: event.streamId, result: outcome.kind, detail: outcome.detail, blockKeys }, 'kill-switch enforced');
     return { kind: 'ack' };
+  };
+
+  return async (event, deliveryCount) => {
+    if (inFlight.has(event.eventId))
+      return { kind: 'nak', delayMs: 1_000, reason: 'another copy of this kill-switch is being carried out' };
+    inFlight.add(event.eventId);
+    try {
+      return await enforce(event, Math.max(1, deliveryCount));
+    } finally {
+      inFlight.delete(event.eventId);
+    }
   };
 }

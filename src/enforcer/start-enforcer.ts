@@ -7,7 +7,8 @@ import { AckPolicy, DeliverPolicy, JetStreamApiCodes, ReplayPolicy, jetstream } 
 import { nanos } from '@nats-io/transport-node';
 import type { LoadedConfig } from '../config/index.js';
 import { SUBJECTS, subjectFor, type BlockRecord, type KillSwitchEvent, type PublisherRecord } from '../contracts/index.js';
-import { BlockRecordSchema, PublisherRecordSchema } from '../contracts/index.js';
+import { BlockRecordSchema, EnforcementActionSchema, PublisherRecordSchema } from '../contracts/index.js';
+import { z } from 'zod';
 import { createHooks } from '../domain/hooks.js';
 import type { Logger } from '../domain/logger.js';
 import { sleep } from '../domain/retry.js';
@@ -82,9 +83,15 @@ export async function startEnforcer(loaded: LoadedConfig, logger: Logger): Promi
         audit: async (a) => {
           await publisher.publish(subjectFor(SUBJECTS.enforcementAction, a.streamId), a);
         },
-        isDone: async (id) => (await kv.done.get(id))?.operation === 'PUT',
-        markDone: async (id) => {
-          await kv.done.put(id, new Date().toISOString());
+        done: async (id) => {
+          const e = await kv.done.get(id);
+          if (e?.operation !== 'PUT') return undefined;
+          const parsed = z.array(EnforcementActionSchema).safeParse(safeJson(e.string()));
+          // A marker that cannot be read still says "done": acting twice is what it prevents.
+          return parsed.success ? parsed.data : [];
+        },
+        markDone: async (id, audit) => {
+          await kv.done.put(id, JSON.stringify(audit));
         },
         ingest: (id) => ingests.get(id),
         kickClient: kickClientFor,
@@ -196,4 +203,12 @@ function readJson(entry: { operation: string; json<T>(): T } | null, parse: (v: 
   }
   const r = parse(value);
   return r.success ? r.data : undefined;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

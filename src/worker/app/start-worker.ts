@@ -58,7 +58,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
     const publisher = createDecisionPublisher({
       js: jetstream(nc),
       logger,
-      options: { retryInitialDelayMs: config.publish.retryBaseMs, retryMaxDelayMs: config.publish.retryMaxMs },
+      options: loaded.stages.publisher,
     });
     await publisher.provision();
 
@@ -71,9 +71,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
           sink: stages.matcher.source('nats'),
           logger,
           events,
-          bucket: config.hash.objectStore.bucket,
-          resyncIntervalMs: config.hash.objectStore.resyncIntervalMs,
-          ...(config.hash.objectStore.lists ? { lists: config.hash.objectStore.lists } : {}),
+          ...loaded.stages.hashListSync,
         }),
         (s) => s.stop(),
       );
@@ -88,11 +86,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       publisher,
       events,
       onAssignment: onAssignmentFor(screener),
-      options: {
-        ackWaitMs: config.ingest.ackWaitMs,
-        leaseTtlMs: config.ingest.leaseTtlMs,
-        maxConcurrentStreams: config.worker.maxStreams,
-      },
+      options: loaded.stages.ingest,
     });
 
     const ready = (): Readiness => {

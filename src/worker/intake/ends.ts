@@ -2,7 +2,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { followStream, type Follower } from '../../nats/index.js';
 import type { Logger } from '../../domain/logger.js';
 import { parseEndEvent, type DeadLetterReason } from './events.js';
-import type { IngestOptions } from './options.js';
+import type { IngestOptions } from '../../config/index.js';
 import { isoToNanos } from './time.js';
 
 export interface EndNotice {

@@ -10,7 +10,7 @@ import type { HeldLease } from './lease.js';
 import { redactUrl } from '../../domain/redact.js';
 import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
 import { disposeStart } from './dispose.js';
-import type { ResolvedIngestOptions } from './options.js';
+import type { IngestOptions } from '../../config/index.js';
 import { finishFor, settle, settleUnreported, type Disposal, type Finish, type Settlement } from './settlement.js';
 
 /**
@@ -72,7 +72,7 @@ export interface HeldStreamDeps {
   readonly msg: JsMsg;
   readonly start: StreamStart;
   readonly lease: HeldLease;
-  readonly options: ResolvedIngestOptions;
+  readonly options: IngestOptions;
   readonly logger: Logger;
   readonly workerId: string;
   readonly publisher: IngestPublisher;
@@ -96,7 +96,7 @@ export class HeldStream {
   private readonly leaseLost = new AbortController();
   private readonly publishing = new AbortController();
   private readonly lease: HeldLease;
-  private readonly o: ResolvedIngestOptions;
+  private readonly o: IngestOptions;
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private renewing = false;

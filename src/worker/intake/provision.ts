@@ -11,7 +11,7 @@ import type { KV } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from '../../domain/logger.js';
 import { ensureConsumer, ensureKv, ensureStream, openKv } from '../../nats/index.js';
-import type { IngestOptions } from './options.js';
+import type { IngestOptions } from '../../config/index.js';
 
 /**
  * Inbound topology, created idempotently by every worker at start (and by tests/demo):

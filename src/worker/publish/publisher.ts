@@ -1,10 +1,10 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../contracts/index.js';
 import { STREAM_ID_PATTERN } from '../../contracts/index.js';
+import type { PublisherOptions } from '../../config/index.js';
 import { PublishError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
 import { createDurablePublisher, type PublishCallOptions, type PublishReceipt } from '../../nats/index.js';
-import { resolvePublisherOptions, type PublisherOptions } from './options.js';
 import { provisionDecisionStreams } from './provision.js';
 
 export interface DecisionPublisher {
@@ -27,7 +27,8 @@ export interface DecisionPublisher {
 export interface DecisionPublisherDeps {
   readonly js: JetStreamClient;
   readonly logger: Logger;
-  readonly options?: Partial<PublisherOptions>;
+  /** Resolved at load (config/). */
+  readonly options: PublisherOptions;
 }
 
 /**
@@ -42,7 +43,7 @@ export interface DecisionPublisherDeps {
  * connection loss and 503s are retried until acked.
  */
 export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPublisher {
-  const o = resolvePublisherOptions(deps.options);
+  const o = deps.options;
   const { js } = deps;
   const logger = deps.logger.child({ component: 'publish' });
   const provision = async (): Promise<void> => provisionDecisionStreams(await js.jetstreamManager(), o, logger);
@@ -50,7 +51,7 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
   const durable = createDurablePublisher({
     js,
     logger: deps.logger,
-    settings: { timeoutMs: o.publishTimeoutMs, retryInitialDelayMs: o.retryInitialDelayMs, retryMaxDelayMs: o.retryMaxDelayMs },
+    settings: { timeoutMs: o.publishTimeoutMs, retryInitialDelayMs: o.retryBaseMs, retryMaxDelayMs: o.retryMaxMs },
     ...(o.provisionOnMissingStream ? { provision } : {}),
   });
   const publish = (

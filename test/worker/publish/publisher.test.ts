@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publisherOptions } from '../../support/stage-options.js';
 import { JetStreamApiError, JetStreamError, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { ConnectionError, RequestError, TimeoutError, connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -41,7 +42,7 @@ describe('decision publisher on a real nats-server', () => {
     publisher = createDecisionPublisher({
       js: jetstream(nc),
       logger,
-      options: { publishTimeoutMs: 1000, retryInitialDelayMs: 50, retryMaxDelayMs: 500 },
+      options: publisherOptions({ publishTimeoutMs: 1000, retryBaseMs: 50, retryMaxMs: 500 }),
     });
     await publisher.provision();
   });
@@ -157,7 +158,7 @@ describe('decision publisher on a real nats-server', () => {
     const tiny = createDecisionPublisher({
       js: jetstream(nc),
       logger,
-      options: { killSwitchSubjectPrefix: 'tiny.killswitch', publishTimeoutMs: 1000, retryInitialDelayMs: 50, retryMaxDelayMs: 500 },
+      options: publisherOptions({ killSwitchSubjectPrefix: 'tiny.killswitch', publishTimeoutMs: 1000, retryBaseMs: 50, retryMaxMs: 500 }),
     });
     const big = { ...killSwitch('stream-big', 1), metadata: { blob: 'x'.repeat(2000) } };
     const err = await tiny.publishKillSwitch(big).then(
@@ -221,13 +222,13 @@ describe('decision publisher on a real nats-server', () => {
       js: jetstream(nc),
       logger,
       // No stream captures this prefix and provisioning is off: every attempt fails.
-      options: {
+      options: publisherOptions({
         killSwitchSubjectPrefix: 'nowhere.killswitch',
         provisionOnMissingStream: false,
         publishTimeoutMs: 300,
-        retryInitialDelayMs: 20,
-        retryMaxDelayMs: 50,
-      },
+        retryBaseMs: 20,
+        retryMaxMs: 50,
+      }),
     });
     const ac = new AbortController();
     const pending = stranded.publishKillSwitch(killSwitch('stream-c', 1), { signal: ac.signal });

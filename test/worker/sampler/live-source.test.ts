@@ -1,6 +1,7 @@
 import { capturingLogger } from '../../support/capture-logger.js';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { samplerOptions } from '../../support/stage-options.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
 import { createSampler, type Sampler } from '../../../src/worker/sampler/index.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
@@ -21,13 +22,13 @@ async function live(opts: Parameters<typeof startLiveSource>[0]): Promise<LiveSo
   cleanups.push(() => src.stop());
   return src;
 }
-function sampler(url: string, options: Parameters<typeof createSampler>[0]['options'] = {}): Sampler {
+function sampler(url: string, options: Parameters<typeof samplerOptions>[0] = {}): Sampler {
   const s = createSampler({
     url,
     streamId: 'ls',
     ffmpeg,
     logger: capturingLogger().logger,
-    options: { scaleMode: 'exact', width: 64, height: 64, ...options },
+    options: samplerOptions({ scaleMode: 'exact', width: 64, height: 64, ...options }),
   });
   cleanups.push(() => s.stop());
   return s;
