@@ -6,7 +6,14 @@ import { hostname } from 'node:os';
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, ReplayPolicy, jetstream } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { LoadedConfig } from '../config/index.js';
-import { SUBJECTS, subjectFor, type BlockRecord, type KillSwitchEvent, type PublisherRecord } from '../contracts/index.js';
+import {
+  SUBJECTS,
+  subjectFor,
+  type BlockRecord,
+  type KillSwitchEvent,
+  type PublisherRecord,
+  type ReviewDecision,
+} from '../contracts/index.js';
 import { BlockRecordSchema, EnforcementActionSchema, PublisherRecordSchema } from '../contracts/index.js';
 import { z } from 'zod';
 import { createHooks } from '../domain/hooks.js';
@@ -22,6 +29,7 @@ import type { EnforcerEvents } from './events.js';
 import { kickClientFor } from './kick/index.js';
 import { ensureEnforcerBuckets } from './kv-buckets.js';
 import { deadLetterFor, parseKillSwitch } from './parse-kill.js';
+import { applyDismiss, ensureReviewStream, parseReviewDecision } from './review-dismiss.js';
 
 /** The worker's decisions stream (it creates it); the enforcer only consumes from it. */
 export const DECISIONS_STREAM = 'SCREENING_DECISIONS';
@@ -148,6 +156,50 @@ export async function startEnforcer(loaded: LoadedConfig, logger: Logger): Promi
     });
     closers.push(() => consumer.stop());
 
+    // Review dismissals lift the stream's blocks (review-dismiss.ts says which).
+    const reviewStream = await ensureReviewStream(jsm, logger);
+    await ensureConsumer(
+      jsm,
+      reviewStream,
+      {
+        durable_name: `${e.consumer}-review`,
+        filter_subject: `${SUBJECTS.reviewDecision}.*`,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        replay_policy: ReplayPolicy.Instant,
+        ack_wait: nanos(e.ackWaitMs),
+        max_deliver: -1,
+      },
+      logger,
+    );
+    const reviews = await consumeEvents<ReviewDecision>({
+      js,
+      logger,
+      stream: reviewStream,
+      consumer: `${e.consumer}-review`,
+      parse: parseReviewDecision,
+      handle: async (decision) => {
+        const lifted = await applyDismiss(decision, {
+          blocks: kv.blocks,
+          logger,
+          audit: async (a) => {
+            await publisher.publish(subjectFor(SUBJECTS.enforcementAction, a.streamId), a);
+            events.emit('action', { action: a.action, result: a.result });
+          },
+        });
+        if (lifted) logger.info({ streamId: decision.streamId, lifted, decisionId: decision.decisionId }, 'review dismiss lifted blocks');
+        return { kind: 'ack' };
+      },
+      // The review loop dead-letters its own bad decisions; here one is only logged and skipped.
+      deadLetter: async (invalid) => {
+        logger.warn({ subject: invalid.subject, issues: invalid.issues }, 'ignoring a review decision that breaks its contract');
+      },
+      concurrency: 2,
+      retryInitialDelayMs: e.retryBaseMs,
+      retryMaxDelayMs: e.retryMaxMs,
+    });
+    closers.push(() => reviews.stop());
+
     const sweep = async (): Promise<number> => {
       const now = Date.now();
       const expired = (await listBlocks(kv.blocks, now)).blocks.filter((b) => !b.active).map((b) => b.block);
@@ -172,6 +224,7 @@ export async function startEnforcer(loaded: LoadedConfig, logger: Logger): Promi
       const reasons = [
         ...(connection.connected() ? [] : ['nats: disconnected']),
         ...(consumer.healthy() ? [] : ['kill-switch consumer: not consuming']),
+        ...(reviews.healthy() ? [] : ['review consumer: not consuming']),
       ];
       metrics.ready.set(reasons.length ? 0 : 1);
       return { ready: reasons.length === 0, reasons };

@@ -244,6 +244,50 @@ describe('enforcer', () => {
     await expect(exec('node', [CLI, 'block', 'lift', '--stream', 's-x', '--config', configFile])).rejects.toMatchObject({ code: 2 });
   }, 30_000);
 
+  it('a review dismiss lifts the stream’s blocks, but not a permanent hash-list block', async () => {
+    const at = new Date().toISOString();
+    const base = {
+      schemaVersion: 1 as const,
+      type: 'block' as const,
+      display: 'x',
+      streamId: 's-review',
+      createdAt: at,
+      createdBy: 'enf-test',
+    };
+    const hashBlock: BlockRecord = {
+      ...base,
+      key: blockKey('key', 'live/hash-kill'),
+      scope: 'key',
+      reason: 'killswitch',
+      list: 'confirmed',
+      expiresAt: null,
+    };
+    const reviewBlock: BlockRecord = {
+      ...base,
+      key: blockKey('stream', 's-review'),
+      scope: 'stream',
+      reason: 'review_confirmed',
+      expiresAt: new Date(Date.now() + 60_000).toISOString(),
+    };
+    for (const b of [hashBlock, reviewBlock]) await blocks.put(b.key, JSON.stringify(b));
+    const decision = {
+      schemaVersion: 1,
+      type: 'review_decision',
+      decisionId: 'd-dismiss-1',
+      caseId: 'esc-s-review',
+      streamId: 's-review',
+      decision: 'dismiss',
+      reviewer: 'r-7',
+      decidedAt: at,
+      source: 'console',
+    };
+    await jetstream(nc).publish('screening.review.s-review', JSON.stringify(decision), { msgID: decision.decisionId });
+    const lifted = await audit.waitFor((a) => a.streamId === 's-review' && a.action === 'unblock', 10_000);
+    expect(lifted).toMatchObject({ reason: 'review_dismissed', by: 'reviewer:r-7', blockKeys: [reviewBlock.key] });
+    expect(await blocks.get(reviewBlock.key)).toMatchObject({ operation: 'DEL' });
+    expect((await blocks.get(hashBlock.key))?.operation).toBe('PUT');
+  });
+
   it('sweeps blocks whose time is up, auditing the lift as expired', async () => {
     const b: BlockRecord = {
       schemaVersion: 1,
