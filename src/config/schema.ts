@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConsoleConfigSchema } from './console-schema.js';
 
 /**
  * The one place where configuration defaults live. Every value can be overridden from the
@@ -21,6 +22,13 @@ export const HashListConfigSchema = z.strictObject({
   /** Detected from the file name and first line when absent. */
   format: z.enum(['text', 'csv']).optional(),
 });
+
+const EvidenceKeySchema = z
+  .string()
+  .refine(
+    (v) => /^[A-Za-z0-9+/]{43}=$/.test(v) && Buffer.from(v, 'base64').length === 32,
+    'must be base64 of exactly 32 bytes (openssl rand -base64 32)',
+  );
 
 export const ConfigSchema = z.strictObject({
   nats: z
@@ -181,6 +189,19 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({}),
 
+  evidence: z
+    .strictObject({
+      /**
+       * AES-256-GCM keys for evidence at rest, by id: base64 of 32 random bytes
+       * (`openssl rand -base64 32`). Several ids so keys rotate: objects name the key that sealed
+       * them (src/domain/evidence-envelope.ts). Never logged.
+       */
+      keys: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'key id: 1-64 of A-Z a-z 0-9 _ -'), EvidenceKeySchema).default({}),
+    })
+    .prefault({}),
+
+  console: ConsoleConfigSchema.prefault({}),
+
   metrics: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -198,4 +219,5 @@ export const ConfigSchema = z.strictObject({
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type HashListConfig = z.infer<typeof HashListConfigSchema>;
+export type { ConsoleConfig, ConsoleAccount, WellnessSettings } from './console-schema.js';
 export type ConfigInput = z.input<typeof ConfigSchema>;
