@@ -40,7 +40,7 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Stream
 
   const loaded = loadConfig({ env, ...(values.config ? { file: values.config } : {}) });
   const logger = createLogger(loaded.config.log.level, 'streamscreen-console');
-  const handle = await startConsole(loaded.config, logger, values.assets ? { assetsDir: values.assets } : {});
+  const handle = await startConsole(loaded, logger, values.assets ? { assetsDir: values.assets } : {});
   io.stdout.write(`console listening on ${handle.url}\n`);
 
   return new Promise<number>((resolve) => {

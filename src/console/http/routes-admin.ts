@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { RouteContext } from './server.js';
+import type { RouteContext } from './route-context.js';
 import { refuse } from './security.js';
 
 const LiftBody = z.strictObject({ reviewer: z.string().min(1).max(128) });

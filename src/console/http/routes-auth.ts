@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { token } from '../auth/sessions.js';
 import type { Session } from '../auth/sessions.js';
-import { SESSION_COOKIE, LOGIN_COOKIE, type RouteContext } from './server.js';
+import { SESSION_COOKIE, LOGIN_COOKIE, type RouteContext } from './route-context.js';
 import { refuse } from './security.js';
 
 const LoginSchema = z.strictObject({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { CaseIdSchema, EscalationPrioritySchema, ReviewDecisionKindSchema } from '../../contracts/index.js';
 import { unwrap } from './outcome.js';
 import { refuse } from './security.js';
-import type { RouteContext } from './server.js';
+import type { RouteContext } from './route-context.js';
 import { openEventStream } from './sse.js';
 
 const CaseParams = z.strictObject({ caseId: CaseIdSchema });

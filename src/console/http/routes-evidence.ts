@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { CaseIdSchema } from '../../contracts/index.js';
 import { unwrap } from './outcome.js';
 import { NO_STORE, refuse } from './security.js';
-import type { RouteContext } from './server.js';
+import type { RouteContext } from './route-context.js';
 
 const FrameParams = z.strictObject({ caseId: CaseIdSchema, seq: z.coerce.number().int().min(0) });
 const OriginalBody = z.strictObject({ why: z.string().max(2000) });

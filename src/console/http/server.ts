@@ -4,14 +4,13 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { ConsoleConfig, Role } from '../../config/index.js';
+import type { Role } from '../../config/index.js';
 import { EvidenceError } from '../../domain/evidence-envelope.js';
 import { PublishError, errorCode } from '../../domain/errors.js';
-import type { Logger } from '../../domain/logger.js';
 import { hasRole } from '../auth/identity.js';
-import type { Session, SessionStore } from '../auth/sessions.js';
-import type { ConsoleService } from '../console-service.js';
+import type { Session } from '../auth/sessions.js';
 import { IdentityResolver } from './identity-resolver.js';
+import { LOGIN_COOKIE, SESSION_COOKIE, type ConsoleServerDeps, type RouteContext } from './route-context.js';
 import { registerAdminRoutes } from './routes-admin.js';
 import { registerAuthRoutes } from './routes-auth.js';
 import { registerCaseRoutes } from './routes-cases.js';
@@ -22,25 +21,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     consoleSession: Session | null;
   }
-}
-
-export const SESSION_COOKIE = 'ss_session';
-export const LOGIN_COOKIE = 'ss_login';
-
-export interface ConsoleServerDeps {
-  readonly config: ConsoleConfig;
-  readonly service: ConsoleService;
-  readonly sessions: SessionStore;
-  /** Folder with index.html, app.js and app.css (the esbuild bundle). */
-  readonly assetsDir: string;
-  readonly logger: Logger;
-}
-
-export interface RouteContext extends ConsoleServerDeps {
-  readonly identities: IdentityResolver;
-  /** Sends 401/403 and returns undefined unless the request's session has `role`. */
-  requireRole(req: FastifyRequest, reply: FastifyReply, role: Role): Session | undefined;
-  setSessionCookie(reply: FastifyReply, session: Session): void;
 }
 
 export async function buildConsoleServer(deps: ConsoleServerDeps): Promise<FastifyInstance> {

@@ -1,40 +1,36 @@
-import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { CaseEventSchema, ReviewAckSchema, ReviewDecisionSchema } from '../../contracts/index.js';
 import type { Logger } from '../../domain/logger.js';
+import { followStream, type Follower } from '../../nats/index.js';
 import type { CaseFeed, FeedItem } from '../ports.js';
 
 /**
- * Follows the cases stream and the review stream with ordered consumers from their first
- * message: on start the console rebuilds its queue by replay (case events carry whole states,
- * so replay is a fold), then keeps up live. Ordered consumers are ephemeral, so nothing is left
- * on the server when the console goes, and they recover from gaps by themselves.
- * A payload that breaks its contract is logged and skipped: the console only reads; the
- * producer's dead letters and tests are where contract breaks are caught.
+ * Follows the cases stream and the review stream from their first message with the kit's
+ * follower (ordered consumers, recreated after outages from the last sequence seen): on start
+ * the console rebuilds its queue by replay (case events carry whole states, so replay is a
+ * fold), then keeps up live. Every console replica sees everything; nothing durable is left on
+ * the server when one goes. A payload that breaks its contract is logged and skipped: the
+ * console only reads; the producer's tests and dead letters are where contract breaks are caught.
  */
-export function createCaseFeed(js: JetStreamClient, streams: { cases: string; review: string }, logger: Logger): CaseFeed {
-  const running: Array<{ messages: ConsumerMessages; done: Promise<void> }> = [];
-  const follow = async (stream: string, onItem: (item: FeedItem) => void): Promise<void> => {
-    const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.All });
-    const messages = await consumer.consume();
-    const done = (async () => {
-      for await (const m of messages) {
+export function createCaseFeed(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  streams: { cases: string; review: string },
+  logger: Logger,
+): CaseFeed {
+  const followers: Follower[] = [];
+  return {
+    async start(onItem) {
+      const onMessage = (m: JsMsg): void => {
         const item = parse(m);
         if (item) onItem(item);
         else logger.warn({ subject: m.subject, seq: m.seq }, 'skipped a message that breaks its contract');
-      }
-    })();
-    running.push({ messages, done });
-  };
-  return {
-    async start(onItem) {
-      await follow(streams.cases, onItem);
-      await follow(streams.review, onItem);
+      };
+      for (const stream of [streams.cases, streams.review])
+        followers.push(await followStream({ js, jsm, stream, logger, onMessage, from: 'all' }));
     },
     async stop() {
-      for (const r of running.splice(0)) {
-        await r.messages.close();
-        await r.done;
-      }
+      for (const f of followers.splice(0)) await f.stop();
     },
   };
 }

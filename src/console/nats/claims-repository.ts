@@ -1,7 +1,8 @@
 import { StorageType, type JetStreamClient } from '@nats-io/jetstream';
-import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
-import { nanos } from '@nats-io/transport-node';
+import type { KV, KvEntry } from '@nats-io/kv';
 import { z } from 'zod';
+import type { Logger } from '../../domain/logger.js';
+import { ensureKv } from '../../nats/index.js';
 import { isCasConflict } from './cas.js';
 import type { ClaimOutcome, ClaimRecord, ClaimsRepository } from '../ports.js';
 
@@ -18,21 +19,20 @@ export async function openClaimsRepository(
   js: JetStreamClient,
   bucket: string,
   ttlMs: number,
+  logger: Logger,
   now: () => number = Date.now,
 ): Promise<ClaimsRepository> {
-  const kv = await new Kvm(js).create(bucket, {
-    history: 1,
-    ttl: ttlMs,
-    storage: StorageType.File,
-    // A claim check must see the latest write; a direct get may be served by a lagging replica.
-    allow_direct: false,
-    description: 'streamscreen console: which reviewer holds which case',
-  });
-  const status = await kv.status();
-  if (status.ttl !== ttlMs) {
-    const jsm = await js.jetstreamManager();
-    await jsm.streams.update(status.streamInfo.config.name, { max_age: nanos(ttlMs) });
-  }
+  const kv = await ensureKv(
+    js,
+    {
+      name: bucket,
+      history: 1,
+      ttl: ttlMs,
+      storage: StorageType.File,
+      description: 'streamscreen console: which reviewer holds which case',
+    },
+    logger,
+  );
   return new KvClaims(kv, ttlMs, now);
 }
 

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { StorageType, type JetStreamClient } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
+import type { Logger } from '../../domain/logger.js';
+import { ensureKv } from '../../nats/index.js';
 import { isCasConflict } from './cas.js';
 import type { ExposureCount, ExposureOutcome, ExposureRepository } from '../ports.js';
 
@@ -15,14 +17,23 @@ const MAX_CAS_ATTEMPTS = 20;
  * restarts and replicas. Each count is a compare-and-swap: two tabs revealing at once cannot
  * both take the last view. Counters live two shifts (bucket max_age), then the server drops them.
  */
-export async function openExposureRepository(js: JetStreamClient, bucket: string, shiftMs: number): Promise<ExposureRepository> {
-  const kv = await new Kvm(js).create(bucket, {
-    history: 1,
-    ttl: 2 * shiftMs,
-    storage: StorageType.File,
-    allow_direct: false,
-    description: 'streamscreen console: unblurred evidence views per reviewer and shift',
-  });
+export async function openExposureRepository(
+  js: JetStreamClient,
+  bucket: string,
+  shiftMs: number,
+  logger: Logger,
+): Promise<ExposureRepository> {
+  const kv = await ensureKv(
+    js,
+    {
+      name: bucket,
+      history: 1,
+      ttl: 2 * shiftMs,
+      storage: StorageType.File,
+      description: 'streamscreen console: unblurred evidence views per reviewer and shift',
+    },
+    logger,
+  );
   return new KvExposure(kv);
 }
 

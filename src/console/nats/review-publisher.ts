@@ -1,7 +1,8 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { AuditRecordSchema, ReviewDecisionSchema, subjectFor, type AuditRecord, type ReviewDecision } from '../../contracts/index.js';
 import { PublishError } from '../../domain/errors.js';
-import { backoffDelay, sleep } from '../../domain/retry.js';
+import type { Logger } from '../../domain/logger.js';
+import { createDurablePublisher } from '../../nats/index.js';
 import type { ReviewPublisher } from '../ports.js';
 
 export interface ReviewSubjects {
@@ -10,32 +11,30 @@ export interface ReviewSubjects {
 }
 
 /**
- * A reviewer is waiting on the click, so publishing retries briefly (about 5 s in all) and then
- * reports the failure to the page instead of hanging; Nats-Msg-Id makes a retry after a lost ack
- * store the decision once. To be replaced by the shared src/nats/ publishDurable.
+ * A reviewer is waiting on the click: the kit's durable publisher retries (Nats-Msg-Id makes a
+ * retry after a lost ack store the decision once), but only this long before the page is told
+ * that nothing was recorded, rather than a spinner that never ends.
  */
-const ATTEMPTS = 6;
-const PUBLISH_TIMEOUT_MS = 2_000;
+const GIVE_UP_AFTER_MS = 6_000;
 
-export function createReviewPublisher(js: JetStreamClient, subjects: ReviewSubjects): ReviewPublisher {
-  const publish = async (subject: string, payload: unknown, msgID: string): Promise<void> => {
-    const data = JSON.stringify(payload);
-    let last: unknown;
-    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-      try {
-        await js.publish(subject, data, { msgID, timeout: PUBLISH_TIMEOUT_MS });
-        return;
-      } catch (err) {
-        last = err;
-        if (attempt < ATTEMPTS) await sleep(backoffDelay(attempt, 100, 1_000));
-      }
+export function createReviewPublisher(js: JetStreamClient, subjects: ReviewSubjects, logger: Logger): ReviewPublisher {
+  const publisher = createDurablePublisher({
+    js,
+    logger,
+    settings: { timeoutMs: 2_000, retryInitialDelayMs: 100, retryMaxDelayMs: 1_000 },
+  });
+  const publish = async (subject: string, type: string, id: string, payload: unknown): Promise<void> => {
+    try {
+      await publisher.publishRaw(subject, type, id, JSON.stringify(payload), { signal: AbortSignal.timeout(GIVE_UP_AFTER_MS) });
+    } catch (err) {
+      if (err instanceof PublishError) throw err;
+      throw new PublishError(`${type} ${id} not acknowledged by JetStream within ${GIVE_UP_AFTER_MS} ms`, { cause: err });
     }
-    throw new PublishError(`publish to ${subject} not acknowledged after ${ATTEMPTS} attempts`, { cause: last });
   };
   return {
+    // Validated here too: a console bug must not put a decision on the wire that the worker refuses.
     publishDecision: (d: ReviewDecision) =>
-      // Validated here too: a console bug must not put a decision on the wire that the worker refuses.
-      publish(subjectFor(subjects.reviewDecision, d.streamId), ReviewDecisionSchema.parse(d), d.decisionId),
-    publishAudit: (r: AuditRecord) => publish(subjects.audit, AuditRecordSchema.parse(r), r.eventId),
+      publish(subjectFor(subjects.reviewDecision, d.streamId), d.type, d.decisionId, ReviewDecisionSchema.parse(d)),
+    publishAudit: (r: AuditRecord) => publish(subjects.audit, r.type, r.eventId, AuditRecordSchema.parse(r)),
   };
 }

@@ -38,7 +38,13 @@ export class CaseQueue {
     }
     const priorityAt =
       prev && prev.event.priority === event.priority ? prev.priorityAt : Date.parse(prev ? event.updatedAt : event.openedAt);
-    const entry: Entry = { event, priorityAt, history: prev?.history ?? new Map<string, ScorePoint[]>(), decisions: prev?.decisions ?? [], claim: prev?.claim };
+    const entry: Entry = {
+      event,
+      priorityAt,
+      history: prev?.history ?? new Map<string, ScorePoint[]>(),
+      decisions: prev?.decisions ?? [],
+      claim: prev?.claim,
+    };
     mergeHistory(entry.history, event.reasons);
     this.entries.set(event.caseId, entry);
     return true;

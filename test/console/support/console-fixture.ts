@@ -8,11 +8,12 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { bundleConsoleUi } from '../../../tools/console-ui/bundle.js';
-import { ConfigSchema, type ConfigInput } from '../../../src/config/index.js';
+import { loadConfig, type ConfigInput } from '../../../src/config/index.js';
 import { subjectFor, SUBJECTS, type CaseEvent, type EvidenceFrame } from '../../../src/contracts/index.js';
 import { hashPassword } from '../../../src/console/auth/passwords.js';
 import { startConsole, type ConsoleHandle } from '../../../src/console/start-console.js';
 import { sealEvidence } from '../../../src/domain/evidence-envelope.js';
+import { putVerified } from '../../../src/nats/index.js';
 import { evidenceRef } from '../../support/case-events.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
 import { syntheticFrame } from './synthetic-images.js';
@@ -58,19 +59,24 @@ export async function startConsoleFixture(): Promise<ConsoleFixture> {
     { id: 'carol', name: 'Carol', passwordHash, roles: ['reviewer'], wellness: { exposureBudget: 1 } },
     { id: 'lena', name: 'Lena (lead)', passwordHash, roles: ['lead'] },
   ];
+  const cwd = await mkdtemp(join(tmpdir(), 'streamscreen-console-cwd-'));
   const configFor = (overrides: ConfigInput['console'] = {}) =>
-    ConfigSchema.parse({
-      nats: { url: nats.url },
-      evidence: { keys: { [KEY_ID]: key.toString('base64') } },
-      console: {
-        host: '127.0.0.1',
-        port: 0,
-        sessionSecret: randomBytes(32).toString('hex'),
-        secureCookies: false,
-        accounts,
-        ...overrides,
+    loadConfig({
+      env: {},
+      cwd,
+      overrides: {
+        nats: { url: nats.url },
+        evidence: { keys: { [KEY_ID]: key.toString('base64') } },
+        console: {
+          host: '127.0.0.1',
+          port: 0,
+          sessionSecret: randomBytes(32).toString('hex'),
+          secureCookies: false,
+          accounts,
+          ...overrides,
+        },
+        log: { level: 'silent' },
       },
-      log: { level: 'silent' },
     });
   const logger = pino({ level: process.env.CONSOLE_LOG ?? 'silent' });
   const extra: ConsoleHandle[] = [];
@@ -102,8 +108,8 @@ export async function startConsoleFixture(): Promise<ConsoleFixture> {
         const image = await syntheticFrame(seq);
         const reviewerName = `${caseId}/${seq}/reviewer.jpg.enc`;
         const originalName = `${caseId}/${seq}/original.jpg.enc`;
-        await store.putBlob({ name: reviewerName }, sealEvidence(image, { id: KEY_ID, key }));
-        await store.putBlob({ name: originalName }, sealEvidence(image, { id: KEY_ID, key }));
+        await putVerified(store, reviewerName, sealEvidence(image, { id: KEY_ID, key }));
+        await putVerified(store, originalName, sealEvidence(image, { id: KEY_ID, key }));
         frames.push({
           seq,
           capturedAt: new Date(Date.now() - (n - seq) * 1000).toISOString(),
@@ -124,6 +130,7 @@ export async function startConsoleFixture(): Promise<ConsoleFixture> {
       await nc.close();
       await nats.stop();
       await rm(assetsDir, { recursive: true, force: true });
+      await rm(cwd, { recursive: true, force: true });
     },
   };
 }
