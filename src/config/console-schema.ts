@@ -71,7 +71,7 @@ export const ConsoleConfigSchema = z
       .prefault({}),
     login: z
       .strictObject({
-        /** Login attempts per client address per window: slows guessing, leaves room for typos. */
+        /** Login attempts per client address and account per window: slows guessing, leaves room for typos. */
         maxAttempts: z.number().int().positive().default(5),
         windowMs: z.number().int().positive().default(MINUTE),
       })

@@ -38,7 +38,18 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
 
   app.post(
     '/api/login',
-    { config: { rateLimit: { max: config.login.maxAttempts, timeWindow: config.login.windowMs } } },
+    {
+      config: {
+        rateLimit: {
+          max: config.login.maxAttempts,
+          timeWindow: config.login.windowMs,
+          // Keyed by address AND account, after the body is parsed: guessing one account's password
+          // is slowed, while a team signing in from one office address (NAT, the proxy) is not.
+          hook: 'preHandler',
+          keyGenerator: (req) => `${req.ip}\n${loginName(req.body)}`,
+        },
+      },
+    },
     async (req, reply) => {
       const body = LoginSchema.safeParse(req.body);
       if (!body.success) return refuse(reply, 400, 'bad_request', 'username and password required');
@@ -62,4 +73,9 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: RouteContext): voi
     void reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { authenticated: false };
   });
+}
+
+function loginName(body: unknown): string {
+  const name = typeof body === 'object' && body !== null ? (body as { username?: unknown }).username : undefined;
+  return typeof name === 'string' ? name.slice(0, 128) : '';
 }

@@ -72,8 +72,9 @@ export async function buildConsoleServer(deps: ConsoleServerDeps): Promise<Fasti
     return payload;
   });
 
-  // CSRF: every state-changing request, whatever its route, passes one check before its handler.
-  app.addHook('preHandler', async (req, reply) => {
+  // CSRF: every state-changing request, whatever its route, passes one check before its body is
+  // even parsed (a form post is refused as a CSRF attempt, not as an unsupported media type).
+  app.addHook('onRequest', async (req, reply) => {
     if (req.method === 'GET' || req.method === 'HEAD') return;
     const isLogin = req.routeOptions.url === '/api/login';
     let token: string | undefined;

@@ -72,6 +72,8 @@ export async function startConsoleFixture(): Promise<ConsoleFixture> {
           port: 0,
           sessionSecret: randomBytes(32).toString('hex'),
           secureCookies: false,
+          // The suite signs the same accounts in many times a minute; the rate limit has its own test.
+          login: { maxAttempts: 1000 },
           accounts,
           ...overrides,
         },
