@@ -370,10 +370,10 @@ describe('reviewer console in Chromium', () => {
     expect([await attempt(), await attempt(), await attempt(), await attempt()]).toEqual([401, 401, 401, 429]);
 
     const asserted = { 'x-forwarded-user': 'pat@example.org', 'x-forwarded-groups': 'lead' };
-    const viaProxy = (await (await fetch(`${proxied.url}/api/session`, { headers: asserted })).json()) as Record<string, any>;
+    const viaProxy = (await (await fetch(`${proxied.url}/api/session`, { headers: asserted })).json()) as Record<string, unknown>;
     expect(viaProxy).toMatchObject({ authenticated: true, user: { id: 'pat@example.org', roles: ['lead'], via: 'proxy' } });
     // The main console has the header switched off (the default): the same request is anonymous.
-    const ignored = (await (await fetch(`${f.console.url}/api/session`, { headers: asserted })).json()) as Record<string, any>;
+    const ignored = (await (await fetch(`${f.console.url}/api/session`, { headers: asserted })).json()) as Record<string, unknown>;
     expect(ignored.authenticated).toBe(false);
   });
 });
