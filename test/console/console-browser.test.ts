@@ -59,6 +59,10 @@ describe('reviewer console in Chromium', () => {
           .count(),
       ).toBe(1);
       expect(await card(page, 'q-high').textContent()).toContain('synthetic test pattern');
+      // Keyboard: the arrow keys move between cards in queue order.
+      await card(page, 'q-crit').focus();
+      await page.keyboard.press('ArrowDown');
+      expect(await page.evaluate('document.activeElement.getAttribute("data-case-id")')).toBe('q-high');
 
       // An update raising the normal case to critical moves it above the high one (its deadline runs from the raise).
       await f.publishCase(caseUpdated({ caseId: 'q-normal', streamId: 'q-s1', priority: 'critical' }, 2, ['priority_raised']));
@@ -100,7 +104,9 @@ describe('reviewer console in Chromium', () => {
       await c.getByRole('button', { name: 'Claim', exact: true }).click();
       await c.getByText('You hold this case').waitFor();
 
-      await frame0.getByRole('button', { name: /Frame 0 .* blurred/ }).click();
+      // Enter on the focused frame is the same deliberate act as a click.
+      await frame0.getByRole('button', { name: /Frame 0 .* blurred/ }).focus();
+      await page.keyboard.press('Enter');
       const revealed = frame0.locator('img[data-state="revealed"]');
       await revealed.waitFor();
       await eventually(() => revealed.evaluate(loaded), 5_000, 'the revealed frame');
