@@ -1,6 +1,6 @@
 import { KV_BUCKETS, SCHEMA_VERSION, SUBJECTS, subjectFor, type BlockRecord, type PublisherRecord } from '../contracts/index.js';
 import type { IngestConfig } from '../config/index.js';
-import { randomEventId } from '../domain/event-id.js';
+import { streamEventId } from '../domain/event-id.js';
 import type { Emitter } from '../domain/hooks.js';
 import type { Logger } from '../domain/logger.js';
 import { blockKeysFor } from './block-keys.js';
@@ -94,7 +94,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       return { verdict: { allow: false, reason: 'blocked', detail: `${block.scope} blocked ${until}` }, outcome: 'blocked', streamId };
     }
     const startedAt = new Date(at).toISOString();
-    const startEventId = randomEventId('start');
+    const startEventId = streamEventId('start');
     const record: PublisherRecord = {
       schemaVersion: SCHEMA_VERSION,
       type: 'publisher',
@@ -170,7 +170,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
 const MAX_REMEMBERED = 100_000;
 
 function endEntry(streamId: string, endedAt: string): OutboxEntry {
-  const eventId = randomEventId('end');
+  const eventId = streamEventId('end');
   const payload = JSON.stringify({ schemaVersion: SCHEMA_VERSION, streamId, endedAt });
   return { subject: subjectFor(SUBJECTS.streamEnded, streamId), type: 'stream_ended', eventId, payload, streamId };
 }

@@ -10,6 +10,8 @@ import { SamplerSection } from './stages/sampler.js';
 import { BridgeSection } from './stages/bridge.js';
 import { EnforcerSection } from './stages/enforcer.js';
 import { IngestsSection } from './stages/ingests.js';
+import { ConsoleConfigSchema } from './console-schema.js';
+import { EvidenceSection } from './evidence-schema.js';
 
 /**
  * The one place where configuration defaults and rules live: each stage's section (stages/*.ts)
@@ -105,6 +107,8 @@ export const ConfigSchema = z.strictObject({
   ingests: IngestsSection.default([]),
   bridge: BridgeSection.prefault({}),
   enforcer: EnforcerSection.prefault({}),
+  evidence: EvidenceSection.prefault({}),
+  console: ConsoleConfigSchema.prefault({}),
 
   metrics: z
     .strictObject({

@@ -1,5 +1,5 @@
 import { SCHEMA_VERSION, type EnforcementAction } from '../contracts/index.js';
-import { deterministicEventId } from '../domain/event-id.js';
+import { enforcementEventId } from '../domain/event-id.js';
 
 export type AuditEntry = Omit<EnforcementAction, 'schemaVersion' | 'type' | 'eventId' | 'at'>;
 
@@ -16,7 +16,7 @@ export function auditRecord(entry: AuditEntry, at: Date): EnforcementAction {
   return {
     schemaVersion: SCHEMA_VERSION,
     type: 'enforcement_action',
-    eventId: deterministicEventId('enf', ...basis, entry.action, entry.attempt),
+    eventId: enforcementEventId(...basis, entry.action, entry.attempt),
     ...entry,
     at: at.toISOString(),
   };

@@ -3,7 +3,7 @@ import type { IngestConfig } from '../../src/config/index.js';
 import { verifySignature } from '../../src/domain/signature.js';
 import { kickClientFor, type KickRequest } from '../../src/enforcer/kick/index.js';
 import { json, startFakeIngestApi, type FakeIngestApi } from '../support/fake-ingest-api.js';
-import { freePort } from '../support/nats-server.js';
+import { freePort } from '../support/free-port.js';
 
 // SRS and MediaMTX are not packaged for Debian, so their control APIs are played by a loopback
 // HTTP server answering as their documentation and source say: SRS DELETE /api/v1/clients/<id>

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kickClientFor, type KickRequest } from '../../src/enforcer/kick/index.js';
 import { nginxRtmpMissing, startNginxRtmp, type NginxRtmp } from '../support/nginx-rtmp.js';
 import { eventually } from '../support/eventually.js';
-import { freePort } from '../support/nats-server.js';
+import { freePort } from '../support/free-port.js';
 import { startRtmpPublisher, type RtmpPublisher } from '../support/rtmp-publisher.js';
 
 // The nginx-rtmp kick against a real nginx with Debian's RTMP module: its control module's

@@ -12,7 +12,8 @@ import { pdqToHex } from '../../src/domain/pdq.js';
 import { createPdqHasher } from '../../src/worker/hash/pdq-hasher.js';
 import { readRgbImage } from '../../src/worker/sampler/image-file.js';
 import { eventually } from './eventually.js';
-import { startNatsServer, freePort, type NatsServerHandle } from './nats-server.js';
+import { freePort } from './free-port.js';
+import { startNatsServer, type NatsServerHandle } from './nats-server.js';
 import { startNginxRtmp, type NginxRtmp } from './nginx-rtmp.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));

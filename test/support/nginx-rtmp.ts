@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cutLifeline, hasExited, spawnWithLifeline, terminate, type LifelineChild } from '../../src/worker/sampler/lifeline.js';
 import { eventually } from './eventually.js';
-import { freePort } from './nats-server.js';
+import { freePort } from './free-port.js';
 
 export const NGINX_BIN = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 export const RTMP_MODULE = process.env.NGINX_RTMP_MODULE ?? '/usr/lib/nginx/modules/ngx_rtmp_module.so';
