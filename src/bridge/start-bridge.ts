@@ -90,11 +90,12 @@ export async function startBridge(loaded: LoadedConfig, logger: Logger, options:
     const address = server.server.address();
     const port = typeof address === 'object' && address ? address.port : b.port;
 
+    // Fail-open keeps answering hooks through a NATS outage, so it stays ready (taking it out of
+    // the load balancer would make the ingest drop every publisher); fail-closed refuses anyway.
     const ready = () => {
       const reasons = [
-        ...(connection.connected() ? [] : ['nats: disconnected']),
         ...(blocks.loaded ? [] : ['blocks: not loaded yet']),
-        ...(outbox.size ? [`outbox: ${outbox.size} batch(es) waiting for NATS`] : []),
+        ...(b.failMode === 'closed' && !connection.connected() ? ['nats: disconnected'] : []),
       ];
       metrics.ready.set(reasons.length ? 0 : 1);
       return { ready: reasons.length === 0, reasons };
