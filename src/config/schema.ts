@@ -9,6 +9,10 @@ import { PolicySection } from './stages/policy.js';
 import { PublishSection } from './stages/publish.js';
 import { ReviewSection } from './stages/review.js';
 import { SamplerSection } from './stages/sampler.js';
+import { BridgeSection } from './stages/bridge.js';
+import { EnforcerSection } from './stages/enforcer.js';
+import { IngestsSection } from './stages/ingests.js';
+import { ConsoleConfigSchema } from './console-schema.js';
 
 /**
  * The one place where configuration defaults and rules live: each stage's section (stages/*.ts)
@@ -100,8 +104,14 @@ export const ConfigSchema = z.strictObject({
   pipeline: PipelineSection.prefault({}),
   publish: PublishSection.prefault({}),
   policy: PolicySection.prefault({}),
+  /** The ingest servers the bridge and the enforcer talk to. */
+  ingests: IngestsSection.default([]),
+  bridge: BridgeSection.prefault({}),
+  enforcer: EnforcerSection.prefault({}),
+  /** Written by the worker, read by the console and `streamscreen evidence`. */
   evidence: EvidenceSection.prefault({}),
   review: ReviewSection.prefault({}),
+  console: ConsoleConfigSchema.prefault({}),
 
   metrics: z
     .strictObject({
