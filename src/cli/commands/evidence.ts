@@ -1,10 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, JetStreamApiCodes, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { CaseEvent, EvidenceRef } from '../../contracts/index.js';
-import { connectNats } from '../../nats/index.js';
+import { connectNats, hasApiCode } from '../../nats/index.js';
 import { createCasePublisher } from '../../worker/cases/case-publisher.js';
 import { createEvidenceReader } from '../../worker/evidence/evidence-reader.js';
 import { findCase, killSwitchesOf } from '../../worker/review/case-lookup.js';
@@ -193,14 +193,14 @@ function changeOf(e: CaseEvent): object {
  * expire (the bridge's recordTtlMs), so export soon after a case.
  */
 async function publisherRecord(js: JetStreamClient, bucket: string, streamId: string): Promise<unknown> {
-  let kv;
+  let entry;
   try {
-    kv = await new Kvm(js).open(bucket);
-  } catch {
-    // No bridge in this deployment (or no access to its bucket): the report says there is no record.
-    return null;
+    entry = await (await new Kvm(js).open(bucket)).get(streamId);
+  } catch (err) {
+    // No bridge in this deployment: the report says there is no record.
+    if (hasApiCode(err, JetStreamApiCodes.StreamNotFound)) return null;
+    throw err;
   }
-  const entry = await kv.get(streamId);
   if (!entry || entry.operation !== 'PUT') return null;
   const record = entry.json<{ target?: { publisherIp?: string } } & Record<string, unknown>>();
   return { ...record, ...(record.target?.publisherIp ? { publisherIp: record.target.publisherIp } : {}) };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import type { ReviewOptions } from '../../config/index.js';
 import {
   EscalationPrioritySchema,
   ReviewAckSchema,
@@ -12,7 +13,7 @@ import {
 } from '../../contracts/index.js';
 import { connectNats } from '../../nats/index.js';
 import { createCasePublisher, reviewStreams } from '../../worker/cases/case-publisher.js';
-import { findCase } from '../../worker/review/case-lookup.js';
+import { findCase, scanStream } from '../../worker/review/case-lookup.js';
 import { processIO, type CommandIO } from './io.js';
 import { commandConfig, silentLogger } from './nats-target.js';
 
@@ -136,7 +137,7 @@ export async function run(
 
     // Listening before publishing: the ack cannot slip past.
     const acks = await js.consumers.get(reviewStreams(o).review.name, {
-      filter_subjects: [subjectFor(o.ackSubjectPrefix, decision.streamId)],
+      filter_subjects: subjectFor(o.ackSubjectPrefix, decision.streamId),
       deliver_policy: DeliverPolicy.New,
     });
     const messages = await acks.consume();
@@ -156,9 +157,10 @@ export async function run(
       decision: decision.decision,
       ...(decision.note ? { why: decision.note.slice(0, 2000) } : {}),
     });
-    await publisher.publishDecision(decision);
-
-    const result = await ack;
+    const receipt = await publisher.publishDecision(decision);
+    // A decision id submitted before is stored once (Nats-Msg-Id): no new ack will come, the one
+    // already given is the answer.
+    const result = receipt.duplicate ? ((await storedAck(js, o, decision)) ?? (await ack)) : await ack;
     clearTimeout(timer);
     await messages.close();
     if (!result) {
@@ -175,6 +177,15 @@ export async function run(
   } finally {
     await nc.close();
   }
+}
+
+async function storedAck(js: JetStreamClient, o: ReviewOptions, d: ReviewDecision): Promise<ReviewAck | undefined> {
+  let found: ReviewAck | undefined;
+  await scanStream(js, reviewStreams(o).review.name, [subjectFor(o.ackSubjectPrefix, d.streamId)], (_s, json) => {
+    const parsed = ReviewAckSchema.safeParse(json);
+    if (parsed.success && parsed.data.decisionId === d.decisionId && parsed.data.result !== 'duplicate') found = parsed.data;
+  });
+  return found;
 }
 
 async function waitForAck(messages: AsyncIterable<JsMsg>, decisionId: string): Promise<ReviewAck | undefined> {

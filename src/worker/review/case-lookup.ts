@@ -24,7 +24,9 @@ export async function scanStream(
     throw err;
   }
   if (total === 0) return;
-  const consumer = await js.consumers.get(stream, { filter_subjects: [...subjects], deliver_policy: DeliverPolicy.All });
+  // One subject filter at most: servers before 2.10 take no more (several are only ever a stream's own subjects here, read whole).
+  const filter = subjects.length === 1 && subjects[0] !== '>' ? { filter_subjects: subjects[0]! } : {};
+  const consumer = await js.consumers.get(stream, { ...filter, deliver_policy: DeliverPolicy.All });
   for (;;) {
     const batch = await consumer.fetch({ max_messages: 500, expires: 2_000 });
     let got = 0;
@@ -36,7 +38,11 @@ export async function scanStream(
       } catch {
         // Not JSON: not ours to read.
       }
-      if (m.info.pending === 0) caughtUp = true;
+      if (m.info.pending === 0) {
+        // Caught up: leave now rather than wait out the fetch's expiry for messages that will not come.
+        caughtUp = true;
+        break;
+      }
     }
     if (caughtUp || got === 0) return;
   }
