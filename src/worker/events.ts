@@ -1,6 +1,7 @@
 import type { DeadLetterReason } from '../contracts/index.js';
 import type { ErrorCode, HashListError, SourceError } from '../domain/errors.js';
 import type { RawFrame } from '../domain/frame.js';
+import type { FrameSignals } from '../domain/signals.js';
 import type { SourceFailedError } from './sampler/errors.js';
 
 /**
@@ -49,6 +50,8 @@ export interface WorkerEvents {
   /** Work skipped to stay within the budget, or lost: never silent. */
   'pipeline.shed': { readonly reason: 'classifier_failed' | 'classifiers_over_budget' | 'sampler_queue_full' };
   'pipeline.overBudget': Record<string, never>;
+  /** What the classifiers said about a frame (observers only: `npm run eval:benign` records them; nothing is logged). */
+  'pipeline.signals': { readonly streamId: string; readonly seq: number; readonly pts: number; readonly signals: FrameSignals };
   /** A stream's screening started (+1) or ended (-1). */
   'pipeline.active': { readonly delta: 1 | -1 };
   /** An error worth counting by its code (a metric label). */

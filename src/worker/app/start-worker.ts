@@ -9,7 +9,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, openKv, watchConnection } from '../../nats/index.js';
 import { redactUrl } from '../../domain/redact.js';
 import type { LoadedConfig } from '../../config/index.js';
-import { createHooks } from '../../domain/hooks.js';
+import { createHooks, type Listeners } from '../../domain/hooks.js';
 import type { Logger } from '../../domain/logger.js';
 import { createMetrics } from '../../metrics/metrics.js';
 import { startMetricsServer } from '../../metrics/server.js';
@@ -44,10 +44,15 @@ export interface Worker {
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise<Worker> {
+export interface StartWorkerOptions {
+  /** More observers of the worker's events beside its metrics (the benign evaluation records per-frame scores). */
+  readonly listeners?: Listeners<WorkerEvents>;
+}
+
+export async function startWorker(loaded: LoadedConfig, logger: Logger, options: StartWorkerOptions = {}): Promise<Worker> {
   const { config } = loaded;
   const metrics = createMetrics();
-  const events = createHooks<WorkerEvents>(logger, workerMetricsListeners(metrics));
+  const events = createHooks<WorkerEvents>(logger, workerMetricsListeners(metrics), ...(options.listeners ? [options.listeners] : []));
   // A worker that cannot start must exit, not hang on a reconnecting NATS connection or warm
   // ONNX sessions: everything opened so far closes in reverse if start-up fails part-way.
   const resources = createResourceStack();

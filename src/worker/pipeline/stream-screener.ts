@@ -192,7 +192,10 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
             await keeper.unclassified({ code: 'classifiers_shed', message: 'classifiers shed: frames over the latency budget' });
           } else {
             const signals = await classify(frame, deps.classifier);
-            if (signals) await keeper.frame({ capturedAt: frame.capturedAt, seq: frame.seq, matches: [], signals, ref });
+            if (signals) {
+              events.emit('pipeline.signals', { streamId: start.streamId, seq: frame.seq, pts: frame.pts, signals });
+              await keeper.frame({ capturedAt: frame.capturedAt, seq: frame.seq, matches: [], signals, ref });
+            }
           }
         }
         const totalMs = now() - frame.capturedAt;
