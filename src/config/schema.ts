@@ -77,6 +77,23 @@ export const ConfigSchema = z.strictObject({
       maxRestarts: z.number().int().nonnegative().default(5),
       backoffBaseMs: positiveMs(500),
       backoffMaxMs: positiveMs(15_000),
+      /**
+       * Hosts a stream URL may name although they are loopback, private, link-local, CGNAT, ULA or
+       * a metadata service: host names, `*.` subdomain wildcards, addresses and CIDR blocks (e.g.
+       * the platform's own ingest servers on a private network). Empty: a stream URL can never
+       * steer the worker into the network it runs in.
+       */
+      allowHosts: z.array(z.string().min(1)).default([]),
+      /** Schemes stream URLs may use; narrow it to what the platform serves (e.g. only rtmps and https). */
+      allowSchemes: z.array(z.enum(['rtmp', 'rtmps', 'srt', 'http', 'https'])).default(['rtmp', 'rtmps', 'srt', 'http', 'https']),
+      /** CA bundle (PEM) for verifying https and rtmps sources; the system's trust store when absent. */
+      tlsCaFile: z.string().min(1).optional(),
+      /**
+       * How long a source may take to deliver its first frame, across all attempts, before it is
+       * given up: a source that never answers must not hold one of the worker's maxStreams slots
+       * for maxRestarts rounds of timeouts and backoff. 30 s is three connect-and-stall attempts.
+       */
+      connectBudgetMs: positiveMs(30_000),
     })
     .prefault({}),
 

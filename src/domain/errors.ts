@@ -19,6 +19,21 @@ export class StreamscreenError extends Error {
     this.code = code;
     this.retryable = options.retryable ?? false;
   }
+
+  /**
+   * What an outbound event may say about this error, when that differs from code and message:
+   * errors whose message quotes what the outside world answered (a source's HTTP status, a
+   * refused port) publish a stable reason instead, and keep the detail for the logs.
+   */
+  publicDetail(): PublicErrorDetail | undefined {
+    return undefined;
+  }
+}
+
+/** A reason code and a message that carry nothing learned from outside the worker. */
+export interface PublicErrorDetail {
+  readonly code: string;
+  readonly message: string;
 }
 
 /** Configuration that cannot be used; lists every problem at once. */

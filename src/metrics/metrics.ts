@@ -16,6 +16,8 @@ export interface Metrics {
   readonly hashMatches: Counter<'list'>;
   readonly errors: Counter<'code'>;
   readonly sourceRestarts: Counter<'code'>;
+  /** Connections the egress proxy did not make for ffmpeg (refused by the source policy, or TLS unverified). */
+  readonly egressBlocked: Counter<'kind'>;
   readonly activeStreams: Gauge;
   /** Streams taken (`assigned`, `takeover`) and finished, by outcome (ended, lease_lost, failed...). */
   readonly assignments: Counter<'event'>;
@@ -68,6 +70,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'streamscreen_source_restarts_total',
       help: 'ffmpeg restarts by cause',
       labelNames: ['code'],
+      registers,
+    }),
+    egressBlocked: new Counter({
+      name: 'streamscreen_egress_blocked_total',
+      help: 'Connections a stream source asked for and the egress proxy refused (kind: refused by policy, tls unverified)',
+      labelNames: ['kind'],
       registers,
     }),
     assignments: new Counter({

@@ -14,8 +14,21 @@ describe('stage defaults agree with the config defaults', () => {
   const config = ConfigSchema.parse({});
 
   it('sampler', () => {
-    const { fps, width, height, scaleMode, allowFiles, rwTimeoutMs, stallTimeoutMs, maxRestarts, backoffBaseMs, backoffMaxMs } =
-      DEFAULT_SAMPLER_OPTIONS;
+    const {
+      fps,
+      width,
+      height,
+      scaleMode,
+      allowFiles,
+      rwTimeoutMs,
+      stallTimeoutMs,
+      maxRestarts,
+      backoffBaseMs,
+      backoffMaxMs,
+      allowHosts,
+      allowSchemes,
+      connectBudgetMs,
+    } = DEFAULT_SAMPLER_OPTIONS;
     expect(config.sampler).toEqual({
       fps,
       width,
@@ -27,6 +40,9 @@ describe('stage defaults agree with the config defaults', () => {
       maxRestarts,
       backoffBaseMs,
       backoffMaxMs,
+      allowHosts,
+      allowSchemes,
+      connectBudgetMs,
     });
   });
 

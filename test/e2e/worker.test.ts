@@ -17,6 +17,7 @@ import { modelsReady } from '../worker/classify/support.js';
 import { startLiveSource, type LiveSource } from '../support/live-source.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import { collectEvents, eventually, samplerPids, type EventCollector } from '../support/jetstream-events.js';
+import { ALLOW_LOOPBACK } from '../support/egress.js';
 
 // The whole path on real parts: nats-server with JetStream, a synthetic live RTMP source served
 // by ffmpeg on 127.0.0.1, the worker's ffmpeg sampler, PDQ, the matcher and the publisher.
@@ -49,7 +50,7 @@ describe('worker end to end', () => {
       overrides: {
         metrics: { port: 0, host: '127.0.0.1' },
         worker: { id: 'e2e-worker', shutdownGraceMs: 500 },
-        sampler: { stallTimeoutMs: 8_000, maxRestarts: 2, backoffBaseMs: 200 },
+        sampler: { stallTimeoutMs: 8_000, maxRestarts: 2, backoffBaseMs: 200, allowHosts: ALLOW_LOOPBACK },
       },
     });
     worker = await startWorker(loaded, pino({ level: process.env.E2E_LOG ?? 'silent' }));

@@ -15,7 +15,10 @@ import { createPdqHasher } from '../hash/pdq-hasher.js';
 import { createStreamScreener, type StreamScreener, type StreamScreenerOptions } from '../pipeline/stream-screener.js';
 import type { PolicyOptions } from '../policy/index.js';
 import type { DecisionPublisher } from '../publish/index.js';
-import { createSampler, resolveFfmpeg, type FfmpegBinary } from '../sampler/index.js';
+import { createSampler, resolveFfmpeg, resolveSamplerOptions, type FfmpegBinary } from '../sampler/index.js';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { ConfigError } from '../../domain/errors.js';
 
 /** The stages shared by the worker and `streamscreen screen`. */
 export interface ScreeningStages {
@@ -90,6 +93,13 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
   }
 
   const s = config.sampler;
+  // Every sampler option is checked here, at start, not when the first stream arrives (a bad
+  // allowHosts entry or CA file must stop the deployment, not fail streams one by one).
+  resolveSamplerOptions({ allowHosts: s.allowHosts, allowSchemes: s.allowSchemes });
+  if (s.tlsCaFile)
+    await access(s.tlsCaFile, constants.R_OK).catch((err: unknown) => {
+      throw new ConfigError(`sampler.tlsCaFile ${s.tlsCaFile} cannot be read`, [], { cause: err });
+    });
   const openSource: FrameSourceFactory = ({ streamId, url, signal }) =>
     createSampler({
       url,
@@ -110,6 +120,10 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
         maxRestarts: s.maxRestarts,
         backoffBaseMs: s.backoffBaseMs,
         backoffMaxMs: s.backoffMaxMs,
+        allowHosts: s.allowHosts,
+        allowSchemes: s.allowSchemes,
+        tlsCaFile: s.tlsCaFile,
+        connectBudgetMs: s.connectBudgetMs,
       },
       events,
     });

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../domain/errors.js';
 import { withDefaults } from '../../domain/options.js';
+import { parseAllowHosts } from './egress/allow-list.js';
 
 /**
  * Tuning for one stream's sampler. Every field has a default (DEFAULT_SAMPLER_OPTIONS); the lead
@@ -64,6 +65,17 @@ export interface SamplerOptions {
   allowFiles: boolean;
   /** Read local files at their native frame rate (`-re`), as if live. Default true. */
   fileRealtime: boolean;
+  /** Hosts exempt from the egress deny ranges (names, *.names, addresses, CIDR blocks; egress/allow-list.ts). Default none. */
+  allowHosts: readonly string[];
+  /** Source schemes accepted. Default all: rtmp, rtmps, srt, http, https. */
+  allowSchemes: readonly string[];
+  /** CA bundle (PEM) that https and rtmps servers are verified against; the system's when absent. */
+  tlsCaFile?: string;
+  /**
+   * How long a source may take to deliver its first frame, across all attempts, before it is given
+   * up (`source_unreachable`), whatever maxRestarts says. Default 30000 ms.
+   */
+  connectBudgetMs: number;
 }
 
 export const DEFAULT_SAMPLER_OPTIONS: Readonly<SamplerOptions> = Object.freeze({
@@ -86,6 +98,9 @@ export const DEFAULT_SAMPLER_OPTIONS: Readonly<SamplerOptions> = Object.freeze({
   ptsWaitMs: 200,
   allowFiles: false,
   fileRealtime: true,
+  allowHosts: [],
+  allowSchemes: ['rtmp', 'rtmps', 'srt', 'http', 'https'],
+  connectBudgetMs: 30_000,
 });
 
 /** Defaults filled in and every value checked; all problems are reported at once. */
@@ -110,13 +125,16 @@ export function resolveSamplerOptions(partial: Partial<SamplerOptions> = {}): Sa
     Number.isInteger(o.encoderThreads) && o.encoderThreads >= 0 && o.encoderThreads <= 64,
     `encoderThreads must be an integer in [0, 64], got ${o.encoderThreads}`,
   );
-  for (const k of ['rwTimeoutMs', 'stallTimeoutMs', 'backoffBaseMs', 'backoffMaxMs', 'stopGraceMs'] as const) {
+  for (const k of ['rwTimeoutMs', 'stallTimeoutMs', 'backoffBaseMs', 'backoffMaxMs', 'stopGraceMs', 'connectBudgetMs'] as const) {
     check(Number.isFinite(o[k]) && o[k] > 0, `${k} must be a positive number of milliseconds, got ${o[k]}`);
   }
   check(Number.isFinite(o.ptsWaitMs) && o.ptsWaitMs >= 0, `ptsWaitMs must be >= 0, got ${o.ptsWaitMs}`);
   check(o.backoffMaxMs >= o.backoffBaseMs, `backoffMaxMs (${o.backoffMaxMs}) must be >= backoffBaseMs (${o.backoffBaseMs})`);
   check(Number.isInteger(o.maxRestarts) && o.maxRestarts >= 0, `maxRestarts must be an integer >= 0, got ${o.maxRestarts}`);
   check(Number.isInteger(o.maxQueuedFrames) && o.maxQueuedFrames >= 1, `maxQueuedFrames must be an integer >= 1, got ${o.maxQueuedFrames}`);
+  issues.push(...parseAllowHosts(o.allowHosts).issues);
+  const schemes = new Set(['rtmp', 'rtmps', 'srt', 'http', 'https']);
+  for (const s of o.allowSchemes) check(schemes.has(s), `allowSchemes: "${s}" is not one of ${[...schemes].join(', ')}`);
   if (issues.length) throw new ConfigError('invalid sampler options', issues);
   return o;
 }

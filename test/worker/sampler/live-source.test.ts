@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
 import { createSampler, type Sampler } from '../../../src/worker/sampler/index.js';
+import { ALLOW_LOOPBACK } from '../../support/egress.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
 import { capturingLogger, DEBIAN_FFMPEG, meanAbsDiff, SHARED_DECODED, take } from './helpers.js';
 
@@ -26,7 +27,8 @@ function sampler(url: string, options: Parameters<typeof createSampler>[0]['opti
     streamId: 'ls',
     ffmpeg,
     logger: capturingLogger().logger,
-    options: { scaleMode: 'exact', width: 64, height: 64, ...options },
+    // Loopback sources: allow-listed, the source policy refuses them by default.
+    options: { scaleMode: 'exact', width: 64, height: 64, allowHosts: ALLOW_LOOPBACK, ...options },
   });
   cleanups.push(() => s.stop());
   return s;

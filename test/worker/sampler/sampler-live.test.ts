@@ -4,7 +4,8 @@ import type { WorkerEvents } from '../../../src/worker/events.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RawFrame } from '../../../src/domain/frame.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
-import { createSampler, SourceFailedError, type Sampler } from '../../../src/worker/sampler/index.js';
+import { createSampler as createDenyingSampler, SourceFailedError, type Sampler } from '../../../src/worker/sampler/index.js';
+import { ALLOW_LOOPBACK } from '../../support/egress.js';
 import { freePort } from '../../support/nats-server.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
 import { BUNDLED_FFMPEG, capturingLogger, DEBIAN_FFMPEG, groupMembers, take } from './helpers.js';
@@ -25,6 +26,9 @@ async function live(opts: Parameters<typeof startLiveSource>[0]): Promise<LiveSo
   cleanups.push(() => src.stop());
   return src;
 }
+// The sources here run on loopback, which the source policy refuses unless it is allow-listed.
+const createSampler: typeof createDenyingSampler = (deps) =>
+  createDenyingSampler({ ...deps, options: { allowHosts: ALLOW_LOOPBACK, ...deps.options } });
 function track(s: Sampler): Sampler {
   cleanups.push(() => s.stop());
   return s;
