@@ -2,6 +2,7 @@ import type { JetStreamClient, PubAck, StreamInfo } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../contracts/index.js';
 import { STREAM_ID_PATTERN } from '../../contracts/index.js';
+import { encodeEvent } from '../../domain/encode-event.js';
 import { PublishError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
 import { classifyPublishError } from './classify-error.js';
@@ -73,8 +74,9 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
     opts: PublishCallOptions = {},
   ): Promise<PublishReceipt> => {
     const { signal } = opts;
-    const payload = JSON.stringify(event);
+    const { payload, metadataOmitted } = encodeEvent(event);
     const log = logger.child({ subject, eventId, type });
+    if (metadataOmitted) log.error('event metadata cannot be serialised; publishing the event without it');
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
       const h = natsHeaders();
