@@ -7,6 +7,7 @@ import { HASH_LIST_ACTIONS, type HashListAction, type HashListFormat } from '../
 import { decodeListMetadata, openHashListBucket, prepareHashList, uploadHashList } from '../../worker/hash/object-store-lists.js';
 import { parseHashListFile } from '../../worker/hash/parse-hashlist.js';
 import { processIO, type CommandIO } from './io.js';
+import { redactServerUrls } from '../../domain/redact.js';
 
 /** Environment the CLI dispatcher passes in (commands do not read process.env themselves). */
 export type CommandEnv = Readonly<Record<string, string | undefined>>;
@@ -271,7 +272,7 @@ export async function connectOnce(url: string): Promise<NatsConnection> {
   try {
     return await connect({ servers: url, timeout: 5_000, reconnect: false });
   } catch (err) {
-    throw new StreamscreenError('nats_unreachable', `cannot connect to NATS at ${url}: ${(err as Error).message}`, {
+    throw new StreamscreenError('nats_unreachable', `cannot connect to NATS at ${redactServerUrls(url)}: ${(err as Error).message}`, {
       cause: err,
       retryable: true,
     });

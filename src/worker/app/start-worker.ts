@@ -9,6 +9,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { LoadedConfig } from '../../config/index.js';
 import { createHooks } from '../../domain/hooks.js';
 import type { Logger } from '../../domain/logger.js';
+import { redactServerUrls } from '../../domain/redact.js';
 import { createMetrics } from '../../metrics/metrics.js';
 import { startMetricsServer } from '../../metrics/server.js';
 import type { WorkerEvents } from '../events.js';
@@ -130,7 +131,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
     await ingest.start();
     ready();
     logger.info(
-      { workerId, nats: config.nats.url, lists: stages.matcher.lists().map((l) => ({ id: l.id, count: l.count })) },
+      { workerId, nats: redactServerUrls(config.nats.url), lists: stages.matcher.lists().map((l) => ({ id: l.id, count: l.count })) },
       'worker started',
     );
 
