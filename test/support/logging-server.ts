@@ -106,8 +106,10 @@ export interface TestPki {
   readonly dir: string;
   /** PEM of the test CA (give it to the sampler as tlsCaFile). */
   readonly caFile: string;
-  /** Certificate for `name`, issued by the test CA. */
-  issued(name: string): { cert: string; key: string };
+  /** Certificate for `name` (and these IP addresses), issued by the test CA. */
+  issued(name: string, ips?: readonly string[]): { cert: string; key: string };
+  /** The same, as files (for servers configured by path). */
+  issuedFiles(name: string, ips?: readonly string[]): { certFile: string; keyFile: string };
   /** Self-signed certificate for `name`: nobody trusts it. */
   selfSigned(name: string): { cert: string; key: string };
 }
@@ -115,77 +117,36 @@ export interface TestPki {
 /** A throwaway CA and certificates made with the openssl CLI (short-lived, in a temp dir). */
 export function createTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'streamscreen-pki-'));
-  const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  ssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=streamscreen test CA',
-  );
+  const ssl = (args: string): void => void execFileSync('openssl', args.split(' '), { cwd: dir, stdio: 'ignore' });
   const read = (base: string): { cert: string; key: string } => ({
     cert: readFileSync(join(dir, `${base}.pem`), 'utf8'),
     key: readFileSync(join(dir, `${base}.key`), 'utf8'),
   });
-  return {
+  ssl('req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=streamscreen-test-CA');
+  const pki: TestPki = {
     dir,
     caFile: join(dir, 'ca.pem'),
-    issued(name) {
-      const base = `issued-${name}`;
-      ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${name}`);
-      ssl(
-        'x509',
-        '-req',
-        '-in',
-        `${base}.csr`,
-        '-CA',
-        'ca.pem',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        `${base}.pem`,
-        '-days',
-        '2',
-        '-extfile',
-        ext(dir, name),
-      );
-      return read(base);
+    issued: (name, ips = []) => {
+      const { certFile, keyFile } = pki.issuedFiles(name, ips);
+      return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
     },
-    selfSigned(name) {
+    issuedFiles: (name, ips = []) => {
+      const base = `issued-${name}`;
+      const extFile = join(dir, `${base}.ext`);
+      // serverAuth and clientAuth: a cluster node is both ends of its routes.
+      const san = [`DNS:${name}`, ...ips.map((ip) => `IP:${ip}`)].join(',');
+      writeFileSync(extFile, `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\n`);
+      ssl(`req -newkey rsa:2048 -nodes -keyout ${base}.key -out ${base}.csr -subj /CN=${name}`);
+      ssl(`x509 -req -in ${base}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out ${base}.pem -days 2 -extfile ${extFile}`);
+      return { certFile: join(dir, `${base}.pem`), keyFile: join(dir, `${base}.key`) };
+    },
+    selfSigned: (name) => {
       const base = `self-${name}`;
       ssl(
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        `${base}.key`,
-        '-out',
-        `${base}.pem`,
-        '-days',
-        '2',
-        '-subj',
-        `/CN=${name}`,
-        '-addext',
-        `subjectAltName=DNS:${name}`,
+        `req -x509 -newkey rsa:2048 -nodes -keyout ${base}.key -out ${base}.pem -days 2 -subj /CN=${name} -addext subjectAltName=DNS:${name}`,
       );
       return read(base);
     },
   };
-}
-
-function ext(dir: string, name: string): string {
-  const file = join(dir, `${name}.ext`);
-  writeFileSync(file, `subjectAltName=DNS:${name}\n`);
-  return file;
+  return pki;
 }
