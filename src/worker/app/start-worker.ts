@@ -98,6 +98,8 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       },
     });
 
+    metrics.setStartsWaitingSource(() => ingest.waitingStarts());
+
     const ready = (): Readiness => {
       const intake = ingest.healthy();
       const r = readiness({
