@@ -32,17 +32,3 @@ const URL_IN_TEXT = /\b[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s'"<>]+/g;
 export function redactUrlsInText(text: string): string {
   return text.replace(URL_IN_TEXT, (m) => redactUrl(m));
 }
-
-/**
- * A NATS server URL list as it may be logged: `nats://user:password@host:4222` or
- * `nats://token@host` (one or several, comma-separated, scheme optional) with the credentials
- * replaced. The password in NATS_URL is the worker's key to every stream's decisions.
- */
-export function redactServerUrls(servers: string | readonly string[]): string {
-  const list = typeof servers === 'string' ? servers.split(',') : servers;
-  return list
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(s) ? redactUrl(s) : redactUrl(`nats://${s}`).slice('nats://'.length)))
-    .join(',');
-}

@@ -12,7 +12,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { createTestPki } from '../support/logging-server.js';
-import { freePort } from '../support/nats-server.js';
+import { freePort } from '../support/free-port.js';
 import { copyNatsConfig, natsEnv, rolePassword, storeDir } from './nats-config.js';
 
 const NODES = [1, 2, 3] as const;

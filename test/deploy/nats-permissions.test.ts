@@ -24,9 +24,11 @@ import { createHashMatcher } from '../../src/worker/hash/hash-matcher.js';
 import { downloadHashList, openHashListBucket, publishHashList } from '../../src/worker/hash/object-store-lists.js';
 import { createHashListSync } from '../../src/worker/hash/object-store-sync.js';
 import { createIngest, type ScreeningAssignment } from '../../src/worker/intake/index.js';
-import { createDecisionPublisher, killSwitchEventId } from '../../src/worker/publish/index.js';
+import { killSwitchEventId } from '../../src/domain/event-id.js';
+import { createDecisionPublisher } from '../../src/worker/publish/index.js';
 import { eventually } from '../support/eventually.js';
-import { freePort } from '../support/nats-server.js';
+import { freePort } from '../support/free-port.js';
+import { hashListSyncOptions, ingestOptions, matcherOptions, publisherOptions } from '../support/stage-options.js';
 import { copyNatsConfig, NATS_DEPLOY_DIR, natsEnv, rolePassword, ROLES, storeDir, type Role } from './nats-config.js';
 
 const CONF = join(NATS_DEPLOY_DIR, 'streamscreen.conf');
@@ -115,7 +117,11 @@ describe('deploy/nats/streamscreen.conf on nats-server', () => {
   it('every role does its job with the project code, without a permission violation', async () => {
     const before = violations().length;
     // Worker: provisions its streams, consumer and lease bucket, and follows starts and ends.
-    const publisher = createDecisionPublisher({ js: jetstream(as('worker')), logger: silent, options: { publishTimeoutMs: 2000 } });
+    const publisher = createDecisionPublisher({
+      js: jetstream(as('worker')),
+      logger: silent,
+      options: publisherOptions({ publishTimeoutMs: 2000 }),
+    });
     await publisher.provision();
     const assigned: ScreeningAssignment[] = [];
     const ingest = createIngest({
@@ -123,7 +129,7 @@ describe('deploy/nats/streamscreen.conf on nats-server', () => {
       logger: silent,
       workerId: 'perm-worker',
       publisher,
-      options: { requestTimeoutMs: 2000 },
+      options: ingestOptions({ requestTimeoutMs: 2000 }),
       onAssignment: async (a): Promise<ScreeningOutcome> => {
         assigned.push(a);
         await publisher.publishKillSwitch(killSwitch(a.start.streamId), { signal: a.publishSignal });
@@ -176,8 +182,13 @@ describe('deploy/nats/streamscreen.conf on nats-server', () => {
       const downloaded = await downloadHashList(workerView!, 'confirmed');
       expect(downloaded?.list.data.count).toBe(1);
       // The worker's own way: watch the bucket and load what is in it.
-      const matcher = createHashMatcher();
-      const sync = createHashListSync({ nc: as('worker'), sink: matcher.source('nats'), logger: silent, bucket: 'screening-hashlists' });
+      const matcher = createHashMatcher(matcherOptions());
+      const sync = createHashListSync({
+        nc: as('worker'),
+        sink: matcher.source('nats'),
+        logger: silent,
+        ...hashListSyncOptions({ bucket: 'screening-hashlists' }),
+      });
       await sync.start();
       expect(matcher.lists().map((l) => [l.id, l.count])).toEqual([['confirmed', 1]]);
       await sync.stop();

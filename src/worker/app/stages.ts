@@ -1,6 +1,6 @@
 /**
- * Stage assembly shared by the worker and `streamscreen screen`: every stage built from the
- * validated config, handed its collaborators and the one event emitter.
+ * Stage assembly shared by the worker and `streamscreen screen`: every stage built with the
+ * options config/ resolved at load, handed its collaborators and the one event emitter.
  */
 import type { LoadedConfig } from '../../config/index.js';
 import type { Emitter } from '../../domain/hooks.js';
@@ -12,10 +12,9 @@ import type { WorkerEvents } from '../events.js';
 import { createFileHashLists, type FileHashLists } from '../hash/file-lists.js';
 import { createHashMatcher, type HashMatcherService } from '../hash/hash-matcher.js';
 import { createPdqHasher } from '../hash/pdq-hasher.js';
-import { createStreamScreener, type StreamScreener, type StreamScreenerOptions } from '../pipeline/stream-screener.js';
-import type { PolicyOptions } from '../policy/index.js';
+import { createStreamScreener, type StreamScreener } from '../pipeline/stream-screener.js';
 import type { DecisionPublisher } from '../publish/index.js';
-import { createSampler, resolveFfmpeg, resolveSamplerOptions, type FfmpegBinary } from '../sampler/index.js';
+import { createSampler, resolveFfmpeg, type FfmpegBinary } from '../sampler/index.js';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { ConfigError } from '../../domain/errors.js';
@@ -28,18 +27,6 @@ export interface ScreeningStages {
   readonly classifier?: Classifier;
   readonly openSource: FrameSourceFactory;
   close(): Promise<void>;
-}
-
-export function policyOptions(config: LoadedConfig['config']): PolicyOptions {
-  return { ...config.policy };
-}
-
-export function screenerOptions(config: LoadedConfig['config']): StreamScreenerOptions {
-  return {
-    frameBudgetMs: config.pipeline.frameBudgetMs,
-    classifierFailuresToReport: config.pipeline.classifierFailuresToReport,
-    dihedral: config.hash.dihedral,
-  };
 }
 
 export interface ScreenerWiring {
@@ -60,8 +47,8 @@ export function createScreener(loaded: LoadedConfig, stages: ScreeningStages, w:
     matcher: stages.matcher,
     classifier: stages.classifier,
     sink: w.sink,
-    policy: policyOptions(loaded.config),
-    options: screenerOptions(loaded.config),
+    policy: loaded.stages.policy,
+    options: loaded.stages.screener,
   });
 }
 
@@ -70,10 +57,10 @@ export function createScreener(loaded: LoadedConfig, stages: ScreeningStages, w:
  * ffmpeg, and warms the classifiers up, in that order of cost.
  */
 export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger, events: Emitter<WorkerEvents>): Promise<ScreeningStages> {
-  const { config } = loaded;
+  const { config, stages } = loaded;
   const ffmpeg = await resolveFfmpeg({ envPath: loaded.ffmpeg.envPath, pathEnv: loaded.ffmpeg.pathEnv, logger });
 
-  const matcher = createHashMatcher({ maxDistance: config.hash.maxDistance, minQuality: config.hash.minQuality });
+  const matcher = createHashMatcher(stages.matcher);
   const fileLists = createFileHashLists({ sink: matcher.source('files'), lists: config.hash.lists, logger });
   await fileLists.load();
 
@@ -82,24 +69,18 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
     classifier = await openClassifier({
       logger,
       ...(config.classify.faces ? { faceAge: faceAgeFactory } : {}),
-      options: {
-        ...(config.classify.manifestPath ? { manifestPath: config.classify.manifestPath } : {}),
-        intraOpThreads: config.classify.intraOpThreads,
-        maxBatch: config.classify.maxBatch,
-        custom: config.classify.custom,
-      },
+      options: stages.classifier,
     });
     logger.info({ models: classifier.models, faces: classifier.faces }, 'classifiers ready');
   }
 
-  const s = config.sampler;
-  // Every sampler option is checked here, at start, not when the first stream arrives (a bad
-  // allowHosts entry or CA file must stop the deployment, not fail streams one by one).
-  resolveSamplerOptions({ allowHosts: s.allowHosts, allowSchemes: s.allowSchemes });
-  if (s.tlsCaFile)
-    await access(s.tlsCaFile, constants.R_OK).catch((err: unknown) => {
-      throw new ConfigError(`sampler.tlsCaFile ${s.tlsCaFile} cannot be read`, [], { cause: err });
+  // A CA file that cannot be read must stop the deployment, not fail every https and rtmps stream.
+  const caFile = stages.sampler.tlsCaFile;
+  if (caFile) {
+    await access(caFile, constants.R_OK).catch((err: unknown) => {
+      throw new ConfigError(`sampler.tlsCaFile ${caFile} cannot be read`, [], { cause: err });
     });
+  }
   const openSource: FrameSourceFactory = ({ streamId, url, signal }) =>
     createSampler({
       url,
@@ -109,22 +90,7 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
       signal,
       ffmpeg,
       logger: logger.child({ streamId }),
-      options: {
-        fps: s.fps,
-        width: s.width,
-        height: s.height,
-        scaleMode: s.scaleMode,
-        allowFiles: s.allowFiles,
-        rwTimeoutMs: s.rwTimeoutMs,
-        stallTimeoutMs: s.stallTimeoutMs,
-        maxRestarts: s.maxRestarts,
-        backoffBaseMs: s.backoffBaseMs,
-        backoffMaxMs: s.backoffMaxMs,
-        allowHosts: s.allowHosts,
-        allowSchemes: s.allowSchemes,
-        tlsCaFile: s.tlsCaFile,
-        connectBudgetMs: s.connectBudgetMs,
-      },
+      options: stages.sampler,
       events,
     });
 

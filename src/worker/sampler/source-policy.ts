@@ -1,5 +1,5 @@
 import { SourceError } from '../../domain/errors.js';
-import { urlHost } from './egress/host.js';
+import { urlHost } from '../../domain/egress/host.js';
 import type { EgressPolicy } from './egress/policy.js';
 import { rtmpApp } from './rtmp-app.js';
 import type { SourceUrl } from './source-url.js';

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { HashListError } from '../../../src/domain/errors.js';
 import { entryLabel, type HashListData } from '../../../src/worker/hash/hash-list.js';
 import { parseHashList } from '../../../src/worker/hash/parse-hashlist.js';
-import { pdqToHex } from '../../../src/worker/hash/pdq-hash.js';
+import { pdqToHex } from '../../../src/domain/pdq.js';
 
 const RUNS = 300;
 

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DeadLetterReasonSchema, MAX_EVENT_DEPTH, MAX_START_EVENT_BYTES, nestsDeeperThan } from '../../../src/contracts/index.js';
 import { encodeEvent } from '../../../src/domain/encode-event.js';
-import { parseStartEvent } from '../../../src/worker/intake/events.js';
+import { parseStartEvent } from '../../../src/worker/intake/parse-events.js';
 
 const RUNS = 400;
 const encoder = new TextEncoder();

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../../src/metrics/metrics.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
-import { harness, makeIngest, publishStart, Recorder, waitFor, type Harness } from './helpers.js';
+import { eventually } from '../../support/eventually.js';
+import { harness, makeIngest, publishStart, Recorder, type Harness } from './helpers.js';
 
 describe('starts waiting unscreened', () => {
   let server: NatsServerHandle;
@@ -21,21 +22,21 @@ describe('starts waiting unscreened', () => {
 
   it('are counted while every slot is held, and the gauge reports them when scraped', async () => {
     const rec = new Recorder();
-    const ingest = makeIngest(h, 'waiting', rec.onAssignment, { maxConcurrentStreams: 1 });
+    const ingest = makeIngest(h, 'waiting', rec.onAssignment, { worker: { maxStreams: 1 } });
     const metrics = createMetrics({ defaultMetrics: false });
     metrics.setStartsWaitingSource(() => ingest.waitingStarts());
     expect(await ingest.waitingStarts()).toBeUndefined();
     await ingest.start();
     try {
       for (const id of ['w-1', 'w-2', 'w-3', 'w-4']) await publishStart(h, 'waiting', id);
-      await waitFor('one stream held', () => rec.assignments.length === 1);
-      const waiting = await waitFor('three starts waiting', async () => ((await ingest.waitingStarts()) === 3 ? 3 : undefined));
+      await eventually(() => rec.assignments.length === 1, 10_000, 'one stream held');
+      const waiting = await eventually(async () => ((await ingest.waitingStarts()) === 3 ? 3 : undefined), 10_000, 'three starts waiting');
       expect(waiting).toBe(3);
       expect(await metrics.registry.getSingleMetricAsString('streamscreen_starts_waiting')).toMatch(/^streamscreen_starts_waiting 3$/m);
 
       await rec.complete(rec.assignments[0]!);
-      await waitFor('the next start taken', () => rec.assignments.length === 2);
-      await waitFor('two waiting', async () => (await ingest.waitingStarts()) === 2);
+      await eventually(() => rec.assignments.length === 2, 10_000, 'the next start taken');
+      await eventually(async () => (await ingest.waitingStarts()) === 2, 10_000, 'two waiting');
     } finally {
       await ingest.stop();
     }

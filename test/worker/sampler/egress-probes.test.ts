@@ -18,10 +18,15 @@ import { createHooks } from '../../../src/domain/hooks.js';
 import type { WorkerEvents } from '../../../src/worker/events.js';
 import type { Lookup, ResolvedAddress } from '../../../src/worker/sampler/egress/policy.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
-import { createSampler, SourceFailedError, type SamplerOptions } from '../../../src/worker/sampler/index.js';
+import type { ConfigInput } from '../../../src/config/index.js';
+import { createSampler, SourceFailedError } from '../../../src/worker/sampler/index.js';
+import { capturingLogger } from '../../support/capture-logger.js';
+import { samplerOptions } from '../../support/stage-options.js';
 import { createTestPki, startLoggingServer, type Handler, type LoggingServer, type TestPki } from '../../support/logging-server.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
-import { capturingLogger, DEBIAN_FFMPEG } from './helpers.js';
+import { DEBIAN_FFMPEG } from './helpers.js';
+
+type SamplerInput = NonNullable<ConfigInput['sampler']>;
 
 let ffmpeg: FfmpegBinary;
 let pki: TestPki;
@@ -63,7 +68,7 @@ interface ProbeResult {
 }
 
 /** Samples `url` until the sampler gives up (or `maxMs`), counting ffmpeg runs and egress refusals. */
-async function probe(url: string, options: Partial<SamplerOptions> = {}, lookup?: Lookup, maxMs = 20_000): Promise<ProbeResult> {
+async function probe(url: string, options: SamplerInput = {}, lookup?: Lookup, maxMs = 20_000): Promise<ProbeResult> {
   const hooks = createHooks<WorkerEvents>();
   let spawns = 0;
   const blocked: WorkerEvents['sampler.egressBlocked'][] = [];
@@ -78,7 +83,7 @@ async function probe(url: string, options: Partial<SamplerOptions> = {}, lookup?
       logger,
       events: hooks,
       ...(lookup ? { lookup } : {}),
-      options: { maxRestarts: 0, rwTimeoutMs: 1_500, stallTimeoutMs: 3_000, connectBudgetMs: 10_000, ...options },
+      options: samplerOptions({ maxRestarts: 0, rwTimeoutMs: 1_500, stallTimeoutMs: 3_000, connectBudgetMs: 10_000, ...options }),
     });
     const timer = setTimeout(() => void s.stop(), maxMs);
     try {
@@ -309,14 +314,14 @@ describe('allowed sources still work through the policy', () => {
   afterAll(async () => {
     await Promise.all(sources.splice(0).map((x) => x.stop()));
   });
-  async function firstFrame(url: string, options: Partial<SamplerOptions>, lookup: Lookup): Promise<number> {
+  async function firstFrame(url: string, options: SamplerInput, lookup: Lookup): Promise<number> {
     const s = createSampler({
       url,
       streamId: 'ok',
       ffmpeg,
       logger: capturingLogger().logger,
       lookup,
-      options: { scaleMode: 'exact', width: 64, height: 64, ...options },
+      options: samplerOptions({ scaleMode: 'exact', width: 64, height: 64, ...options }),
     });
     try {
       for await (const f of s.frames()) return f.width;

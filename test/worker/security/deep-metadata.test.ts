@@ -10,8 +10,10 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_EVENT_DEPTH, type KillSwitchEvent } from '../../../src/contracts/index.js';
 import { encodeEvent } from '../../../src/domain/encode-event.js';
-import { parseStartEvent } from '../../../src/worker/intake/events.js';
-import { createDecisionPublisher, killSwitchEventId } from '../../../src/worker/publish/index.js';
+import { parseStartEvent } from '../../../src/worker/intake/parse-events.js';
+import { killSwitchEventId } from '../../../src/domain/event-id.js';
+import { createDecisionPublisher } from '../../../src/worker/publish/index.js';
+import { publisherOptions } from '../../support/stage-options.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
 
 /** `{"a":{"a":...{"a":1}}}` with `depth` objects, built without recursion. */
@@ -65,7 +67,7 @@ describe('deeply nested metadata', () => {
     });
 
     it('a kill-switch whose metadata is nested 100000 deep is published (without it), not failed', async () => {
-      const publisher = createDecisionPublisher({ js: jetstream(nc), logger: pino({ level: 'silent' }) });
+      const publisher = createDecisionPublisher({ js: jetstream(nc), logger: pino({ level: 'silent' }), options: publisherOptions() });
       await publisher.provision();
       const hash = 'a'.repeat(64);
       const event: KillSwitchEvent = {

@@ -1,8 +1,8 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { ConfigError } from '../../../domain/errors.js';
-import { parseAllowHosts, type AllowList } from './allow-list.js';
-import { parseHost } from './host.js';
-import { deniedRange } from './ip-ranges.js';
+import { parseAllowHosts, type AllowList } from '../../../domain/egress/allow-list.js';
+import { parseHost } from '../../../domain/egress/host.js';
+import { deniedRange } from '../../../domain/egress/ip-ranges.js';
 
 export interface ResolvedAddress {
   readonly address: string;

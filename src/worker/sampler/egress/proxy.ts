@@ -4,7 +4,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../../domain/logger.js';
 import { redactUrl } from '../../../domain/redact.js';
-import { urlHost } from './host.js';
+import { urlHost } from '../../../domain/egress/host.js';
 import type { EgressPolicy, ResolvedAddress } from './policy.js';
 import { createTlsPreflight, type TlsPreflight } from './tls-preflight.js';
 

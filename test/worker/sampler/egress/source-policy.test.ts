@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../../src/domain/errors.js';
-import { parseAllowHosts } from '../../../../src/worker/sampler/egress/allow-list.js';
-import { parseHost } from '../../../../src/worker/sampler/egress/host.js';
-import { deniedRange, embeddedIPv4 } from '../../../../src/worker/sampler/egress/ip-ranges.js';
+import { parseAllowHosts } from '../../../../src/domain/egress/allow-list.js';
+import { parseHost } from '../../../../src/domain/egress/host.js';
+import { deniedRange, embeddedIPv4 } from '../../../../src/domain/egress/ip-ranges.js';
 import { createEgressPolicy, type Lookup, type ResolvedAddress } from '../../../../src/worker/sampler/egress/policy.js';
 import { rtmpApp } from '../../../../src/worker/sampler/rtmp-app.js';
 import { prepareSource } from '../../../../src/worker/sampler/source-policy.js';

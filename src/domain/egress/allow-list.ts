@@ -26,14 +26,14 @@ export function parseAllowHosts(entries: readonly string[]): { readonly list: Al
       const [, net, bitsText] = cidr as unknown as [string, string, string];
       const bits = Number(bitsText);
       const family = isIPv4(net) ? 'ipv4' : isIPv6(net) ? 'ipv6' : undefined;
-      if (!family || bits > (family === 'ipv4' ? 32 : 128)) issues.push(`allowHosts: "${entry}" is not a valid CIDR block`);
+      if (!family || bits > (family === 'ipv4' ? 32 : 128)) issues.push(`"${entry}" is not a valid CIDR block`);
       else blocks.addSubnet(net, bits, family);
       continue;
     }
     const wildcard = raw.startsWith('*.');
     const host = parseHost(wildcard ? raw.slice(2) : raw);
     if (!host || (wildcard && host.kind !== 'name')) {
-      issues.push(`allowHosts: "${entry}" is not a host name, *.name, IP address or CIDR block`);
+      issues.push(`"${entry}" is not a host name, *.name, IP address or CIDR block`);
     } else if (host.kind === 'ip') {
       blocks.addAddress(host.address, host.family === 4 ? 'ipv4' : 'ipv6');
     } else if (wildcard) {
