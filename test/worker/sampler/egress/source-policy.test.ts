@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../../../src/config/index.js';
 import { ConfigError } from '../../../../src/domain/errors.js';
 import { parseAllowHosts } from '../../../../src/domain/egress/allow-list.js';
 import { parseHost } from '../../../../src/domain/egress/host.js';
@@ -198,8 +199,20 @@ describe('the egress policy (policy.ts)', () => {
     });
   });
 
-  it('a bad allowHosts entry is a ConfigError naming it', () => {
+  it('a bad allowHosts entry is a ConfigError naming it, at load', () => {
     expect(() => createEgressPolicy({ allowHosts: ['10.0.0.0/40'] })).toThrow(ConfigError);
+    expect(() => resolveConfig({ sampler: { allowHosts: ['10.0.0.0/40', 'ingest.example', 'not a host'] } })).toThrow(
+      expect.objectContaining({
+        issues: [
+          expect.stringMatching(/^sampler\.allowHosts: "10\.0\.0\.0\/40"/),
+          expect.stringMatching(/^sampler\.allowHosts: "not a host"/),
+        ],
+      }),
+    );
+    expect(resolveConfig({ sampler: { allowHosts: ['ingest.example', '10.1.0.0/16'] } }).stages.sampler.allowHosts).toEqual([
+      'ingest.example',
+      '10.1.0.0/16',
+    ]);
   });
 });
 
