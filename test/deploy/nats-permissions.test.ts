@@ -17,6 +17,8 @@ import { jetstream, jetstreamManager, AckPolicy, type JetStreamManager } from '@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Objm } from '@nats-io/obj';
 import { pino } from 'pino';
+import { loadConfig } from '../../src/config/index.js';
+import { connectNats } from '../../src/nats/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KillSwitchEvent } from '../../src/contracts/index.js';
 import type { ScreeningOutcome } from '../../src/domain/screening-outcome.js';
@@ -41,8 +43,14 @@ let url: string;
 let log = '';
 const conns = new Map<Role, NatsConnection>();
 
+const resolveConfigFile = (overrides: Record<string, unknown>) => loadConfig({ env: {}, cwd: '/nonexistent-dir', overrides });
+
+/** As a deployment connects: the role's login and inbox prefix in the config, through the NATS kit. */
 async function connectAs(role: Role): Promise<NatsConnection> {
-  return connect({ servers: url, user: role, pass: password(role), inboxPrefix: `_INBOX_${role}`, timeout: 3000 });
+  const { nats } = resolveConfigFile({
+    nats: { url, user: role, pass: password(role), inboxPrefix: `_INBOX_${role}`, connectTimeoutMs: 3000 },
+  });
+  return connectNats(nats, silent, { reconnect: false });
 }
 const as = (role: Role): NatsConnection => conns.get(role)!;
 
