@@ -60,6 +60,15 @@ export const ConfigSchema = z.strictObject({
        */
       reconnectWaitMs: positiveMs(250),
       reconnectJitterMs: ms(250),
+      /**
+       * Subject prefix of this client's reply inboxes. With the reference permissions
+       * (deploy/nats/accounts.conf) each role may only subscribe under `_INBOX_<role>`, so one role
+       * cannot read another's replies; set it to that prefix. Default: the client's `_INBOX`.
+       */
+      inboxPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'a literal subject prefix')
+        .optional(),
     })
     .superRefine((n, ctx) => {
       const logins = [

@@ -16,11 +16,17 @@ export interface Metrics {
   readonly hashMatches: Counter<'list'>;
   readonly errors: Counter<'code'>;
   readonly sourceRestarts: Counter<'code'>;
+  /** Connections the egress proxy did not make for ffmpeg (refused by the source policy, or TLS unverified). */
+  readonly egressBlocked: Counter<'kind'>;
   readonly activeStreams: Gauge;
   /** Streams taken (`assigned`, `takeover`) and finished, by outcome (ended, lease_lost, failed...). */
   readonly assignments: Counter<'event'>;
   readonly deadLetters: Counter<'reason'>;
   readonly ready: Gauge;
+  /** Stream starts that no worker has taken yet: live streams nobody screens. Read when scraped. */
+  readonly startsWaiting: Gauge;
+  /** Where startsWaiting is read from (the worker's intake); until set, the gauge is not updated. */
+  setStartsWaitingSource(read: () => Promise<number | undefined>): void;
 }
 
 /** Latency buckets around the per-frame budget: the interesting region is 10 ms to 2 s. */
@@ -30,6 +36,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'streamscreen_' });
   const registers = [registry];
+  let startsWaitingSource: (() => Promise<number | undefined>) | undefined;
   return {
     registry,
     framesReceived: new Counter({ name: 'streamscreen_frames_total', help: 'Frames read from ffmpeg', labelNames: ['source'], registers }),
@@ -70,6 +77,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['code'],
       registers,
     }),
+    egressBlocked: new Counter({
+      name: 'streamscreen_egress_blocked_total',
+      help: 'Connections a stream source asked for and the egress proxy refused (kind: refused by policy, tls unverified)',
+      labelNames: ['kind'],
+      registers,
+    }),
     assignments: new Counter({
       name: 'streamscreen_assignments_total',
       help: 'Streams taken (assigned, takeover) and finished (by outcome) by this worker',
@@ -84,5 +97,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     activeStreams: new Gauge({ name: 'streamscreen_active_streams', help: 'Streams this worker is screening now', registers }),
     ready: new Gauge({ name: 'streamscreen_ready', help: '1 once hash lists and models are loaded and NATS is connected', registers }),
+    startsWaiting: new Gauge({
+      name: 'streamscreen_starts_waiting',
+      help: 'Stream starts waiting for a worker (the starts consumer pending count): live streams not being screened',
+      registers,
+      async collect() {
+        const n = await startsWaitingSource?.().catch(() => undefined);
+        if (n !== undefined) this.set(n);
+      },
+    }),
+    setStartsWaitingSource: (read) => {
+      startsWaitingSource = read;
+    },
   };
 }

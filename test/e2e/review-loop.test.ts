@@ -22,6 +22,7 @@ import type { AuditRecord, CaseEvent, KillSwitchEvent, ReviewAck } from '../../s
 import { openEvidence } from '../../src/domain/evidence-envelope.js';
 import { startWorker, type Worker } from '../../src/worker/app/start-worker.js';
 import { captureIO } from '../support/capture-io.js';
+import { ALLOW_LOOPBACK } from '../support/egress.js';
 import { collectEvents, type EventCollector } from '../support/jetstream-events.js';
 import { startLiveSource, type LiveSource } from '../support/live-source.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
@@ -65,7 +66,15 @@ describe('review loop end to end', () => {
         classify: { manifestPath: await writeSignalModels(false), faces: false },
         evidence: { keys: { k1: key.toString('base64') } },
         // 2 fps: k = 3 frames is a second and a half. Score updates every 1.5 s to see them within the test.
-        sampler: { fps: 2, stallTimeoutMs: 8_000, maxRestarts: 1, backoffBaseMs: 200, backoffMaxMs: 400, rwTimeoutMs: 1_000 },
+        sampler: {
+          allowHosts: ALLOW_LOOPBACK,
+          fps: 2,
+          stallTimeoutMs: 8_000,
+          maxRestarts: 1,
+          backoffBaseMs: 200,
+          backoffMaxMs: 400,
+          rwTimeoutMs: 1_000,
+        },
         policy: { caseUpdateIntervalMs: 1_500, dismissSuppressMs: 120_000 },
         metrics: { enabled: false },
         worker: { id: 'review-worker' },
@@ -170,7 +179,7 @@ describe('review loop end to end', () => {
     expect(c).toMatchObject({
       reasonClass: 'unscreened',
       policy: { rule: 'fail_safe' },
-      reasons: [{ kind: 'unscreened', code: 'source_failed' }],
+      reasons: [{ kind: 'unscreened', code: 'source_unreachable' }],
     });
     expect(JSON.stringify(c)).not.toContain('never-there');
   }, 30_000);

@@ -26,7 +26,7 @@ import { createLiveRegistry, startDecisionApplier } from '../review/decision-app
 import { createListEditor } from '../review/list-editor.js';
 import type { EvidenceStore, HashListEditor } from '../../domain/ports.js';
 import { onAssignmentFor } from './assignment.js';
-import { readiness, type Readiness } from './readiness.js';
+import { readiness, type Readiness } from '../../domain/readiness.js';
 import { createResourceStack } from './resources.js';
 import { buildScreeningStages, createScreener, sinkFor } from './stages.js';
 import { workerMetricsListeners } from './worker-metrics.js';
@@ -126,6 +126,8 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger, options:
       onAssignment: onAssignmentFor(screener),
       options: loaded.stages.ingest,
     });
+
+    metrics.setStartsWaitingSource(() => ingest.waitingStarts());
 
     const ready = (): Readiness => {
       const intake = ingest.healthy();

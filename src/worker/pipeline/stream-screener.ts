@@ -6,7 +6,6 @@ import type { RawFrame } from '../../domain/frame.js';
 import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
 import type { Logger } from '../../domain/logger.js';
 import { DIHEDRAL_ORDER, pdqToHex, type PdqHash } from '../../domain/pdq.js';
-import { redactUrlsInText } from '../../domain/redact.js';
 import type {
   CaseStateStore,
   DecisionSink,
@@ -219,7 +218,7 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
       events.emit('pipeline.active', { delta: -1 });
       await source?.stop().catch((err: unknown) => log.warn({ err }, 'sampler stop failed'));
     }
-    await settleCases(keeper, outcome, signal, log);
+    await settleCases(keeper, outcome, job, log);
     ring.clear();
     return outcome;
   }
@@ -230,12 +229,13 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
    * lost lease, re-announce) leaves them open in KV for the next holder. Then whatever is still
    * queued goes out, within the publish grace intake allows.
    */
-  async function settleCases(keeper: CaseKeeper, outcome: ScreeningOutcome, signal: AbortSignal, log: Logger): Promise<void> {
+  async function settleCases(keeper: CaseKeeper, outcome: ScreeningOutcome, job: ScreeningJob, log: Logger): Promise<void> {
     try {
-      if (outcome.kind === 'source_ended' || (outcome.kind === 'stopped' && endedBy(signal))) await keeper.ended();
+      if (outcome.kind === 'source_ended' || (outcome.kind === 'stopped' && endedBy(job.signal))) await keeper.ended();
       if (outcome.kind === 'failed') {
-        const message = redactUrlsInText(outcome.error instanceof Error ? outcome.error.message : String(outcome.error));
-        await keeper.unscreened({ code: errorCode(outcome.error), message });
+        // Code and message as the failure event states them: the public detail only, URLs redacted.
+        const f = screeningFailureEvent({ start: job.start, runId: job.runId, workerId: deps.workerId, error: outcome.error });
+        await keeper.unscreened({ code: f.code, message: f.message });
       }
       await keeper.flush();
     } catch (err) {
