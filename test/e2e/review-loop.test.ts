@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -196,6 +197,12 @@ describe('review loop end to end', () => {
 
   it('exports the case as a report bundle, every read audited', async () => {
     const c = await opened('rv-a');
+    // What the ingest bridge records about a publisher (its KV bucket, key = stream id).
+    const publishers = await new Kvm(jetstream(nc)).create('screening-publishers');
+    await publishers.put(
+      'rv-a',
+      JSON.stringify({ type: 'publisher', streamId: 'rv-a', target: { name: 'rv-a', publisherIp: '127.0.0.1' } }),
+    );
     const out = mkdtempSync(join(tmpdir(), 'streamscreen-export-'));
     const io = captureIO();
     const code = await evidenceCommand(
@@ -212,6 +219,7 @@ describe('review loop end to end', () => {
     expect(report.scores[0]).toMatchObject({ kind: 'classifier', signal: 'explicit' });
     expect(report.killSwitches.map((k: KillSwitchEvent) => k.reason)).toEqual(['review_confirmed']);
     expect(report.stream.metadata).toEqual({ channel: 'channel-rv-a' });
+    expect(report.stream.publisher).toMatchObject({ publisherIp: '127.0.0.1' });
     expect(report.frames.length).toBeGreaterThanOrEqual(3);
     const file = report.frames[0].files[0];
     expect((await sharp(readFileSync(join(out, file.path ?? file.file))).metadata()).format).toBe('jpeg');
