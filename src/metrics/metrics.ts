@@ -21,13 +21,57 @@ export interface Metrics {
   readonly assignments: Counter<'event'>;
   readonly deadLetters: Counter<'reason'>;
   readonly ready: Gauge;
+  /** 1 while the NATS connection is up, 0 while it reconnects. */
+  readonly natsConnected: Gauge;
+  /** Streams this worker may hold at once (worker.maxStreams): active / capacity is its load. */
+  readonly streamCapacity: Gauge;
+  /** The per-frame capture-to-decision budget (pipeline.frameBudgetMs), for dashboards and alerts. */
+  readonly frameBudget: Gauge;
+  /** Held streams whose source is failing right now (ffmpeg restarting, no frames): unscreened. */
+  readonly sourcesDown: Gauge;
+  /** Stream starts no worker has taken yet (the shared consumer's pending count). */
+  readonly startsPending: Gauge;
+  /** Age of the oldest start no worker has taken yet; 0 when none waits. */
+  readonly startsOldestWaiting: Gauge;
+  /** Decision, failure and dead-letter publishes that were not acknowledged and are retried. */
+  readonly publishRetries: Counter<'type'>;
+  /**
+   * Values read at scrape time (readiness, connection, the starts backlog): the worker hands
+   * their sources in once it has them. Until then the gauges report 0.
+   */
+  observe(probes: ScrapeProbes): void;
+}
+
+/** What the worker can say only when asked: read on every scrape. */
+export interface ScrapeProbes {
+  readonly ready?: () => boolean;
+  readonly natsConnected?: () => boolean;
+  /** One NATS round trip; a failed read leaves the gauges at their last value. */
+  readonly startsBacklog?: () => Promise<{ readonly pending: number; readonly oldestWaitingSeconds: number }>;
 }
 
 /** Latency buckets around the per-frame budget: the interesting region is 10 ms to 2 s. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2, 5];
 
+/**
+ * Both backlog gauges come from one read per scrape: the read is shared by every gauge that
+ * collects within this window.
+ */
+const BACKLOG_READ_REUSE_MS = 1_000;
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
+  let probes: ScrapeProbes = {};
+  let backlogRead: { at: number; value: Promise<{ pending: number; oldestWaitingSeconds: number } | undefined> } | undefined;
+  const backlog = (): Promise<{ pending: number; oldestWaitingSeconds: number } | undefined> => {
+    const read = probes.startsBacklog;
+    if (!read) return Promise.resolve(undefined);
+    const now = Date.now();
+    if (!backlogRead || now - backlogRead.at > BACKLOG_READ_REUSE_MS) {
+      backlogRead = { at: now, value: read().catch(() => undefined) };
+    }
+    return backlogRead.value;
+  };
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'streamscreen_' });
   const registers = [registry];
   return {
@@ -83,6 +127,55 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       registers,
     }),
     activeStreams: new Gauge({ name: 'streamscreen_active_streams', help: 'Streams this worker is screening now', registers }),
-    ready: new Gauge({ name: 'streamscreen_ready', help: '1 once hash lists and models are loaded and NATS is connected', registers }),
+    ready: new Gauge({
+      name: 'streamscreen_ready',
+      help: '1 once hash lists and models are loaded and NATS is connected (read at scrape)',
+      registers,
+      collect() {
+        if (probes.ready) this.set(probes.ready() ? 1 : 0);
+      },
+    }),
+    natsConnected: new Gauge({
+      name: 'streamscreen_nats_connected',
+      help: '1 while the NATS connection is up, 0 while it is reconnecting (read at scrape)',
+      registers,
+      collect() {
+        if (probes.natsConnected) this.set(probes.natsConnected() ? 1 : 0);
+      },
+    }),
+    streamCapacity: new Gauge({ name: 'streamscreen_stream_capacity', help: 'Streams this worker may screen at once', registers }),
+    frameBudget: new Gauge({ name: 'streamscreen_frame_budget_seconds', help: 'Per-frame capture-to-decision budget', registers }),
+    sourcesDown: new Gauge({
+      name: 'streamscreen_sources_down',
+      help: 'Held streams whose source is failing (ffmpeg restarting, no frames flowing)',
+      registers,
+    }),
+    startsPending: new Gauge({
+      name: 'streamscreen_starts_pending',
+      help: 'Stream starts no worker has taken yet (shared consumer, read at scrape)',
+      registers,
+      async collect() {
+        const b = await backlog();
+        if (b) this.set(b.pending);
+      },
+    }),
+    startsOldestWaiting: new Gauge({
+      name: 'streamscreen_starts_oldest_waiting_seconds',
+      help: 'Age of the oldest stream start no worker has taken yet, 0 when none waits (read at scrape)',
+      registers,
+      async collect() {
+        const b = await backlog();
+        if (b) this.set(b.oldestWaitingSeconds);
+      },
+    }),
+    publishRetries: new Counter({
+      name: 'streamscreen_publish_retries_total',
+      help: 'Publishes not acknowledged by JetStream and retried, by event type',
+      labelNames: ['type'],
+      registers,
+    }),
+    observe(p) {
+      probes = { ...probes, ...p };
+    },
   };
 }

@@ -15,6 +15,12 @@ export interface WorkerEvents {
   'sampler.restart': { readonly attempt: number; readonly failures: number; readonly delayMs: number; readonly error: SourceError };
   /** The consumer fell behind and `frame` (the oldest queued) was discarded. */
   'sampler.drop': { readonly frame: RawFrame; readonly droppedTotal: number };
+  /**
+   * The source started failing (`down`: a run ended in error, ffmpeg is being restarted) or
+   * recovered (frames flow again, or the sampler ended). Paired, so a gauge of failing sources
+   * returns to 0.
+   */
+  'sampler.down': { readonly down: boolean };
   /** Terminal: retries are spent (or the cause cannot be retried); frames() throws this error. */
   'sampler.failed': SourceFailedError;
 
@@ -53,6 +59,9 @@ export interface WorkerEvents {
   'pipeline.active': { readonly delta: 1 | -1 };
   /** An error worth counting by its code (a metric label). */
   'pipeline.error': { readonly code: string };
+
+  /** A publish was not acknowledged and is retried (`type`: the event type). */
+  'publish.retry': { readonly type: string; readonly attempt: number };
 }
 
 /** How a held stream ended (a metric label). */

@@ -60,6 +60,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
     const publisher = createDecisionPublisher({
       js: jetstream(nc),
       logger,
+      events,
       options: { retryInitialDelayMs: config.publish.retryBaseMs, retryMaxDelayMs: config.publish.retryMaxMs },
     });
     await publisher.provision();
@@ -106,9 +107,17 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
         nats: { ok: connection.connected(), detail: 'disconnected' },
         intake: { ok: intake.ok, detail: intake.reasons },
       });
-      metrics.ready.set(r.ready ? 1 : 0);
       return r;
     };
+    metrics.streamCapacity.set(config.worker.maxStreams);
+    metrics.frameBudget.set(config.pipeline.frameBudgetMs / 1000);
+    metrics.observe({
+      ready: () => ready().ready,
+      natsConnected: () => connection.connected(),
+      // Disconnected, the read would wait out its request timeout and hold up the scrape; the
+      // gauges keep their last value and streamscreen_nats_connected says why.
+      startsBacklog: () => (connection.connected() ? ingest.startsBacklog() : Promise.reject(new Error('NATS disconnected'))),
+    });
 
     // Metrics before intake: once streams are taken, the worker must be observable, and a taken
     // metrics port should fail the start before any stream is held.
@@ -128,7 +137,6 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
 
     resources.push('intake', ingest, (i) => i.stop({ graceMs: 0 }));
     await ingest.start();
-    ready();
     logger.info(
       { workerId, nats: config.nats.url, lists: stages.matcher.lists().map((l) => ({ id: l.id, count: l.count })) },
       'worker started',

@@ -11,6 +11,7 @@ export function workerMetricsListeners(metrics: Metrics): Listeners<WorkerEvents
   return {
     'sampler.restart': ({ error }) => metrics.sourceRestarts.inc({ code: error.code }),
     'sampler.drop': () => metrics.framesShed.inc({ reason: 'sampler_queue_full' }),
+    'sampler.down': ({ down }) => metrics.sourcesDown.inc(down ? 1 : -1),
     'sampler.failed': (error) => metrics.errors.inc({ code: errorCode(error) }),
     'intake.assigned': (e) => metrics.assignments.inc({ event: e.tookOverFrom ? 'takeover' : 'assigned' }),
     'intake.finished': (e) => metrics.assignments.inc({ event: e.outcome }),
@@ -27,5 +28,6 @@ export function workerMetricsListeners(metrics: Metrics): Listeners<WorkerEvents
     'pipeline.overBudget': () => metrics.framesOverBudget.inc(),
     'pipeline.active': ({ delta }) => metrics.activeStreams.inc(delta),
     'pipeline.error': ({ code }) => metrics.errors.inc({ code }),
+    'publish.retry': ({ type }) => metrics.publishRetries.inc({ type }),
   };
 }

@@ -8,3 +8,4 @@ export { provisionIngest, ensureLeaseBucket, type DesiredStream, type EnsureStre
 export { parseEndEvent, parseStartEvent, streamIdFromSubject, type DeadLetterReason, type ParseResult } from './events.js';
 export { buildDeadLetter, encodePayload, MAX_DEAD_LETTER_PAYLOAD_BYTES } from './dead-letter.js';
 export { LeaseStore, type LeaseValue } from './lease.js';
+export { readStartsBacklog, type StartsBacklog } from './backlog.js';

@@ -10,6 +10,8 @@ import { resolvePublisherOptions, type PublisherOptions } from './options.js';
 import { ensureStream, type DesiredStream } from './ensure-stream.js';
 import { provisionDecisionStreams } from './provision.js';
 import { backoffDelay, sleep } from '../../domain/retry.js';
+import { silentHooks, type Emitter } from '../../domain/hooks.js';
+import type { WorkerEvents } from '../events.js';
 
 export interface DecisionPublisher {
   /**
@@ -38,6 +40,8 @@ export interface DecisionPublisherDeps {
   readonly js: JetStreamClient;
   readonly logger: Logger;
   readonly options?: Partial<PublisherOptions>;
+  /** Reports every retried publish (`publish.retry` of WorkerEvents). */
+  readonly events?: Emitter<WorkerEvents>;
 }
 
 /**
@@ -55,6 +59,7 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
   const o = resolvePublisherOptions(deps.options);
   const { js } = deps;
   const logger = deps.logger.child({ component: 'publish' });
+  const events = deps.events ?? silentHooks<WorkerEvents>();
   let provisioning: Promise<void> | undefined;
 
   const provision = (): Promise<void> => {
@@ -92,6 +97,7 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
           throw new PublishError(`cannot publish ${type} ${eventId} to ${subject}: ${failure.reason}`, { cause: err, retryable: false });
         }
         const delay = backoffDelay(attempt, o.retryInitialDelayMs, o.retryMaxDelayMs);
+        events.emit('publish.retry', { type, attempt });
         // Loud at first and then every 10th attempt: an outage must be visible without flooding logs.
         if (attempt <= 3 || attempt % 10 === 0) {
           log.warn({ err, attempt, retryInMs: delay }, 'publish not acked; retrying');

@@ -120,6 +120,13 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
   let lastStamp: { pts: number; capturedAt: number } | undefined;
   let lastDropLog = 0;
   let wake: (() => void) | undefined;
+  /** Frames stopped because the source failed and ffmpeg is being restarted: the stream is unscreened. */
+  let down = false;
+  const setDown = (value: boolean): void => {
+    if (down === value) return;
+    down = value;
+    events.emit('sampler.down', { down: value });
+  };
 
   const queue = new LatestQueue<RawFrame>(
     options.maxQueuedFrames,
@@ -163,7 +170,10 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
 
       const emit = (ready: RawFrame[]): void => {
         for (const f of ready) {
-          if (frames === 0) log.info({ attempt, firstFrameMs: f.capturedAt - startedAt }, 'frames flowing');
+          if (frames === 0) {
+            log.info({ attempt, firstFrameMs: f.capturedAt - startedAt }, 'frames flowing');
+            setDown(false);
+          }
           frames++;
           framesEmitted++;
           queue.push(f);
@@ -291,6 +301,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       }
       failures++;
       lastError = err;
+      setDown(true);
       if (!err.retryable || failures > options.maxRestarts) {
         const failed = new SourceFailedError(source.redacted, failures, err);
         state = 'failed';
@@ -319,17 +330,20 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     state = 'stopped';
   };
 
-  const done = loop().catch((err: unknown) => {
-    // A bug in the loop itself: surface it as a terminal failure rather than a silent hang.
-    const cause = new SourceError('ffmpeg_crashed', `sampler supervisor failed: ${(err as Error)?.message ?? String(err)}`, {
-      retryable: false,
-      cause: err,
-    });
-    state = 'failed';
-    log.error({ err }, 'sampler supervisor failed');
-    queue.fail(new SourceFailedError(source.redacted, Math.max(1, attempts), cause));
-    if (current) void terminate(current, { graceful: false, graceMs: KILL_WAIT_MS });
-  });
+  const done = loop()
+    .catch((err: unknown) => {
+      // A bug in the loop itself: surface it as a terminal failure rather than a silent hang.
+      const cause = new SourceError('ffmpeg_crashed', `sampler supervisor failed: ${(err as Error)?.message ?? String(err)}`, {
+        retryable: false,
+        cause: err,
+      });
+      state = 'failed';
+      log.error({ err }, 'sampler supervisor failed');
+      queue.fail(new SourceFailedError(source.redacted, Math.max(1, attempts), cause));
+      if (current) void terminate(current, { graceful: false, graceMs: KILL_WAIT_MS });
+    })
+    // Whatever way it ended, this sampler no longer counts as a failing source.
+    .finally(() => setDown(false));
 
   let stopPromise: Promise<void> | undefined;
   const stop = (): Promise<void> => {
