@@ -70,6 +70,18 @@ export const ConfigSchema = z.strictObject({
        * (median 10 bits vs 0 on the benign test images). `exact`: every frame scaled to that size.
        */
       scaleMode: z.enum(['shrink', 'exact']).default('shrink'),
+      /**
+       * `auto`: decode keyframes only (`-skip_frame nokey`) while a stream's keyframes are at most
+       * maxKeyframeIntervalMs apart, else every frame. Decoding a 720p30 H.264 stream in full costs
+       * ~10x the keyframes alone, and a keyframe decodes to the same picture (same hash) either way;
+       * platforms' ingest rules commonly require a keyframe every 2 s. `keyframes` / `all` force one.
+       */
+      decode: z.enum(['keyframes', 'all', 'auto']).default('auto'),
+      /**
+       * 2 s: a frame every 2 s is the sparsest sampling accepted on keyframes alone (half the
+       * default 1 fps); sparser streams are decoded in full at sampler.fps.
+       */
+      maxKeyframeIntervalMs: positiveMs(2_000),
       /** `file:` and bare paths are for local testing only. */
       allowFiles: z.boolean().default(false),
       rwTimeoutMs: positiveMs(5_000),

@@ -35,6 +35,19 @@ export interface Metrics {
   readonly startsOldestWaiting: Gauge;
   /** Decision, failure and dead-letter publishes that were not acknowledged and are retried. */
   readonly publishRetries: Counter<'type'>;
+  /** Streams by what ffmpeg decodes for them (keyframes, all). */
+  readonly decodeStreams: Gauge<'mode'>;
+  /** Decode-mode changes (each restarts that stream's ffmpeg), by new mode and reason. */
+  readonly decodeSwitches: Counter<'to' | 'reason'>;
+  /** CPU seconds of the ffmpeg decoders, by decode mode. */
+  readonly decodeCpu: Counter<'mode'>;
+  /**
+   * Per stream, while this worker holds it (labels removed when its sampler closes, so the
+   * series count follows the held streams): keyframe interval, decode mode, decode CPU.
+   */
+  readonly streamKeyframeInterval: Gauge<'stream'>;
+  readonly streamDecodeMode: Gauge<'stream' | 'mode'>;
+  readonly streamDecodeCpu: Counter<'stream'>;
   /**
    * Values read at scrape time (readiness, connection, the starts backlog): the worker hands
    * their sources in once it has them. Until then the gauges report 0.
@@ -172,6 +185,42 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'streamscreen_publish_retries_total',
       help: 'Publishes not acknowledged by JetStream and retried, by event type',
       labelNames: ['type'],
+      registers,
+    }),
+    decodeStreams: new Gauge({
+      name: 'streamscreen_decode_streams',
+      help: 'Streams by decode mode: keyframes only, or all frames (keyframes too sparse, or configured)',
+      labelNames: ['mode'],
+      registers,
+    }),
+    decodeSwitches: new Counter({
+      name: 'streamscreen_decode_mode_switches_total',
+      help: "Decode mode changes (each restarts the stream's ffmpeg), by new mode and reason",
+      labelNames: ['to', 'reason'],
+      registers,
+    }),
+    decodeCpu: new Counter({
+      name: 'streamscreen_decode_cpu_seconds_total',
+      help: 'CPU seconds used by the ffmpeg decoders, by decode mode',
+      labelNames: ['mode'],
+      registers,
+    }),
+    streamKeyframeInterval: new Gauge({
+      name: 'streamscreen_stream_keyframe_interval_seconds',
+      help: 'Last measured keyframe interval of each held stream',
+      labelNames: ['stream'],
+      registers,
+    }),
+    streamDecodeMode: new Gauge({
+      name: 'streamscreen_stream_decode_mode',
+      help: 'Decode mode of each held stream (1 for its current mode)',
+      labelNames: ['stream', 'mode'],
+      registers,
+    }),
+    streamDecodeCpu: new Counter({
+      name: 'streamscreen_stream_decode_cpu_seconds_total',
+      help: 'CPU seconds used by the ffmpeg decoder of each held stream',
+      labelNames: ['stream'],
       registers,
     }),
     observe(p) {

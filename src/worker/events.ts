@@ -2,6 +2,7 @@ import type { DeadLetterReason } from '../contracts/index.js';
 import type { HashListError, SourceError } from '../domain/errors.js';
 import type { RawFrame } from '../domain/frame.js';
 import type { SourceFailedError } from './sampler/errors.js';
+import type { DecodeMode, DecodeSwitchReason } from './sampler/decode-mode.js';
 
 /**
  * Everything the worker's stages report, in one typed map: stages emit through an
@@ -21,6 +22,19 @@ export interface WorkerEvents {
    * returns to 0.
    */
   'sampler.down': { readonly down: boolean };
+  /** The stream's decode mode: at the sampler's start (no `previous`) and at every switch. */
+  'sampler.decodeMode': {
+    readonly streamId: string;
+    readonly mode: DecodeMode;
+    readonly previous?: DecodeMode;
+    readonly reason?: DecodeSwitchReason;
+  };
+  /** A keyframe interval was measured (stream timestamps, consecutive keyframes of one run). */
+  'sampler.keyframe': { readonly streamId: string; readonly intervalMs: number };
+  /** CPU seconds ffmpeg used decoding this stream since the previous report. */
+  'sampler.decodeCpu': { readonly streamId: string; readonly mode: DecodeMode; readonly seconds: number };
+  /** The sampler stopped for good (ended, failed or stopped), in this decode mode. */
+  'sampler.closed': { readonly streamId: string; readonly mode: DecodeMode };
   /** Terminal: retries are spent (or the cause cannot be retried); frames() throws this error. */
   'sampler.failed': SourceFailedError;
 

@@ -14,13 +14,27 @@ describe('stage defaults agree with the config defaults', () => {
   const config = ConfigSchema.parse({});
 
   it('sampler', () => {
-    const { fps, width, height, scaleMode, allowFiles, rwTimeoutMs, stallTimeoutMs, maxRestarts, backoffBaseMs, backoffMaxMs } =
-      DEFAULT_SAMPLER_OPTIONS;
+    const {
+      fps,
+      width,
+      height,
+      scaleMode,
+      decode,
+      maxKeyframeIntervalMs,
+      allowFiles,
+      rwTimeoutMs,
+      stallTimeoutMs,
+      maxRestarts,
+      backoffBaseMs,
+      backoffMaxMs,
+    } = DEFAULT_SAMPLER_OPTIONS;
     expect(config.sampler).toEqual({
       fps,
       width,
       height,
       scaleMode,
+      decode,
+      maxKeyframeIntervalMs,
       allowFiles,
       rwTimeoutMs,
       stallTimeoutMs,

@@ -21,16 +21,23 @@ export interface SamplerArgsInput {
   readonly options: ArgOptions;
   /** From FfmpegBinary.hasFpsMode: 5.1+ deprecates `-vsync` in favour of `-fps_mode`. */
   readonly hasFpsMode: boolean;
+  /**
+   * This run decodes keyframes only (`-skip_frame nokey`: the decoder drops every other frame
+   * before decoding it); otherwise every frame is decoded and `fps` selects among them.
+   */
+  readonly keyframesOnly?: boolean;
 }
 
 /** Instance name of the showinfo filter whose stderr lines carry each output frame's pts. */
 export const PTS_FILTER_NAME = 'showinfo@frame';
+/** Instance name of the showinfo filter that reports every decoded keyframe (its pts), before frames are selected. */
+export const KEYFRAME_FILTER_NAME = 'showinfo@key';
 
 /**
  * ffmpeg's argv (without the binary) for sampling one source to raw RGB frames on stdout.
  * Pure: the same input gives the same argv, so tests pin every flag.
  */
-export function buildSamplerArgs({ source, options: o, hasFpsMode }: SamplerArgsInput): string[] {
+export function buildSamplerArgs({ source, options: o, hasFpsMode, keyframesOnly = false }: SamplerArgsInput): string[] {
   const args: string[] = [
     '-hide_banner',
     // stdin is /dev/null under the watchdog; -nostdin stops ffmpeg treating it as a keyboard.
@@ -54,6 +61,7 @@ export function buildSamplerArgs({ source, options: o, hasFpsMode }: SamplerArgs
     args.push('-flags', 'low_delay');
   }
   args.push('-threads', String(o.threads));
+  if (keyframesOnly) args.push('-skip_frame', 'nokey');
   if (source.live) args.push('-rw_timeout', String(Math.round(o.rwTimeoutMs * 1000)));
   args.push('-protocol_whitelist', source.protocolWhitelist);
   if (source.kind === 'rtmp') args.push('-rtmp_live', 'live');
@@ -73,7 +81,7 @@ export function buildSamplerArgs({ source, options: o, hasFpsMode }: SamplerArgs
     // Keep the source's own timestamps, so pts lines up across restarts and with the platform's clock.
     '-copyts',
     '-vf',
-    buildFilterChain(o),
+    buildVideoFilter(o),
     // Write each filtered frame as it comes: no duplicating or dropping to a constant rate, so the
     // n-th frame on stdout is the n-th showinfo line.
     ...(hasFpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']),
@@ -92,6 +100,16 @@ export function buildSamplerArgs({ source, options: o, hasFpsMode }: SamplerArgs
     'pipe:1',
   );
   return args;
+}
+
+/**
+ * The frame chain, plus a branch that reports every decoded keyframe's pts (the sampler measures
+ * the stream's keyframe interval from it, in either decoding mode) and discards the frame. The
+ * branch passes only keyframes to its showinfo, without checksums: a line per keyframe, no
+ * per-pixel work.
+ */
+export function buildVideoFilter(o: Pick<ArgOptions, 'fps' | 'width' | 'height' | 'scaleMode' | 'scaleFlags' | 'rateFilter'>): string {
+  return `split=2[frames][keys];[keys]select='eq(key,1)',${KEYFRAME_FILTER_NAME}=checksum=0,nullsink;[frames]${buildFilterChain(o)}`;
 }
 
 export function buildFilterChain(o: Pick<ArgOptions, 'fps' | 'width' | 'height' | 'scaleMode' | 'scaleFlags' | 'rateFilter'>): string {

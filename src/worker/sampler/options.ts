@@ -1,5 +1,6 @@
 import { ConfigError } from '../../domain/errors.js';
 import { withDefaults } from '../../domain/options.js';
+import type { DecodeSetting } from './decode-mode.js';
 
 /**
  * Tuning for one stream's sampler. Every field has a default (DEFAULT_SAMPLER_OPTIONS); the lead
@@ -60,6 +61,15 @@ export interface SamplerOptions {
   stopGraceMs: number;
   /** How long a finished frame may wait for its pts line on stderr before it is stamped with an estimate. Default 200 ms. */
   ptsWaitMs: number;
+  /**
+   * `keyframes`: decode keyframes only (a tenth of the decode cost; samples as often as the
+   * stream has keyframes, capped at fps). `all`: decode every frame, sample at fps. `auto`
+   * (default): keyframes while the stream's keyframe interval is <= maxKeyframeIntervalMs, else
+   * all (decode-mode.ts decides, ffmpeg restarts on a switch).
+   */
+  decode: DecodeSetting;
+  /** Longest keyframe interval `auto` samples on keyframes alone. Default 2000 ms. */
+  maxKeyframeIntervalMs: number;
   /** Accept local file paths (for local testing only). Default false. */
   allowFiles: boolean;
   /** Read local files at their native frame rate (`-re`), as if live. Default true. */
@@ -84,6 +94,8 @@ export const DEFAULT_SAMPLER_OPTIONS: Readonly<SamplerOptions> = Object.freeze({
   maxQueuedFrames: 2,
   stopGraceMs: 1_000,
   ptsWaitMs: 200,
+  decode: 'auto',
+  maxKeyframeIntervalMs: 2_000,
   allowFiles: false,
   fileRealtime: true,
 });
@@ -113,6 +125,14 @@ export function resolveSamplerOptions(partial: Partial<SamplerOptions> = {}): Sa
   for (const k of ['rwTimeoutMs', 'stallTimeoutMs', 'backoffBaseMs', 'backoffMaxMs', 'stopGraceMs'] as const) {
     check(Number.isFinite(o[k]) && o[k] > 0, `${k} must be a positive number of milliseconds, got ${o[k]}`);
   }
+  check(
+    o.decode === 'keyframes' || o.decode === 'all' || o.decode === 'auto',
+    `decode must be "keyframes", "all" or "auto", got ${JSON.stringify(o.decode)}`,
+  );
+  check(
+    Number.isFinite(o.maxKeyframeIntervalMs) && o.maxKeyframeIntervalMs > 0,
+    `maxKeyframeIntervalMs must be a positive number of milliseconds, got ${o.maxKeyframeIntervalMs}`,
+  );
   check(Number.isFinite(o.ptsWaitMs) && o.ptsWaitMs >= 0, `ptsWaitMs must be >= 0, got ${o.ptsWaitMs}`);
   check(o.backoffMaxMs >= o.backoffBaseMs, `backoffMaxMs (${o.backoffMaxMs}) must be >= backoffBaseMs (${o.backoffBaseMs})`);
   check(Number.isInteger(o.maxRestarts) && o.maxRestarts >= 0, `maxRestarts must be an integer >= 0, got ${o.maxRestarts}`);

@@ -8,7 +8,19 @@ import { classifyFfmpegExit } from './classify-exit.js';
 import { SourceFailedError } from './errors.js';
 import { buildSamplerArgs } from './ffmpeg-args.js';
 import type { FfmpegBinary } from './ffmpeg-binary.js';
-import { LineSplitter, parseFrameInfo, parseLogLine, type LogLine } from './ffmpeg-log.js';
+import { LineSplitter, parseFrameInfo, parseKeyframeInfo, parseLogLine, type LogLine } from './ffmpeg-log.js';
+import {
+  initialDecodeState,
+  keyframeIntervalMs,
+  nextTickInMs,
+  onKeyframe,
+  onTick,
+  type DecodeMode,
+  type DecodeModeOptions,
+  type DecodeStep,
+  type DecodeSwitchReason,
+} from './decode-mode.js';
+import { processTreeCpuSeconds } from './process-cpu.js';
 import { LatestQueue } from './frame-queue.js';
 import { FrameStamper } from './frame-stamper.js';
 import { FrameAssembler } from './framer.js';
@@ -46,6 +58,12 @@ export interface SamplerStats {
   readonly lastError?: { readonly code: string; readonly message: string };
   /** Process group of the current ffmpeg run (the lifeline wrapper's pid), if one is running. */
   readonly pid?: number;
+  /** What the current (or next) run decodes. */
+  readonly decodeMode: DecodeMode;
+  /** The stream's last measured keyframe interval, by its own timestamps. */
+  readonly keyframeIntervalMs?: number;
+  /** Restarts of ffmpeg to change the decode mode (not counted in `restarts`). */
+  readonly decodeSwitches: number;
 }
 
 export interface Sampler {
@@ -70,6 +88,8 @@ const TAIL_LINES = 40;
 /** After SIGKILL through the wrapper, how long before the whole group is killed instead. */
 const KILL_WAIT_MS = 1_000;
 const DROP_LOG_INTERVAL_MS = 10_000;
+/** How often a run's decode CPU is read from /proc (a few small reads per stream). */
+const CPU_SAMPLE_MS = 2_000;
 
 interface RunResult {
   readonly code: number | null;
@@ -92,7 +112,8 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     throw new SourceError('source_invalid', 'streamId must be a non-empty string', { retryable: false });
   }
   const source = parseSourceUrl(deps.url, { allowFiles: options.allowFiles, protocols: deps.ffmpeg.protocols });
-  const args = buildSamplerArgs({ source, options, hasFpsMode: deps.ffmpeg.hasFpsMode });
+  const argsFor = (mode: DecodeMode): string[] =>
+    buildSamplerArgs({ source, options, hasFpsMode: deps.ffmpeg.hasFpsMode, keyframesOnly: mode === 'keyframes' });
   // The caller's logger may already be bound to this stream; a second streamId key would be a duplicate in the JSON.
   const bound = typeof deps.logger.bindings === 'function' ? deps.logger.bindings() : {};
   const log = deps.logger.child({
@@ -120,6 +141,15 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
   let lastStamp: { pts: number; capturedAt: number } | undefined;
   let lastDropLog = 0;
   let wake: (() => void) | undefined;
+  // A restart re-reads a file from its start, so `auto` switches only on live sources.
+  const decodeOptions: DecodeModeOptions = {
+    setting: options.decode === 'auto' && !source.live ? 'all' : options.decode,
+    maxKeyframeIntervalMs: options.maxKeyframeIntervalMs,
+  };
+  let decode = initialDecodeState(decodeOptions, Date.now());
+  let decodeSwitches = 0;
+  /** Set while a run is being stopped to restart ffmpeg in another decode mode. */
+  let switching: { from: DecodeMode; to: DecodeMode; reason: DecodeSwitchReason } | undefined;
   /** Frames stopped because the source failed and ffmpeg is being restarted: the stream is unscreened. */
   let down = false;
   const setDown = (value: boolean): void => {
@@ -143,8 +173,11 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
 
   const runOnce = (attempt: number): Promise<RunResult> =>
     new Promise((resolve) => {
-      const child = spawnWithLifeline(deps.ffmpeg.path, args);
+      const runMode = decode.mode;
+      const child = spawnWithLifeline(deps.ffmpeg.path, argsFor(runMode));
       current = child;
+      // Timestamps may restart with a new connection: intervals are measured within one run.
+      decode = { ...decode, lastKeyPts: undefined, lastKeyAt: undefined };
       const startedAt = Date.now();
       const assembler = new FrameAssembler();
       const stamper = new FrameStamper({
@@ -164,6 +197,27 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       let spawnError: Error | undefined;
       let stallTimer: NodeJS.Timeout | undefined;
       let ptsTimer: NodeJS.Timeout | undefined;
+      let tickTimer: NodeJS.Timeout | undefined;
+      let cpuSeen = 0;
+      const sampleCpu = (): void => {
+        const seconds = child.pid === undefined ? undefined : processTreeCpuSeconds(child.pid);
+        if (seconds === undefined || seconds <= cpuSeen) return;
+        events.emit('sampler.decodeCpu', { streamId: deps.streamId, mode: runMode, seconds: seconds - cpuSeen });
+        cpuSeen = seconds;
+      };
+      const cpuTimer = setInterval(sampleCpu, CPU_SAMPLE_MS);
+      /** Applies what the decode-mode rules say: a switch stops this run, and the loop starts the next in the new mode. */
+      const applyDecode = (step: DecodeStep): void => {
+        decode = step.state;
+        clearTimeout(tickTimer);
+        if (step.kind === 'switch' && !switching && !stopping) {
+          switching = { from: runMode, to: step.state.mode, reason: step.reason };
+          void terminate(child, { graceful: true, graceMs: options.stopGraceMs });
+          return;
+        }
+        const wait = nextTickInMs(decode, Date.now(), decodeOptions);
+        if (wait !== undefined) tickTimer = setTimeout(() => applyDecode(onTick(decode, Date.now(), decodeOptions)), wait);
+      };
 
       events.emit('sampler.spawn', { attempt, pid: child.pid });
       log.info({ attempt, processGroup: child.pid }, 'ffmpeg started');
@@ -222,6 +276,17 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       };
       const onLine = (raw: string): void => {
         const line = parseLogLine(raw);
+        const key = parseKeyframeInfo(line);
+        if (key) {
+          const before = decode.intervalsMs;
+          const step = onKeyframe(decode, key.pts, Date.now(), decodeOptions);
+          const interval = keyframeIntervalMs(step.state);
+          if (step.state.intervalsMs !== before && interval !== undefined) {
+            events.emit('sampler.keyframe', { streamId: deps.streamId, intervalMs: interval });
+          }
+          applyDecode(step);
+          return;
+        }
         const info = parseFrameInfo(line);
         if (info) {
           if (info.width === undefined || info.height === undefined) {
@@ -260,6 +325,8 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         for (const l of splitter.flush()) onLine(l);
         clearTimeout(stallTimer);
         clearTimeout(ptsTimer);
+        clearTimeout(tickTimer);
+        clearInterval(cpuTimer);
         emit(stamper.flush(Date.now()));
         estimatedPts += stamper.estimatedCount;
         const partial = assembler.reset();
@@ -292,6 +359,18 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       const result = await runOnce(attempts);
       if (stopping) break;
       if (result.frames > 0) failures = 0;
+      if (switching) {
+        // A planned restart: no failure, no backoff.
+        const s = switching;
+        switching = undefined;
+        decodeSwitches++;
+        log.info(
+          { from: s.from, to: s.to, reason: s.reason, keyframeIntervalMs: keyframeIntervalMs(decode) },
+          'decode mode changed; restarting ffmpeg',
+        );
+        events.emit('sampler.decodeMode', { streamId: deps.streamId, mode: s.to, previous: s.from, reason: s.reason });
+        continue;
+      }
       const err = classify(result);
       if (!err) {
         log.info({ attempt: attempts, frames: framesEmitted }, 'source ended');
@@ -330,6 +409,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     state = 'stopped';
   };
 
+  events.emit('sampler.decodeMode', { streamId: deps.streamId, mode: decode.mode });
   const done = loop()
     .catch((err: unknown) => {
       // A bug in the loop itself: surface it as a terminal failure rather than a silent hang.
@@ -343,7 +423,10 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       if (current) void terminate(current, { graceful: false, graceMs: KILL_WAIT_MS });
     })
     // Whatever way it ended, this sampler no longer counts as a failing source.
-    .finally(() => setDown(false));
+    .finally(() => {
+      setDown(false);
+      events.emit('sampler.closed', { streamId: deps.streamId, mode: decode.mode });
+    });
 
   let stopPromise: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -385,6 +468,9 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       framesEstimatedPts: estimatedPts,
       ...(lastError ? { lastError: { code: lastError.code, message: lastError.message } } : {}),
       ...(current?.pid !== undefined ? { pid: current.pid } : {}),
+      decodeMode: decode.mode,
+      ...(keyframeIntervalMs(decode) !== undefined ? { keyframeIntervalMs: keyframeIntervalMs(decode) } : {}),
+      decodeSwitches,
     }),
     done,
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildFilterChain, buildSamplerArgs, rateFilter, scaleFilter } from '../../../src/worker/sampler/ffmpeg-args.js';
+import { buildFilterChain, buildSamplerArgs, buildVideoFilter, rateFilter, scaleFilter } from '../../../src/worker/sampler/ffmpeg-args.js';
 import { DEFAULT_SAMPLER_OPTIONS, resolveSamplerOptions } from '../../../src/worker/sampler/options.js';
 import { parseSourceUrl } from '../../../src/worker/sampler/source-url.js';
 
@@ -55,7 +55,7 @@ describe('buildSamplerArgs', () => {
       '-dn',
       '-copyts',
       '-vf',
-      buildFilterChain(opts),
+      buildVideoFilter(opts),
       '-fps_mode',
       'passthrough',
       '-threads',
@@ -68,6 +68,23 @@ describe('buildSamplerArgs', () => {
       'rgb24',
       'pipe:1',
     ]);
+  });
+
+  it('decodes keyframes only when the run asks for it: -skip_frame nokey, an input (decoder) option before -i', () => {
+    const source = parseSourceUrl('rtmp://h/live/k', { protocols });
+    const all = buildSamplerArgs({ source, options: opts, hasFpsMode: true });
+    const keys = buildSamplerArgs({ source, options: opts, hasFpsMode: true, keyframesOnly: true });
+    expect(all).not.toContain('-skip_frame');
+    expect(argAfter(keys, '-skip_frame')).toBe('nokey');
+    expect(keys.indexOf('-skip_frame')).toBeLessThan(keys.indexOf('-i'));
+    // Nothing else differs.
+    expect(keys.filter((a) => a !== '-skip_frame' && a !== 'nokey')).toEqual(all);
+  });
+
+  it('reports every decoded keyframe on a side branch that ends in a sink, before the frames are selected', () => {
+    expect(buildVideoFilter(opts)).toBe(
+      `split=2[frames][keys];[keys]select='eq(key,1)',showinfo@key=checksum=0,nullsink;[frames]${buildFilterChain(opts)}`,
+    );
   });
 
   it('uses -vsync on builds without -fps_mode (the 2018 static build)', () => {
