@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { AuthorizationError, connect, type NatsConnection } from '@nats-io/transport-node';
 
 /** A real nats-server with JetStream, on a free loopback port and a throw-away store. */
 export interface NatsServerHandle {
@@ -29,15 +29,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startNatsServer(): Promise<NatsServerHandle> {
+export interface NatsServerOptions {
+  /** Extra server configuration (accounts, authorization, tls), written to a file passed with -c. */
+  readonly config?: string;
+  /** Credentials the handle's connect() uses, for servers that require a login. */
+  readonly connectAs?: { readonly user: string; readonly pass: string };
+}
+
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const bin = process.env.NATS_SERVER_BIN ?? 'nats-server';
   const port = await freePort();
   const storeDir = await mkdtemp(join(tmpdir(), 'streamscreen-nats-'));
   const url = `nats://127.0.0.1:${port}`;
   let proc: ChildProcess | undefined;
+  const configArgs: string[] = [];
+  if (options.config !== undefined) {
+    const file = join(storeDir, 'server.conf');
+    await writeFile(file, options.config);
+    configArgs.push('-c', file);
+  }
 
   const launch = async (): Promise<void> => {
-    const child = spawn(bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
+    const child = spawn(bin, [...configArgs, '-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     proc = child;
@@ -63,7 +76,7 @@ export async function startNatsServer(): Promise<NatsServerHandle> {
     url,
     port,
     storeDir,
-    connect: () => connect({ servers: url }),
+    connect: () => connect({ servers: url, ...(options.connectAs ?? {}) }),
     restart: async () => {
       await kill();
       await launch();
@@ -83,6 +96,8 @@ async function waitUntilReady(url: string, log: () => string): Promise<void> {
       await nc.close();
       return;
     } catch (err) {
+      // A server that requires a login answers with an authorization error: it is up.
+      if (err instanceof AuthorizationError) return;
       if (Date.now() > deadline) throw new Error(`nats-server did not start at ${url}: ${log()}`, { cause: err });
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { ObjectStore } from '@nats-io/obj';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { pino } from 'pino';
+import { connectNats, type NatsConnectionSettings } from '../../nats/index.js';
 import { loadConfig, readEnv } from '../../config/index.js';
 import { HashListError, StreamscreenError } from '../../domain/errors.js';
 import { HASH_LIST_ACTIONS, type HashListAction, type HashListFormat } from '../../worker/hash/hash-list.js';
@@ -10,6 +12,9 @@ import { processIO, type CommandIO } from './io.js';
 
 /** Environment the CLI dispatcher passes in (commands do not read process.env themselves). */
 export type CommandEnv = Readonly<Record<string, string | undefined>>;
+
+/** The one-shot commands report errors on stderr themselves; the kit's connection log would be noise. */
+const silentLogger = pino({ level: 'silent' });
 
 /** The flags that say which server and bucket a hash list command talks to. */
 export interface BucketFlags {
@@ -22,9 +27,14 @@ export interface BucketFlags {
  * Server and bucket the same way a worker finds them (config file, then the environment, so a
  * publish lands in the bucket workers watch), with `--nats-url` and `--bucket` winning over both.
  */
-export function bucketTarget(flags: BucketFlags, env: CommandEnv): { url: string; bucket: string } {
-  const { config } = loadConfig({ env: readEnv(env), ...(flags.config ? { file: flags.config } : {}) });
-  return { url: flags['nats-url'] || config.nats.url, bucket: flags.bucket || config.hash.objectStore.bucket };
+export function bucketTarget(flags: BucketFlags, env: CommandEnv): { url: string; bucket: string; nats: NatsConnectionSettings } {
+  const loaded = loadConfig({ env: readEnv(env), ...(flags.config ? { file: flags.config } : {}) });
+  const url = flags['nats-url'] || loaded.config.nats.url;
+  return {
+    url,
+    bucket: flags.bucket || loaded.config.hash.objectStore.bucket,
+    nats: flags['nats-url'] ? { ...loaded.nats, servers: url.split(',') } : loaded.nats,
+  };
 }
 
 const USAGE = `usage:
@@ -257,8 +267,8 @@ async function withBucket(
   body: (os: ObjectStore | null, bucket: string) => Promise<number>,
   create = false,
 ): Promise<number> {
-  const { url, bucket } = bucketTarget(values, env);
-  const nc = await connectOnce(url);
+  const { nats, bucket } = bucketTarget(values, env);
+  const nc = await connectOnce(nats);
   try {
     return await body(create ? await openHashListBucket(nc, bucket) : await openHashListBucket(nc, bucket, { create: false }), bucket);
   } finally {
@@ -267,15 +277,8 @@ async function withBucket(
 }
 
 /** One-shot commands should fail fast with the URL in the message, not retry forever. */
-export async function connectOnce(url: string): Promise<NatsConnection> {
-  try {
-    return await connect({ servers: url, timeout: 5_000, reconnect: false });
-  } catch (err) {
-    throw new StreamscreenError('nats_unreachable', `cannot connect to NATS at ${url}: ${(err as Error).message}`, {
-      cause: err,
-      retryable: true,
-    });
-  }
+export async function connectOnce(nats: NatsConnectionSettings): Promise<NatsConnection> {
+  return connectNats(nats, silentLogger, { reconnect: false });
 }
 
 function describe(err: unknown): string {

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { listIdFromPath } from '../../config/index.js';
+import { CONFIG_DEFAULTS, listIdFromPath, resolveConfig } from '../../config/index.js';
 import { HashListError } from '../../domain/errors.js';
 import { HASH_LIST_ID_PATTERN, type LoadedList } from '../../worker/hash/hash-list.js';
-import { createHashMatcher, DEFAULT_MAX_DISTANCE } from '../../worker/hash/hash-matcher.js';
+import { createHashMatcher } from '../../worker/hash/hash-matcher.js';
 import { indexParsedList } from '../../worker/hash/load-list.js';
 import { downloadHashList, openHashListBucket } from '../../worker/hash/object-store-lists.js';
 import { parseHashListFile } from '../../worker/hash/parse-hashlist.js';
@@ -10,7 +10,7 @@ import { isPdqHex, pdqFromHex } from '../../worker/hash/pdq-hash.js';
 import { bucketTarget, connectOnce, type BucketFlags, type CommandEnv } from './hashlist.js';
 import { processIO, type CommandIO } from './io.js';
 
-const USAGE = `usage: streamscreen match HASH [--lists a,b] [--radius ${DEFAULT_MAX_DISTANCE}] [--file [ID=]PATH ...]
+const USAGE = `usage: streamscreen match HASH [--lists a,b] [--radius ${CONFIG_DEFAULTS.hash.maxDistance}] [--file [ID=]PATH ...]
                           [--config FILE] [--nats-url URL] [--bucket NAME]
 
 Looks one 64-hex PDQ hash up in the published hash lists (or in local --file lists) and prints
@@ -47,7 +47,7 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Comman
     return 0;
   }
   if (positionals.length !== 1 || !isPdqHex(positionals[0]!)) return usage(io, 'expected one PDQ hash (64 hex digits)');
-  const radius = values.radius === undefined ? DEFAULT_MAX_DISTANCE : Number(values.radius);
+  const radius = values.radius === undefined ? CONFIG_DEFAULTS.hash.maxDistance : Number(values.radius);
   if (!Number.isInteger(radius) || radius < 0 || radius > 256)
     return usage(io, `--radius must be an integer 0..256, got '${values.radius}'`);
   const only = values.lists
@@ -69,7 +69,8 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Comman
     const missing = [...wanted].filter((id) => !lists.some((l) => l.meta.id === id));
     if (missing.length) io.stderr.write(`streamscreen match: warning: no list named ${missing.join(', ')}\n`);
   }
-  const matcher = createHashMatcher({ maxDistance: radius });
+  // The look-up below is ungated and takes its own radius; the matcher's options do not apply to it.
+  const matcher = createHashMatcher(resolveConfig().stages.matcher);
   matcher.source('cli').replaceAll(lists);
   const matches = matcher.lookup(pdqFromHex(positionals[0]!), { radius });
   for (const m of matches) io.stdout.write(`${JSON.stringify(m)}\n`);
@@ -101,8 +102,8 @@ async function fromBucket(
   index: { minIndexedSize: number },
   io: CommandIO,
 ): Promise<LoadedList[]> {
-  const { url, bucket } = bucketTarget(values, env);
-  const nc = await connectOnce(url);
+  const { nats, bucket } = bucketTarget(values, env);
+  const nc = await connectOnce(nats);
   try {
     const os = await openHashListBucket(nc, bucket, { create: false });
     const out: LoadedList[] = [];

@@ -1,5 +1,5 @@
 import type { JetStreamManager, MsgRequest } from '@nats-io/jetstream';
-import type { IngestOptions } from './options.js';
+import type { IngestOptions } from '../../config/index.js';
 
 /** Starts no worker has taken yet: what on-call watches to see streams going unscreened. */
 export interface StartsBacklog {

@@ -2,6 +2,7 @@ import { SourceError } from '../../domain/errors.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
 import type { RawFrame } from '../../domain/frame.js';
+import type { SamplerOptions } from '../../config/index.js';
 import type { Logger } from '../../domain/logger.js';
 import { backoffDelay } from './backoff.js';
 import { classifyFfmpegExit } from './classify-exit.js';
@@ -25,7 +26,6 @@ import { LatestQueue } from './frame-queue.js';
 import { FrameStamper } from './frame-stamper.js';
 import { FrameAssembler } from './framer.js';
 import { cutLifeline, hasExited, spawnWithLifeline, terminate, type LifelineChild } from './lifeline.js';
-import { resolveSamplerOptions, type SamplerOptions } from './options.js';
 import { parseSourceUrl, type SourceUrl } from './source-url.js';
 
 export interface CreateSamplerDeps {
@@ -34,7 +34,8 @@ export interface CreateSamplerDeps {
   streamId: string;
   ffmpeg: FfmpegBinary;
   logger: Logger;
-  options?: Partial<SamplerOptions>;
+  /** Resolved at load (config/). */
+  options: SamplerOptions;
   /** Reports spawns, restarts, drops and the final failure (`sampler.*` of WorkerEvents). */
   events?: Emitter<WorkerEvents>;
   /** Aborting it stops the sampler, as stop() does. */
@@ -70,7 +71,7 @@ export interface Sampler {
   readonly streamId: string;
   /** The validated source; logs and serialises as the redacted URL. */
   readonly source: SourceUrl;
-  readonly options: Readonly<SamplerOptions>;
+  readonly options: SamplerOptions;
   /**
    * The frames, newest-biased: a consumer that falls behind loses the oldest (see
    * maxQueuedFrames). Ends after stop() or at the end of a local file; throws SourceFailedError
@@ -107,7 +108,7 @@ interface RunResult {
  * Throws SourceError('source_invalid') synchronously for a URL that is not allowed.
  */
 export function createSampler(deps: CreateSamplerDeps): Sampler {
-  const options = resolveSamplerOptions(deps.options);
+  const { options } = deps;
   if (typeof deps.streamId !== 'string' || deps.streamId.length === 0) {
     throw new SourceError('source_invalid', 'streamId must be a non-empty string', { retryable: false });
   }

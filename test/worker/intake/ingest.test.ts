@@ -1,11 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { publisherOptions } from '../../support/stage-options.js';
 import { createHooks } from '../../../src/domain/hooks.js';
 import type { WorkerEvents } from '../../../src/worker/events.js';
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { DeadLetterEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, SourceError } from '../../../src/domain/errors.js';
 import { AssignmentAbortedError, createIngest, type Ingest, type ScreeningAssignment } from '../../../src/worker/intake/index.js';
-import { createDecisionPublisher, killSwitchEventId, type PublishReceipt } from '../../../src/worker/publish/index.js';
+import { killSwitchEventId } from '../../../src/domain/event-id.js';
+import type { PublishReceipt } from '../../../src/nats/index.js';
+import { createDecisionPublisher } from '../../../src/worker/publish/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
 import {
   delay,
@@ -147,13 +150,13 @@ describe('ingest on a real nats-server', () => {
     const blocked = createDecisionPublisher({
       js: h.js,
       logger: silent,
-      options: {
+      options: publisherOptions({
         deadLetterSubject: 't16.deadletter',
         provisionOnMissingStream: false,
         publishTimeoutMs: 300,
-        retryInitialDelayMs: 50,
-        retryMaxDelayMs: 100,
-      },
+        retryBaseMs: 50,
+        retryMaxMs: 100,
+      }),
     });
     const rec = new Recorder();
     const events: string[] = [];
@@ -164,7 +167,7 @@ describe('ingest on a real nats-server', () => {
         logger: silent,
         publisher: blocked,
         onAssignment: rec.onAssignment,
-        options: testOptions('t16', { deadLetterTimeoutMs: 3000, retryDelayMs: 1000 }),
+        options: testOptions('t16', { ingest: { deadLetterTimeoutMs: 3000, retryDelayMs: 1000 } }),
         events: createHooks<WorkerEvents>(undefined, {
           'intake.assigned': (e) => events.push(`assigned ${e.streamId}`),
           'intake.deadLetter': (e) => events.push(`dead-lettered ${e.subject} ${e.reason}`),
@@ -242,7 +245,7 @@ describe('ingest on a real nats-server', () => {
       const health = ingest.healthy();
       return health.ok ? undefined : health;
     });
-    expect(sick.reasons).toEqual([expect.stringMatching(/^not receiving stream ends \(ends follower down: /)]);
+    expect(sick.reasons).toEqual([expect.stringMatching(/^not receiving stream ends \(\S+ follower down: /)]);
     expect(asg.signal.aborted).toBe(false);
 
     // Created again (sequences restart at 1) and the end published at once, possibly before the
@@ -339,7 +342,7 @@ describe('ingest on a real nats-server', () => {
     // Timeouts far longer than the test waits: without the release + nak, B could only get the
     // stream after ack_wait (20 s) and, for the lease, its TTL (30 s). So B getting it within
     // the 10 s wait below proves the mechanism with no wall-clock margin to flake on a busy CI.
-    const slow = { ackWaitMs: 20_000, leaseTtlMs: 30_000 };
+    const slow = { ingest: { ackWaitMs: 20_000, leaseTtlMs: 30_000 } };
     const recA = new Recorder();
     const recB = new Recorder();
     const takeovers: Array<string | undefined> = [];
@@ -394,7 +397,7 @@ describe('ingest on a real nats-server', () => {
     const refusing = createDecisionPublisher({
       js: h.js,
       logger: silent,
-      options: { failureSubjectPrefix: 't15.failure', publishTimeoutMs: 1000 },
+      options: publisherOptions({ failureSubjectPrefix: 't15.failure', publishTimeoutMs: 1000 }),
     });
     const attempts: ScreeningAssignment[] = [];
     await started(
@@ -402,7 +405,7 @@ describe('ingest on a real nats-server', () => {
         nc: h.nc,
         logger: silent,
         publisher: refusing,
-        options: testOptions('t15', { retryDelayMs: 1000 }),
+        options: testOptions('t15', { ingest: { retryDelayMs: 1000 } }),
         onAssignment: async (a) => {
           attempts.push(a);
           throw new SourceError('source_failed', 'gave up');
@@ -421,7 +424,7 @@ describe('ingest on a real nats-server', () => {
 
   it('pulls only while below maxConcurrentStreams', async () => {
     const rec = new Recorder();
-    await started(makeIngest(h, 't10', rec.onAssignment, { maxConcurrentStreams: 1 }));
+    await started(makeIngest(h, 't10', rec.onAssignment, { worker: { maxStreams: 1 } }));
     await publishStart(h, 't10', 'first');
     const first = await waitFor('first', () => rec.assignments[0]);
     await publishStart(h, 't10', 'second');
@@ -466,13 +469,13 @@ describe('ingest on a real nats-server', () => {
     const stranded = createDecisionPublisher({
       js: h.js,
       logger: silent,
-      options: {
+      options: publisherOptions({
         killSwitchSubjectPrefix: 't14.killswitch',
         provisionOnMissingStream: false,
         publishTimeoutMs: 300,
-        retryInitialDelayMs: 50,
-        retryMaxDelayMs: 100,
-      },
+        retryBaseMs: 50,
+        retryMaxMs: 100,
+      }),
     });
     let signalAbortedFirst = false;
     const published: PublishReceipt[] = [];
@@ -504,7 +507,7 @@ describe('ingest on a real nats-server', () => {
           published.push(receipt);
           return { kind: 'stopped' } as const;
         },
-        { abortGraceMs: 3000 },
+        { ingest: { abortGraceMs: 3000 } },
       ),
     );
     await publishStart(h, 't14', 'racing');

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publisherOptions } from '../../support/stage-options.js';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { LeaseLostError } from '../../../src/domain/errors.js';
@@ -37,7 +38,7 @@ describe('a worker cut off from NATS', () => {
       nc: cutNc,
       logger: silent,
       workerId: 'worker-cut-off',
-      publisher: createDecisionPublisher({ js: jetstream(cutNc), logger: silent }),
+      publisher: createDecisionPublisher({ js: jetstream(cutNc), logger: silent, options: publisherOptions() }),
       options: testOptions('p1'),
       onAssignment: async (asg) => {
         asg.signal.addEventListener('abort', () => abortedAt.set(asg.start.streamId, Date.now()), { once: true });

@@ -4,20 +4,19 @@ import type { EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent
 import { LeaseLostError, ModelError, SourceError } from '../../../src/domain/errors.js';
 import type { RawFrame } from '../../../src/domain/frame.js';
 import type { DecisionSink, FrameSource } from '../../../src/domain/ports.js';
-import { ConfigSchema } from '../../../src/config/index.js';
 import { createMetrics, type Metrics } from '../../../src/metrics/metrics.js';
 import { createHooks } from '../../../src/domain/hooks.js';
 import { workerMetricsListeners } from '../../../src/worker/app/worker-metrics.js';
 import type { WorkerEvents } from '../../../src/worker/events.js';
 import { createStreamScreener, type ScreeningJob, type StreamScreenerDeps } from '../../../src/worker/pipeline/stream-screener.js';
 import { expectContract } from '../../support/contract.js';
-import type { PolicyOptions } from '../../../src/worker/policy/index.js';
+import { policyOptions, screenerOptions } from '../../support/stage-options.js';
 
 // Orchestration only: sources, hasher and sink are in-memory stand-ins. The real ffmpeg, PDQ and
 // NATS path is covered end to end in test/e2e.
 
 // The deployed defaults: the rules themselves are tested in test/policy.
-const policy: PolicyOptions = ConfigSchema.parse({}).policy;
+const policy = policyOptions();
 
 function frame(seq: number, capturedAt: number, marker: number): RawFrame {
   return { streamId: 's1', seq, pts: seq, capturedAt, width: 2, height: 1, data: Buffer.from([marker, 0, 0, 0, 0, 0]) };
@@ -76,7 +75,7 @@ function deps(
       matchAny: (hashes) => (hashes.some((h) => h[0] === 0xffff) ? [match] : []),
     },
     policy,
-    options: { frameBudgetMs: 500, dihedral: false, classifierFailuresToReport: 3 },
+    options: screenerOptions({ frameBudgetMs: 500, classifierFailuresToReport: 3 }),
     now: () => 1_000_050,
     ...over,
   };

@@ -11,9 +11,12 @@ import type { WorkerEvents } from '../../../src/worker/events.js';
 import { createPdqHasher } from '../../../src/worker/hash/pdq-hasher.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
 import { readRgbImage } from '../../../src/worker/sampler/image-file.js';
-import { createSampler, type Sampler, type SamplerOptions } from '../../../src/worker/sampler/index.js';
+import { createSampler, type Sampler } from '../../../src/worker/sampler/index.js';
+import type { ConfigInput } from '../../../src/config/index.js';
+import { capturingLogger } from '../../support/capture-logger.js';
+import { samplerOptions } from '../../support/stage-options.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
-import { capturingLogger, DEBIAN_FFMPEG, SHARED_DECODED, take, waitUntil } from './helpers.js';
+import { DEBIAN_FFMPEG, SHARED_DECODED, take, waitUntil } from './helpers.js';
 
 // Keyframe-aware sampling on real ffmpeg. A clip like a platform's ingest (H.264 with B-frames,
 // a keyframe every 2 s, 30 fps) shows a synthetic pattern and then a benign listed image; the
@@ -80,14 +83,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function sampler(url: string, options: Partial<SamplerOptions>, events: Listeners<WorkerEvents> = {}): Sampler {
+function sampler(url: string, options: ConfigInput['sampler'], events: Listeners<WorkerEvents> = {}): Sampler {
   const s = createSampler({
     url,
     streamId: 'kf',
     ffmpeg,
     logger: capturingLogger().logger,
     events: createHooks<WorkerEvents>(undefined, events),
-    options,
+    options: samplerOptions(options),
   });
   cleanups.push(() => s.stop());
   return s;
