@@ -15,6 +15,8 @@ export interface Panel {
   readonly series: readonly Series[];
   /** A horizontal reference line (the budget). */
   readonly reference?: { readonly y: number; readonly label: string };
+  /** Values above this are drawn at it, labelled with their value (a collapse would flatten the rest). */
+  readonly yCap?: number;
 }
 
 /** What the chart reads of a step (bench/load/run-load.ts writes more). */
@@ -35,6 +37,7 @@ export function loadChart(results: readonly LoadStep[], budgetMs: number, note: 
     title: 'Latency per frame',
     yLabel: 'ms',
     reference: { y: budgetMs, label: `budget ${budgetMs} ms` },
+    yCap: 4 * budgetMs,
     series: [
       { label: 'auto p50 capture→decision', colour: '#1f77b4', points: of('auto', 'p50_frame_to_decision_ms') },
       { label: 'auto p99 capture→decision', colour: '#0b3c73', points: of('auto', 'p99_frame_to_decision_ms') },
@@ -78,7 +81,8 @@ function panel(p: Panel, x0: number): string {
   const xs = p.series.flatMap((s) => s.points.map(([x]) => x));
   const ys = [...p.series.flatMap((s) => s.points.map(([, y]) => y)), p.reference?.y ?? 0];
   const xMax = Math.max(1, ...xs);
-  const yMax = niceMax(Math.max(1, ...ys));
+  const yMax = niceMax(Math.min(p.yCap ?? Infinity, Math.max(1, ...ys)));
+  const capped = (y: number): number => Math.min(y, yMax);
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
   const px = (x: number): number => x0 + M.left + (x / xMax) * plotW;
@@ -104,10 +108,14 @@ function panel(p: Panel, x0: number): string {
     out.push(`<text x="${px(xMax) - 2}" y="${py(p.reference.y) - 4}" text-anchor="end" fill="#c00">${esc(p.reference.label)}</text>`);
   }
   p.series.forEach((s, i) => {
-    const pts = s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
+    const pts = s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(capped(y)).toFixed(1)}`).join(' ');
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
     if (s.points.length > 1) out.push(`<polyline fill="none" stroke="${s.colour}" stroke-width="2"${dash} points="${pts}"/>`);
-    for (const [x, y] of s.points) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${s.colour}"/>`);
+    for (const [x, y] of s.points) {
+      out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(capped(y)).toFixed(1)}" r="3" fill="${s.colour}"/>`);
+      if (y > yMax)
+        out.push(`<text x="${px(x) - 4}" y="${py(yMax) + 12 + i * 11}" text-anchor="end" fill="${s.colour}">↑ ${fmt(y)}</text>`);
+    }
     // Legend below the plot, two columns.
     const lx = x0 + M.left + (i % 2) * (plotW / 2);
     const ly = py(0) + 44 + Math.floor(i / 2) * 14;

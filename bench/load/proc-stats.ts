@@ -12,6 +12,12 @@ export interface TreeSample {
   /** utime + stime of every live process of the tree, plus what its reaped children used. */
   readonly cpuSeconds: number;
   readonly rssBytes: number;
+  /**
+   * Proportional set size: shared pages (ffmpeg's and node's libraries, loaded by every process)
+   * divided among the processes sharing them, so the sum is the memory the tree really holds;
+   * summed RSS counts them once per process. Undefined without /proc/<pid>/smaps_rollup.
+   */
+  readonly pssBytes: number | undefined;
   readonly processes: number;
   readonly ffmpegProcesses: number;
 }
@@ -50,11 +56,12 @@ export function sampleTree(root: number): TreeSample {
   const children = new Map<number, Stat[]>();
   for (const s of all) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s]);
   const rootStat = all.find((s) => s.pid === root);
-  if (!rootStat) return { cpuSeconds: 0, rssBytes: 0, processes: 0, ffmpegProcesses: 0 };
+  if (!rootStat) return { cpuSeconds: 0, rssBytes: 0, pssBytes: 0, processes: 0, ffmpegProcesses: 0 };
   let ticks = 0;
   let pages = 0;
   let processes = 0;
   let ffmpeg = 0;
+  let pssKb: number | undefined = 0;
   const stack = [rootStat];
   while (stack.length > 0) {
     const s = stack.pop()!;
@@ -63,7 +70,25 @@ export function sampleTree(root: number): TreeSample {
     pages += s.rssPages;
     processes++;
     if (s.comm === 'ffmpeg') ffmpeg++;
+    const pss = pssKbOf(s.pid);
+    pssKb = pss === undefined || pssKb === undefined ? undefined : pssKb + pss;
     stack.push(...(children.get(s.pid) ?? []));
   }
-  return { cpuSeconds: ticks / USER_HZ, rssBytes: pages * PAGE_BYTES, processes, ffmpegProcesses: ffmpeg };
+  return {
+    cpuSeconds: ticks / USER_HZ,
+    rssBytes: pages * PAGE_BYTES,
+    pssBytes: pssKb === undefined ? undefined : pssKb * 1024,
+    processes,
+    ffmpegProcesses: ffmpeg,
+  };
+}
+
+function pssKbOf(pid: number): number | undefined {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    // Gone in the meantime: it holds nothing any more.
+    return 0;
+  }
 }

@@ -10,7 +10,7 @@
  * `all`: every frame decoded, 1 fps) the number of streams is ramped; at each step, after a
  * warm-up, every frame's capture-to-decision latency comes from the worker's per-frame debug line
  * ("frame screened": decisions are published only on matches), its source-to-decision latency
- * from the frame's pts on the source's timeline, CPU and RSS of the worker and its ffmpeg children
+ * from the frame's pts on the source's timeline, CPU and memory (PSS) of the worker and its ffmpeg children
  * from /proc, and shed frames and budget breaches from its /metrics.
  *
  *   npm run bench:load [-- --steps 4,8,16,24,32,40,48] [--step-seconds 30] [--warmup-seconds 10]
@@ -33,7 +33,7 @@ import { startNatsServer, freePort, type NatsServerHandle } from '../../test/sup
 import { parseExposition } from '../../test/support/prom-text.js';
 import { loadChart } from './chart.js';
 import { ensureClip, ensureHashList } from './inputs.js';
-import { startNginxRtmp, type RtmpServer } from './nginx-rtmp.js';
+import { startNginxRtmp, type RtmpServer } from '../../test/support/nginx-rtmp.js';
 import { sampleTree, type TreeSample } from './proc-stats.js';
 import { startPublisher, type Publisher } from './publishers.js';
 
@@ -93,8 +93,9 @@ interface Step {
   readonly p99_source_to_decision_ms: number;
   readonly cpu_pct_total: number;
   readonly cpu_pct_per_stream: number;
-  readonly rss_mb: number;
-  readonly rss_mb_per_stream: number;
+  /** Proportional set size of the worker and its ffmpeg processes (summed RSS where PSS is unavailable). */
+  readonly memory_mb: number;
+  readonly memory_mb_per_stream: number;
   readonly frames_shed: number;
   readonly budget_breaches: number;
   readonly decoders: number;
@@ -271,8 +272,8 @@ async function runMode(
         p99_source_to_decision_ms: r0(percentile(sourceLatencies, 99)),
         cpu_pct_total: r1(cpuPct),
         cpu_pct_per_stream: r1(cpuPct / n),
-        rss_mb: r0(cpu1.rssBytes / 2 ** 20),
-        rss_mb_per_stream: r1(cpu1.rssBytes / 2 ** 20 / n),
+        memory_mb: r0((cpu1.pssBytes ?? cpu1.rssBytes) / 2 ** 20),
+        memory_mb_per_stream: r1((cpu1.pssBytes ?? cpu1.rssBytes) / 2 ** 20 / n),
         frames_shed: shed,
         budget_breaches: breaches,
         decoders: cpu1.ffmpegProcesses,
@@ -284,7 +285,7 @@ async function runMode(
       console.log(
         `[${mode}] N=${n}: p50/p95/p99 ${step.p50_frame_to_decision_ms}/${step.p95_frame_to_decision_ms}/${step.p99_frame_to_decision_ms} ms, ` +
           `source p99 ${step.p99_source_to_decision_ms} ms, CPU ${step.cpu_pct_per_stream} %/stream (${step.cpu_pct_total} % total), ` +
-          `RSS ${step.rss_mb} MB, decided ${step.frames_decided}/${step.frames_expected}, shed ${shed}, breaches ${breaches} ` +
+          `memory ${step.memory_mb} MB, decided ${step.frames_decided}/${step.frames_expected}, shed ${shed}, breaches ${breaches} ` +
           `${step.within_budget ? 'OK' : 'OVER BUDGET'}`,
       );
       if (!step.within_budget && ++failures >= stopAfter) break;
@@ -351,7 +352,7 @@ async function main(): Promise<void> {
     p99_source_to_decision_ms: auto?.p99_source_to_decision_ms ?? null,
     cpu_pct_per_stream: auto?.cpu_pct_per_stream ?? null,
     cpu_pct_per_stream_full_decode: full?.cpu_pct_per_stream ?? null,
-    rss_mb_per_stream: auto?.rss_mb_per_stream ?? null,
+    memory_mb_per_stream: auto?.memory_mb_per_stream ?? null,
     budget_ms: budgetMs,
     settings: {
       steps,
@@ -372,12 +373,12 @@ async function main(): Promise<void> {
   const note = `${machine.cpus} cores (${machine.model ?? '?'}), load average ${machine.loadavg_1m_before} before the run${values.note ? `; ${values.note}` : ''}`;
   await writeFile(join(out, 'load.svg'), loadChart(results, budgetMs, note));
   console.log(
-    '\n| mode | N | p50 | p95 | p99 capture→decision | p99 source→decision | CPU %/stream | RSS MB | decided/expected | shed | breaches | within |',
+    '\n| mode | N | p50 | p95 | p99 capture→decision | p99 source→decision | CPU %/stream | memory MB | decided/expected | shed | breaches | within |',
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of results) {
     console.log(
-      `| ${s.mode} | ${s.streams} | ${s.p50_frame_to_decision_ms} | ${s.p95_frame_to_decision_ms} | ${s.p99_frame_to_decision_ms} | ${s.p99_source_to_decision_ms} | ${s.cpu_pct_per_stream} | ${s.rss_mb} | ${s.frames_decided}/${s.frames_expected} | ${s.frames_shed} | ${s.budget_breaches} | ${s.within_budget ? 'yes' : 'no'} |`,
+      `| ${s.mode} | ${s.streams} | ${s.p50_frame_to_decision_ms} | ${s.p95_frame_to_decision_ms} | ${s.p99_frame_to_decision_ms} | ${s.p99_source_to_decision_ms} | ${s.cpu_pct_per_stream} | ${s.memory_mb} | ${s.frames_decided}/${s.frames_expected} | ${s.frames_shed} | ${s.budget_breaches} | ${s.within_budget ? 'yes' : 'no'} |`,
     );
   }
   console.log(

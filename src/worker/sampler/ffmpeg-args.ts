@@ -22,11 +22,22 @@ export interface SamplerArgsInput {
   /** From FfmpegBinary.hasFpsMode: 5.1+ deprecates `-vsync` in favour of `-fps_mode`. */
   readonly hasFpsMode: boolean;
   /**
-   * This run decodes keyframes only (`-skip_frame nokey`: the decoder drops every other frame
-   * before decoding it); otherwise every frame is decoded and `fps` selects among them.
+   * This run decodes keyframes only: the decoder reads the keyframe relay's FLV on stdin
+   * (flv-keyframes.ts; buildDemuxArgs reads the source). Otherwise it reads the source and
+   * decodes every frame, and `fps` selects among them.
    */
   readonly keyframesOnly?: boolean;
 }
+
+const PREAMBLE = [
+  '-hide_banner',
+  // stdin is /dev/null under the watchdog (or the relay's pipe); -nostdin stops ffmpeg treating it as a keyboard.
+  '-nostdin',
+  '-nostats',
+  // info: showinfo's per-frame pts lines; level+: a [error]/[warning] tag for the classifier.
+  '-loglevel',
+  'level+info',
+];
 
 /** Instance name of the showinfo filter whose stderr lines carry each output frame's pts. */
 export const PTS_FILTER_NAME = 'showinfo@frame';
@@ -38,17 +49,50 @@ export const KEYFRAME_FILTER_NAME = 'showinfo@key';
  * Pure: the same input gives the same argv, so tests pin every flag.
  */
 export function buildSamplerArgs({ source, options: o, hasFpsMode, keyframesOnly = false }: SamplerArgsInput): string[] {
-  const args: string[] = [
-    '-hide_banner',
-    // stdin is /dev/null under the watchdog; -nostdin stops ffmpeg treating it as a keyboard.
-    '-nostdin',
-    '-nostats',
-    // info: showinfo's per-frame pts lines; level+: a [error]/[warning] tag for the classifier.
-    '-loglevel',
-    'level+info',
-  ];
+  const args: string[] = [...PREAMBLE];
 
   // ---- input ----
+  if (keyframesOnly) {
+    // The relay's FLV: keyframes only, each followed by an end-of-sequence packet that makes the
+    // decoder output it at once; that needs no frame threading (low_delay, one thread). Not
+    // -skip_frame nokey: with it the decoder ignores the end-of-sequence packets (measured).
+    args.push('-flags', 'low_delay', '-threads', String(o.threads));
+    args.push('-probesize', '32', '-analyzeduration', '0', '-f', 'flv', '-i', 'pipe:0');
+  } else {
+    args.push(...decoderFlags(o, source), ...sourceInput(source, o));
+  }
+  args.push(...outputArgs(o, hasFpsMode));
+  return args;
+}
+
+/**
+ * The first ffmpeg of a keyframe run: reads the source like a full-decode run and remuxes its
+ * video to FLV on stdout without decoding it (the relay keeps the keyframes), each packet
+ * written at once.
+ */
+export function buildDemuxArgs({ source, options: o }: Pick<SamplerArgsInput, 'source' | 'options'>): string[] {
+  return [
+    ...PREAMBLE,
+    ...(o.lowLatency && (source.kind === 'rtmp' || source.kind === 'srt') ? ['-probesize', '32', '-analyzeduration', '0'] : []),
+    ...sourceInput(source, o),
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-dn',
+    '-copyts',
+    '-c',
+    'copy',
+    '-flush_packets',
+    '1',
+    '-f',
+    'flv',
+    'pipe:1',
+  ];
+}
+
+function decoderFlags(o: ArgOptions, source: SourceUrl): string[] {
+  const args: string[] = [];
   if (o.lowLatency) {
     if (source.kind === 'rtmp' || source.kind === 'srt') {
       // Start decoding after the smallest possible probe (the default analyses 5 s of stream
@@ -61,7 +105,12 @@ export function buildSamplerArgs({ source, options: o, hasFpsMode, keyframesOnly
     args.push('-flags', 'low_delay');
   }
   args.push('-threads', String(o.threads));
-  if (keyframesOnly) args.push('-skip_frame', 'nokey');
+  return args;
+}
+
+/** Protocol and demuxer options for the source, then `-i`. */
+function sourceInput(source: SourceUrl, o: ArgOptions): string[] {
+  const args: string[] = [];
   if (source.live) args.push('-rw_timeout', String(Math.round(o.rwTimeoutMs * 1000)));
   args.push('-protocol_whitelist', source.protocolWhitelist);
   if (source.kind === 'rtmp') args.push('-rtmp_live', 'live');
@@ -70,9 +119,11 @@ export function buildSamplerArgs({ source, options: o, hasFpsMode, keyframesOnly
   if (source.kind === 'file' && o.fileRealtime) args.push('-re');
   if (source.format) args.push('-f', source.format);
   args.push('-i', source.input);
+  return args;
+}
 
-  // ---- output ----
-  args.push(
+function outputArgs(o: ArgOptions, hasFpsMode: boolean): string[] {
+  return [
     '-map',
     '0:v:0',
     '-an',
@@ -98,8 +149,7 @@ export function buildSamplerArgs({ source, options: o, hasFpsMode, keyframesOnly
     '-pix_fmt',
     'rgb24',
     'pipe:1',
-  );
-  return args;
+  ];
 }
 
 /**

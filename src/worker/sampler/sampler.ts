@@ -7,7 +7,8 @@ import type { Logger } from '../../domain/logger.js';
 import { backoffDelay } from './backoff.js';
 import { classifyFfmpegExit } from './classify-exit.js';
 import { SourceFailedError } from './errors.js';
-import { buildSamplerArgs } from './ffmpeg-args.js';
+import { buildDemuxArgs, buildSamplerArgs } from './ffmpeg-args.js';
+import { FlvKeyframeRelay } from './flv-keyframes.js';
 import type { FfmpegBinary } from './ffmpeg-binary.js';
 import { LineSplitter, parseFrameInfo, parseKeyframeInfo, parseLogLine, type LogLine } from './ffmpeg-log.js';
 import {
@@ -25,7 +26,7 @@ import { processTreeCpuSeconds } from './process-cpu.js';
 import { LatestQueue } from './frame-queue.js';
 import { FrameStamper } from './frame-stamper.js';
 import { FrameAssembler } from './framer.js';
-import { cutLifeline, hasExited, spawnWithLifeline, terminate, type LifelineChild } from './lifeline.js';
+import { cutLifeline, hasExited, inputOf, spawnWithLifeline, terminate, type LifelineChild } from './lifeline.js';
 import { parseSourceUrl, type SourceUrl } from './source-url.js';
 
 export interface CreateSamplerDeps {
@@ -92,6 +93,31 @@ const DROP_LOG_INTERVAL_MS = 10_000;
 /** How often a run's decode CPU is read from /proc (a few small reads per stream). */
 const CPU_SAMPLE_MS = 2_000;
 
+/** One ffmpeg run: the decoder, and in keyframe mode the remuxer feeding it through the relay. */
+interface Run {
+  readonly decoder: LifelineChild;
+  readonly demux: LifelineChild | undefined;
+}
+
+/** Stops every process of a run; resolves once all are gone. */
+async function endRun(run: Run, how: { graceful: boolean; graceMs: number }): Promise<void> {
+  await Promise.all(
+    [run.demux, run.decoder].filter((c): c is LifelineChild => c !== undefined && !hasExited(c)).map((c) => terminate(c, how)),
+  );
+}
+
+/** CPU seconds of a run's processes so far, undefined when /proc cannot tell. */
+function runCpuSeconds(run: Run): number | undefined {
+  let total = 0;
+  for (const c of [run.decoder, run.demux]) {
+    if (!c || c.pid === undefined) continue;
+    const s = processTreeCpuSeconds(c.pid);
+    if (s === undefined) return undefined;
+    total += s;
+  }
+  return total;
+}
+
 interface RunResult {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -137,7 +163,8 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
   let framesEmitted = 0;
   let estimatedPts = 0;
   let lastError: SourceError | undefined;
-  let current: LifelineChild | undefined;
+  /** The running ffmpeg: the decoder, and in keyframe mode the remuxer that reads the source for it. */
+  let current: Run | undefined;
   let nextSeq = 0;
   let lastStamp: { pts: number; capturedAt: number } | undefined;
   let lastDropLog = 0;
@@ -175,8 +202,11 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
   const runOnce = (attempt: number): Promise<RunResult> =>
     new Promise((resolve) => {
       const runMode = decode.mode;
-      const child = spawnWithLifeline(deps.ffmpeg.path, argsFor(runMode));
-      current = child;
+      const relayed = runMode === 'keyframes';
+      const child = spawnWithLifeline(deps.ffmpeg.path, argsFor(runMode), '/bin/sh', { input: relayed });
+      const demux = relayed ? spawnWithLifeline(deps.ffmpeg.path, buildDemuxArgs({ source, options })) : undefined;
+      const run: Run = { decoder: child, demux };
+      current = run;
       // Timestamps may restart with a new connection: intervals are measured within one run.
       decode = { ...decode, lastKeyPts: undefined, lastKeyAt: undefined };
       const startedAt = Date.now();
@@ -201,7 +231,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       let tickTimer: NodeJS.Timeout | undefined;
       let cpuSeen = 0;
       const sampleCpu = (): void => {
-        const seconds = child.pid === undefined ? undefined : processTreeCpuSeconds(child.pid);
+        const seconds = runCpuSeconds(run);
         if (seconds === undefined || seconds <= cpuSeen) return;
         events.emit('sampler.decodeCpu', { streamId: deps.streamId, mode: runMode, seconds: seconds - cpuSeen });
         cpuSeen = seconds;
@@ -213,7 +243,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         clearTimeout(tickTimer);
         if (step.kind === 'switch' && !switching && !stopping) {
           switching = { from: runMode, to: step.state.mode, reason: step.reason };
-          void terminate(child, { graceful: true, graceMs: options.stopGraceMs });
+          void endRun(run, { graceful: true, graceMs: options.stopGraceMs });
           return;
         }
         const wait = nextTickInMs(decode, Date.now(), decodeOptions);
@@ -240,7 +270,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         clearTimeout(stallTimer);
         stallTimer = setTimeout(() => {
           stallError = new SourceError('source_stalled', `no frame from ffmpeg for ${options.stallTimeoutMs} ms`, { retryable: true });
-          void terminate(child, { graceful: false, graceMs: KILL_WAIT_MS });
+          void endRun(run, { graceful: false, graceMs: KILL_WAIT_MS });
         }, options.stallTimeoutMs);
       };
       const schedulePts = (): void => {
@@ -257,7 +287,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       };
       const broken = (message: string): void => {
         brokenError ??= new SourceError('ffmpeg_crashed', message, { retryable: true });
-        void terminate(child, { graceful: false, graceMs: KILL_WAIT_MS });
+        void endRun(run, { graceful: false, graceMs: KILL_WAIT_MS });
       };
       /** Cuts every frame whose bytes and (in shrink mode) size are in. */
       const pump = (): void => {
@@ -303,12 +333,48 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
           pump();
           return;
         }
+        // Once the remuxer has ended, the decoder's complaints about its cut-off input say nothing.
+        if (!demuxExit) keepProblem(line, raw);
+      };
+      /** Errors and warnings, kept for the exit classifier (the remuxer's too: it is the one reading the source). */
+      const keepProblem = (line: LogLine, raw: string): void => {
         if (line.level === 'panic' || line.level === 'fatal' || line.level === 'error' || line.level === 'warning') {
+          // The h264 parser's complaint about each end-of-sequence packet the relay adds.
+          if (relayed && line.text.startsWith('missing picture in access unit')) return;
           lines.push(line);
           if (lines.length > TAIL_LINES) lines.shift();
           log.debug({ attempt, ffmpegLevel: line.level, ffmpeg: source.redact(raw) }, 'ffmpeg log');
         }
       };
+      let demuxExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+      if (demux) {
+        const relay = new FlvKeyframeRelay();
+        const input = inputOf(child)!;
+        // The decoder may be gone first; its stdin then refuses writes, and its close ends the run.
+        input.on('error', () => {});
+        demux.stdout.on('data', (chunk: Buffer) => {
+          try {
+            for (const b of relay.push(chunk)) input.write(b);
+          } catch (err) {
+            broken(`keyframe relay: ${(err as Error).message}`);
+          }
+        });
+        const demuxLines = new LineSplitter();
+        demux.stderr.setEncoding('utf8');
+        demux.stderr.on('data', (text: string) => {
+          for (const l of demuxLines.push(text)) keepProblem(parseLogLine(l), l);
+        });
+        demux.on('error', (err) => {
+          spawnError = err;
+        });
+        demux.on('close', (code, signal) => {
+          for (const l of demuxLines.flush()) keepProblem(parseLogLine(l), l);
+          demuxExit = { code, signal };
+          cutLifeline(demux);
+          // The decoder decodes what it has and exits: the run ends with the source.
+          input.end();
+        });
+      }
 
       armStall();
       child.stdout.on('data', (chunk: Buffer) => {
@@ -322,7 +388,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       child.on('error', (err) => {
         spawnError = err;
       });
-      child.on('close', (code, signal) => {
+      child.on('close', (decoderCode, decoderSignal) => {
         for (const l of splitter.flush()) onLine(l);
         clearTimeout(stallTimer);
         clearTimeout(ptsTimer);
@@ -333,8 +399,20 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         const partial = assembler.reset();
         if (partial > 0) log.debug({ attempt, bytes: partial }, 'ffmpeg exited mid-frame; partial frame discarded');
         cutLifeline(child);
-        if (current === child) current = undefined;
-        resolve({ code, signal, frames, lines, stallError: stallError ?? brokenError, spawnError });
+        const finish = (): void => {
+          if (current === run) current = undefined;
+          // In keyframe mode the remuxer's exit says what happened to the source, unless the
+          // decoder failed on its own while the remuxer still ran.
+          const exit = demuxExit ?? { code: decoderCode, signal: decoderSignal };
+          resolve({ code: exit.code, signal: exit.signal, frames, lines, stallError: stallError ?? brokenError, spawnError });
+        };
+        if (demux && !demuxExit) {
+          // The decoder ended first (it failed, or the run is being stopped): its exit is the run's.
+          void terminate(demux, { graceful: false, graceMs: KILL_WAIT_MS }).then(() => {
+            demuxExit = undefined;
+            finish();
+          });
+        } else finish();
       });
     });
 
@@ -421,7 +499,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       state = 'failed';
       log.error({ err }, 'sampler supervisor failed');
       queue.fail(new SourceFailedError(source.redacted, Math.max(1, attempts), cause));
-      if (current) void terminate(current, { graceful: false, graceMs: KILL_WAIT_MS });
+      if (current) void endRun(current, { graceful: false, graceMs: KILL_WAIT_MS });
     })
     // Whatever way it ended, this sampler no longer counts as a failing source.
     .finally(() => {
@@ -435,9 +513,8 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       stopping = true;
       queue.clear();
       wake?.();
-      const child = current;
       // SIGTERM first: ffmpeg then closes its connection cleanly.
-      if (child && !hasExited(child)) await terminate(child, { graceful: true, graceMs: options.stopGraceMs });
+      if (current) await endRun(current, { graceful: true, graceMs: options.stopGraceMs });
       await done;
       if (state !== 'failed' && state !== 'ended') state = 'stopped';
     })();
@@ -468,7 +545,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       framesDropped: queue.dropped,
       framesEstimatedPts: estimatedPts,
       ...(lastError ? { lastError: { code: lastError.code, message: lastError.message } } : {}),
-      ...(current?.pid !== undefined ? { pid: current.pid } : {}),
+      ...(current?.decoder.pid !== undefined ? { pid: current.decoder.pid } : {}),
       decodeMode: decode.mode,
       ...(keyframeIntervalMs(decode) !== undefined ? { keyframeIntervalMs: keyframeIntervalMs(decode) } : {}),
       decodeSwitches,

@@ -16,6 +16,8 @@ import type { ConfigInput } from '../../../src/config/index.js';
 import { capturingLogger } from '../../support/capture-logger.js';
 import { samplerOptions } from '../../support/stage-options.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
+import { startNginxRtmp } from '../../support/nginx-rtmp.js';
+import { spawnWithLifeline, terminate } from '../../../src/worker/sampler/lifeline.js';
 import { DEBIAN_FFMPEG, SHARED_DECODED, take, waitUntil } from './helpers.js';
 
 // Keyframe-aware sampling on real ffmpeg. A clip like a platform's ingest (H.264 with B-frames,
@@ -35,7 +37,8 @@ const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'streamscreen-keyframes-'));
-  clip = join(dir, 'ingest.mp4');
+  // FLV, the container RTMP carries.
+  clip = join(dir, 'ingest.flv');
   // 8 s at 30 fps, 640x360, image from 3 s; libx264 with two B-frames and a fixed 2 s GOP. The
   // image is scaled once first: decoding the full-size PNG for every looped frame is slow.
   const still = join(dir, 'still.png');
@@ -107,20 +110,24 @@ describe('keyframes-only decoding against full decoding of the same source', () 
     const file = { allowFiles: true, fileRealtime: false } as const;
     const full = await all(sampler(clip, { ...file, decode: 'all', fps: 1 }));
     const keys = await all(sampler(clip, { ...file, decode: 'keyframes', fps: 1 }));
+    // Every frame, for comparing each keyframe with the same frame decoded in full.
+    const every = await all(sampler(clip, { ...file, decode: 'all', fps: 30, maxQueuedFrames: 300 }));
 
-    // 1 fps over 8 s, against one keyframe every 2 s.
-    expect(full.map((f) => f.pts)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect(keys.map((f) => f.pts)).toEqual([0, 2, 4, 6]);
+    // 1 fps over 8 s (pts 0.067 to 8.0: FLV shows the first picture 2 frames after the first
+    // decoded one, the B-frame delay), against one keyframe every 2 s.
+    expect(full.map((f) => Math.floor(f.pts))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(keys.map((f) => f.pts)).toEqual([0, 2, 4, 6].map((t) => expect.closeTo(t + 2 / 30, 3)));
 
     const distance = (f: RawFrame): number => hammingDistance(hasher.hash(f).hash, listHash);
-    const caught = (frames: RawFrame[]): number[] => frames.filter((f) => distance(f) <= PDQ_MATCH).map((f) => f.pts);
-    // Both modes catch the image (shown from 3 s); the keyframe sampling sees it from 4 s.
-    expect(caught(full)).toEqual([3, 4, 5, 6, 7]);
+    const caught = (frames: RawFrame[]): number[] => frames.filter((f) => distance(f) <= PDQ_MATCH).map((f) => Math.floor(f.pts));
+    // Both modes catch the image (shown from 3 s of the source, pts 3.067): every sampled frame
+    // from then on and none before (the 1 fps frame at pts 3.0 is the last one without it).
+    expect(caught(full)).toEqual([4, 5, 6, 7, 8]);
     expect(caught(keys)).toEqual([4, 6]);
 
     const moved: number[] = [];
     for (const k of keys) {
-      const same = full.find((f) => f.pts === k.pts)!;
+      const same = every.find((f) => f.pts === k.pts)!;
       expect(Buffer.compare(Buffer.from(k.data), Buffer.from(same.data)), `pixels at ${k.pts} s`).toBe(0);
       moved.push(hammingDistance(hasher.hash(k).hash, hasher.hash(same).hash));
     }
@@ -129,6 +136,66 @@ describe('keyframes-only decoding against full decoding of the same source', () 
     );
     expect(moved).toEqual([0, 0, 0, 0]);
   }, 60_000);
+});
+
+describe('keyframes of a B-frame stream (the end-of-sequence relay)', () => {
+  it('come out as soon as they arrive, not two GOPs later, and match the full decode frame for frame', async () => {
+    // nginx-rtmp serves the stream to both samplers at once; the encoder uses 2 B-frames (the
+    // decoder then holds 2 pictures before output) and a keyframe a second.
+    const rtmp = await startNginxRtmp();
+    cleanups.push(() => rtmp.stop());
+    const url = `${rtmp.base}/bframes`;
+    const encoder = spawnWithLifeline(DEBIAN_FFMPEG, [
+      '-hide_banner',
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=15',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-bf',
+      '2',
+      '-g',
+      '15',
+      '-keyint_min',
+      '15',
+      '-sc_threshold',
+      '0',
+      '-pix_fmt',
+      'yuv420p',
+      '-f',
+      'flv',
+      url,
+    ]);
+    encoder.stdout.resume();
+    encoder.stderr.resume();
+    cleanups.push(() => terminate(encoder, { graceful: false, graceMs: 1000 }));
+    await new Promise((r) => setTimeout(r, 1500));
+    // Every frame of the full decode (keyframes sit 2 frames into each second: the B-frame delay).
+    const [full, keys] = await Promise.all([
+      take(sampler(url, { decode: 'all', fps: 15, maxQueuedFrames: 30 }), 75),
+      take(sampler(url, { decode: 'keyframes' }), 5),
+    ]);
+    const pairs = keys.flatMap((k) => {
+      const f = full.find((x) => Math.abs(x.pts - k.pts) < 0.001);
+      return f ? [{ k, f }] : [];
+    });
+    console.info(
+      full.map((f) => f.pts),
+      keys.map((k) => k.pts),
+    );
+    expect(pairs.length).toBeGreaterThanOrEqual(3);
+    const laterMs = pairs.map(({ k, f }) => k.capturedAt - f.capturedAt);
+    console.info(`keyframes-only vs full decoding, same frame: ${laterMs.join(', ')} ms later (two GOPs would be ~2000)`);
+    for (const ms of laterMs) expect(ms).toBeLessThan(500);
+    for (const { k, f } of pairs) expect(Buffer.compare(Buffer.from(k.data), Buffer.from(f.data))).toBe(0);
+  }, 40_000);
 });
 
 describe('auto decoding on live RTMP sources', () => {

@@ -1,13 +1,13 @@
 /**
- * Debian's nginx with its RTMP module as the ingest server of the load benchmark: one cheap
- * process relays every published stream to its player (the worker's ffmpeg), on 127.0.0.1 only.
+ * Debian's nginx with its RTMP module as an ingest server (tests, the load benchmark): one cheap
+ * process relays every published stream to any number of players, on 127.0.0.1 only.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cutLifeline, spawnWithLifeline, terminate, type LifelineChild } from '../../src/worker/sampler/lifeline.js';
-import { freePort } from '../../test/support/nats-server.js';
+import { freePort } from './nats-server.js';
 
 export const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 
