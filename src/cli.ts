@@ -7,6 +7,7 @@
  */
 import { processIO, type CommandIO } from './cli/commands/io.js';
 import { readEnv } from './config/env.js';
+import { redactUrlsInText } from './domain/redact.js';
 
 interface CommandModule {
   run(argv: string[], io: CommandIO, env: Readonly<Record<string, string | undefined>>): Promise<number>;
@@ -30,7 +31,20 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'publish, list, inspect, delete or check hash lists (NATS Object Store)',
     load: () => import('./cli/commands/hashlist.js'),
   },
+  console: {
+    summary: 'serve the reviewer console: live case queue, evidence, decisions (hash-password for accounts)',
+    load: () => import('./cli/commands/console.js'),
+  },
   match: { summary: 'look one PDQ hash up in the published (or local) hash lists', load: () => import('./cli/commands/match.js') },
+  bridge: {
+    summary: "answer the ingest's publish hooks (nginx-rtmp, SRS, MediaMTX, generic) and announce streams on NATS",
+    load: () => import('./cli/commands/bridge.js'),
+  },
+  enforcer: {
+    summary: 'carry out kill-switches at the ingest: drop the publisher, deny its re-publish, audit',
+    load: () => import('./cli/commands/enforcer.js'),
+  },
+  block: { summary: 'list or lift the blocks that deny re-publish', load: () => import('./cli/commands/block.js') },
 };
 
 function usage(): string {
@@ -57,7 +71,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`streamscreen: ${err instanceof Error ? err.message : String(err)}\n`);
+    // The message may quote a URL the command was given (NATS_URL with its password, a stream URL with its key).
+    process.stderr.write(`streamscreen: ${redactUrlsInText(err instanceof Error ? err.message : String(err))}\n`);
     process.exitCode = 1;
   },
 );

@@ -29,11 +29,12 @@ import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { cutLifeline, spawnWithLifeline, terminate, type LifelineChild } from '../../src/worker/sampler/lifeline.js';
-import { startNatsServer, freePort, type NatsServerHandle } from '../../test/support/nats-server.js';
+import { freePort } from '../../test/support/free-port.js';
+import { startNatsServer, type NatsServerHandle } from '../../test/support/nats-server.js';
 import { parseExposition } from '../../test/support/prom-text.js';
 import { loadChart } from './chart.js';
 import { ensureClip, ensureHashList } from './inputs.js';
-import { startNginxRtmp, type RtmpServer } from '../../test/support/nginx-rtmp.js';
+import { startNginxRtmp, type NginxRtmp } from '../../test/support/nginx-rtmp.js';
 import { sampleTree, type TreeSample } from './proc-stats.js';
 import { startPublisher, type Publisher } from './publishers.js';
 
@@ -194,7 +195,7 @@ function total(m: ReturnType<typeof parseExposition>, name: string, labels: Reco
 
 async function runMode(
   mode: Mode,
-  ctx: { nats: NatsServerHandle; nc: NatsConnection; rtmp: RtmpServer; clip: string; hashList: string; dir: string },
+  ctx: { nats: NatsServerHandle; nc: NatsConnection; rtmp: NginxRtmp; clip: string; hashList: string; dir: string },
 ): Promise<Step[]> {
   const metricsPort = await freePort();
   const configFile = join(ctx.dir, `worker-${mode}.json`);
@@ -224,7 +225,7 @@ async function runMode(
       const fresh: Publisher[] = [];
       while (publishers.length < n) {
         const id = `load-${mode}-${publishers.length}`;
-        const p = startPublisher(values.ffmpeg, ctx.clip, `${ctx.rtmp.base}/${id}`);
+        const p = startPublisher(values.ffmpeg, ctx.clip, ctx.rtmp.rtmpUrl('live', id));
         publishers.push(p);
         fresh.push(p);
         startedAt.set(id, p.startedAt);

@@ -7,6 +7,11 @@ import { PipelineSection } from './stages/pipeline.js';
 import { PolicySection } from './stages/policy.js';
 import { PublishSection } from './stages/publish.js';
 import { SamplerSection } from './stages/sampler.js';
+import { BridgeSection } from './stages/bridge.js';
+import { EnforcerSection } from './stages/enforcer.js';
+import { IngestsSection } from './stages/ingests.js';
+import { ConsoleConfigSchema } from './console-schema.js';
+import { EvidenceSection } from './evidence-schema.js';
 
 /**
  * The one place where configuration defaults and rules live: each stage's section (stages/*.ts)
@@ -55,6 +60,15 @@ export const ConfigSchema = z
          */
         reconnectWaitMs: positiveMs(250),
         reconnectJitterMs: ms(250),
+        /**
+         * Subject prefix of this client's reply inboxes. With the reference permissions
+         * (deploy/nats/accounts.conf) each role may only subscribe under `_INBOX_<role>`, so one role
+         * cannot read another's replies; set it to that prefix. Default: the client's `_INBOX`.
+         */
+        inboxPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'a literal subject prefix')
+          .optional(),
       })
       .superRefine((n, ctx) => {
         const logins = [
@@ -99,6 +113,12 @@ export const ConfigSchema = z
     pipeline: PipelineSection.prefault({}),
     publish: PublishSection.prefault({}),
     policy: PolicySection.prefault({}),
+    /** The ingest servers the bridge and the enforcer talk to. */
+    ingests: IngestsSection.default([]),
+    bridge: BridgeSection.prefault({}),
+    enforcer: EnforcerSection.prefault({}),
+    evidence: EvidenceSection.prefault({}),
+    console: ConsoleConfigSchema.prefault({}),
 
     metrics: z
       .strictObject({

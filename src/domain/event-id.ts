@@ -8,14 +8,9 @@ import { createHash, randomUUID } from 'node:crypto';
  * over: without it, a new worker's kill-switch for its frame 12 would be swallowed as a
  * duplicate of the old worker's frame 12.
  */
-export function deterministicEventId(kind: string, ...parts: ReadonlyArray<string | number>): string {
+function deterministicEventId(kind: string, ...parts: ReadonlyArray<string | number>): string {
   const digest = createHash('sha256').update(parts.map(String).join('\u001f')).digest('hex').slice(0, 32);
   return `${kind}-${digest}`;
-}
-
-/** For events with no natural identity; unique, so retries must reuse the same object. */
-export function randomEventId(kind: string): string {
-  return `${kind}-${randomUUID()}`;
 }
 
 export interface KillSwitchIdParts {
@@ -44,4 +39,18 @@ export function escalationEventId(streamId: string, runId: string, ...parts: Rea
 /** A bad inbound message is identified by where it is stored. */
 export function deadLetterEventId(stream: string, seq: number): string {
   return `dl-${stream}-${seq}`;
+}
+
+/** An enforcement audit record, from what it records: the kill (or the lift and its time), the action, the attempt. */
+export function enforcementEventId(...parts: ReadonlyArray<string | number>): string {
+  return deterministicEventId('enf', ...parts);
+}
+
+/**
+ * A stream start or end the bridge announces. Unique per hook call (an ingest's client ids
+ * restart with the ingest, so they cannot identify a publish); the bridge's own retries, outbox
+ * replays included, reuse the id, which is what the dedupe window is for.
+ */
+export function streamEventId(kind: 'start' | 'end'): string {
+  return `${kind}-${randomUUID()}`;
 }

@@ -16,11 +16,19 @@ export interface Metrics {
   readonly hashMatches: Counter<'list'>;
   readonly errors: Counter<'code'>;
   readonly sourceRestarts: Counter<'code'>;
+  /** Connections the egress proxy did not make for ffmpeg (refused by the source policy, or TLS unverified). */
+  readonly egressBlocked: Counter<'kind'>;
   readonly activeStreams: Gauge;
   /** Streams taken (`assigned`, `takeover`) and finished, by outcome (ended, lease_lost, failed...). */
   readonly assignments: Counter<'event'>;
   readonly deadLetters: Counter<'reason'>;
   readonly ready: Gauge;
+  /** Stream starts that no worker has taken yet: live streams nobody screens. Read when scraped. */
+  readonly startsWaiting: Gauge;
+  /** Where startsWaiting is read from (the worker's intake); until set, the gauge is not updated. */
+  setStartsWaitingSource(read: () => Promise<number | undefined>): void;
+  /** Age of the oldest start no worker has taken yet; 0 when none waits. Read when scraped. */
+  readonly startsOldestWaiting: Gauge;
   /** 1 while the NATS connection is up, 0 while it reconnects. */
   readonly natsConnected: Gauge;
   /** Streams this worker may hold at once (worker.maxStreams): active / capacity is its load. */
@@ -29,10 +37,6 @@ export interface Metrics {
   readonly frameBudget: Gauge;
   /** Held streams whose source is failing right now (ffmpeg restarting, no frames): unscreened. */
   readonly sourcesDown: Gauge;
-  /** Stream starts no worker has taken yet (the shared consumer's pending count). */
-  readonly startsPending: Gauge;
-  /** Age of the oldest start no worker has taken yet; 0 when none waits. */
-  readonly startsOldestWaiting: Gauge;
   /** Decision, failure and dead-letter publishes that were not acknowledged and are retried. */
   readonly publishRetries: Counter<'type'>;
   /** Streams by what ffmpeg decodes for them (keyframes, all). */
@@ -49,8 +53,8 @@ export interface Metrics {
   readonly streamDecodeMode: Gauge<'stream' | 'mode'>;
   readonly streamDecodeCpu: Counter<'stream'>;
   /**
-   * Values read at scrape time (readiness, connection, the starts backlog): the worker hands
-   * their sources in once it has them. Until then the gauges report 0.
+   * Values read at scrape time (readiness, connection, the oldest waiting start): the worker
+   * hands their sources in once it has them. Until then the gauges report 0.
    */
   observe(probes: ScrapeProbes): void;
 }
@@ -59,34 +63,19 @@ export interface Metrics {
 export interface ScrapeProbes {
   readonly ready?: () => boolean;
   readonly natsConnected?: () => boolean;
-  /** One NATS round trip; a failed read leaves the gauges at their last value. */
-  readonly startsBacklog?: () => Promise<{ readonly pending: number; readonly oldestWaitingSeconds: number }>;
+  /** One NATS round trip or two; undefined (or a failed read) leaves the gauge at its last value. */
+  readonly startsOldestWaitingSeconds?: () => Promise<number | undefined>;
 }
 
 /** Latency buckets around the per-frame budget: the interesting region is 10 ms to 2 s. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2, 5];
 
-/**
- * Both backlog gauges come from one read per scrape: the read is shared by every gauge that
- * collects within this window.
- */
-const BACKLOG_READ_REUSE_MS = 1_000;
-
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
-  let probes: ScrapeProbes = {};
-  let backlogRead: { at: number; value: Promise<{ pending: number; oldestWaitingSeconds: number } | undefined> } | undefined;
-  const backlog = (): Promise<{ pending: number; oldestWaitingSeconds: number } | undefined> => {
-    const read = probes.startsBacklog;
-    if (!read) return Promise.resolve(undefined);
-    const now = Date.now();
-    if (!backlogRead || now - backlogRead.at > BACKLOG_READ_REUSE_MS) {
-      backlogRead = { at: now, value: read().catch(() => undefined) };
-    }
-    return backlogRead.value;
-  };
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'streamscreen_' });
   const registers = [registry];
+  let startsWaitingSource: (() => Promise<number | undefined>) | undefined;
+  let probes: ScrapeProbes = {};
   return {
     registry,
     framesReceived: new Counter({ name: 'streamscreen_frames_total', help: 'Frames read from ffmpeg', labelNames: ['source'], registers }),
@@ -127,6 +116,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['code'],
       registers,
     }),
+    egressBlocked: new Counter({
+      name: 'streamscreen_egress_blocked_total',
+      help: 'Connections a stream source asked for and the egress proxy refused (kind: refused by policy, tls unverified)',
+      labelNames: ['kind'],
+      registers,
+    }),
     assignments: new Counter({
       name: 'streamscreen_assignments_total',
       help: 'Streams taken (assigned, takeover) and finished (by outcome) by this worker',
@@ -148,6 +143,27 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
         if (probes.ready) this.set(probes.ready() ? 1 : 0);
       },
     }),
+    startsWaiting: new Gauge({
+      name: 'streamscreen_starts_waiting',
+      help: 'Stream starts waiting for a worker (the starts consumer pending count): live streams not being screened',
+      registers,
+      async collect() {
+        const n = await startsWaitingSource?.().catch(() => undefined);
+        if (n !== undefined) this.set(n);
+      },
+    }),
+    setStartsWaitingSource: (read) => {
+      startsWaitingSource = read;
+    },
+    startsOldestWaiting: new Gauge({
+      name: 'streamscreen_starts_oldest_waiting_seconds',
+      help: 'Age of the oldest stream start no worker has taken yet, 0 when none waits (read at scrape)',
+      registers,
+      async collect() {
+        const seconds = await probes.startsOldestWaitingSeconds?.().catch(() => undefined);
+        if (seconds !== undefined) this.set(seconds);
+      },
+    }),
     natsConnected: new Gauge({
       name: 'streamscreen_nats_connected',
       help: '1 while the NATS connection is up, 0 while it is reconnecting (read at scrape)',
@@ -162,24 +178,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'streamscreen_sources_down',
       help: 'Held streams whose source is failing (ffmpeg restarting, no frames flowing)',
       registers,
-    }),
-    startsPending: new Gauge({
-      name: 'streamscreen_starts_pending',
-      help: 'Stream starts no worker has taken yet (shared consumer, read at scrape)',
-      registers,
-      async collect() {
-        const b = await backlog();
-        if (b) this.set(b.pending);
-      },
-    }),
-    startsOldestWaiting: new Gauge({
-      name: 'streamscreen_starts_oldest_waiting_seconds',
-      help: 'Age of the oldest stream start no worker has taken yet, 0 when none waits (read at scrape)',
-      registers,
-      async collect() {
-        const b = await backlog();
-        if (b) this.set(b.oldestWaitingSeconds);
-      },
     }),
     publishRetries: new Counter({
       name: 'streamscreen_publish_retries_total',

@@ -1,5 +1,5 @@
 import type { DeadLetterReason } from '../contracts/index.js';
-import type { HashListError, SourceError } from '../domain/errors.js';
+import type { ErrorCode, HashListError, SourceError } from '../domain/errors.js';
 import type { RawFrame } from '../domain/frame.js';
 import type { SourceFailedError } from './sampler/errors.js';
 import type { DecodeMode, DecodeSwitchReason } from './sampler/decode-mode.js';
@@ -37,6 +37,11 @@ export interface WorkerEvents {
   'sampler.closed': { readonly streamId: string; readonly mode: DecodeMode };
   /** Terminal: retries are spent (or the cause cannot be retried); frames() throws this error. */
   'sampler.failed': SourceFailedError;
+  /**
+   * The egress proxy did not make a connection ffmpeg asked for: `refused` by the source policy
+   * (a denied host or address; the source is given up), or `tls` (the host could not prove its name).
+   */
+  'sampler.egressBlocked': { readonly kind: 'refused' | 'tls' };
 
   'intake.assigned': { readonly streamId: string; readonly runId: string; readonly deliveryCount: number; readonly tookOverFrom?: string };
   'intake.finished': { readonly streamId: string; readonly runId: string; readonly outcome: AssignmentOutcome };
@@ -72,7 +77,7 @@ export interface WorkerEvents {
   /** A stream's screening started (+1) or ended (-1). */
   'pipeline.active': { readonly delta: 1 | -1 };
   /** An error worth counting by its code (a metric label). */
-  'pipeline.error': { readonly code: string };
+  'pipeline.error': { readonly code: ErrorCode };
 
   /** A publish was not acknowledged and is retried (`type`: the event type). */
   'publish.retry': { readonly type: string; readonly attempt: number };

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { startWorker, type Worker } from '../../src/worker/app/start-worker.js';
 import { eventually } from '../support/eventually.js';
-import { startNatsServer, freePort, type NatsServerHandle } from '../support/nats-server.js';
+import { freePort } from '../support/free-port.js';
+import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import { dashboardQueries, metricNames, recordedNames, ruleQueries } from '../support/operator-kit.js';
 import { scrape, type Exposition } from '../support/prom-text.js';
 import { startTcpProxy, type TcpProxy } from '../worker/intake/tcp-proxy.js';
@@ -87,7 +88,7 @@ describe('on-call kit against a real worker', () => {
     expect(m.value('streamscreen_stream_capacity')).toBe(1);
     expect(m.value('streamscreen_frame_budget_seconds')).toBe(0.5);
     expect(m.value('streamscreen_sources_down')).toBe(0);
-    expect(m.value('streamscreen_starts_pending')).toBe(0);
+    expect(m.value('streamscreen_starts_waiting')).toBe(0);
     expect(m.value('streamscreen_starts_oldest_waiting_seconds')).toBe(0);
   });
 
@@ -101,7 +102,7 @@ describe('on-call kit against a real worker', () => {
       async () => {
         const m = await metrics();
         return m.value('streamscreen_sources_down') === 1 &&
-          m.value('streamscreen_starts_pending') === 1 &&
+          m.value('streamscreen_starts_waiting') === 1 &&
           (m.value('streamscreen_starts_oldest_waiting_seconds') ?? 0) > 0.2
           ? m
           : undefined;
@@ -126,7 +127,7 @@ describe('on-call kit against a real worker', () => {
       async () => {
         const m = await metrics();
         return m.value('streamscreen_sources_down') === 0 &&
-          m.value('streamscreen_starts_pending') === 0 &&
+          m.value('streamscreen_starts_waiting') === 0 &&
           m.value('streamscreen_active_streams') === 0
           ? m
           : undefined;

@@ -90,6 +90,10 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       options: loaded.stages.ingest,
     });
 
+    // Disconnected, a read would wait out its request timeout and hold up the scrape; the gauges
+    // keep their last value and streamscreen_nats_connected says why.
+    metrics.setStartsWaitingSource(() => (connection.connected() ? ingest.waitingStarts() : Promise.resolve(undefined)));
+
     const ready = (): Readiness => {
       const intake = ingest.healthy();
       const r = readiness({
@@ -106,9 +110,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
     metrics.observe({
       ready: () => ready().ready,
       natsConnected: () => connection.connected(),
-      // Disconnected, the read would wait out its request timeout and hold up the scrape; the
-      // gauges keep their last value and streamscreen_nats_connected says why.
-      startsBacklog: () => (connection.connected() ? ingest.startsBacklog() : Promise.reject(new Error('NATS disconnected'))),
+      startsOldestWaitingSeconds: async () => (connection.connected() ? (await ingest.startsBacklog()).oldestWaitingSeconds : undefined),
     });
 
     // Metrics before intake: once streams are taken, the worker must be observable, and a taken

@@ -33,6 +33,7 @@ export function workerMetricsListeners(metrics: Metrics): Listeners<WorkerEvents
       metrics.streamDecodeCpu.remove({ stream: streamId });
     },
     'sampler.failed': (error) => metrics.errors.inc({ code: errorCode(error) }),
+    'sampler.egressBlocked': ({ kind }) => metrics.egressBlocked.inc({ kind }),
     'intake.assigned': (e) => metrics.assignments.inc({ event: e.tookOverFrom ? 'takeover' : 'assigned' }),
     'intake.finished': (e) => metrics.assignments.inc({ event: e.outcome }),
     'intake.deadLetter': (e) => metrics.deadLetters.inc({ reason: e.reason }),

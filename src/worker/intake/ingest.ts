@@ -24,7 +24,7 @@ import { disposeStart } from './dispose.js';
 import { HeldStream, runIdFor, type IngestPublisher, type ScreeningAssignment } from './held-stream.js';
 import { buildDeadLetter } from './dead-letter.js';
 import { followEnds, lastEndFor, type EndsFollower } from './ends.js';
-import { parseStartEvent, type DeadLetterReason } from './events.js';
+import { parseStartEvent, type DeadLetterReason } from './parse-events.js';
 import { LeaseStore } from './lease.js';
 import { openLeaseBucket, provisionIngest } from './provision.js';
 
@@ -75,6 +75,12 @@ export interface Ingest {
   healthy(): IngestHealth;
   /** Starts waiting for any worker (two JetStream API reads; for metrics at scrape time). */
   startsBacklog(): Promise<StartsBacklog>;
+  /**
+   * Starts no worker has taken yet (the shared consumer's pending count): streams that are live
+   * and not screened, because every worker is full or none is running. Undefined before start()
+   * or when NATS does not answer.
+   */
+  waitingStarts(): Promise<number | undefined>;
 }
 
 export interface IngestHealth {
@@ -131,6 +137,15 @@ class IngestImpl implements Ingest {
 
   get activeStreams(): readonly string[] {
     return [...this.active.keys()];
+  }
+
+  async waitingStarts(): Promise<number | undefined> {
+    if (!this.jsm) return undefined;
+    try {
+      return (await this.jsm.consumers.info(this.options.startsStream, this.options.consumerName)).num_pending;
+    } catch {
+      return undefined;
+    }
   }
 
   healthy(): IngestHealth {

@@ -2,6 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../contracts/index.js';
 import { STREAM_ID_PATTERN } from '../../contracts/index.js';
 import type { PublisherOptions } from '../../config/index.js';
+import { encodeEvent } from '../../domain/encode-event.js';
 import { PublishError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
 import { createDurablePublisher, type PublishCallOptions, type PublishReceipt } from '../../nats/index.js';
@@ -61,11 +62,21 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
       ? { onRetry: ({ type, attempt }: { type: string; attempt: number }) => deps.events?.emit('publish.retry', { type, attempt }) }
       : {}),
   });
+  // Serialised here, not by the kit: a decision goes out even when its metadata cannot be (encodeEvent).
   const publish = (
     subject: string,
     event: KillSwitchEvent | EscalationEvent | ScreeningFailureEvent | DeadLetterEvent,
     opts?: PublishCallOptions,
-  ) => durable.publish(subject, event, opts);
+  ) => {
+    const { payload, metadataOmitted } = encodeEvent(event);
+    if (metadataOmitted) {
+      logger.error(
+        { subject, eventId: event.eventId, type: event.type },
+        'event metadata cannot be serialised; publishing the event without it',
+      );
+    }
+    return durable.publishRaw(subject, event.type, event.eventId, payload, opts);
+  };
 
   const subjectFor = (prefix: string, streamId: string): string => {
     // A bad id would publish to the wrong subject (or a wildcard); it can never succeed.

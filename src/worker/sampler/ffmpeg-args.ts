@@ -1,4 +1,5 @@
 import type { SamplerOptions } from '../../config/index.js';
+import type { PreparedInput } from './source-policy.js';
 import type { SourceUrl } from './source-url.js';
 
 export type ArgOptions = Pick<
@@ -18,6 +19,8 @@ export type ArgOptions = Pick<
 
 export interface SamplerArgsInput {
   readonly source: SourceUrl;
+  /** The source after the source policy (source-policy.ts): what ffmpeg opens and the options that go with it. */
+  readonly prepared?: PreparedInput;
   readonly options: ArgOptions;
   /** From FfmpegBinary.hasFpsMode: 5.1+ deprecates `-vsync` in favour of `-fps_mode`. */
   readonly hasFpsMode: boolean;
@@ -48,7 +51,7 @@ export const KEYFRAME_FILTER_NAME = 'showinfo@key';
  * ffmpeg's argv (without the binary) for sampling one source to raw RGB frames on stdout.
  * Pure: the same input gives the same argv, so tests pin every flag.
  */
-export function buildSamplerArgs({ source, options: o, hasFpsMode, keyframesOnly = false }: SamplerArgsInput): string[] {
+export function buildSamplerArgs({ source, prepared, options: o, hasFpsMode, keyframesOnly = false }: SamplerArgsInput): string[] {
   const args: string[] = [...PREAMBLE];
 
   // ---- input ----
@@ -59,7 +62,7 @@ export function buildSamplerArgs({ source, options: o, hasFpsMode, keyframesOnly
     args.push('-flags', 'low_delay', '-threads', String(o.threads));
     args.push('-probesize', '32', '-analyzeduration', '0', '-f', 'flv', '-i', 'pipe:0');
   } else {
-    args.push(...decoderFlags(o, source), ...sourceInput(source, o));
+    args.push(...decoderFlags(o, source), ...sourceInput(source, o, prepared));
   }
   args.push(...outputArgs(o, hasFpsMode));
   return args;
@@ -70,11 +73,11 @@ export function buildSamplerArgs({ source, options: o, hasFpsMode, keyframesOnly
  * video to FLV on stdout without decoding it (the relay keeps the keyframes), each packet
  * written at once.
  */
-export function buildDemuxArgs({ source, options: o }: Pick<SamplerArgsInput, 'source' | 'options'>): string[] {
+export function buildDemuxArgs({ source, prepared, options: o }: Pick<SamplerArgsInput, 'source' | 'prepared' | 'options'>): string[] {
   return [
     ...PREAMBLE,
     ...(o.lowLatency && (source.kind === 'rtmp' || source.kind === 'srt') ? ['-probesize', '32', '-analyzeduration', '0'] : []),
-    ...sourceInput(source, o),
+    ...sourceInput(source, o, prepared),
     '-map',
     '0:v:0',
     '-an',
@@ -109,7 +112,7 @@ function decoderFlags(o: ArgOptions, source: SourceUrl): string[] {
 }
 
 /** Protocol and demuxer options for the source, then `-i`. */
-function sourceInput(source: SourceUrl, o: ArgOptions): string[] {
+function sourceInput(source: SourceUrl, o: ArgOptions, prepared: PreparedInput | undefined): string[] {
   const args: string[] = [];
   if (source.live) args.push('-rw_timeout', String(Math.round(o.rwTimeoutMs * 1000)));
   args.push('-protocol_whitelist', source.protocolWhitelist);
@@ -117,8 +120,9 @@ function sourceInput(source: SourceUrl, o: ArgOptions): string[] {
   // Join a live HLS stream at its newest segment, not three segments back.
   if (source.kind === 'hls') args.push('-live_start_index', '-1');
   if (source.kind === 'file' && o.fileRealtime) args.push('-re');
+  if (prepared) args.push(...prepared.args);
   if (source.format) args.push('-f', source.format);
-  args.push('-i', source.input);
+  args.push('-i', prepared?.input ?? source.input);
   return args;
 }
 

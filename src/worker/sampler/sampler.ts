@@ -1,11 +1,12 @@
-import { SourceError } from '../../domain/errors.js';
+import { readFile } from 'node:fs/promises';
+import { SourceError, type SourceErrorCode } from '../../domain/errors.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
 import type { RawFrame } from '../../domain/frame.js';
 import type { SamplerOptions } from '../../config/index.js';
 import type { Logger } from '../../domain/logger.js';
-import { backoffDelay } from './backoff.js';
-import { classifyFfmpegExit } from './classify-exit.js';
+import { backoffDelay } from '../../domain/retry.js';
+import { errorForExit } from './exit-reason.js';
 import { SourceFailedError } from './errors.js';
 import { buildDemuxArgs, buildSamplerArgs } from './ffmpeg-args.js';
 import { FlvKeyframeRelay } from './flv-keyframes.js';
@@ -23,6 +24,10 @@ import {
   type DecodeSwitchReason,
 } from './decode-mode.js';
 import { processTreeCpuSeconds } from './process-cpu.js';
+import { createEgressPolicy, type Lookup } from './egress/policy.js';
+import { startEgressProxy, type EgressBlocked, type EgressProxy } from './egress/proxy.js';
+import { prepareSource, type Preparation } from './source-policy.js';
+import type { PreparedInput } from './source-policy.js';
 import { LatestQueue } from './frame-queue.js';
 import { FrameStamper } from './frame-stamper.js';
 import { FrameAssembler } from './framer.js';
@@ -43,6 +48,8 @@ export interface CreateSamplerDeps {
   signal?: AbortSignal;
   /** Jitter source for the backoff; tests pin it. */
   random?: () => number;
+  /** DNS for the source policy (node:dns by default); tests give names without touching real DNS. */
+  lookup?: Lookup;
 }
 
 export type SamplerState = 'running' | 'backoff' | 'ended' | 'failed' | 'stopped';
@@ -57,7 +64,7 @@ export interface SamplerStats {
   readonly framesDropped: number;
   /** Frames whose pts had to be estimated (their showinfo line did not arrive in time). */
   readonly framesEstimatedPts: number;
-  readonly lastError?: { readonly code: string; readonly message: string };
+  readonly lastError?: { readonly code: SourceErrorCode; readonly message: string };
   /** Process group of the current ffmpeg run (the lifeline wrapper's pid), if one is running. */
   readonly pid?: number;
   /** What the current (or next) run decodes. */
@@ -123,7 +130,8 @@ interface RunResult {
   readonly signal: NodeJS.Signals | null;
   readonly frames: number;
   readonly lines: LogLine[];
-  readonly stallError?: SourceError;
+  /** Why the run was ended from here (stall, broken output, refused egress), or why it never started (source policy). */
+  readonly knownError?: SourceError;
   readonly spawnError?: Error;
 }
 
@@ -138,9 +146,16 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
   if (typeof deps.streamId !== 'string' || deps.streamId.length === 0) {
     throw new SourceError('source_invalid', 'streamId must be a non-empty string', { retryable: false });
   }
-  const source = parseSourceUrl(deps.url, { allowFiles: options.allowFiles, protocols: deps.ffmpeg.protocols });
-  const argsFor = (mode: DecodeMode): string[] =>
-    buildSamplerArgs({ source, options, hasFpsMode: deps.ffmpeg.hasFpsMode, keyframesOnly: mode === 'keyframes' });
+  const source = parseSourceUrl(deps.url, {
+    allowFiles: options.allowFiles,
+    protocols: deps.ffmpeg.protocols,
+    schemes: new Set(options.allowSchemes),
+  });
+  const policy = createEgressPolicy({ allowHosts: options.allowHosts, lookup: deps.lookup, lookupTimeoutMs: options.rwTimeoutMs });
+  // http(s) and rtmps read through the egress proxy (source-policy.ts); rtmp and srt are pinned instead.
+  const needsProxy = source.kind === 'hls' || /^rtmps:/i.test(source.input);
+  const argsFor = (mode: DecodeMode, prepared: PreparedInput): string[] =>
+    buildSamplerArgs({ source, prepared, options, hasFpsMode: deps.ffmpeg.hasFpsMode, keyframesOnly: mode === 'keyframes' });
   // The caller's logger may already be bound to this stream; a second streamId key would be a duplicate in the JSON.
   const bound = typeof deps.logger.bindings === 'function' ? deps.logger.bindings() : {};
   const log = deps.logger.child({
@@ -186,6 +201,39 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     events.emit('sampler.down', { down: value });
   };
 
+  let proxy: EgressProxy | undefined;
+  /** Set when the proxy refuses a connection of the current run: the run is ended and the source given up. */
+  let refusal: SourceError | undefined;
+
+  const onBlocked = (b: EgressBlocked): void => {
+    events.emit('sampler.egressBlocked', { kind: b.kind });
+    if (b.kind !== 'refused' || refusal) return;
+    // A source that sends ffmpeg towards a denied host (a playlist entry, a redirect) is given up
+    // whole: nothing it serves afterwards can be trusted to stay on allowed hosts.
+    refusal = new SourceError('source_refused', `egress refused ${b.host}:${b.port}: ${b.detail}`, { retryable: false });
+    if (current) void endRun(current, { graceful: false, graceMs: KILL_WAIT_MS });
+  };
+
+  const prepare = async (): Promise<Preparation> => {
+    if (needsProxy && !proxy) {
+      proxy = await startEgressProxy({
+        policy,
+        logger: log,
+        connectTimeoutMs: options.rwTimeoutMs,
+        idleTimeoutMs: Math.max(options.stallTimeoutMs, options.rwTimeoutMs) * 2,
+        verifyTls: true,
+        ...(options.tlsCaFile ? { ca: await readFile(options.tlsCaFile, 'utf8') } : {}),
+        onBlocked,
+      });
+    }
+    return prepareSource(source, { policy, proxyUrl: proxy?.url, tlsCaFile: options.tlsCaFile });
+  };
+  const closeProxy = async (): Promise<void> => {
+    const p = proxy;
+    proxy = undefined;
+    await p?.close();
+  };
+
   const queue = new LatestQueue<RawFrame>(
     options.maxQueuedFrames,
     () => void stop(),
@@ -199,12 +247,12 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     },
   );
 
-  const runOnce = (attempt: number): Promise<RunResult> =>
+  const runOnce = (attempt: number, prepared: PreparedInput): Promise<RunResult> =>
     new Promise((resolve) => {
       const runMode = decode.mode;
       const relayed = runMode === 'keyframes';
-      const child = spawnWithLifeline(deps.ffmpeg.path, argsFor(runMode), '/bin/sh', { input: relayed });
-      const demux = relayed ? spawnWithLifeline(deps.ffmpeg.path, buildDemuxArgs({ source, options })) : undefined;
+      const child = spawnWithLifeline(deps.ffmpeg.path, argsFor(runMode, prepared), '/bin/sh', { input: relayed });
+      const demux = relayed ? spawnWithLifeline(deps.ffmpeg.path, buildDemuxArgs({ source, prepared, options })) : undefined;
       const run: Run = { decoder: child, demux };
       current = run;
       // Timestamps may restart with a new connection: intervals are measured within one run.
@@ -229,6 +277,18 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       let stallTimer: NodeJS.Timeout | undefined;
       let ptsTimer: NodeJS.Timeout | undefined;
       let tickTimer: NodeJS.Timeout | undefined;
+      // Until the source has delivered a frame it holds a screening slot on credit: the connect budget.
+      const budgetTimer =
+        framesEmitted === 0
+          ? setTimeout(
+              () => {
+                if (framesEmitted > 0) return;
+                stallError = connectBudgetSpent();
+                void endRun(run, { graceful: false, graceMs: KILL_WAIT_MS });
+              },
+              Math.max(0, originMs + options.connectBudgetMs - Date.now()),
+            )
+          : undefined;
       let cpuSeen = 0;
       const sampleCpu = (): void => {
         const seconds = runCpuSeconds(run);
@@ -393,6 +453,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         clearTimeout(stallTimer);
         clearTimeout(ptsTimer);
         clearTimeout(tickTimer);
+        clearTimeout(budgetTimer);
         clearInterval(cpuTimer);
         emit(stamper.flush(Date.now()));
         estimatedPts += stamper.estimatedCount;
@@ -404,7 +465,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
           // In keyframe mode the remuxer's exit says what happened to the source, unless the
           // decoder failed on its own while the remuxer still ran.
           const exit = demuxExit ?? { code: decoderCode, signal: decoderSignal };
-          resolve({ code: exit.code, signal: exit.signal, frames, lines, stallError: stallError ?? brokenError, spawnError });
+          resolve({ code: exit.code, signal: exit.signal, frames, lines, knownError: refusal ?? stallError ?? brokenError, spawnError });
         };
         if (demux && !demuxExit) {
           // The decoder ended first (it failed, or the run is being stopped): its exit is the run's.
@@ -416,8 +477,11 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       });
     });
 
+  const connectBudgetSpent = (): SourceError =>
+    new SourceError('source_unreachable', `no frame within the connect budget of ${options.connectBudgetMs} ms`, { retryable: false });
+
   const classify = (r: RunResult): SourceError | undefined => {
-    if (r.stallError) return r.stallError;
+    if (r.knownError) return r.knownError;
     if (r.spawnError) {
       return new SourceError('ffmpeg_missing', `cannot start ffmpeg: ${r.spawnError.message}`, { retryable: false, cause: r.spawnError });
     }
@@ -425,7 +489,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     if ((r.code === 127 || r.code === 126) && r.frames === 0) {
       return new SourceError('ffmpeg_missing', `cannot run ${deps.ffmpeg.path} (exit ${r.code})`, { retryable: false });
     }
-    return classifyFfmpegExit({ code: r.code, signal: r.signal, lines: r.lines, framesSeen: r.frames, kind: source.kind }, (t) =>
+    return errorForExit({ code: r.code, signal: r.signal, lines: r.lines, framesSeen: r.frames, kind: source.kind }, (t) =>
       source.redact(t),
     );
   };
@@ -435,7 +499,11 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     while (!stopping) {
       attempts++;
       state = 'running';
-      const result = await runOnce(attempts);
+      const prepared = await prepare();
+      if (stopping) break;
+      const result: RunResult = prepared.ok
+        ? await runOnce(attempts, prepared.value)
+        : { code: null, signal: null, frames: 0, lines: [], knownError: prepared.error };
       if (stopping) break;
       if (result.frames > 0) failures = 0;
       if (switching) {
@@ -469,6 +537,18 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         return;
       }
       const delayMs = backoffDelay(failures, options.backoffBaseMs, options.backoffMaxMs, deps.random);
+      if (framesEmitted === 0 && Date.now() + delayMs >= originMs + options.connectBudgetMs) {
+        const spent = connectBudgetSpent();
+        const failed = new SourceFailedError(source.redacted, failures, spent);
+        state = 'failed';
+        log.error(
+          { code: err.code, err: err.message, attempts: failures, connectBudgetMs: options.connectBudgetMs },
+          'giving up on the source',
+        );
+        events.emit('sampler.failed', failed);
+        queue.fail(failed);
+        return;
+      }
       restarts++;
       state = 'backoff';
       log.warn(
@@ -501,10 +581,11 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       queue.fail(new SourceFailedError(source.redacted, Math.max(1, attempts), cause));
       if (current) void endRun(current, { graceful: false, graceMs: KILL_WAIT_MS });
     })
-    // Whatever way it ended, this sampler no longer counts as a failing source.
-    .finally(() => {
+    .finally(async () => {
+      // Whatever way it ended, this sampler no longer counts as a failing source.
       setDown(false);
       events.emit('sampler.closed', { streamId: deps.streamId, mode: decode.mode });
+      await closeProxy();
     });
 
   let stopPromise: Promise<void> | undefined;

@@ -144,7 +144,7 @@ describe('keyframes of a B-frame stream (the end-of-sequence relay)', () => {
     // decoder then holds 2 pictures before output) and a keyframe a second.
     const rtmp = await startNginxRtmp();
     cleanups.push(() => rtmp.stop());
-    const url = `${rtmp.base}/bframes`;
+    const url = rtmp.rtmpUrl('live', 'bframes');
     const encoder = spawnWithLifeline(DEBIAN_FFMPEG, [
       '-hide_banner',
       '-nostdin',
