@@ -204,7 +204,8 @@ async function runMode(
     JSON.stringify({
       nats: { url: ctx.nats.url },
       worker: { id: `bench-${mode}`, maxStreams: steps.at(-1)! },
-      sampler: { decode: mode, fps: FPS },
+      // The sources are on loopback, which the source policy refuses unless it is listed.
+      sampler: { decode: mode, fps: FPS, allowHosts: ['127.0.0.0/8'] },
       hash: { lists: [{ id: 'bench-kill', path: ctx.hashList, action: 'kill' }], objectStore: { enabled: false } },
       pipeline: { frameBudgetMs: budgetMs },
       metrics: { host: '127.0.0.1', port: metricsPort },

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { startWorker, type Worker } from '../../src/worker/app/start-worker.js';
 import { eventually } from '../support/eventually.js';
+import { ALLOW_LOOPBACK } from '../support/egress.js';
 import { freePort } from '../support/free-port.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import { dashboardQueries, metricNames, recordedNames, ruleQueries } from '../support/operator-kit.js';
@@ -49,7 +50,7 @@ describe('on-call kit against a real worker', () => {
         worker: { id: 'kit-worker', maxStreams: 1 },
         classify: { enabled: false },
         // A failing source is retried for a few seconds before the stream is given up.
-        sampler: { maxRestarts: 4, backoffBaseMs: 400, backoffMaxMs: 800 },
+        sampler: { maxRestarts: 4, backoffBaseMs: 400, backoffMaxMs: 800, allowHosts: ALLOW_LOOPBACK },
       },
     });
     worker = await startWorker(loaded, pino({ level: process.env.E2E_LOG ?? 'silent' }));

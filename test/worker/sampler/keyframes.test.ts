@@ -15,6 +15,7 @@ import { createSampler, type Sampler } from '../../../src/worker/sampler/index.j
 import type { ConfigInput } from '../../../src/config/index.js';
 import { capturingLogger } from '../../support/capture-logger.js';
 import { samplerOptions } from '../../support/stage-options.js';
+import { ALLOW_LOOPBACK } from '../../support/egress.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
 import { startNginxRtmp } from '../../support/nginx-rtmp.js';
 import { spawnWithLifeline, terminate } from '../../../src/worker/sampler/lifeline.js';
@@ -93,7 +94,8 @@ function sampler(url: string, options: ConfigInput['sampler'], events: Listeners
     ffmpeg,
     logger: capturingLogger().logger,
     events: createHooks<WorkerEvents>(undefined, events),
-    options: samplerOptions(options),
+    // Every source here is on loopback, which the source policy refuses unless it is listed.
+    options: samplerOptions({ allowHosts: ALLOW_LOOPBACK, ...options }),
   });
   cleanups.push(() => s.stop());
   return s;
