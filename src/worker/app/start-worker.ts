@@ -18,7 +18,7 @@ import { createHashListSync, type HashListSync } from '../hash/object-store-sync
 import { createIngest, defaultWorkerId } from '../intake/index.js';
 import { createDecisionPublisher } from '../publish/index.js';
 import { onAssignmentFor } from './assignment.js';
-import { readiness, type Readiness } from './readiness.js';
+import { readiness, type Readiness } from '../../domain/readiness.js';
 import { createResourceStack } from './resources.js';
 import { buildScreeningStages, createScreener, sinkFor } from './stages.js';
 import { workerMetricsListeners } from './worker-metrics.js';
