@@ -71,6 +71,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger, options:
     const publisher = createDecisionPublisher({
       js: jetstream(nc),
       logger,
+      events,
       options: loaded.stages.publisher,
     });
     await publisher.provision();
@@ -127,7 +128,9 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger, options:
       options: loaded.stages.ingest,
     });
 
-    metrics.setStartsWaitingSource(() => ingest.waitingStarts());
+    // Disconnected, a read would wait out its request timeout and hold up the scrape; the gauges
+    // keep their last value and streamscreen_nats_connected says why.
+    metrics.setStartsWaitingSource(() => (connection.connected() ? ingest.waitingStarts() : Promise.resolve(undefined)));
 
     const ready = (): Readiness => {
       const intake = ingest.healthy();
@@ -138,9 +141,15 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger, options:
         nats: { ok: connection.connected(), detail: 'disconnected' },
         intake: { ok: intake.ok, detail: intake.reasons },
       });
-      metrics.ready.set(r.ready ? 1 : 0);
       return r;
     };
+    metrics.streamCapacity.set(config.worker.maxStreams);
+    metrics.frameBudget.set(config.pipeline.frameBudgetMs / 1000);
+    metrics.observe({
+      ready: () => ready().ready,
+      natsConnected: () => connection.connected(),
+      startsOldestWaitingSeconds: async () => (connection.connected() ? (await ingest.startsBacklog()).oldestWaitingSeconds : undefined),
+    });
 
     // Metrics before intake: once streams are taken, the worker must be observable, and a taken
     // metrics port should fail the start before any stream is held.
@@ -180,7 +189,6 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger, options:
       }),
       (c) => c.stop(),
     );
-    ready();
     logger.info(
       {
         workerId,

@@ -16,3 +16,4 @@ export {
   type PolicyResult,
   type PolicyState,
 } from './types.js';
+export { explicitScore, faceGate, type SignalsBeforeFaces } from './face-gate.js';

@@ -1,6 +1,7 @@
 import type { EscalationPriority } from '../../contracts/index.js';
 import type { PolicyOptions } from '../../config/index.js';
 import type { FrameSignals } from '../../domain/signals.js';
+import { explicitScore } from './face-gate.js';
 import { possibleMinor } from './possible-minor.js';
 
 /** Reason classes: "one open case per stream and reason class". */
@@ -16,7 +17,7 @@ export interface SignalReading {
   readonly score: number;
   /** The priority this frame alone would escalate at; none when under threshold. */
   readonly level: EscalationPriority | 'none';
-  /** The threshold that applies to this frame (lower with a possible minor). */
+  /** The threshold of the rule that applies to this frame (the lower one when a possible minor makes it critical). */
   readonly threshold: number;
   /** The rule that fires when this reading escalates. */
   readonly rule: string;
@@ -44,14 +45,15 @@ export function readSignals(signals: FrameSignals, options: PolicyOptions): Sign
 
   const nudity = signals.nudity;
   if (nudity) {
-    const score = Math.min(1, (nudity.porn ?? 0) + (nudity.hentai ?? 0));
+    // Capped at 1: a model whose classes do not sum to 1 must not put an out-of-range score on the wire.
+    const score = Math.min(1, explicitScore(nudity));
     const withMinor = minor && score >= options.nudityWithMinorEscalateAt;
     readings.push({
       reasonClass: classifierClass(EXPLICIT_SIGNAL),
       signal: EXPLICIT_SIGNAL,
       score,
       level: withMinor ? 'critical' : score >= options.nudityEscalateAt ? 'normal' : 'none',
-      threshold: minor ? options.nudityWithMinorEscalateAt : options.nudityEscalateAt,
+      threshold: withMinor ? options.nudityWithMinorEscalateAt : options.nudityEscalateAt,
       rule: withMinor ? 'explicit_with_possible_minor' : 'explicit',
       possibleMinor: withMinor,
       ...(withMinor ? minAge : {}),
