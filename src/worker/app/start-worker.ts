@@ -92,7 +92,8 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger, options:
     }
     const lists: HashListEditor | undefined = config.hash.objectStore.enabled
       ? createListEditor({
-          lists: await openHashListBucket(nc, config.hash.objectStore.bucket),
+          // Not created here: the bucket is the list publisher's (the reference NATS permissions let workers only read it).
+          lists: () => openHashListBucket(nc, config.hash.objectStore.bucket, { create: false }),
           locks: caseStore.kv,
           staleMs: loaded.stages.review.listLockStaleMs,
           holder: workerId,

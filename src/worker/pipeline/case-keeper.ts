@@ -14,6 +14,7 @@ import {
   INITIAL_POLICY_STATE,
   mergeStreamCases,
   recordListVersion,
+  rejectDecision,
   streamEnded,
   unclassified,
   unscreened,
@@ -26,6 +27,7 @@ import {
   type Unscreenable,
 } from '../policy/index.js';
 import { caseEvent, killSwitchEvent, pageEvent, type EventContext } from './decision-event.js';
+import { addToList } from '../review/add-to-list.js';
 import type { FrameRing } from './frame-ring.js';
 
 export interface CaseKeeperDeps {
@@ -113,8 +115,15 @@ export class CaseKeeper {
     let outcome = applyReview(this.#state, decision, this.#d.ctx, this.#d.policy, this.#d.now());
     let listVersion: string | undefined;
     if (outcome.addToList && outcome.ack.result === 'applied') {
-      if (!this.#d.lists) throw new Error('add-to-list needs the hash-list bucket (hash.objectStore.enabled)');
-      listVersion = await this.#d.lists.add(outcome.addToList);
+      const list = await addToList(this.#d.lists, outcome.addToList);
+      if (!list.ok) {
+        this.#state = rejectDecision(this.#state, decision.decisionId, list.detail, this.#d.now());
+        this.#dirty = true;
+        this.#queueSave();
+        await this.flush();
+        return { result: 'rejected', detail: list.detail, caseState: outcome.ack.caseState };
+      }
+      listVersion = list.version;
       // The frame loop may have moved on during the upload: decide again on the state now.
       outcome = applyReview(this.#state, decision, this.#d.ctx, this.#d.policy, this.#d.now());
     }

@@ -1,7 +1,7 @@
 export { decide } from './decide.js';
 export { unclassified, unscreened, type Unscreenable } from './fail-safe.js';
 export { streamEnded } from './lifecycle.js';
-export { applyReview, recordListVersion, stateOf, type ReviewOutcome } from './review.js';
+export { applyReview, recordListVersion, rejectDecision, stateOf, type ReviewOutcome } from './review.js';
 export { attachEvidence } from './evidence.js';
 export { mergeStreamCases } from './merge.js';
 export { caseById, openCaseOf } from './cases.js';

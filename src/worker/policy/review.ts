@@ -106,6 +106,12 @@ export function recordListVersion(state: PolicyState, decisionId: string, listVe
   return { ...state, applied: { ...state.applied, [decisionId]: { ...prior, listVersion } } };
 }
 
+/** A decision refused outside the policy (add-to-list's list write refused): remembered, so a redelivery gets the same answer. */
+export function rejectDecision(state: PolicyState, decisionId: string, detail: string, now: number): PolicyState {
+  const applied = boundApplied({ ...state.applied, [decisionId]: { result: 'rejected', detail, at: now } });
+  return { ...state, applied };
+}
+
 function remember(
   state: PolicyState,
   d: ReviewDecision,

@@ -16,8 +16,12 @@ export class ListBusyError extends StreamscreenError {
 }
 
 export interface ListEditorDeps {
-  /** The bucket workers watch (hash.objectStore.bucket): a new version reaches every worker within seconds. */
-  readonly lists: ObjectStore;
+  /**
+   * The bucket workers watch (hash.objectStore.bucket): a new version reaches every worker within
+   * seconds. Opened when first needed, null while it does not exist (it is the list publisher's to
+   * create: workers may not be allowed to).
+   */
+  readonly lists: () => Promise<ObjectStore | null>;
   /** Where the per-list lock lives (the cases bucket). */
   readonly locks: KV;
   /** A lock older than this was left by a writer that died. */
@@ -59,10 +63,13 @@ export function createListEditor(deps: ListEditorDeps): HashListEditor {
     async add(request) {
       if (!HASH_LIST_ID_PATTERN.test(request.id)) throw new HashListError(`list id ${JSON.stringify(request.id)} is not valid`, request.id);
       if (!/^[0-9a-f]{64}$/.test(request.hash)) throw new HashListError('hash must be 64 lower-case hex digits', request.id);
+      const lists = await deps.lists();
+      if (!lists)
+        throw new HashListError('the hash-list bucket does not exist: publish a list with streamscreen hashlist publish first', request.id);
       const revision = await acquire(request.id);
       try {
         const where = `nats:${request.id}`;
-        const info = await deps.lists.info(request.id);
+        const info = await lists.info(request.id);
         let current: Uint8Array = new Uint8Array();
         let enabled = true;
         let label: string | undefined;
@@ -76,7 +83,7 @@ export function createListEditor(deps: ListEditorDeps): HashListEditor {
           }
           if (meta.format !== 'text')
             throw new HashListError(`list ${request.id} is ${meta.format}; reviewers add to text lists only`, where);
-          current = (await deps.lists.getBlob(request.id)) ?? new Uint8Array();
+          current = (await lists.getBlob(request.id)) ?? new Uint8Array();
           enabled = meta.enabled;
           label = meta.label;
           const existing = await parseHashList([current], where, { format: 'text' });
@@ -93,7 +100,7 @@ export function createListEditor(deps: ListEditorDeps): HashListEditor {
         const line = `${request.hash}\t${sanitiseLabel(request.label ?? 'added by review')}\n`;
         const bytes = Buffer.from(`${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${line}`, 'utf8');
         const parsed = await parseHashList([bytes], where, { format: 'text' });
-        const put = await deps.lists.put(
+        const put = await lists.put(
           {
             name: request.id,
             metadata: encodeListMetadata({

@@ -5,7 +5,8 @@ import type { KvCaseStore } from '../cases/case-store.js';
 import type { ReviewAckData } from '../pipeline/case-keeper.js';
 import { persisted } from '../pipeline/case-keeper.js';
 import { caseEvent, killSwitchEvent, pageEvent, type EventContext } from '../pipeline/decision-event.js';
-import { applyReview, caseById, INITIAL_POLICY_STATE, recordListVersion, type Effect } from '../policy/index.js';
+import { applyReview, caseById, INITIAL_POLICY_STATE, recordListVersion, rejectDecision, stateOf, type Effect } from '../policy/index.js';
+import { addToList } from './add-to-list.js';
 
 export interface OfflineDeps {
   readonly workerId: string;
@@ -24,10 +25,23 @@ export interface OfflineDeps {
  */
 export async function applyOffline(d: ReviewDecision, deps: OfflineDeps): Promise<ReviewAckData> {
   let listVersion: string | undefined;
-  if (d.decision === 'add-to-list' && deps.lists) {
+  if (d.decision === 'add-to-list') {
     const current = await deps.cases.load(d.streamId);
     // The list change is idempotent (a hash is never added twice); it is skipped only for a decision already applied.
-    if (!current.applied[d.decisionId]) listVersion = await deps.lists.add(d.list!);
+    if (!current.applied[d.decisionId]) {
+      const list = await addToList(deps.lists, d.list!);
+      if (!list.ok) {
+        return deps.cases.update(d.streamId, async (now) => {
+          const state = { ...INITIAL_POLICY_STATE, ...now };
+          const caseState = stateOf(caseById(state, d.caseId), state);
+          return {
+            next: persisted(rejectDecision(state, d.decisionId, list.detail, deps.now())),
+            value: { result: 'rejected' as const, detail: list.detail, caseState },
+          };
+        });
+      }
+      listVersion = list.version;
+    }
   }
   return deps.cases.update(d.streamId, async (current) => {
     const state = { ...INITIAL_POLICY_STATE, ...current };

@@ -24,8 +24,8 @@ describe('add-to-list editor', () => {
   it('concurrent additions from two workers all land in one valid list version, each hash once', async () => {
     const lists = await openHashListBucket(nc, 'screening-hashlists');
     const { kv } = await openCaseStore(jetstream(nc), resolveConfig({}).stages.review);
-    const a = createListEditor({ lists, locks: kv, staleMs: 30_000, holder: 'w-a' });
-    const b = createListEditor({ lists, locks: kv, staleMs: 30_000, holder: 'w-b' });
+    const a = createListEditor({ lists: async () => lists, locks: kv, staleMs: 30_000, holder: 'w-a' });
+    const b = createListEditor({ lists: async () => lists, locks: kv, staleMs: 30_000, holder: 'w-b' });
     await Promise.all(
       [1, 2, 3, 4, 5, 6].map((n) => (n % 2 ? a : b).add({ id: 'reviewed', action: 'escalate', hash: hash(n), label: `case ${n}` })),
     );
@@ -47,7 +47,7 @@ describe('add-to-list editor', () => {
   it('refuses to put a hash meant for one action on a list of the other', async () => {
     const lists = await openHashListBucket(nc, 'screening-hashlists');
     const { kv } = await openCaseStore(jetstream(nc), resolveConfig({}).stages.review);
-    const editor = createListEditor({ lists, locks: kv, staleMs: 30_000, holder: 'w-a' });
+    const editor = createListEditor({ lists: async () => lists, locks: kv, staleMs: 30_000, holder: 'w-a' });
     await editor.add({ id: 'kill-reviewed', action: 'kill', hash: hash(9) });
     await expect(editor.add({ id: 'kill-reviewed', action: 'escalate', hash: hash(10) })).rejects.toMatchObject({
       code: 'hashlist_invalid',
