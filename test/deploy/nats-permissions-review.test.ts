@@ -111,7 +111,7 @@ describe(`the worker's review loop under ${join('deploy/nats', 'accounts.conf')}
     };
     const stored = await evidence.store({ streamId: 'perm-1', caseId: opened.record.caseId, frames: [{ frame }], preserveOriginal: true });
     expect(stored[0]!.renditions.map((x) => x.rendition)).toEqual(['blurred', 'reviewer', 'original']);
-    await cases.publishCase(caseEvent(opened) as CaseEvent);
+    await cases.publishCase(caseEvent(opened));
     await store.save('perm-1', persisted(r.state));
 
     // The list publisher's login creates the hash-list bucket, as a deployment's first `hashlist publish` does.
