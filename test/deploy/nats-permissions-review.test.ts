@@ -13,7 +13,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, resolveConfig } from '../../src/config/index.js';
-import type { CaseEvent, ReviewAck, ReviewDecision } from '../../src/contracts/index.js';
+import type { ReviewAck, ReviewDecision } from '../../src/contracts/index.js';
 import { silentHooks } from '../../src/domain/hooks.js';
 import { connectNats, ensureKv, type EventConsumer } from '../../src/nats/index.js';
 import { sinkFor } from '../../src/worker/app/stages.js';
