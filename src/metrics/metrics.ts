@@ -21,6 +21,21 @@ export interface Metrics {
   readonly assignments: Counter<'event'>;
   readonly deadLetters: Counter<'reason'>;
   readonly ready: Gauge;
+  /** 1 while connected to NATS, 0 while the client is reconnecting. */
+  readonly natsConnected: Gauge;
+  /** Decisions recorded and not yet acked by JetStream. */
+  readonly outboxDepth: Gauge;
+  readonly outboxBytes: Gauge;
+  /** maxEntries: alerts compare the depth with it. */
+  readonly outboxCapacity: Gauge;
+  /** Record time of the oldest pending decision (0 when none), for age alerts: time() - this. */
+  readonly outboxOldest: Gauge;
+  /** What happened to decisions in the outbox (recorded, published, replayed, overflow, write_failed, rejected). */
+  readonly outboxEvents: Counter<'event'>;
+  /** Lease entries out of step (revision_mismatch, vanished, inconsistent) and flapping streams. */
+  readonly leaseAnomalies: Counter<'kind'>;
+  /** Sources gone after the sampler's retries and probed again (`waiting`), or given up at the horizon (`gave_up`). */
+  readonly sourceProbes: Counter<'event'>;
 }
 
 /** Latency buckets around the per-frame budget: the interesting region is 10 ms to 2 s. */
@@ -84,5 +99,40 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     activeStreams: new Gauge({ name: 'streamscreen_active_streams', help: 'Streams this worker is screening now', registers }),
     ready: new Gauge({ name: 'streamscreen_ready', help: '1 once hash lists and models are loaded and NATS is connected', registers }),
+    natsConnected: new Gauge({ name: 'streamscreen_nats_connected', help: '1 while connected to NATS, 0 while reconnecting', registers }),
+    outboxDepth: new Gauge({
+      name: 'streamscreen_outbox_depth',
+      help: 'Decisions recorded in the local outbox and not yet acked by JetStream',
+      registers,
+    }),
+    outboxBytes: new Gauge({ name: 'streamscreen_outbox_bytes', help: 'Bytes of the decisions waiting in the outbox', registers }),
+    outboxCapacity: new Gauge({
+      name: 'streamscreen_outbox_capacity',
+      help: 'Decisions the outbox keeps on disk at most (outbox.maxEntries)',
+      registers,
+    }),
+    outboxOldest: new Gauge({
+      name: 'streamscreen_outbox_oldest_timestamp_seconds',
+      help: 'When the oldest decision still waiting in the outbox was recorded (0 when none)',
+      registers,
+    }),
+    outboxEvents: new Counter({
+      name: 'streamscreen_outbox_events_total',
+      help: 'Decisions recorded, published, replayed after a restart, kept in memory only (overflow, write_failed) or refused for good (rejected)',
+      labelNames: ['event'],
+      registers,
+    }),
+    leaseAnomalies: new Counter({
+      name: 'streamscreen_lease_anomalies_total',
+      help: 'Lease entries out of step with this worker (revision_mismatch, vanished, inconsistent) and streams two workers take turns on (flapping)',
+      labelNames: ['kind'],
+      registers,
+    }),
+    sourceProbes: new Counter({
+      name: 'streamscreen_source_probes_total',
+      help: 'Sources gone after the sampler retries, probed again (waiting) or given up at the horizon (gave_up)',
+      labelNames: ['event'],
+      registers,
+    }),
   };
 }

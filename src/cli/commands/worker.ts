@@ -9,10 +9,19 @@ const USAGE = `usage: streamscreen worker [--config FILE]
 Screens the streams announced on NATS JetStream (streams.started.<id>) until SIGTERM/SIGINT.
 Configuration: the JSON file (default config/streamscreen.json, or STREAMSCREEN_CONFIG), then
 NATS_URL, STREAMSCREEN_HASH_LISTS, FFMPEG_PATH and LOG_LEVEL from the environment.
-SIGHUP re-reads the hash list files. A second SIGTERM/SIGINT exits at once.
+SIGHUP re-reads the hash list files. SIGTERM/SIGINT stop within worker.shutdownTimeoutMs, NATS
+reachable or not (decisions not yet published stay in the outbox for the next start); a second
+signal exits at once.
 `;
 
-export async function run(argv: string[], io: CommandIO = processIO, env: StreamscreenEnv = readEnv()): Promise<number> {
+export async function run(
+  argv: string[],
+  io: CommandIO = processIO,
+  env: StreamscreenEnv = readEnv(),
+  // The process ends when the shutdown does: a handle left open (a socket to a NATS that is gone)
+  // must not keep it past the deadline. Logs are written synchronously (pino.destination).
+  exit: (code: number) => never = (code) => process.exit(code),
+): Promise<number> {
   let values: { config?: string; help?: boolean };
   try {
     ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
@@ -41,10 +50,14 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Stream
       }
       logger.info({ signal }, 'shutting down');
       worker.stop().then(
-        () => resolve(0),
+        (clean) => {
+          resolve(clean ? 0 : 1);
+          exit(clean ? 0 : 1);
+        },
         (err: unknown) => {
           logger.error({ err }, 'shutdown failed');
           resolve(1);
+          exit(1);
         },
       );
     };

@@ -124,12 +124,14 @@ export interface IngestOptions extends IngestSection {
   readonly heartbeatMs: number;
   /** Streams one worker screens at once (worker.maxStreams); it pulls only while below this. */
   readonly maxConcurrentStreams: number;
+  /** Replicas of the streams and the bucket intake provisions (nats.replicas). */
+  readonly replicas: number;
 }
 
 function heartbeatMsFor(o: Pick<IngestSection, 'heartbeatMs' | 'ackWaitMs' | 'leaseTtlMs'>): number {
   return o.heartbeatMs ?? Math.floor(Math.min(o.ackWaitMs, o.leaseTtlMs) / 4);
 }
 
-export function ingestOptions(section: IngestSection, maxStreams: number): IngestOptions {
-  return { ...section, heartbeatMs: heartbeatMsFor(section), maxConcurrentStreams: maxStreams };
+export function ingestOptions(section: IngestSection, maxStreams: number, replicas = 1): IngestOptions {
+  return { ...section, heartbeatMs: heartbeatMsFor(section), maxConcurrentStreams: maxStreams, replicas };
 }

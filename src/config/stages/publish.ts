@@ -16,10 +16,18 @@ export const PublishSection = z
     /** Shadow-mode kill-switches and escalations go to `<prefix>.killswitch.<id>` / `<prefix>.escalation.<id>`. */
     shadowSubjectPrefix: natsSubject(SUBJECTS.shadow),
     deadLetterStream: jetStreamName('SCREENING_DEADLETTER'),
+    /**
+     * KV bucket of per-stream policy state (when the last kill-switch and escalations were
+     * issued), so a worker that takes a stream over honours the cooldown its previous holder
+     * started. Entries expire a while after the longest cooldown (see publisherOptions).
+     */
+    policyStateBucket: jetStreamName('screening-policy-state'),
     deadLetterSubject: natsSubject(SUBJECTS.deadLetter),
     /**
-     * JetStream dedupe window for `Nats-Msg-Id`. An hour: a retry can follow a long outage, and an
-     * id remembered too briefly would let such a retry store the event twice.
+     * JetStream dedupe window for `Nats-Msg-Id`, and so the longest NATS outage after which a
+     * decision replayed from the outbox is still stored exactly once (past it, one whose first
+     * attempt was stored but not acked could be stored twice; it is never dropped, and consumers
+     * dedupe by event id). An hour; the outbox age alert fires at half of it.
      */
     duplicateWindowMs: positiveMs(60 * 60 * 1000),
     /** Retention: decisions 7 days, dead letters 14 days. */
@@ -55,5 +63,22 @@ export const PublishSection = z
     }
   });
 
-/** What the publisher takes: the section as validated. */
-export type PublisherOptions = Readonly<z.output<typeof PublishSection>>;
+/** What the publisher takes: the section, the replicas of what it provisions, and the policy state's lifetime. */
+export interface PublisherOptions extends Readonly<z.output<typeof PublishSection>> {
+  /** nats.replicas. */
+  readonly replicas: number;
+  /** TTL of the policy state bucket: twice the longest cooldown, at least a minute (older state suppresses nothing). */
+  readonly policyStateTtlMs: number;
+}
+
+export function publisherOptions(
+  section: z.output<typeof PublishSection>,
+  replicas = 1,
+  cooldowns: { readonly killSwitchCooldownMs: number; readonly escalationCooldownMs: number } = {
+    killSwitchCooldownMs: 0,
+    escalationCooldownMs: 0,
+  },
+): PublisherOptions {
+  const longest = Math.max(cooldowns.killSwitchCooldownMs, cooldowns.escalationCooldownMs);
+  return { ...section, replicas, policyStateTtlMs: Math.max(60_000, 2 * longest) };
+}

@@ -27,5 +27,15 @@ export function workerMetricsListeners(metrics: Metrics): Listeners<WorkerEvents
     'pipeline.overBudget': () => metrics.framesOverBudget.inc(),
     'pipeline.active': ({ delta }) => metrics.activeStreams.inc(delta),
     'pipeline.error': ({ code }) => metrics.errors.inc({ code }),
+    'intake.leaseAnomaly': ({ kind }) => metrics.leaseAnomalies.inc({ kind }),
+    'intake.sourceProbe': ({ event }) => metrics.sourceProbes.inc({ event }),
+    'nats.connection': ({ connected }) => metrics.natsConnected.set(connected ? 1 : 0),
+    'outbox.state': (s) => {
+      metrics.outboxDepth.set(s.depth);
+      metrics.outboxBytes.set(s.bytes);
+      metrics.outboxCapacity.set(s.capacity);
+      metrics.outboxOldest.set(s.oldestRecordedAt === undefined ? 0 : s.oldestRecordedAt / 1000);
+    },
+    'outbox.event': ({ event }) => metrics.outboxEvents.inc({ event }),
   };
 }

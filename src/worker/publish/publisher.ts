@@ -7,6 +7,9 @@ import type { Logger } from '../../domain/logger.js';
 import { createDurablePublisher, type PublishCallOptions, type PublishReceipt } from '../../nats/index.js';
 import { provisionDecisionStreams } from './provision.js';
 
+/** What the outbox carries: every event on the decisions stream. */
+export type DecisionEvent = KillSwitchEvent | EscalationEvent | ScreeningFailureEvent;
+
 export interface DecisionPublisher {
   /**
    * `screening.killswitch.<streamId>` (`screening.shadow.killswitch.<streamId>` when
@@ -19,6 +22,12 @@ export interface DecisionPublisher {
   publishFailure(event: ScreeningFailureEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
   /** `screening.deadletter`. */
   publishDeadLetter(event: DeadLetterEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
+  /** The subject a decision goes to (what the outbox records with it). Throws for a stream id that is no subject token. */
+  subjectFor(event: DecisionEvent): string;
+  /** The bytes sent for an event. */
+  encode(event: DecisionEvent): string;
+  /** Publishes bytes recorded earlier (the outbox) exactly as recorded, retried until acked. */
+  publishRecorded(subject: string, type: string, eventId: string, payload: string, opts?: PublishCallOptions): Promise<PublishReceipt>;
   /** Creates/updates the outbound streams (idempotent). */
   provision(): Promise<void>;
   readonly options: PublisherOptions;
@@ -68,16 +77,28 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
     return `${prefix}.${streamId}`;
   };
 
+  const subjectOf = (e: DecisionEvent): string => {
+    switch (e.type) {
+      case 'killswitch':
+        return subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.killswitch` : o.killSwitchSubjectPrefix, e.streamId);
+      case 'escalation':
+        return subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.escalation` : o.escalationSubjectPrefix, e.streamId);
+      case 'failure':
+        return subjectFor(o.failureSubjectPrefix, e.streamId);
+    }
+  };
+
   return {
     options: o,
     provision,
+    subjectFor: subjectOf,
+    encode: (e) => JSON.stringify(e),
+    publishRecorded: (subject, type, eventId, payload, opts) => durable.publishRaw(subject, type, eventId, payload, opts),
     // Shadow-mode decisions go to their own subjects: recorded for evaluating a policy, never
     // seen by whatever acts on the real ones.
-    publishKillSwitch: async (e, opts) =>
-      publish(subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.killswitch` : o.killSwitchSubjectPrefix, e.streamId), e, opts),
-    publishEscalation: async (e, opts) =>
-      publish(subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.escalation` : o.escalationSubjectPrefix, e.streamId), e, opts),
-    publishFailure: async (e, opts) => publish(subjectFor(o.failureSubjectPrefix, e.streamId), e, opts),
+    publishKillSwitch: async (e, opts) => publish(subjectOf(e), e, opts),
+    publishEscalation: async (e, opts) => publish(subjectOf(e), e, opts),
+    publishFailure: async (e, opts) => publish(subjectOf(e), e, opts),
     publishDeadLetter: async (e, opts) => publish(o.deadLetterSubject, e, opts),
   };
 }
