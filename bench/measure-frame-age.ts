@@ -20,7 +20,7 @@ import pino from 'pino';
 import { createSampler } from '../src/worker/sampler/sampler.js';
 import { probeFfmpeg, type FfmpegBinary } from '../src/worker/sampler/ffmpeg-binary.js';
 import { resolveConfig, type ConfigInput } from '../src/config/index.js';
-import { freePort } from '../test/support/nats-server.js';
+import { freePort } from '../test/support/free-port.js';
 
 const SRC_W = 640;
 const SRC_H = 360;

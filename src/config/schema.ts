@@ -8,6 +8,8 @@ import { PipelineSection } from './stages/pipeline.js';
 import { PolicySection } from './stages/policy.js';
 import { PublishSection } from './stages/publish.js';
 import { SamplerSection } from './stages/sampler.js';
+import { ConsoleConfigSchema } from './console-schema.js';
+import { EvidenceSection } from './evidence-schema.js';
 
 /**
  * The one place where configuration defaults and rules live: each stage's section (stages/*.ts)
@@ -123,6 +125,8 @@ export const ConfigSchema = z.strictObject({
   publish: PublishSection.prefault({}),
   outbox: OutboxSection.prefault({}),
   policy: PolicySection.prefault({}),
+  evidence: EvidenceSection.prefault({}),
+  console: ConsoleConfigSchema.prefault({}),
 
   metrics: z
     .strictObject({

@@ -16,7 +16,9 @@ import { Hex64Schema, IsoTimeSchema, type DeepReadonly } from './common.js';
  * src/domain/evidence-envelope.ts (magic "SSEV", version, key id, 96-bit nonce, ciphertext,
  * 128-bit tag) under the configured key `keyId`; `none` means the bytes are the image itself.
  * `sha256` and `size` are always those of the image bytes (after decryption), so the digest
- * quoted in a report names the evidence itself, whatever key stored it.
+ * quoted in a report names the evidence itself, whatever key stored it. Objects are written with
+ * the NATS kit's putVerified (src/nats/objects.ts), whose object metadata records the digest of
+ * the stored bytes; readers check both.
  */
 export const EvidenceRefSchema = z
   .strictObject({

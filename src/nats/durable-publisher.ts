@@ -3,7 +3,7 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { PublishError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
 import { backoffDelay, sleep } from '../domain/retry.js';
-import { classifyNatsError, isNoStream } from './errors.js';
+import { retryVerdict, isNoStream } from './errors.js';
 import type { PublishCallOptions, PublishReceipt } from './publish-types.js';
 
 /** The envelope fields every event on our subjects carries (src/contracts/). */
@@ -87,7 +87,7 @@ export function createDurablePublisher(deps: DurablePublisherDeps): DurablePubli
         return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate, attempts: attempt };
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        const failure = classifyNatsError(err);
+        const failure = retryVerdict(err);
         if (!failure.retryable) {
           log.error(
             { err, attempt, bytes: typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength },

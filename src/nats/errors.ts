@@ -32,7 +32,7 @@ const RETRYABLE_4XX = new Set([404, 408, 409, 429]);
  * known to be permanent ends the retries so the caller hears about it instead of a request that
  * silently spins forever.
  */
-export function classifyNatsError(err: unknown): NatsFailure {
+export function retryVerdict(err: unknown): NatsFailure {
   for (const e of causeChain(err)) {
     if (e instanceof ClosedConnectionError) return { retryable: false, reason: 'the NATS connection is closed' };
     if (e instanceof DrainingConnectionError) return { retryable: false, reason: 'the NATS connection is draining' };

@@ -2,7 +2,7 @@ import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { StreamscreenError } from '../domain/errors.js';
 import type { Logger } from '../domain/logger.js';
 import { backoffDelay, sleep } from '../domain/retry.js';
-import { classifyNatsError } from './errors.js';
+import { retryVerdict } from './errors.js';
 
 /**
  * What becomes of one message, as a value: handlers return it, and one pure table (settle) turns
@@ -59,7 +59,7 @@ export interface EventConsumer {
 
 /** The pure table: an error thrown by a handler becomes a nak (retryable) or a term (terminal). */
 export function settlementForError(err: unknown, deliveryCount: number, initialMs: number, maxMs: number): Settlement {
-  const retryable = err instanceof StreamscreenError ? err.retryable : classifyNatsError(err).retryable;
+  const retryable = err instanceof StreamscreenError ? err.retryable : retryVerdict(err).retryable;
   const reason = err instanceof Error ? err.message : String(err);
   return retryable ? { kind: 'nak', delayMs: backoffDelay(deliveryCount, initialMs, maxMs), reason } : { kind: 'term', reason };
 }

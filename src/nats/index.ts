@@ -1,10 +1,10 @@
 /**
  * The one NATS kit: every deployable (worker, bridge, enforcer, review, console, matcher) connects,
- * provisions, publishes, consumes and classifies errors through these modules, so the delivery
+ * provisions, publishes, consumes and judges errors through these modules, so the delivery
  * rules are the same everywhere. Nothing here knows about streams, frames or cases.
  */
 export { connectNats, watchConnection, type ConnectionWatch, type NatsConnectionSettings } from './connection.js';
-export { classifyNatsError, hasApiCode, isAuthOrTlsFailure, isConnectionClosed, isNoStream, type NatsFailure } from './errors.js';
+export { retryVerdict, hasApiCode, isAuthOrTlsFailure, isConnectionClosed, isNoStream, type NatsFailure } from './errors.js';
 export {
   ensureConsumer,
   ensureKv,

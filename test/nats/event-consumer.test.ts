@@ -27,7 +27,7 @@ describe('settlement table', () => {
   });
 
   it('naks retryable errors with a delay that grows per delivery, and terms terminal ones', () => {
-    const retry = new StreamscreenError('ingest_unreachable', 'later', { retryable: true });
+    const retry = new StreamscreenError('nats_connect_failed', 'later', { retryable: true });
     const never = new StreamscreenError('config_invalid', 'never');
     const first = settlementForError(retry, 1, 1000, 60_000);
     const fifth = settlementForError(retry, 5, 1000, 60_000);
@@ -76,7 +76,7 @@ describe('consumeEvents on a real JetStream', () => {
       handle: async (e, meta) => {
         if (e.n === 2 && failOnce) {
           failOnce = false;
-          throw new StreamscreenError('ingest_unreachable', 'try later', { retryable: true });
+          throw new StreamscreenError('nats_connect_failed', 'try later', { retryable: true });
         }
         handled.push(`${e.n}@${meta.deliveryCount}`);
         return { kind: 'ack' };

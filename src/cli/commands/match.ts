@@ -6,7 +6,7 @@ import { createHashMatcher } from '../../worker/hash/hash-matcher.js';
 import { indexParsedList } from '../../worker/hash/load-list.js';
 import { downloadHashList, openHashListBucket } from '../../worker/hash/object-store-lists.js';
 import { parseHashListFile } from '../../worker/hash/parse-hashlist.js';
-import { isPdqHex, pdqFromHex } from '../../worker/hash/pdq-hash.js';
+import { isPdqHex, pdqFromHex } from '../../domain/pdq.js';
 import { bucketTarget, connectOnce, type BucketFlags, type CommandEnv } from './hashlist.js';
 import { processIO, type CommandIO } from './io.js';
 

@@ -1,10 +1,9 @@
 import type { HashMatcherOptions } from '../../config/index.js';
 import type { HashMatch } from '../../contracts/index.js';
 import { HashListError } from '../../domain/errors.js';
-import type { PdqHash } from '../../domain/pdq.js';
+import { pdqToHex, type PdqHash } from '../../domain/pdq.js';
 import type { HashMatcher } from '../../domain/ports.js';
 import { entryLabel, type HashListAction, type LoadedList } from './hash-list.js';
-import { pdqToHex } from './pdq-hash.js';
 
 export interface ListSummary {
   readonly id: string;

@@ -1,7 +1,6 @@
-import type { PdqHash } from '../../domain/pdq.js';
+import { popcount16, type PdqHash } from '../../domain/pdq.js';
 import type { HashIndex, HitCallback } from './hash-index.js';
 import { scanRange } from './index-scan.js';
-import { popcount16 } from './pdq-hash.js';
 
 const SLOTS = 16;
 const BUCKETS = 1 << 16;

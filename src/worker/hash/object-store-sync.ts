@@ -2,7 +2,7 @@ import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { HashListSyncEvent, WorkerEvents } from '../events.js';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { HashListError, errorCode } from '../../domain/errors.js';
+import { HashListError, errorCode, type ErrorCode } from '../../domain/errors.js';
 import type { HashListSyncOptions as SyncOptions } from '../../config/index.js';
 import type { Logger } from '../../domain/logger.js';
 import type { IndexOptions } from './hash-index.js';
@@ -37,7 +37,7 @@ export interface ListSyncStatus {
   /** The version serving now (absent if none has loaded). */
   readonly serving?: { readonly sha256: string; readonly count: number; readonly nuid: string; readonly loadedAt: string };
   /** The last refusal for this list, cleared when a version loads. */
-  readonly lastError?: { readonly code: string; readonly message: string; readonly at: string; readonly nuid: string };
+  readonly lastError?: { readonly code: ErrorCode; readonly message: string; readonly at: string; readonly nuid: string };
 }
 
 export interface HashListSync {

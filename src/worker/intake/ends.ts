@@ -1,7 +1,7 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { followStream, type Follower } from '../../nats/index.js';
 import type { Logger } from '../../domain/logger.js';
-import { parseEndEvent, type DeadLetterReason } from './events.js';
+import { parseEndEvent, type DeadLetterReason } from './parse-events.js';
 import type { IngestOptions } from '../../config/index.js';
 import { isoToNanos } from './time.js';
 

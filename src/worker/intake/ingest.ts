@@ -23,7 +23,7 @@ import { disposeStart } from './dispose.js';
 import { HeldStream, runIdFor, type IngestPublisher, type ScreeningAssignment } from './held-stream.js';
 import { buildDeadLetter } from './dead-letter.js';
 import { followEnds, lastEndFor, type EndsFollower } from './ends.js';
-import { parseStartEvent, type DeadLetterReason } from './events.js';
+import { parseStartEvent, type DeadLetterReason } from './parse-events.js';
 import { LeaseStore, type LeaseAnomaly } from './lease.js';
 import { LeaseHealth, type LeaseIssue } from './lease-health.js';
 import { openLeaseBucket, provisionIngest } from './provision.js';

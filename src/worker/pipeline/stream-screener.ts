@@ -12,7 +12,7 @@ import type { StreamStart } from '../../domain/stream.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
 import { decide, INITIAL_POLICY_STATE, type PolicyState } from '../policy/index.js';
-import { toEvent } from './events.js';
+import { toEvent } from './decision-event.js';
 
 export interface StreamScreenerDeps {
   readonly workerId: string;

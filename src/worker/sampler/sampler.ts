@@ -1,11 +1,11 @@
-import { SourceError } from '../../domain/errors.js';
+import { SourceError, type SourceErrorCode } from '../../domain/errors.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
 import type { RawFrame } from '../../domain/frame.js';
 import type { SamplerOptions } from '../../config/index.js';
 import type { Logger } from '../../domain/logger.js';
-import { backoffDelay } from './backoff.js';
-import { classifyFfmpegExit } from './classify-exit.js';
+import { backoffDelay } from '../../domain/retry.js';
+import { errorForExit } from './exit-reason.js';
 import { SourceFailedError } from './errors.js';
 import { buildSamplerArgs } from './ffmpeg-args.js';
 import type { FfmpegBinary } from './ffmpeg-binary.js';
@@ -44,7 +44,7 @@ export interface SamplerStats {
   readonly framesDropped: number;
   /** Frames whose pts had to be estimated (their showinfo line did not arrive in time). */
   readonly framesEstimatedPts: number;
-  readonly lastError?: { readonly code: string; readonly message: string };
+  readonly lastError?: { readonly code: SourceErrorCode; readonly message: string };
   /** Process group of the current ffmpeg run (the lifeline wrapper's pid), if one is running. */
   readonly pid?: number;
 }
@@ -270,7 +270,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     if ((r.code === 127 || r.code === 126) && r.frames === 0) {
       return new SourceError('ffmpeg_missing', `cannot run ${deps.ffmpeg.path} (exit ${r.code})`, { retryable: false });
     }
-    return classifyFfmpegExit({ code: r.code, signal: r.signal, lines: r.lines, framesSeen: r.frames, kind: source.kind }, (t) =>
+    return errorForExit({ code: r.code, signal: r.signal, lines: r.lines, framesSeen: r.frames, kind: source.kind }, (t) =>
       source.redact(t),
     );
   };

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketTarget, run as hashlist } from '../../../src/cli/commands/hashlist.js';
 import { run as match } from '../../../src/cli/commands/match.js';
 import { ConfigSchema, listIdFromPath } from '../../../src/config/index.js';
-import { pdqToHex } from '../../../src/worker/hash/pdq-hash.js';
+import { pdqToHex } from '../../../src/domain/pdq.js';
 import { nearDuplicate, randomHashes, seededRandom } from '../../support/synthetic-hashes.js';
 import { captureIO as capture } from '../../support/capture-io.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';

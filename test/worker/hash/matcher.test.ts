@@ -8,7 +8,7 @@ import { createFileHashLists } from '../../../src/worker/hash/file-lists.js';
 import { createHashMatcher } from '../../../src/worker/hash/hash-matcher.js';
 import { indexParsedList } from '../../../src/worker/hash/load-list.js';
 import { parseHashList } from '../../../src/worker/hash/parse-hashlist.js';
-import { pdqFromHex, pdqToHex } from '../../../src/worker/hash/pdq-hash.js';
+import { pdqFromHex, pdqToHex } from '../../../src/domain/pdq.js';
 import { nearDuplicate, randomHashes, seededRandom } from '../../support/synthetic-hashes.js';
 
 const rand = seededRandom(2024);

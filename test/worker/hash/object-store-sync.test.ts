@@ -13,7 +13,7 @@ import { createFileHashLists } from '../../../src/worker/hash/file-lists.js';
 import { createHashMatcher, type HashMatcherService } from '../../../src/worker/hash/hash-matcher.js';
 import { encodeListMetadata, openHashListBucket, publishHashList } from '../../../src/worker/hash/object-store-lists.js';
 import { createHashListSync, type HashListSync, type HashListSyncEvent } from '../../../src/worker/hash/object-store-sync.js';
-import { pdqToHex } from '../../../src/worker/hash/pdq-hash.js';
+import { pdqToHex } from '../../../src/domain/pdq.js';
 import { nearDuplicate, randomHashes, seededRandom } from '../../support/synthetic-hashes.js';
 import { eventually as pollUntil } from '../../support/eventually.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';

@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../../src/domain/frame.js';
 import { createPdqHasher } from '../../../src/worker/hash/pdq-hasher.js';
-import { hammingDistance } from '../../../src/worker/hash/pdq-hash.js';
+import { hammingDistance } from '../../../src/domain/pdq.js';
 import { buildSamplerArgs } from '../../../src/worker/sampler/ffmpeg-args.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
 import { readRgbImage } from '../../../src/worker/sampler/image-file.js';

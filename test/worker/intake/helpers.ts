@@ -9,6 +9,7 @@ import { createIngest, type Ingest, type ScreeningAssignment } from '../../../sr
 import { createDecisionPublisher, type DecisionPublisher } from '../../../src/worker/publish/index.js';
 import { ingestOptions, publisherOptions } from '../../support/stage-options.js';
 import type { ScreeningOutcome } from '../../../src/domain/screening-outcome.js';
+import { eventually } from '../../support/eventually.js';
 
 export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -93,7 +94,7 @@ export class Recorder {
   /** The source ended: onAssignment returns `source_ended`; resolves once intake has settled it. */
   async complete(a: ScreeningAssignment, settled: () => Promise<boolean> = async () => a.publishSignal.aborted): Promise<void> {
     this.finishers.get(a)?.({ kind: 'source_ended' });
-    await waitFor('assignment settled', settled, 5000);
+    await eventually(settled, 5000, 'assignment settled');
   }
 
   for(streamId: string): ScreeningAssignment[] {
@@ -138,21 +139,6 @@ export async function publishStart(
 export async function publishEnd(h: Harness, tag: string, streamId: string, body: unknown = { streamId }): Promise<number> {
   const data = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
   return (await h.js.publish(`${tag}.ended.${streamId}`, data)).seq;
-}
-
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-  everyMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,8 @@ import { LeaseLostError } from '../../../src/domain/errors.js';
 import { createIngest, type Ingest } from '../../../src/worker/intake/index.js';
 import { createDecisionPublisher } from '../../../src/worker/publish/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
-import { connectForTest, harness, makeIngest, publishStart, Recorder, silent, testOptions, waitFor, type Harness } from './helpers.js';
+import { connectForTest, harness, makeIngest, publishStart, Recorder, silent, testOptions, type Harness } from './helpers.js';
+import { eventually } from '../../support/eventually.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 describe('a worker cut off from NATS', () => {
@@ -48,7 +49,7 @@ describe('a worker cut off from NATS', () => {
     ingests.push(a);
     await a.start();
     await publishStart(h, 'p1', 'island');
-    const asgA = await waitFor('A assigned', () => recA.for('island')[0]);
+    const asgA = await eventually(() => recA.for('island')[0], 10_000, 'A assigned');
 
     const recB = new Recorder();
     const b = makeIngest(h, 'p1', recB.onAssignment, {}, 'worker-connected');
@@ -58,7 +59,7 @@ describe('a worker cut off from NATS', () => {
     const cutAt = Date.now();
     proxy.partition();
     // NATS is up for B: A's entry expires after the TTL (3 s) and B takes the stream over.
-    const asgB = await waitFor('B took over', () => recB.for('island')[0], 15_000, 20);
+    const asgB = await eventually(() => recB.for('island')[0], 15_000, 'B took over', 20);
     const takenAt = Date.now();
     // A cannot tell a partition from NATS being down for everyone, so it has not stopped:
     // it stops only on evidence that someone else holds the stream.
@@ -67,7 +68,7 @@ describe('a worker cut off from NATS', () => {
 
     proxy.restore();
     const restoredAt = Date.now();
-    await waitFor('A sees the new holder', () => abortedAt.has('island'), 10_000, 20);
+    await eventually(() => abortedAt.has('island'), 10_000, 'A sees the new holder', 20);
     expect(recA.aborted.get(asgA)).toBeInstanceOf(LeaseLostError);
     await expect(asgA.assertOwned()).rejects.toBeInstanceOf(LeaseLostError);
     console.log(

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ingest } from '../../../src/worker/intake/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
-import { delay, harness, leaseBucket, makeIngest, publishStart, Recorder, testIngestConfig, waitFor, type Harness } from './helpers.js';
+import { delay, harness, leaseBucket, makeIngest, publishStart, Recorder, testIngestConfig, type Harness } from './helpers.js';
+import { eventually } from '../../support/eventually.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
 
@@ -45,9 +46,9 @@ describe('takeover after a worker is SIGKILLed', () => {
     const production = { ackWaitMs: undefined, leaseTtlMs: undefined, heartbeatMs: undefined, pullExpiresMs: undefined };
     const worker = startWorker(server.url, 'worker-doomed', testIngestConfig('k1', production));
     child = worker.child;
-    await waitFor('child ready', () => worker.lines.includes('READY'), 20_000);
+    await eventually(() => worker.lines.includes('READY'), 20_000, 'child ready');
     await publishStart(h, 'k1', 'victim');
-    await waitFor('child assigned', () => worker.lines.some((l) => l.startsWith('ASSIGNED victim')), 10_000);
+    await eventually(() => worker.lines.some((l) => l.startsWith('ASSIGNED victim')), 10_000, 'child assigned');
 
     const rec = new Recorder();
     survivor = makeIngest(h, 'k1', rec.onAssignment, { ingest: production }, 'worker-survivor');
@@ -58,7 +59,7 @@ describe('takeover after a worker is SIGKILLed', () => {
 
     const killedAt = Date.now();
     child.kill('SIGKILL');
-    const taken = await waitFor('takeover', () => rec.for('victim')[0], 15_000, 20);
+    const taken = await eventually(() => rec.for('victim')[0], 15_000, 'takeover', 20);
     const tookMs = Date.now() - killedAt;
     console.log(`takeover after SIGKILL: ${tookMs} ms (ack_wait ${production.ackWaitMs} ms, lease TTL ${production.leaseTtlMs} ms)`);
     expect(tookMs).toBeLessThan(10_000);

@@ -1,26 +1,70 @@
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
-import type { EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, ModelError, SourceError } from '../../../src/domain/errors.js';
-import type { RawFrame } from '../../../src/domain/frame.js';
+import type { RawFrame, RgbImage } from '../../../src/domain/frame.js';
+import { pdqToHex } from '../../../src/domain/pdq.js';
 import type { DecisionSink, FrameSource } from '../../../src/domain/ports.js';
 import { createMetrics, type Metrics } from '../../../src/metrics/metrics.js';
 import { createHooks } from '../../../src/domain/hooks.js';
 import { workerMetricsListeners } from '../../../src/worker/app/worker-metrics.js';
 import type { WorkerEvents } from '../../../src/worker/events.js';
+import { createHashMatcher, type HashMatcherService } from '../../../src/worker/hash/hash-matcher.js';
+import { indexParsedList } from '../../../src/worker/hash/load-list.js';
+import { parseHashList } from '../../../src/worker/hash/parse-hashlist.js';
+import { createPdqHasher } from '../../../src/worker/hash/pdq-hasher.js';
 import { createStreamScreener, type ScreeningJob, type StreamScreenerDeps } from '../../../src/worker/pipeline/stream-screener.js';
 import { expectContract } from '../../support/contract.js';
-import { policyOptions, screenerOptions } from '../../support/stage-options.js';
+import { matcherOptions, policyOptions, screenerOptions } from '../../support/stage-options.js';
 
-// Orchestration only: sources, hasher and sink are in-memory stand-ins. The real ffmpeg, PDQ and
-// NATS path is covered end to end in test/e2e.
+// The screener with the real PDQ hasher and matcher (pure, a millisecond a frame) on drawn frames;
+// sources and sink are in-memory stand-ins. The real ffmpeg and NATS path is covered in test/e2e.
 
 // The deployed defaults: the rules themselves are tested in test/policy.
 const policy = policyOptions();
 
-function frame(seq: number, capturedAt: number, marker: number): RawFrame {
-  return { streamId: 's1', seq, pts: seq, capturedAt, width: 2, height: 1, data: Buffer.from([marker, 0, 0, 0, 0, 0]) };
+/** An RGB frame's pixels, as the sampler delivers them. */
+type Picture = RgbImage & { readonly data: Buffer };
+
+/** A synthetic picture with enough detail for PDQ (quality 100): smooth waves of grey, no real content. */
+function drawn(width: number, height: number, grey: (x: number, y: number) => number): Picture {
+  const data = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++)
+      data.fill(Math.max(0, Math.min(255, Math.round(grey(x, y)))), (y * width + x) * 3, (y * width + x + 1) * 3);
+  }
+  return { width, height, data };
 }
+
+/** The picture the test list holds, another one, and the listed one turned a quarter (as a phone held sideways). */
+const LISTED = drawn(96, 64, (x, y) => 128 + 80 * Math.sin(x / 7) * Math.cos(y / 5) + 40 * Math.sin((x + 2 * y) / 11));
+const BENIGN = drawn(96, 64, (x, y) => 128 + 90 * Math.cos(x / 4 + y / 9));
+const LISTED_TURNED = drawn(64, 96, (x, y) => luma(LISTED, y, LISTED.height - 1 - x));
+
+function luma(img: Picture, x: number, y: number): number {
+  return img.data[(y * img.width + x) * 3]!;
+}
+
+function frame(seq: number, capturedAt: number, img: Picture): RawFrame {
+  return { streamId: 's1', seq, pts: seq, capturedAt, ...img };
+}
+
+const hasher = createPdqHasher();
+const listedHash = pdqToHex(hasher.hash(LISTED).hash);
+
+/** A matcher serving one kill list that holds LISTED's hash, as the reference tool prints it. */
+async function listMatcher(): Promise<HashMatcherService> {
+  const matcher = createHashMatcher(matcherOptions());
+  const parsed = await parseHashList([new TextEncoder().encode(`${listedHash}\n`)], 'confirmed.txt');
+  matcher
+    .source('test')
+    .replaceAll([await indexParsedList(parsed, { id: 'confirmed', action: 'kill', label: 'case-1', origin: 'test:confirmed' })]);
+  return matcher;
+}
+let matcher: HashMatcherService;
+beforeAll(async () => {
+  matcher = await listMatcher();
+});
 
 function sourceOf(frames: RawFrame[], failWith?: Error): { factory: StreamScreenerDeps['openSource']; stopped: () => boolean } {
   let stopped = false;
@@ -57,8 +101,6 @@ class RecordingSink implements DecisionSink {
   }
 }
 
-const match: HashMatch = { list: 'confirmed', label: 'case-1', distance: 4, hash: 'f'.repeat(64), action: 'kill' };
-
 /** The screener's deps, with its events counted by the worker's real metrics listeners. */
 function deps(
   over: Partial<StreamScreenerDeps> & Pick<StreamScreenerDeps, 'openSource' | 'sink'>,
@@ -69,13 +111,8 @@ function deps(
     logger: pino({ level: 'silent' }),
     metrics,
     events: createHooks<WorkerEvents>(undefined, workerMetricsListeners(metrics)),
-    // A frame whose first byte is 9 "hashes" to the listed hash: enough to drive the orchestration.
-    hasher: { hash: (img) => ({ hash: new Uint16Array(16).fill(img.data[0] === 9 ? 0xffff : 0), quality: 100 }) },
-    matcher: {
-      ready: true,
-      match: (hash) => (hash[0] === 0xffff ? [match] : []),
-      matchAny: (hashes) => (hashes.some((h) => h[0] === 0xffff) ? [match] : []),
-    },
+    hasher,
+    matcher,
     policy,
     options: screenerOptions({ frameBudgetMs: 500, classifierFailuresToReport: 3 }),
     now: () => 1_000_050,
@@ -97,7 +134,7 @@ function job(over: Partial<ScreeningJob> = {}): ScreeningJob {
 describe('stream screener', () => {
   it('publishes one kill-switch for the matching frame with the full event contract', async () => {
     const sink = new RecordingSink();
-    const src = sourceOf([frame(0, 1_000_000, 1), frame(1, 1_000_010, 9), frame(2, 1_000_020, 9)]);
+    const src = sourceOf([frame(0, 1_000_000, BENIGN), frame(1, 1_000_010, LISTED), frame(2, 1_000_020, LISTED)]);
     const outcome = await createStreamScreener(deps({ openSource: src.factory, sink })).screen(job());
     expect(outcome).toEqual({ kind: 'source_ended' });
     expect(src.stopped()).toBe(true);
@@ -107,8 +144,8 @@ describe('stream screener', () => {
       type: 'killswitch',
       streamId: 's1',
       reason: 'hash_match',
-      match,
-      frame: { seq: 1, pts: 1, capturedAt: new Date(1_000_010).toISOString(), hash: 'ffff'.repeat(16), quality: 100 },
+      match: { list: 'confirmed', label: 'case-1', distance: 0, hash: listedHash, action: 'kill' },
+      frame: { seq: 1, pts: 1, capturedAt: new Date(1_000_010).toISOString(), hash: listedHash, quality: 100 },
       decidedAt: new Date(1_000_050).toISOString(),
       latencyMs: 40,
       workerId: 'w1',
@@ -117,10 +154,24 @@ describe('stream screener', () => {
     expect(e.eventId).toMatch(/^ks-[0-9a-f]{32}$/);
   });
 
+  it('matches a frame turned a quarter only with dihedral matching on, reporting the frame as it arrived', async () => {
+    const turned = pdqToHex(hasher.hash(LISTED_TURNED).hash);
+    const kills: KillSwitchEvent[][] = [];
+    for (const dihedral of [false, true]) {
+      const sink = new RecordingSink();
+      const options = screenerOptions({ frameBudgetMs: 500, classifierFailuresToReport: 3 }, { dihedral });
+      await createStreamScreener(deps({ openSource: sourceOf([frame(0, 1_000_000, LISTED_TURNED)]).factory, sink, options })).screen(job());
+      kills.push(sink.kills);
+    }
+    expect(kills[0]).toEqual([]);
+    expect(kills[1]).toHaveLength(1);
+    expect(kills[1]![0]).toMatchObject({ match: { list: 'confirmed', distance: 0, hash: listedHash }, frame: { hash: turned } });
+  });
+
   it('hands over a decision it made even when the stream has changed hands, then stops when told to', async () => {
     const sink = new RecordingSink();
     const lost = new AbortController();
-    const src = sourceOf([frame(0, 1_000_000, 9), frame(1, 1_000_010, 1)]);
+    const src = sourceOf([frame(0, 1_000_000, LISTED), frame(1, 1_000_010, BENIGN)]);
     // The kill-switch for frame 0 is decided; meanwhile intake learns another worker holds the stream.
     sink.onKill = () => lost.abort(new LeaseLostError('s1'));
     const outcome = await createStreamScreener(deps({ openSource: src.factory, sink })).screen(
@@ -144,11 +195,11 @@ describe('stream screener', () => {
       load: async () => ({ lastKillSwitchAt: 1_000_000, lastEscalationAt: {} }),
       save: (_: string, st: unknown) => void saved.push(st),
     };
-    const inside = sourceOf([frame(0, 1_000_000, 9)]);
+    const inside = sourceOf([frame(0, 1_000_000, LISTED)]);
     await createStreamScreener(deps({ openSource: inside.factory, sink, policyState: store })).screen(job());
     expect(sink.kills).toEqual([]);
     expect(saved).toEqual([]);
-    const later = sourceOf([frame(0, 1_000_000, 9)]);
+    const later = sourceOf([frame(0, 1_000_000, LISTED)]);
     const d = deps({
       openSource: later.factory,
       sink,
@@ -162,7 +213,7 @@ describe('stream screener', () => {
   it('returns a source that failed for good as a failed outcome for intake to report, publishing nothing itself', async () => {
     const sink = new RecordingSink();
     const err = Object.assign(new SourceError('source_failed', 'gave up after 5 attempts'), { attempts: 5 });
-    const src = sourceOf([frame(0, 1_000_000, 1)], err);
+    const src = sourceOf([frame(0, 1_000_000, BENIGN)], err);
     const outcome = await createStreamScreener(deps({ openSource: src.factory, sink })).screen(job());
     expect(outcome).toEqual({ kind: 'failed', error: err });
     expect(sink.failures).toEqual([]);
@@ -173,7 +224,7 @@ describe('stream screener', () => {
     const sink = new RecordingSink();
     let classified = 0;
     const d = deps({
-      openSource: sourceOf([frame(0, 1_000_000, 9), frame(1, 999_000, 1)]).factory,
+      openSource: sourceOf([frame(0, 1_000_000, LISTED), frame(1, 999_000, BENIGN)]).factory,
       sink,
       classifier: {
         ready: true,
@@ -197,7 +248,7 @@ describe('stream screener', () => {
       order.push('kill');
       sink.kills.push(e);
     };
-    const frames = [frame(0, 1_000_000, 9), ...Array.from({ length: 4 }, (_, i) => frame(i + 1, 1_000_000, 1))];
+    const frames = [frame(0, 1_000_000, LISTED), ...Array.from({ length: 4 }, (_, i) => frame(i + 1, 1_000_000, BENIGN))];
     const d = deps({
       openSource: sourceOf(frames).factory,
       sink,
@@ -224,7 +275,7 @@ describe('stream screener', () => {
     const sink = new RecordingSink();
     const ac = new AbortController();
     ac.abort();
-    const outcome = await createStreamScreener(deps({ openSource: sourceOf([frame(0, 1_000_000, 9)]).factory, sink })).screen(
+    const outcome = await createStreamScreener(deps({ openSource: sourceOf([frame(0, 1_000_000, LISTED)]).factory, sink })).screen(
       job({ signal: ac.signal }),
     );
     expect(outcome).toEqual({ kind: 'stopped' });

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import type { EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, PublishError } from '../../../src/domain/errors.js';
 import { escalationEventId, failureEventId, killSwitchEventId } from '../../../src/domain/event-id.js';
-import { classifyNatsError } from '../../../src/nats/index.js';
+import { retryVerdict } from '../../../src/nats/index.js';
 import { createDecisionPublisher, type DecisionPublisher } from '../../../src/worker/publish/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
 
@@ -186,13 +186,13 @@ describe('decision publisher on a real nats-server', () => {
       api(404, 10059),
       new Error('something new'),
     ]) {
-      expect(classifyNatsError(transient), String(transient)).toEqual({ retryable: true });
+      expect(retryVerdict(transient), String(transient)).toEqual({ retryable: true });
     }
     for (const permanent of [api(400, 10054), api(400, 10060), api(400, 10003)]) {
-      expect(classifyNatsError(permanent)).toMatchObject({ retryable: false });
+      expect(retryVerdict(permanent)).toMatchObject({ retryable: false });
     }
     // Wrapped refusals are found through the cause chain.
-    expect(classifyNatsError(new RequestError('wrapped', { cause: api(400, 10054) }))).toMatchObject({ retryable: false });
+    expect(retryVerdict(new RequestError('wrapped', { cause: api(400, 10054) }))).toMatchObject({ retryable: false });
   });
 
   it('keeps retrying through a server restart until the event is acked, and stores it once', async () => {

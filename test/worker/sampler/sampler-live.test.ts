@@ -7,7 +7,7 @@ import { samplerOptions } from '../../support/stage-options.js';
 import type { RawFrame } from '../../../src/domain/frame.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
 import { createSampler, SourceFailedError, type Sampler } from '../../../src/worker/sampler/index.js';
-import { freePort } from '../../support/nats-server.js';
+import { freePort } from '../../support/free-port.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
 import { BUNDLED_FFMPEG, DEBIAN_FFMPEG, groupMembers, take } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../../src/worker/sampler/backoff.js';
+import { backoffDelay } from '../../../src/domain/retry.js';
 import { LatestQueue } from '../../../src/worker/sampler/frame-queue.js';
 
 describe('backoffDelay', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyFfmpegExit, type FfmpegExit } from '../../../src/worker/sampler/classify-exit.js';
+import { errorForExit, type FfmpegExit } from '../../../src/worker/sampler/exit-reason.js';
 import { LineSplitter, parseFrameInfo, parseLogLine } from '../../../src/worker/sampler/ffmpeg-log.js';
 import { parseSourceUrl } from '../../../src/worker/sampler/source-url.js';
 
@@ -52,10 +52,10 @@ describe('ffmpeg log lines', () => {
 const lines = (...raw: string[]) => raw.map(parseLogLine);
 const exit = (over: Partial<FfmpegExit>): FfmpegExit => ({ code: 1, signal: null, lines: [], framesSeen: 0, kind: 'rtmp', ...over });
 
-describe('classifyFfmpegExit', () => {
+describe('errorForExit', () => {
   it('connection refused (real 5.1 output) is source_unreachable and retryable, with the key redacted', () => {
     const src = parseSourceUrl('rtmp://127.0.0.1:1/live/secretkey');
-    const err = classifyFfmpegExit(
+    const err = errorForExit(
       exit({
         lines: lines(
           '[tcp @ 0x1] [error] Connection to tcp://127.0.0.1:1?tcp_nodelay=0 failed: Connection refused',
@@ -71,7 +71,7 @@ describe('classifyFfmpegExit', () => {
   });
 
   it('HTTP 404 and 403 are source_unreachable (a live playlist may not exist yet)', () => {
-    const err = classifyFfmpegExit(
+    const err = errorForExit(
       exit({
         kind: 'hls',
         lines: lines(
@@ -83,13 +83,12 @@ describe('classifyFfmpegExit', () => {
     expect(err).toMatchObject({ code: 'source_unreachable', retryable: true });
     expect(err?.message).toMatch(/404/);
     expect(
-      classifyFfmpegExit(exit({ kind: 'hls', lines: lines('[error] https://h/x.m3u8: Server returned 403 Forbidden (access denied)') }))
-        ?.code,
+      errorForExit(exit({ kind: 'hls', lines: lines('[error] https://h/x.m3u8: Server returned 403 Forbidden (access denied)') }))?.code,
     ).toBe('source_unreachable');
   });
 
   it('DNS failure outranks the generic I/O error that follows it', () => {
-    const err = classifyFfmpegExit(
+    const err = errorForExit(
       exit({
         kind: 'hls',
         lines: lines(
@@ -104,18 +103,18 @@ describe('classifyFfmpegExit', () => {
 
   it('an I/O timeout is a stall once frames flowed, unreachable before', () => {
     const l = lines('[error] rtmp://h/live/k: Input/output error');
-    expect(classifyFfmpegExit(exit({ lines: l, framesSeen: 12 }))?.code).toBe('source_stalled');
-    expect(classifyFfmpegExit(exit({ lines: l, framesSeen: 0 }))?.code).toBe('source_unreachable');
+    expect(errorForExit(exit({ lines: l, framesSeen: 12 }))?.code).toBe('source_stalled');
+    expect(errorForExit(exit({ lines: l, framesSeen: 0 }))?.code).toBe('source_unreachable');
   });
 
   it('undecodable input is source_invalid: retryable live, terminal for a file', () => {
     const l = lines('[error] http://127.0.0.1:18080/page.m3u8: Invalid data found when processing input');
-    expect(classifyFfmpegExit(exit({ kind: 'hls', lines: l }))).toMatchObject({ code: 'source_invalid', retryable: true });
-    expect(classifyFfmpegExit(exit({ kind: 'file', lines: l }))).toMatchObject({ code: 'source_invalid', retryable: false });
+    expect(errorForExit(exit({ kind: 'hls', lines: l }))).toMatchObject({ code: 'source_invalid', retryable: true });
+    expect(errorForExit(exit({ kind: 'file', lines: l }))).toMatchObject({ code: 'source_invalid', retryable: false });
   });
 
   it('network causes outrank decode noise logged before the drop', () => {
-    const err = classifyFfmpegExit(
+    const err = errorForExit(
       exit({
         framesSeen: 40,
         lines: lines(
@@ -129,7 +128,7 @@ describe('classifyFfmpegExit', () => {
   });
 
   it('a protocol refused by the whitelist is terminal source_invalid', () => {
-    const err = classifyFfmpegExit(
+    const err = errorForExit(
       exit({ kind: 'hls', lines: lines("[hls @ 0x1] [error] Protocol 'file' not on whitelist 'http,https,tcp,tls,crypto'!") }),
     );
     expect(err).toMatchObject({ code: 'source_invalid', retryable: false });
@@ -137,26 +136,26 @@ describe('classifyFfmpegExit', () => {
 
   it('argument errors (our bug or an incompatible build) are terminal ffmpeg_crashed', () => {
     expect(
-      classifyFfmpegExit(
+      errorForExit(
         exit({ lines: lines("[error] Unrecognized option 'fps_mode'.", '[fatal] Error splitting the argument list: Option not found') }),
       ),
     ).toMatchObject({
       code: 'ffmpeg_crashed',
       retryable: false,
     });
-    expect(classifyFfmpegExit(exit({ lines: lines("[AVFilterGraph @ 0x1] [error] No such filter: 'showinfox'") }))?.retryable).toBe(false);
+    expect(errorForExit(exit({ lines: lines("[AVFilterGraph @ 0x1] [error] No such filter: 'showinfox'") }))?.retryable).toBe(false);
   });
 
   it('a missing file is terminal; a clean end of a file is no error', () => {
-    expect(classifyFfmpegExit(exit({ kind: 'file', lines: lines('[error] file:/nope.mp4: No such file or directory') }))).toMatchObject({
+    expect(errorForExit(exit({ kind: 'file', lines: lines('[error] file:/nope.mp4: No such file or directory') }))).toMatchObject({
       code: 'source_unreachable',
       retryable: false,
     });
-    expect(classifyFfmpegExit(exit({ kind: 'file', code: 0 }))).toBeUndefined();
+    expect(errorForExit(exit({ kind: 'file', code: 0 }))).toBeUndefined();
   });
 
   it('a live source ending cleanly is worth a restart', () => {
-    expect(classifyFfmpegExit(exit({ code: 0, framesSeen: 30 }))).toMatchObject({
+    expect(errorForExit(exit({ code: 0, framesSeen: 30 }))).toMatchObject({
       code: 'source_unreachable',
       retryable: true,
       message: expect.stringMatching(/ended/),
@@ -164,20 +163,18 @@ describe('classifyFfmpegExit', () => {
   });
 
   it('exit 0 after a read error (ffmpeg ends "normally" on rw_timeout) is still classified by the error', () => {
-    const err = classifyFfmpegExit(
-      exit({ code: 0, framesSeen: 2, lines: lines('[error] rtmp://127.0.0.1:19351/live/key: Input/output error') }),
-    );
+    const err = errorForExit(exit({ code: 0, framesSeen: 2, lines: lines('[error] rtmp://127.0.0.1:19351/live/key: Input/output error') }));
     expect(err).toMatchObject({ code: 'source_stalled', retryable: true });
   });
 
   it('signals and unknown failures are retryable ffmpeg_crashed (the 2018 build segfaults on DNS errors)', () => {
-    expect(classifyFfmpegExit(exit({ code: 139 }))).toMatchObject({
+    expect(errorForExit(exit({ code: 139 }))).toMatchObject({
       code: 'ffmpeg_crashed',
       retryable: true,
       message: 'ffmpeg was killed by signal 11',
     });
-    expect(classifyFfmpegExit(exit({ code: null, signal: 'SIGSEGV' }))?.message).toBe('ffmpeg was killed by SIGSEGV');
-    expect(classifyFfmpegExit(exit({ code: 1, lines: lines('[error] something new and strange') }))?.message).toBe(
+    expect(errorForExit(exit({ code: null, signal: 'SIGSEGV' }))?.message).toBe('ffmpeg was killed by SIGSEGV');
+    expect(errorForExit(exit({ code: 1, lines: lines('[error] something new and strange') }))?.message).toBe(
       'ffmpeg exited with status 1: something new and strange',
     );
   });

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   MAX_START_EVENT_BYTES,
   STREAM_ID_PATTERN,
+  SUBJECTS,
   StreamEndedSchema,
   StreamStartedSchema,
   type DeadLetterReason,
@@ -27,7 +28,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 export function parseStartEvent(
   subject: string,
   data: Uint8Array,
-  subjectPrefix = 'streams.started',
+  subjectPrefix: string = SUBJECTS.streamStarted,
   maxBytes = MAX_START_EVENT_BYTES,
 ): ParseResult<StreamStart> {
   if (data.byteLength > maxBytes) {
@@ -45,7 +46,7 @@ export function parseStartEvent(
 }
 
 /** Parses `streams.ended.<id>` with the same subject/body consistency rule. */
-export function parseEndEvent(subject: string, data: Uint8Array, subjectPrefix = 'streams.ended'): ParseResult<StreamEnd> {
+export function parseEndEvent(subject: string, data: Uint8Array, subjectPrefix: string = SUBJECTS.streamEnded): ParseResult<StreamEnd> {
   const parsed = parseBody(subject, data, subjectPrefix, StreamEndedSchema);
   if (!parsed.ok) return parsed;
   const { streamId: id, endedAt } = parsed.value;

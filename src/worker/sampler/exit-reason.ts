@@ -1,4 +1,4 @@
-import { SourceError } from '../../domain/errors.js';
+import { SourceError, type SourceErrorCode } from '../../domain/errors.js';
 import { isErrorLevel, type LogLine } from './ffmpeg-log.js';
 import type { SourceKind } from './source-url.js';
 
@@ -15,7 +15,7 @@ export interface FfmpegExit {
 }
 
 interface Rule {
-  readonly code: 'source_unreachable' | 'source_stalled' | 'source_invalid' | 'ffmpeg_crashed';
+  readonly code: Extract<SourceErrorCode, 'source_unreachable' | 'source_stalled' | 'source_invalid' | 'ffmpeg_crashed'>;
   readonly pattern: RegExp;
   /** Retrying cannot help (a bad argument, a protocol refused by the whitelist). */
   readonly terminal?: boolean | ((exit: FfmpegExit) => boolean);
@@ -80,7 +80,7 @@ const RULES: readonly Rule[] = [
  * Turns an ffmpeg exit into a SourceError, or undefined for a clean end of a local file.
  * `redact` is applied to every bit of ffmpeg text that goes into the message (it quotes URLs).
  */
-export function classifyFfmpegExit(exit: FfmpegExit, redact: (text: string) => string = (t) => t): SourceError | undefined {
+export function errorForExit(exit: FfmpegExit, redact: (text: string) => string = (t) => t): SourceError | undefined {
   const clean = exit.code === 0 && exit.signal === null;
   if (clean && exit.kind === 'file') return undefined;
 
