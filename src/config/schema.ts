@@ -8,6 +8,9 @@ import { PipelineSection } from './stages/pipeline.js';
 import { PolicySection } from './stages/policy.js';
 import { PublishSection } from './stages/publish.js';
 import { SamplerSection } from './stages/sampler.js';
+import { BridgeSection } from './stages/bridge.js';
+import { EnforcerSection } from './stages/enforcer.js';
+import { IngestsSection } from './stages/ingests.js';
 import { ConsoleConfigSchema } from './console-schema.js';
 import { EvidenceSection } from './evidence-schema.js';
 
@@ -125,6 +128,10 @@ export const ConfigSchema = z.strictObject({
   publish: PublishSection.prefault({}),
   outbox: OutboxSection.prefault({}),
   policy: PolicySection.prefault({}),
+  /** The ingest servers the bridge and the enforcer talk to. */
+  ingests: IngestsSection.default([]),
+  bridge: BridgeSection.prefault({}),
+  enforcer: EnforcerSection.prefault({}),
   evidence: EvidenceSection.prefault({}),
   console: ConsoleConfigSchema.prefault({}),
 
