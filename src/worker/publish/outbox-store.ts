@@ -32,6 +32,11 @@ export interface OutboxStore {
    * records, and returns all their records, oldest first.
    */
   open(): Promise<StoredRecord[]>;
+  /**
+   * Claims the slots of processes that have died since (their records, oldest first): a worker
+   * sharing the directory with one that was SIGKILLed publishes what it left, without a restart.
+   */
+  adoptOrphans(): Promise<StoredRecord[]>;
   /** Durable once resolved: written to a temporary file, fsynced, renamed into place, the directory fsynced. */
   write(record: OutboxRecord): Promise<StoredRecord>;
   /** The record is stored by JetStream: forget it (no fsync: a replay after a crash is deduplicated). */
@@ -126,6 +131,24 @@ export function createOutboxStore(o: OutboxStoreOptions): OutboxStore {
     await writeFile(join(dir, `${Date.now()}-${base}.reason`), `${reason}\n`);
   };
 
+  const slots = async (): Promise<string[]> =>
+    (await readdir(o.dir).catch(() => [] as string[])).filter((n) => /^slot-\d+$/.test(n)).sort((a, b) => slotNo(a) - slotNo(b));
+
+  /** Slots with records and no live owner: their decisions are ours to deliver now. */
+  const adopt = async (names: readonly string[]): Promise<StoredRecord[]> => {
+    const records: StoredRecord[] = [];
+    for (const name of names) {
+      const dir = join(o.dir, name);
+      if (owned.includes(dir)) continue;
+      const pending = (await readdir(dir).catch(() => [] as string[])).some((f) => RECORD_FILE.test(f));
+      if (!pending || !(await tryLock(dir))) continue;
+      const found = await readSlot(dir);
+      log.warn({ slot: dir, records: found.length }, 'took over an orphaned outbox slot');
+      records.push(...found);
+    }
+    return records.sort((a, b) => a.recordedAt - b.recordedAt || a.seq - b.seq);
+  };
+
   return {
     get slotDir() {
       return slotDir;
@@ -133,25 +156,21 @@ export function createOutboxStore(o: OutboxStoreOptions): OutboxStore {
     async open() {
       if (slotDir) throw new Error(`outbox store at ${o.dir} is already open`);
       await mkdir(o.dir, { recursive: true });
-      const existing = (await readdir(o.dir)).filter((n) => /^slot-\d+$/.test(n)).sort((a, b) => slotNo(a) - slotNo(b));
+      const existing = await slots();
       const records: StoredRecord[] = [];
       for (let n = 0; n < MAX_SLOTS && !slotDir; n++) {
         const dir = join(o.dir, `slot-${n}`);
         if (await tryLock(dir)) slotDir = dir;
       }
       if (!slotDir) throw new Error(`no free outbox slot in ${o.dir}: ${MAX_SLOTS} live processes share it`);
-      for (const name of existing) {
-        const dir = join(o.dir, name);
-        if (dir !== slotDir) {
-          // Another slot with records and no live owner: its decisions are ours to deliver now.
-          const pending = (await readdir(dir)).some((f) => RECORD_FILE.test(f));
-          if (!pending || !(await tryLock(dir))) continue;
-          log.warn({ slot: dir }, 'took over an orphaned outbox slot');
-        }
-        records.push(...(await readSlot(dir)));
-      }
+      records.push(...(await readSlot(slotDir)));
+      records.push(...(await adopt(existing)));
       nextSeq = records.filter((r) => r.file?.startsWith(`${slotDir}/`)).reduce((max, r) => Math.max(max, r.seq + 1), 1);
       return records.sort((a, b) => a.recordedAt - b.recordedAt || a.seq - b.seq);
+    },
+    async adoptOrphans() {
+      if (!slotDir) return [];
+      return adopt(await slots());
     },
     async write(record) {
       const seq = nextSeq++;

@@ -14,6 +14,12 @@ export type RecordPublisher = (
   opts: PublishCallOptions,
 ) => Promise<PublishReceipt>;
 
+/**
+ * How often a running outbox looks for slots of dead processes sharing its directory: a worker
+ * SIGKILLed beside this one has its last decisions published within this long.
+ */
+const ORPHAN_SCAN_MS = 5_000;
+
 export interface OutboxLimits {
   /** Records kept on disk at most; past it a decision is kept in memory only (and counted). */
   readonly maxEntries: number;
@@ -80,6 +86,8 @@ class OutboxImpl implements Outbox {
   /** Why the last record could not go to disk; cleared by the next one that did. */
   private diskProblem: string | undefined;
   private closed = false;
+  private orphanTimer: NodeJS.Timeout | undefined;
+  private scanning = false;
 
   constructor(private readonly deps: OutboxDeps) {
     this.log = deps.logger.child({ component: 'outbox' });
@@ -122,6 +130,24 @@ class OutboxImpl implements Outbox {
 
   start(): void {
     this.draining ??= this.drain();
+    this.orphanTimer ??= setInterval(() => void this.adoptOrphans(), ORPHAN_SCAN_MS);
+    this.orphanTimer.unref();
+  }
+
+  private async adoptOrphans(): Promise<void> {
+    if (this.closed || this.scanning) return;
+    this.scanning = true;
+    try {
+      for (const r of await this.deps.store.adoptOrphans()) {
+        this.events.emit('outbox.event', { event: 'replayed' });
+        this.log.warn({ eventId: r.eventId, type: r.type }, 'decision left by a process that died: publishing it');
+        this.enqueue(r);
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'could not look for orphaned outbox slots');
+    } finally {
+      this.scanning = false;
+    }
   }
 
   async record(subject: string, event: { readonly type: string; readonly eventId: string }, payload: string): Promise<void> {
@@ -176,6 +202,7 @@ class OutboxImpl implements Outbox {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.orphanTimer);
     this.stopping.abort(new Error('outbox closing'));
     this.wakeDrain?.();
     await this.draining;

@@ -99,6 +99,24 @@ describe('outbox store: one file per decision, slots per process', () => {
   });
 });
 
+describe('outbox store: a running process adopts what a dead neighbour left', () => {
+  it('claims a slot whose process died after it started, once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outbox-store-'));
+    const store = createOutboxStore({ dir, fsync: true, logger });
+    await store.open();
+    expect(await store.adoptOrphans()).toEqual([]);
+    mkdirSync(join(dir, 'slot-5'));
+    writeFileSync(join(dir, 'slot-5', 'lock'), JSON.stringify({ pid: deadPid() }));
+    writeFileSync(
+      join(dir, 'slot-5', '0000000000000001.json'),
+      JSON.stringify({ v: 1, subject: 'x', type: 'killswitch', eventId: 'left-behind', payload: '{}', recordedAt: 5 }),
+    );
+    expect((await store.adoptOrphans()).map((r) => r.eventId)).toEqual(['left-behind']);
+    expect(await store.adoptOrphans()).toEqual([]);
+    await store.close();
+  });
+});
+
 describe('outbox on a real nats-server', () => {
   let server: NatsServerHandle;
   let nc: NatsConnection;
