@@ -99,8 +99,8 @@ export function spawnWorker(spec: WorkerSpec): WorkerProcess {
   let text = '';
   let partial = '';
   let onLine: ((l: LogLine) => void) | undefined;
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (d: string) => {
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
     if (text.length < 2_000_000) text += d;
     const parts = (partial + d).split('\n');
     partial = parts.pop() ?? '';
