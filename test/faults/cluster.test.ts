@@ -1,9 +1,10 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import {
   allStored,
+  announce,
   faultDir,
   LISTED_IMAGE,
   longestGap,
@@ -44,8 +45,14 @@ describe('a worker on a 3-node JetStream cluster', () => {
     await cluster?.stop();
   });
 
-  const leaderOf = async (stream: string): Promise<string | undefined> =>
-    (await (await jetstreamManager(nc, { timeout: 2000 })).streams.info(stream)).cluster?.leader;
+  /** The stream's leader; asked again while the cluster is electing one or too busy to answer. */
+  const leaderOf = (stream: string): Promise<string> =>
+    eventually(
+      async () => (await (await jetstreamManager(nc, { timeout: 2000 })).streams.info(stream).catch(() => undefined))?.cluster?.leader,
+      20_000,
+      `a leader of ${stream}`,
+      250,
+    );
   /** Down for `downMs`, then back; resolves once it is a current replica of the decisions stream again. */
   const bounce = async (node: ClusterNode, downMs: number): Promise<void> => {
     await node.kill();
@@ -64,25 +71,30 @@ describe('a worker on a 3-node JetStream cluster', () => {
   };
 
   it('loses nothing and keeps screening when a node, then the decisions leader, goes down', async () => {
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(nc, { timeout: 5000 });
     const streams = await jsm.streams.info('SCREENING_DECISIONS');
     expect(streams.config.num_replicas).toBe(3);
     expect((await jsm.streams.info('KV_screening-leases')).config.num_replicas).toBe(3);
 
-    await jetstream(nc).publish('streams.started.cluster-1', JSON.stringify({ streamId: 'cluster-1', url: source.url }));
-    await eventually(async () => (await storedDecisions(nc)).some((d) => d.streamId === 'cluster-1'), 30_000, 'a first kill-switch', 250);
+    await announce(nc, 'started', 'cluster-1', { url: source.url });
+    await eventually(
+      async () => (await storedDecisions(nc).catch(() => [])).some((d) => d.streamId === 'cluster-1'),
+      30_000,
+      'a first kill-switch',
+      250,
+    );
 
     const t0 = Date.now();
     const leader = await leaderOf('SCREENING_DECISIONS');
     const follower = cluster.nodes.find((n) => n.name !== leader)!;
     await bounce(follower, 3_000);
     const t1 = Date.now();
-    const newLeader = (await leaderOf('SCREENING_DECISIONS'))!;
+    const newLeader = await leaderOf('SCREENING_DECISIONS');
     await bounce(cluster.node(newLeader), 3_000);
     const t2 = Date.now();
     const elected = await leaderOf('SCREENING_DECISIONS');
     await new Promise((r) => setTimeout(r, 2 * COOLDOWN_MS));
-    await jetstream(nc).publish('streams.ended.cluster-1', JSON.stringify({ streamId: 'cluster-1' }));
+    await announce(nc, 'ended', 'cluster-1');
     const endAt = Date.now();
 
     const stored = await allStored(nc, () => worker.recorded(), 20_000);
@@ -100,7 +112,9 @@ describe('a worker on a 3-node JetStream cluster', () => {
     );
     expect(t.missing).toEqual([]);
     expect(t.duplicated).toBe(0);
-    expect(gap).toBeLessThan(COOLDOWN_MS + 3_000);
+    // One kill-switch per cooldown is due; a loaded machine stretches that by a few seconds, a
+    // pause in screening (a stream given up, a worker waiting on NATS) by far more.
+    expect(gap).toBeLessThan(COOLDOWN_MS + 5_000);
     expect(worker.lines.filter((l) => l.msg.includes('lease lost'))).toEqual([]);
     expect(worker.alive()).toBe(true);
   }, 150_000);

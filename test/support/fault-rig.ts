@@ -8,7 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { randomUUID } from 'node:crypto';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pdqToHex } from '../../src/domain/pdq.js';
 import { createPdqHasher } from '../../src/worker/hash/pdq-hasher.js';
@@ -143,6 +144,30 @@ export function spawnWorker(spec: WorkerSpec): WorkerProcess {
     },
     log: () => text,
   };
+}
+
+/**
+ * Publishes a stream event the way the platform's bridge would: retried (same Nats-Msg-Id, so
+ * stored once) until JetStream acks it, since a fault may be under way.
+ */
+export async function announce(
+  nc: NatsConnection,
+  kind: 'started' | 'ended',
+  streamId: string,
+  body: Record<string, unknown> = {},
+): Promise<void> {
+  const msgID = randomUUID();
+  const js = jetstream(nc, { timeout: 2000 });
+  await eventually(
+    () =>
+      js.publish(`streams.${kind}.${streamId}`, JSON.stringify({ streamId, ...body }), { msgID }).then(
+        () => true,
+        () => undefined,
+      ),
+    30_000,
+    `streams.${kind}.${streamId} to be stored`,
+    200,
+  );
 }
 
 /** A decision as JetStream stored it. */
