@@ -1,4 +1,4 @@
-import type { NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { samplerPids } from '../support/jetstream-events.js';
@@ -35,7 +35,8 @@ describe('NATS outages under real worker processes', () => {
   beforeAll(async () => {
     ({ dir, list } = await faultDir('outage'));
     server = await startNatsServer();
-    nc = await server.connect();
+    // Reconnecting for as long as the outages last (the client's default gives up after ~20 s).
+    nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
     source = await startLiveSource({ kind: 'hls', image: LISTED_IMAGE });
   }, 60_000);
   afterEach(async () => {
