@@ -10,6 +10,7 @@ import {
   faultDir,
   LISTED_IMAGE,
   longestGap,
+  metricValue,
   spawnWorker,
   storedDecisions,
   tally,
@@ -52,7 +53,14 @@ describe('NATS outages under real worker processes', () => {
   });
 
   const worker = async (name: string, outboxDir?: string): Promise<WorkerProcess> => {
-    const w = spawnWorker({ name, natsUrl: server.url, dir, list, ...(outboxDir ? { outboxDir } : {}) });
+    const w = spawnWorker({
+      name,
+      natsUrl: server.url,
+      dir,
+      list,
+      config: { metrics: { enabled: true, host: '127.0.0.1', port: 0 } },
+      ...(outboxDir ? { outboxDir } : {}),
+    });
     workers.push(w);
     await w.started;
     return w;
@@ -75,7 +83,19 @@ describe('NATS outages under real worker processes', () => {
     for (const id of streamIds) await start(id);
     await Promise.all(streamIds.map((id) => firstStored(id)));
     const downAt = Date.now();
-    await server.restart(downMs);
+    const restarted = server.restart(downMs);
+    // While NATS is away the worker says so: not ready, disconnected, decisions waiting in its outbox.
+    const away = await eventually(
+      async () => {
+        const m = await w.metrics();
+        return metricValue(m, 'streamscreen_nats_connected') === 0 && metricValue(m, 'streamscreen_outbox_depth') > 0 ? m : undefined;
+      },
+      downMs,
+      'the outage to show in the metrics',
+      100,
+    ).catch(() => undefined);
+    const readyAway = await w.readiness();
+    await restarted;
     const upAt = Date.now();
     // Screening after the restart, then the streams end.
     await eventually(
@@ -112,6 +132,23 @@ describe('NATS outages under real worker processes', () => {
     if (downMs >= 5_000) for (const id of streamIds) expect(kills(during, id).length, id).toBeGreaterThanOrEqual(1);
     // What was decided meanwhile reached JetStream soon after it came back (reconnect wakes the outbox).
     expect(recoveryMs).toBeLessThan(5_000);
+    if (downMs >= 5_000) {
+      expect(away, 'metrics during the outage').toBeDefined();
+      expect(readyAway.ready).toBe(false);
+      expect(readyAway.reasons).toContain('nats: disconnected');
+    }
+    const back = await eventually(
+      async () => {
+        const m = await w.metrics();
+        return metricValue(m, 'streamscreen_nats_connected') === 1 && metricValue(m, 'streamscreen_outbox_depth') === 0 ? m : undefined;
+      },
+      10_000,
+      'the metrics to show NATS back and the outbox empty',
+      100,
+    );
+    expect(metricValue(back, 'streamscreen_outbox_events_total{event="published"}')).toBe(
+      metricValue(back, 'streamscreen_outbox_events_total{event="recorded"}'),
+    );
     // The worker never gave a stream up.
     expect(w.lines.filter((l) => l.msg.includes('lease lost'))).toEqual([]);
   }

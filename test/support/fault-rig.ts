@@ -55,6 +55,10 @@ export interface WorkerProcess {
   readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null; readonly at: number }>;
   readonly lines: readonly LogLine[];
   recorded(): Recorded[];
+  /** Its /metrics text (started with metrics on: config `metrics: { enabled: true, port: 0 }`). */
+  metrics(): Promise<string>;
+  /** Its /readyz answer. */
+  readiness(): Promise<{ readonly ready: boolean; readonly reasons: string[] }>;
   alive(): boolean;
   kill(signal: NodeJS.Signals): void;
   log(): string;
@@ -127,6 +131,11 @@ export function spawnWorker(spec: WorkerSpec): WorkerProcess {
     );
   });
   started.catch(() => undefined);
+  const metricsPort = (): number => {
+    const line = lines.find((l) => l.msg === 'metrics at /metrics, /healthz, /readyz');
+    if (!line) throw new Error(`worker ${spec.name} serves no metrics (start it with metrics enabled)`);
+    return Number(line.port);
+  };
   return {
     name: spec.name,
     child,
@@ -138,6 +147,9 @@ export function spawnWorker(spec: WorkerSpec): WorkerProcess {
       lines
         .filter((l) => l.msg === 'decision recorded')
         .map((l) => ({ eventId: String(l.eventId), type: String(l.type), subject: String(l.subject), at: l.time, worker: spec.name })),
+    metrics: async () => (await fetch(`http://127.0.0.1:${metricsPort()}/metrics`)).text(),
+    readiness: async () =>
+      (await fetch(`http://127.0.0.1:${metricsPort()}/readyz`)).json() as Promise<{ ready: boolean; reasons: string[] }>,
     alive: () => child.exitCode === null && child.signalCode === null,
     kill: (signal) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -168,6 +180,12 @@ export async function announce(
     `streams.${kind}.${streamId} to be stored`,
     200,
   );
+}
+
+/** The value of one series in a /metrics text (0 when absent). */
+export function metricValue(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
 }
 
 /** A decision as JetStream stored it. */
