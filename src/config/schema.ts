@@ -67,6 +67,15 @@ export const ConfigSchema = z.strictObject({
        * (deploy/nats/cluster/). Changing it on existing streams needs a cluster.
        */
       replicas: z.number().int().min(1).max(5).default(1),
+      /**
+       * Subject prefix of this client's reply inboxes. With the reference permissions
+       * (deploy/nats/accounts.conf) each role may only subscribe under `_INBOX_<role>`, so one role
+       * cannot read another's replies; set it to that prefix. Default: the client's `_INBOX`.
+       */
+      inboxPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'a literal subject prefix')
+        .optional(),
     })
     .superRefine((n, ctx) => {
       const logins = [

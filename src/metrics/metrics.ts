@@ -16,6 +16,8 @@ export interface Metrics {
   readonly hashMatches: Counter<'list'>;
   readonly errors: Counter<'code'>;
   readonly sourceRestarts: Counter<'code'>;
+  /** Connections the egress proxy did not make for ffmpeg (refused by the source policy, or TLS unverified). */
+  readonly egressBlocked: Counter<'kind'>;
   readonly activeStreams: Gauge;
   /** Streams taken (`assigned`, `takeover`) and finished, by outcome (ended, lease_lost, failed...). */
   readonly assignments: Counter<'event'>;
@@ -36,6 +38,10 @@ export interface Metrics {
   readonly leaseAnomalies: Counter<'kind'>;
   /** Sources gone after the sampler's retries and probed again (`waiting`), or given up at the horizon (`gave_up`). */
   readonly sourceProbes: Counter<'event'>;
+  /** Stream starts that no worker has taken yet: live streams nobody screens. Read when scraped. */
+  readonly startsWaiting: Gauge;
+  /** Where startsWaiting is read from (the worker's intake); until set, the gauge is not updated. */
+  setStartsWaitingSource(read: () => Promise<number | undefined>): void;
 }
 
 /** Latency buckets around the per-frame budget: the interesting region is 10 ms to 2 s. */
@@ -45,6 +51,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'streamscreen_' });
   const registers = [registry];
+  let startsWaitingSource: (() => Promise<number | undefined>) | undefined;
   return {
     registry,
     framesReceived: new Counter({ name: 'streamscreen_frames_total', help: 'Frames read from ffmpeg', labelNames: ['source'], registers }),
@@ -83,6 +90,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'streamscreen_source_restarts_total',
       help: 'ffmpeg restarts by cause',
       labelNames: ['code'],
+      registers,
+    }),
+    egressBlocked: new Counter({
+      name: 'streamscreen_egress_blocked_total',
+      help: 'Connections a stream source asked for and the egress proxy refused (kind: refused by policy, tls unverified)',
+      labelNames: ['kind'],
       registers,
     }),
     assignments: new Counter({
@@ -134,5 +147,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['event'],
       registers,
     }),
+    startsWaiting: new Gauge({
+      name: 'streamscreen_starts_waiting',
+      help: 'Stream starts waiting for a worker (the starts consumer pending count): live streams not being screened',
+      registers,
+      async collect() {
+        const n = await startsWaitingSource?.().catch(() => undefined);
+        if (n !== undefined) this.set(n);
+      },
+    }),
+    setStartsWaitingSource: (read) => {
+      startsWaitingSource = read;
+    },
   };
 }

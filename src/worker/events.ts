@@ -17,6 +17,11 @@ export interface WorkerEvents {
   'sampler.drop': { readonly frame: RawFrame; readonly droppedTotal: number };
   /** Terminal: retries are spent (or the cause cannot be retried); frames() throws this error. */
   'sampler.failed': SourceFailedError;
+  /**
+   * The egress proxy did not make a connection ffmpeg asked for: `refused` by the source policy
+   * (a denied host or address; the source is given up), or `tls` (the host could not prove its name).
+   */
+  'sampler.egressBlocked': { readonly kind: 'refused' | 'tls' };
 
   'intake.assigned': { readonly streamId: string; readonly runId: string; readonly deliveryCount: number; readonly tookOverFrom?: string };
   'intake.finished': { readonly streamId: string; readonly runId: string; readonly outcome: AssignmentOutcome };

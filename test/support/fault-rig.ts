@@ -14,6 +14,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { pdqToHex } from '../../src/domain/pdq.js';
 import { createPdqHasher } from '../../src/worker/hash/pdq-hasher.js';
 import { readRgbImage } from '../../src/worker/sampler/image-file.js';
+import { ALLOW_LOOPBACK } from './egress.js';
 import { eventually } from './eventually.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -83,7 +84,8 @@ export function faultConfig(spec: WorkerSpec, outboxDir: string): Record<string,
       hash: { lists: [{ id: 'confirmed', path: spec.list }], objectStore: { enabled: false } },
       classify: { enabled: false },
       metrics: { enabled: false },
-      sampler: { fps: 2 },
+      // The test sources are on loopback, which the source policy refuses unless allow-listed.
+      sampler: { fps: 2, allowHosts: ALLOW_LOOPBACK },
       policy: { killSwitchCooldownMs: 1_000 },
       outbox: { dir: outboxDir },
     },

@@ -1,5 +1,9 @@
 import { z } from 'zod';
+import { parseAllowHosts } from '../../domain/egress/allow-list.js';
 import { positiveMs } from '../fields.js';
+
+/** Schemes a stream URL can have at all (the sampler reads http(s) as HLS). */
+export const SOURCE_SCHEMES = ['rtmp', 'rtmps', 'srt', 'http', 'https'] as const;
 
 /** Threads: 0 lets ffmpeg choose. */
 const threads = (def: number) => z.number().int().min(0).max(64).default(def);
@@ -76,8 +80,30 @@ export const SamplerSection = z
     stopGraceMs: positiveMs(1_000),
     /** How long a finished frame may wait for its pts line on stderr before it is stamped with an estimate. */
     ptsWaitMs: z.number().int().nonnegative().default(200),
+    /**
+     * Hosts a stream URL may name although they are loopback, private, link-local, CGNAT, ULA or a
+     * metadata service: names, `*.` subdomain wildcards, addresses and CIDR blocks (the platform's
+     * own ingest servers on a private network, say). Empty: a stream URL, which whoever starts a
+     * stream controls, can never steer the worker into the network it runs in.
+     */
+    allowHosts: z.array(z.string().min(1)).default([]),
+    /** Schemes stream URLs may use; narrow it to what the platform serves (e.g. only rtmps and https). */
+    allowSchemes: z
+      .array(z.enum(SOURCE_SCHEMES))
+      .min(1)
+      .default([...SOURCE_SCHEMES]),
+    /** CA bundle (PEM) that https and rtmps sources are verified against; the system's trust store when absent. */
+    tlsCaFile: z.string().min(1).optional(),
+    /**
+     * How long a source may take to deliver its first frame, across all attempts, before it is given
+     * up (`source_unreachable`): a source that never answers must not hold one of the worker's
+     * maxStreams slots through maxRestarts rounds of timeouts and backoff. 30 s fits three
+     * attempts at the default rwTimeoutMs and backoff, plenty for a source that is there.
+     */
+    connectBudgetMs: positiveMs(30_000),
   })
   .superRefine((o, ctx) => {
+    for (const issue of parseAllowHosts(o.allowHosts).issues) ctx.addIssue({ code: 'custom', path: ['allowHosts'], message: issue });
     if (o.backoffMaxMs < o.backoffBaseMs) {
       ctx.addIssue({
         code: 'custom',

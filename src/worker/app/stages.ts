@@ -14,6 +14,9 @@ import { createHashMatcher, type HashMatcherService } from '../hash/hash-matcher
 import { createPdqHasher } from '../hash/pdq-hasher.js';
 import { createStreamScreener, type PolicyStateStore, type StreamScreener } from '../pipeline/stream-screener.js';
 import { createSampler, resolveFfmpeg, type FfmpegBinary } from '../sampler/index.js';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { ConfigError } from '../../domain/errors.js';
 
 /** The stages shared by the worker and `streamscreen screen`. */
 export interface ScreeningStages {
@@ -73,6 +76,13 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
     logger.info({ models: classifier.models, faces: classifier.faces }, 'classifiers ready');
   }
 
+  // A CA file that cannot be read must stop the deployment, not fail every https and rtmps stream.
+  const caFile = stages.sampler.tlsCaFile;
+  if (caFile) {
+    await access(caFile, constants.R_OK).catch((err: unknown) => {
+      throw new ConfigError(`sampler.tlsCaFile ${caFile} cannot be read`, [], { cause: err });
+    });
+  }
   const openSource: FrameSourceFactory = ({ streamId, url, signal }) =>
     createSampler({
       url,

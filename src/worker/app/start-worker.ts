@@ -133,6 +133,8 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       options: loaded.stages.ingest,
     });
 
+    metrics.setStartsWaitingSource(() => ingest.waitingStarts());
+
     const ready = (): Readiness => {
       const intake = ingest.healthy();
       const r = readiness({

@@ -12,6 +12,7 @@ export function workerMetricsListeners(metrics: Metrics): Listeners<WorkerEvents
     'sampler.restart': ({ error }) => metrics.sourceRestarts.inc({ code: error.code }),
     'sampler.drop': () => metrics.framesShed.inc({ reason: 'sampler_queue_full' }),
     'sampler.failed': (error) => metrics.errors.inc({ code: errorCode(error) }),
+    'sampler.egressBlocked': ({ kind }) => metrics.egressBlocked.inc({ kind }),
     'intake.assigned': (e) => metrics.assignments.inc({ event: e.tookOverFrom ? 'takeover' : 'assigned' }),
     'intake.finished': (e) => metrics.assignments.inc({ event: e.outcome }),
     'intake.deadLetter': (e) => metrics.deadLetters.inc({ reason: e.reason }),

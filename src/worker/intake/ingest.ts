@@ -73,6 +73,12 @@ export interface Ingest {
    * down and being recreated, pulling starts failing). Cheap; call it per probe.
    */
   healthy(): IngestHealth;
+  /**
+   * Starts no worker has taken yet (the shared consumer's pending count): streams that are live
+   * and not screened, because every worker is full or none is running. Undefined before start()
+   * or when NATS does not answer.
+   */
+  waitingStarts(): Promise<number | undefined>;
 }
 
 export interface IngestHealth {
@@ -135,6 +141,15 @@ class IngestImpl implements Ingest {
 
   get activeStreams(): readonly string[] {
     return [...this.active.keys()];
+  }
+
+  async waitingStarts(): Promise<number | undefined> {
+    if (!this.jsm) return undefined;
+    try {
+      return (await this.jsm.consumers.info(this.options.startsStream, this.options.consumerName)).num_pending;
+    } catch {
+      return undefined;
+    }
   }
 
   healthy(): IngestHealth {

@@ -2,6 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../contracts/index.js';
 import { STREAM_ID_PATTERN } from '../../contracts/index.js';
 import type { PublisherOptions } from '../../config/index.js';
+import { encodeEvent } from '../../domain/encode-event.js';
 import { PublishError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
 import { createDurablePublisher, type PublishCallOptions, type PublishReceipt } from '../../nats/index.js';
@@ -24,7 +25,7 @@ export interface DecisionPublisher {
   publishDeadLetter(event: DeadLetterEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
   /** The subject a decision goes to (what the outbox records with it). Throws for a stream id that is no subject token. */
   subjectFor(event: DecisionEvent): string;
-  /** The bytes sent for an event. */
+  /** The bytes sent for an event (its metadata left out when it cannot be serialised: the decision still goes out). */
   encode(event: DecisionEvent): string;
   /** Publishes bytes recorded earlier (the outbox) exactly as recorded, retried until acked. */
   publishRecorded(subject: string, type: string, eventId: string, payload: string, opts?: PublishCallOptions): Promise<PublishReceipt>;
@@ -63,11 +64,19 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
     settings: { timeoutMs: o.publishTimeoutMs, retryInitialDelayMs: o.retryBaseMs, retryMaxDelayMs: o.retryMaxMs },
     ...(o.provisionOnMissingStream ? { provision } : {}),
   });
+  // Serialised here, not by the kit: a decision goes out even when its metadata cannot be (encodeEvent).
+  const encode = (event: KillSwitchEvent | EscalationEvent | ScreeningFailureEvent | DeadLetterEvent): string => {
+    const { payload, metadataOmitted } = encodeEvent(event);
+    if (metadataOmitted) {
+      logger.error({ eventId: event.eventId, type: event.type }, 'event metadata cannot be serialised; publishing the event without it');
+    }
+    return payload;
+  };
   const publish = (
     subject: string,
     event: KillSwitchEvent | EscalationEvent | ScreeningFailureEvent | DeadLetterEvent,
     opts?: PublishCallOptions,
-  ) => durable.publish(subject, event, opts);
+  ) => durable.publishRaw(subject, event.type, event.eventId, encode(event), opts);
 
   const subjectFor = (prefix: string, streamId: string): string => {
     // A bad id would publish to the wrong subject (or a wildcard); it can never succeed.
@@ -92,7 +101,7 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
     options: o,
     provision,
     subjectFor: subjectOf,
-    encode: (e) => JSON.stringify(e),
+    encode,
     publishRecorded: (subject, type, eventId, payload, opts) => durable.publishRaw(subject, type, eventId, payload, opts),
     // Shadow-mode decisions go to their own subjects: recorded for evaluating a policy, never
     // seen by whatever acts on the real ones.

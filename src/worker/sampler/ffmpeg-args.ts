@@ -1,4 +1,5 @@
 import type { SamplerOptions } from '../../config/index.js';
+import type { PreparedInput } from './source-policy.js';
 import type { SourceUrl } from './source-url.js';
 
 export type ArgOptions = Pick<
@@ -18,6 +19,8 @@ export type ArgOptions = Pick<
 
 export interface SamplerArgsInput {
   readonly source: SourceUrl;
+  /** The source after the source policy (source-policy.ts): what ffmpeg opens and the options that go with it. */
+  readonly prepared?: PreparedInput;
   readonly options: ArgOptions;
   /** From FfmpegBinary.hasFpsMode: 5.1+ deprecates `-vsync` in favour of `-fps_mode`. */
   readonly hasFpsMode: boolean;
@@ -30,7 +33,7 @@ export const PTS_FILTER_NAME = 'showinfo@frame';
  * ffmpeg's argv (without the binary) for sampling one source to raw RGB frames on stdout.
  * Pure: the same input gives the same argv, so tests pin every flag.
  */
-export function buildSamplerArgs({ source, options: o, hasFpsMode }: SamplerArgsInput): string[] {
+export function buildSamplerArgs({ source, prepared, options: o, hasFpsMode }: SamplerArgsInput): string[] {
   const args: string[] = [
     '-hide_banner',
     // stdin is /dev/null under the watchdog; -nostdin stops ffmpeg treating it as a keyboard.
@@ -60,8 +63,9 @@ export function buildSamplerArgs({ source, options: o, hasFpsMode }: SamplerArgs
   // Join a live HLS stream at its newest segment, not three segments back.
   if (source.kind === 'hls') args.push('-live_start_index', '-1');
   if (source.kind === 'file' && o.fileRealtime) args.push('-re');
+  if (prepared) args.push(...prepared.args);
   if (source.format) args.push('-f', source.format);
-  args.push('-i', source.input);
+  args.push('-i', prepared?.input ?? source.input);
 
   // ---- output ----
   args.push(

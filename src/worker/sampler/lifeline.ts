@@ -18,6 +18,9 @@ import type { Readable, Writable } from 'node:stream';
  * signal n).
  */
 const WRAPPER = [
+  // ffmpeg honours these from the environment: no_proxy would let it bypass the egress proxy
+  // (source-policy.ts) for matching hosts, and the others would route sources the policy pins.
+  'unset no_proxy NO_PROXY http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY',
   'ff=; sig=',
   'trap \'sig=TERM; [ -n "$ff" ] && kill -TERM "$ff" 2>/dev/null\' TERM INT HUP',
   'trap \'sig=KILL; [ -n "$ff" ] && kill -KILL "$ff" 2>/dev/null\' USR1',

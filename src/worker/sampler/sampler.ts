@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { SourceError, type SourceErrorCode } from '../../domain/errors.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
@@ -15,6 +16,9 @@ import { FrameStamper } from './frame-stamper.js';
 import { FrameAssembler } from './framer.js';
 import { cutLifeline, hasExited, spawnWithLifeline, terminate, type LifelineChild } from './lifeline.js';
 import { parseSourceUrl, type SourceUrl } from './source-url.js';
+import { createEgressPolicy, type Lookup } from './egress/policy.js';
+import { startEgressProxy, type EgressBlocked, type EgressProxy } from './egress/proxy.js';
+import { prepareSource, type Preparation } from './source-policy.js';
 
 export interface CreateSamplerDeps {
   /** Stream URL (rtmp, rtmps, srt, http(s) HLS; a file path only with options.allowFiles). */
@@ -30,6 +34,8 @@ export interface CreateSamplerDeps {
   signal?: AbortSignal;
   /** Jitter source for the backoff; tests pin it. */
   random?: () => number;
+  /** DNS for the source policy (node:dns by default); tests give names without touching real DNS. */
+  lookup?: Lookup;
 }
 
 export type SamplerState = 'running' | 'backoff' | 'ended' | 'failed' | 'stopped';
@@ -77,7 +83,8 @@ interface RunResult {
   readonly signal: NodeJS.Signals | null;
   readonly frames: number;
   readonly lines: LogLine[];
-  readonly stallError?: SourceError;
+  /** Why the run was ended from here (stall, broken output, refused egress), or why it never started (source policy). */
+  readonly knownError?: SourceError;
   readonly spawnError?: Error;
 }
 
@@ -92,8 +99,14 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
   if (typeof deps.streamId !== 'string' || deps.streamId.length === 0) {
     throw new SourceError('source_invalid', 'streamId must be a non-empty string', { retryable: false });
   }
-  const source = parseSourceUrl(deps.url, { allowFiles: options.allowFiles, protocols: deps.ffmpeg.protocols });
-  const args = buildSamplerArgs({ source, options, hasFpsMode: deps.ffmpeg.hasFpsMode });
+  const source = parseSourceUrl(deps.url, {
+    allowFiles: options.allowFiles,
+    protocols: deps.ffmpeg.protocols,
+    schemes: new Set(options.allowSchemes),
+  });
+  const policy = createEgressPolicy({ allowHosts: options.allowHosts, lookup: deps.lookup, lookupTimeoutMs: options.rwTimeoutMs });
+  // http(s) and rtmps read through the egress proxy (source-policy.ts); rtmp and srt are pinned instead.
+  const needsProxy = source.kind === 'hls' || /^rtmps:/i.test(source.input);
   // The caller's logger may already be bound to this stream; a second streamId key would be a duplicate in the JSON.
   const bound = typeof deps.logger.bindings === 'function' ? deps.logger.bindings() : {};
   const log = deps.logger.child({
@@ -121,6 +134,38 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
   let lastStamp: { pts: number; capturedAt: number } | undefined;
   let lastDropLog = 0;
   let wake: (() => void) | undefined;
+  let proxy: EgressProxy | undefined;
+  /** Set when the proxy refuses a connection of the current run: the run is ended and the source given up. */
+  let refusal: SourceError | undefined;
+
+  const onBlocked = (b: EgressBlocked): void => {
+    events.emit('sampler.egressBlocked', { kind: b.kind });
+    if (b.kind !== 'refused' || refusal) return;
+    // A source that sends ffmpeg towards a denied host (a playlist entry, a redirect) is given up
+    // whole: nothing it serves afterwards can be trusted to stay on allowed hosts.
+    refusal = new SourceError('source_refused', `egress refused ${b.host}:${b.port}: ${b.detail}`, { retryable: false });
+    if (current) void terminate(current, { graceful: false, graceMs: KILL_WAIT_MS });
+  };
+
+  const prepare = async (): Promise<Preparation> => {
+    if (needsProxy && !proxy) {
+      proxy = await startEgressProxy({
+        policy,
+        logger: log,
+        connectTimeoutMs: options.rwTimeoutMs,
+        idleTimeoutMs: Math.max(options.stallTimeoutMs, options.rwTimeoutMs) * 2,
+        verifyTls: true,
+        ...(options.tlsCaFile ? { ca: await readFile(options.tlsCaFile, 'utf8') } : {}),
+        onBlocked,
+      });
+    }
+    return prepareSource(source, { policy, proxyUrl: proxy?.url, tlsCaFile: options.tlsCaFile });
+  };
+  const closeProxy = async (): Promise<void> => {
+    const p = proxy;
+    proxy = undefined;
+    await p?.close();
+  };
 
   const queue = new LatestQueue<RawFrame>(
     options.maxQueuedFrames,
@@ -135,7 +180,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     },
   );
 
-  const runOnce = (attempt: number): Promise<RunResult> =>
+  const runOnce = (attempt: number, args: readonly string[]): Promise<RunResult> =>
     new Promise((resolve) => {
       const child = spawnWithLifeline(deps.ffmpeg.path, args);
       current = child;
@@ -158,6 +203,18 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       let spawnError: Error | undefined;
       let stallTimer: NodeJS.Timeout | undefined;
       let ptsTimer: NodeJS.Timeout | undefined;
+      // Until the source has delivered a frame it holds a screening slot on credit: the connect budget.
+      const budgetTimer =
+        framesEmitted === 0
+          ? setTimeout(
+              () => {
+                if (framesEmitted > 0) return;
+                stallError = connectBudgetSpent();
+                void terminate(child, { graceful: false, graceMs: KILL_WAIT_MS });
+              },
+              Math.max(0, originMs + options.connectBudgetMs - Date.now()),
+            )
+          : undefined;
 
       events.emit('sampler.spawn', { attempt, pid: child.pid });
       log.info({ attempt, processGroup: child.pid }, 'ffmpeg started');
@@ -251,18 +308,22 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         for (const l of splitter.flush()) onLine(l);
         clearTimeout(stallTimer);
         clearTimeout(ptsTimer);
+        clearTimeout(budgetTimer);
         emit(stamper.flush(Date.now()));
         estimatedPts += stamper.estimatedCount;
         const partial = assembler.reset();
         if (partial > 0) log.debug({ attempt, bytes: partial }, 'ffmpeg exited mid-frame; partial frame discarded');
         cutLifeline(child);
         if (current === child) current = undefined;
-        resolve({ code, signal, frames, lines, stallError: stallError ?? brokenError, spawnError });
+        resolve({ code, signal, frames, lines, knownError: refusal ?? stallError ?? brokenError, spawnError });
       });
     });
 
+  const connectBudgetSpent = (): SourceError =>
+    new SourceError('source_unreachable', `no frame within the connect budget of ${options.connectBudgetMs} ms`, { retryable: false });
+
   const classify = (r: RunResult): SourceError | undefined => {
-    if (r.stallError) return r.stallError;
+    if (r.knownError) return r.knownError;
     if (r.spawnError) {
       return new SourceError('ffmpeg_missing', `cannot start ffmpeg: ${r.spawnError.message}`, { retryable: false, cause: r.spawnError });
     }
@@ -280,7 +341,11 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     while (!stopping) {
       attempts++;
       state = 'running';
-      const result = await runOnce(attempts);
+      const prepared = await prepare();
+      if (stopping) break;
+      const result: RunResult = prepared.ok
+        ? await runOnce(attempts, buildSamplerArgs({ source, prepared: prepared.value, options, hasFpsMode: deps.ffmpeg.hasFpsMode }))
+        : { code: null, signal: null, frames: 0, lines: [], knownError: prepared.error };
       if (stopping) break;
       if (result.frames > 0) failures = 0;
       const err = classify(result);
@@ -301,6 +366,18 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         return;
       }
       const delayMs = backoffDelay(failures, options.backoffBaseMs, options.backoffMaxMs, deps.random);
+      if (framesEmitted === 0 && Date.now() + delayMs >= originMs + options.connectBudgetMs) {
+        const spent = connectBudgetSpent();
+        const failed = new SourceFailedError(source.redacted, failures, spent);
+        state = 'failed';
+        log.error(
+          { code: err.code, err: err.message, attempts: failures, connectBudgetMs: options.connectBudgetMs },
+          'giving up on the source',
+        );
+        events.emit('sampler.failed', failed);
+        queue.fail(failed);
+        return;
+      }
       restarts++;
       state = 'backoff';
       log.warn(
@@ -320,17 +397,19 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     state = 'stopped';
   };
 
-  const done = loop().catch((err: unknown) => {
-    // A bug in the loop itself: surface it as a terminal failure rather than a silent hang.
-    const cause = new SourceError('ffmpeg_crashed', `sampler supervisor failed: ${(err as Error)?.message ?? String(err)}`, {
-      retryable: false,
-      cause: err,
-    });
-    state = 'failed';
-    log.error({ err }, 'sampler supervisor failed');
-    queue.fail(new SourceFailedError(source.redacted, Math.max(1, attempts), cause));
-    if (current) void terminate(current, { graceful: false, graceMs: KILL_WAIT_MS });
-  });
+  const done = loop()
+    .catch((err: unknown) => {
+      // A bug in the loop itself: surface it as a terminal failure rather than a silent hang.
+      const cause = new SourceError('ffmpeg_crashed', `sampler supervisor failed: ${(err as Error)?.message ?? String(err)}`, {
+        retryable: false,
+        cause: err,
+      });
+      state = 'failed';
+      log.error({ err }, 'sampler supervisor failed');
+      queue.fail(new SourceFailedError(source.redacted, Math.max(1, attempts), cause));
+      if (current) void terminate(current, { graceful: false, graceMs: KILL_WAIT_MS });
+    })
+    .finally(closeProxy);
 
   let stopPromise: Promise<void> | undefined;
   const stop = (): Promise<void> => {

@@ -35,7 +35,7 @@ describe('buildSamplerArgs', () => {
       '-rw_timeout',
       '2500000',
       '-protocol_whitelist',
-      'rtmp,rtmps,tcp,tls',
+      'rtmp,rtmps,tcp,tls,httpproxy',
       '-rtmp_live',
       'live',
       '-f',
@@ -81,7 +81,7 @@ describe('buildSamplerArgs', () => {
     const source = parseSourceUrl('https://cdn.example/live/index.m3u8?token=abc', { protocols });
     const args = buildSamplerArgs({ source, options: opts, hasFpsMode: true });
     expect(argAfter(args, '-f')).toBe('hls');
-    expect(argAfter(args, '-protocol_whitelist')).toBe('http,https,tcp,tls,crypto');
+    expect(argAfter(args, '-protocol_whitelist')).toBe('http,https,tcp,tls,crypto,httpproxy');
     expect(argAfter(args, '-live_start_index')).toBe('-1');
     expect(args).not.toContain('-probesize');
     expect(argAfter(args, '-flags')).toBe('low_delay');

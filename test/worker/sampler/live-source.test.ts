@@ -4,6 +4,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { samplerOptions } from '../../support/stage-options.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
 import { createSampler, type Sampler } from '../../../src/worker/sampler/index.js';
+import { ALLOW_LOOPBACK } from '../../support/egress.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
 import { DEBIAN_FFMPEG, meanAbsDiff, SHARED_DECODED, take } from './helpers.js';
 
@@ -28,7 +29,8 @@ function sampler(url: string, options: Parameters<typeof samplerOptions>[0] = {}
     streamId: 'ls',
     ffmpeg,
     logger: capturingLogger().logger,
-    options: samplerOptions({ scaleMode: 'exact', width: 64, height: 64, ...options }),
+    // Loopback sources: allow-listed, the source policy refuses them by default.
+    options: samplerOptions({ scaleMode: 'exact', width: 64, height: 64, allowHosts: ALLOW_LOOPBACK, ...options }),
   });
   cleanups.push(() => s.stop());
   return s;
