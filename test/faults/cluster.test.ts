@@ -45,10 +45,12 @@ describe('a worker on a 3-node JetStream cluster', () => {
     await cluster?.stop();
   });
 
+  // No API check on creation: it is itself a request, and would time out while a node is down.
+  const jsmOf = () => jetstreamManager(nc, { timeout: 2000, checkAPI: false });
   /** The stream's leader; asked again while the cluster is electing one or too busy to answer. */
   const leaderOf = (stream: string): Promise<string> =>
     eventually(
-      async () => (await (await jetstreamManager(nc, { timeout: 2000 })).streams.info(stream).catch(() => undefined))?.cluster?.leader,
+      async () => (await (await jsmOf()).streams.info(stream).catch(() => undefined))?.cluster?.leader,
       20_000,
       `a leader of ${stream}`,
       250,
@@ -60,7 +62,7 @@ describe('a worker on a 3-node JetStream cluster', () => {
     await node.start();
     await eventually(
       async () => {
-        const info = await (await jetstreamManager(nc, { timeout: 2000 })).streams.info('SCREENING_DECISIONS').catch(() => undefined);
+        const info = await (await jsmOf()).streams.info('SCREENING_DECISIONS').catch(() => undefined);
         const c = info?.cluster;
         return c && (c.leader === node.name || c.replicas?.some((r) => r.name === node.name && r.current)) ? true : undefined;
       },

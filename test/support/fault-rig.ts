@@ -204,7 +204,7 @@ export interface Stored {
 
 /** Everything on the decisions stream, in stream order. */
 export async function storedDecisions(nc: NatsConnection, stream = 'SCREENING_DECISIONS'): Promise<Stored[]> {
-  const jsm = await jetstreamManager(nc, { timeout: 2000 });
+  const jsm = await jetstreamManager(nc, { timeout: 2000, checkAPI: false });
   const { first_seq, last_seq, messages } = (await jsm.streams.info(stream)).state;
   const out: Stored[] = [];
   if (messages === 0) return out;

@@ -33,15 +33,21 @@ export const PublishSection = z
     /** Retention: decisions 7 days, dead letters 14 days. */
     decisionsMaxAgeMs: positiveMs(7 * DAY_MS),
     deadLetterMaxAgeMs: positiveMs(14 * DAY_MS),
-    /** How long one attempt waits for the PubAck. */
-    publishTimeoutMs: positiveMs(5_000),
+    /**
+     * How long one attempt waits for the PubAck. 2 s: a healthy server acks in milliseconds, and
+     * an attempt sent into a leader election or a dying node is better given up and sent again
+     * (the dedupe window makes that harmless) than waited on while a kill-switch waits behind it.
+     */
+    publishTimeoutMs: positiveMs(2_000),
     /**
      * First retry delay for an unacknowledged publish; doubles up to the maximum, each delay drawn
      * from [d/2, d] (domain/retry.ts), until acked (errors that can never succeed end the retries).
-     * Short: a kill-switch is waiting.
+     * Short: a kill-switch is waiting. At most 2 s between attempts: with 5 s (and 5 s attempts), a
+     * decision made during a JetStream leader election was stored up to 10 s later; a NATS
+     * reconnect wakes the outbox at once anyway.
      */
     retryBaseMs: positiveMs(100),
-    retryMaxMs: positiveMs(5_000),
+    retryMaxMs: positiveMs(2_000),
     /** When a publish finds no stream for its subject (deleted by an operator, fresh server), create the outbound streams and go on retrying. */
     provisionOnMissingStream: z.boolean().default(true),
   })
