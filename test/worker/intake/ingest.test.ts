@@ -441,7 +441,8 @@ describe('ingest on a real nats-server', () => {
     expect(new Set(runIds).size).toBe(3);
     expect(asg.runId).toBe(`${runIds[0]}.3`);
     const failures = await storedOn('SCREENING_DECISIONS', (m) => m.subject === 'screening.failure.back');
-    expect(failures.map((m) => m.json<ScreeningFailureEvent>().code)).toEqual(['source_failed']);
+    // Reported once, by the reason the source went (a source's failure event carries only that).
+    expect(failures.map((m) => m.json<ScreeningFailureEvent>().code)).toEqual(['source_unreachable']);
     expect((await startsState('t18')).messages).toBe(1);
 
     await publishStart(h, 't18', 'abandoned');
