@@ -66,7 +66,7 @@ export function stageOptions(config: Config, baseDir?: string): StageOptions {
     ingest: ingestOptions(config.ingest, config.worker.maxStreams, config.nats.replicas),
     sampler: config.sampler,
     publisher: publisherOptions(config.publish, config.nats.replicas, config.policy),
-    outbox: outboxOptions(config.outbox, baseDir),
+    outbox: outboxOptions(config.outbox, config.nats.url, baseDir),
     matcher: matcherOptions(config.hash),
     hashListSync: hashListSyncOptions(config.hash),
     classifier: classifierOptions(config.classify),

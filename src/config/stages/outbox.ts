@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -11,8 +12,9 @@ export const OutboxSection = z.strictObject({
   /**
    * Root directory (each process claims a `slot-<n>` below it; a process that starts publishes
    * what a dead one left). Relative paths are taken from the config file's folder. Absent: the
-   * system temp directory (`streamscreen-outbox` in it), which survives a process restart but
-   * not necessarily a reboot: in production point it at a volume that outlives the container
+   * system temp directory (`streamscreen-outbox-<hash of nats.url>` in it, so decisions recorded
+   * for one NATS deployment are never replayed into another), which survives a process restart
+   * but not necessarily a reboot: in production point it at a volume that outlives the container
    * (the Kubernetes manifests mount one at /var/lib/streamscreen).
    */
   dir: z.string().min(1).optional(),
@@ -39,10 +41,11 @@ export interface OutboxOptions extends Omit<OutboxSection, 'dir'> {
   readonly dir: string;
 }
 
-export function outboxOptions(section: OutboxSection, baseDir?: string): OutboxOptions {
+export function outboxOptions(section: OutboxSection, natsUrl: string, baseDir?: string): OutboxOptions {
+  const deployment = createHash('sha256').update(natsUrl).digest('hex').slice(0, 12);
   const dir =
     section.dir === undefined
-      ? join(tmpdir(), 'streamscreen-outbox')
+      ? join(tmpdir(), `streamscreen-outbox-${deployment}`)
       : isAbsolute(section.dir)
         ? section.dir
         : resolve(baseDir ?? '.', section.dir);
