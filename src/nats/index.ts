@@ -8,12 +8,14 @@ export { retryVerdict, hasApiCode, isAuthOrTlsFailure, isConnectionClosed, isNoS
 export {
   ensureConsumer,
   ensureKv,
+  ensureStateBucket,
   ensureStream,
   openKv,
   openObjectStore,
   type DesiredBucket,
   type DesiredConsumer,
   type DesiredStream,
+  type StateBucket,
 } from './provision.js';
 export {
   createDurablePublisher,

@@ -55,6 +55,19 @@ export const SamplerSection = z
      * 1/fps of extra age; 0 is kept only so bench/measure-frame-age.ts can show that.
      */
     encoderThreads: threads(1),
+    /**
+     * `auto`: decode keyframes only (`-skip_frame nokey`) while a stream's keyframes are at most
+     * maxKeyframeIntervalMs apart, else every frame at fps (worker/sampler/decode-mode.ts). Decoding
+     * a 720p30 H.264 stream in full costs ~10x its keyframes alone, and a keyframe decodes to the
+     * same picture (same hash) either way. `keyframes` / `all` force one mode; forced keyframes need
+     * a keyframe interval below stallTimeoutMs.
+     */
+    decode: z.enum(['keyframes', 'all', 'auto']).default('auto'),
+    /**
+     * 2 s: platforms' ingest rules commonly require a keyframe at least every 2 s, and a frame every
+     * 2 s is the sparsest sampling accepted on keyframes alone (half the default 1 fps).
+     */
+    maxKeyframeIntervalMs: positiveMs(2_000),
     /** `file:` and bare paths are for local testing only. */
     allowFiles: z.boolean().default(false),
     /** Read local files at their native frame rate (`-re`), as if live. */

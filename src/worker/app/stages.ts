@@ -13,6 +13,7 @@ import { createFileHashLists, type FileHashLists } from '../hash/file-lists.js';
 import { createHashMatcher, type HashMatcherService } from '../hash/hash-matcher.js';
 import { createPdqHasher } from '../hash/pdq-hasher.js';
 import { createStreamScreener, type PolicyStateStore, type StreamScreener } from '../pipeline/stream-screener.js';
+import { faceGate } from '../policy/index.js';
 import { createSampler, resolveFfmpeg, type FfmpegBinary } from '../sampler/index.js';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -71,6 +72,8 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
     classifier = await openClassifier({
       logger,
       ...(config.classify.faces ? { faceAge: faceAgeFactory } : {}),
+      // Faces only where apparent age can change a decision (policy/face-gate.ts).
+      faceGate: faceGate(stages.policy, config.classify.facesNudityFloor ?? stages.policy.nudityWithMinorEscalateAt),
       options: stages.classifier,
     });
     logger.info({ models: classifier.models, faces: classifier.faces }, 'classifiers ready');

@@ -28,7 +28,7 @@ import type { PolicyState } from '../policy/index.js';
 import { parsePolicyState } from './policy-state.js';
 import { shutdownWithin } from './shutdown.js';
 import { onAssignmentFor } from './assignment.js';
-import { readiness, type Readiness } from './readiness.js';
+import { readiness, type Readiness } from '../../domain/readiness.js';
 import { createResourceStack } from './resources.js';
 import { buildScreeningStages, createScreener } from './stages.js';
 import { workerMetricsListeners } from './worker-metrics.js';
@@ -70,6 +70,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
     const publisher = createDecisionPublisher({
       js: jetstream(nc),
       logger,
+      events,
       options: loaded.stages.publisher,
     });
     await publisher.provision();
@@ -90,9 +91,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
     await outbox.open();
     outbox.start();
     const recorder = createDecisionRecorder(publisher, outbox);
-    events.emit('nats.connection', { connected: true });
     const connection = watchConnection(nc, logger, (connected) => {
-      events.emit('nats.connection', { connected });
       // Whatever waits in the outbox goes now, not after its retry backoff.
       if (connected) outbox.wake();
     });
@@ -133,7 +132,9 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       options: loaded.stages.ingest,
     });
 
-    metrics.setStartsWaitingSource(() => ingest.waitingStarts());
+    // Disconnected, a read would wait out its request timeout and hold up the scrape; the gauges
+    // keep their last value and streamscreen_nats_connected says why.
+    metrics.setStartsWaitingSource(() => (connection.connected() ? ingest.waitingStarts() : Promise.resolve(undefined)));
 
     const ready = (): Readiness => {
       const intake = ingest.healthy();
@@ -145,9 +146,15 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
         intake: { ok: intake.ok, detail: intake.reasons },
         outbox: outbox.health(),
       });
-      metrics.ready.set(r.ready ? 1 : 0);
       return r;
     };
+    metrics.streamCapacity.set(config.worker.maxStreams);
+    metrics.frameBudget.set(config.pipeline.frameBudgetMs / 1000);
+    metrics.observe({
+      ready: () => ready().ready,
+      natsConnected: () => connection.connected(),
+      startsOldestWaitingSeconds: async () => (connection.connected() ? (await ingest.startsBacklog()).oldestWaitingSeconds : undefined),
+    });
 
     // Metrics before intake: once streams are taken, the worker must be observable, and a taken
     // metrics port should fail the start before any stream is held.
@@ -167,7 +174,6 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
 
     resources.push('intake', ingest, (i) => i.stop({ graceMs: 0 }));
     await ingest.start();
-    ready();
     logger.info(
       {
         workerId,

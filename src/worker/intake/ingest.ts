@@ -19,6 +19,7 @@ import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
 import type { StreamStart } from '../../domain/stream.js';
 import { backoffDelay, sleep } from '../../domain/retry.js';
 import { admission } from './admission.js';
+import { readStartsBacklog, type StartsBacklog } from './backlog.js';
 import { disposeStart } from './dispose.js';
 import { HeldStream, runIdFor, type IngestPublisher, type ScreeningAssignment } from './held-stream.js';
 import { buildDeadLetter } from './dead-letter.js';
@@ -73,6 +74,8 @@ export interface Ingest {
    * down and being recreated, pulling starts failing). Cheap; call it per probe.
    */
   healthy(): IngestHealth;
+  /** Starts waiting for any worker (two JetStream API reads; for metrics at scrape time). */
+  startsBacklog(): Promise<StartsBacklog>;
   /**
    * Starts no worker has taken yet (the shared consumer's pending count): streams that are live
    * and not screened, because every worker is full or none is running. Undefined before start()
@@ -163,6 +166,12 @@ class IngestImpl implements Ingest {
     }
     reasons.push(...this.leaseHealth.problems());
     return { ok: reasons.length === 0, reasons };
+  }
+
+  async startsBacklog(): Promise<StartsBacklog> {
+    // Pulling begins only once the JetStream manager is open.
+    if (!this.pulling) throw new Error('ingest not started');
+    return readStartsBacklog(this.jsm, this.options);
   }
 
   async start(): Promise<void> {

@@ -7,6 +7,8 @@ import { PublishError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
 import { createDurablePublisher, type PublishCallOptions, type PublishReceipt } from '../../nats/index.js';
 import { provisionDecisionStreams } from './provision.js';
+import type { Emitter } from '../../domain/hooks.js';
+import type { WorkerEvents } from '../events.js';
 
 /** What the outbox carries: every event on the decisions stream. */
 export type DecisionEvent = KillSwitchEvent | EscalationEvent | ScreeningFailureEvent;
@@ -39,6 +41,8 @@ export interface DecisionPublisherDeps {
   readonly logger: Logger;
   /** Resolved at load (config/). */
   readonly options: PublisherOptions;
+  /** Reports every retried publish (`publish.retry` of WorkerEvents). */
+  readonly events?: Emitter<WorkerEvents>;
 }
 
 /**
@@ -63,6 +67,9 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
     logger: deps.logger,
     settings: { timeoutMs: o.publishTimeoutMs, retryInitialDelayMs: o.retryBaseMs, retryMaxDelayMs: o.retryMaxMs },
     ...(o.provisionOnMissingStream ? { provision } : {}),
+    ...(deps.events
+      ? { onRetry: ({ type, attempt }: { type: string; attempt: number }) => deps.events?.emit('publish.retry', { type, attempt }) }
+      : {}),
   });
   // Serialised here, not by the kit: a decision goes out even when its metadata cannot be (encodeEvent).
   const encode = (event: KillSwitchEvent | EscalationEvent | ScreeningFailureEvent | DeadLetterEvent): string => {

@@ -247,7 +247,8 @@ describe('live sources', () => {
         ffmpeg: binaries.debian!,
         logger,
         events: createHooks<WorkerEvents>(undefined, { 'sampler.drop': () => dropEvents++ }),
-        options: samplerOptions({ fps: 5, maxQueuedFrames: 1 }),
+        // Every frame decoded, so 5 fps arrive from a source with a keyframe a second.
+        options: samplerOptions({ fps: 5, maxQueuedFrames: 1, decode: 'all' }),
       }),
     );
     const it = s.frames()[Symbol.asyncIterator]();
