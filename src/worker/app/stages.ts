@@ -16,7 +16,7 @@ import type { WorkerEvents } from '../events.js';
 import { createFileHashLists, type FileHashLists } from '../hash/file-lists.js';
 import { createHashMatcher, type HashMatcherService } from '../hash/hash-matcher.js';
 import { createPdqHasher } from '../hash/pdq-hasher.js';
-import { createStreamScreener, type LiveStreamRegistry, type StreamScreener } from '../pipeline/stream-screener.js';
+import { createStreamScreener, type LiveStreamRegistry, type PolicyStateStore, type StreamScreener } from '../pipeline/stream-screener.js';
 import { faceGate } from '../policy/index.js';
 import type { DecisionPublisher } from '../publish/index.js';
 import { createSampler, resolveFfmpeg, type FfmpegBinary } from '../sampler/index.js';
@@ -46,6 +46,8 @@ export interface ScreenerWiring {
   readonly evidence?: EvidenceStore;
   readonly lists?: HashListEditor;
   readonly live?: LiveStreamRegistry;
+  /** Where cooldowns survive a handover (the worker's KV); absent for `screen`. */
+  readonly policyState?: PolicyStateStore;
 }
 
 /** The per-stream screener over the shared stages: one wiring for the worker and `screen`. */
@@ -67,6 +69,7 @@ export function createScreener(loaded: LoadedConfig, stages: ScreeningStages, w:
     ...(w.evidence ? { evidence: w.evidence } : {}),
     ...(w.lists ? { lists: w.lists } : {}),
     ...(w.live ? { live: w.live } : {}),
+    ...(w.policyState ? { policyState: w.policyState } : {}),
   });
 }
 

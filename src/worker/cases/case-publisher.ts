@@ -17,6 +17,8 @@ import { createDurablePublisher, ensureStream, type PublishCallOptions, type Pub
 export interface CasePublisher {
   /** `screening.escalation.{opened,updated,closed}.<streamId>`. */
   publishCase(event: CaseEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
+  /** The subject a case event goes to (what the worker's outbox records with it). */
+  caseSubject(event: CaseEvent): string;
   /** `screening.reviewed.<streamId>`. */
   publishAck(ack: ReviewAck, opts?: PublishCallOptions): Promise<PublishReceipt>;
   /** `screening.audit`. */
@@ -96,6 +98,7 @@ export function createCasePublisher(deps: {
   return {
     provision,
     publishCase: (e, opts) => durable.publish(perStream(casePrefix(e), e.streamId), e, opts),
+    caseSubject: (e) => perStream(casePrefix(e), e.streamId),
     publishAck: (a, opts) => durable.publish(perStream(o.ackSubjectPrefix, a.streamId), a, opts),
     publishAudit: (r, opts) => durable.publish(o.auditSubject, r, opts),
     publishDecision: (d, opts) =>

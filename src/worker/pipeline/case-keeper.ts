@@ -1,5 +1,6 @@
 import type { PolicyOptions } from '../../config/index.js';
 import type { CaseModel, ReviewDecision } from '../../contracts/index.js';
+import type { CooldownState } from '../policy/index.js';
 import type { StreamCases } from '../../domain/cases.js';
 import { errorCode } from '../../domain/errors.js';
 import type { Emitter } from '../../domain/hooks.js';
@@ -34,6 +35,11 @@ export interface CaseKeeperDeps {
   readonly ctx: PolicyContext;
   readonly policy: PolicyOptions;
   readonly sink: DecisionSink;
+  /** The kill-switch cooldown across handovers (the policy-state bucket). */
+  readonly cooldowns?: {
+    load(streamId: string): Promise<CooldownState | undefined>;
+    save(streamId: string, state: CooldownState): void;
+  };
   /** KV case state: loaded at start, saved after every change. Absent (screen command): in memory only. */
   readonly store?: CaseStateStore;
   /** Absent or disabled: cases carry no storyboard. */
@@ -76,8 +82,11 @@ export class CaseKeeper {
     return this.#state;
   }
 
-  /** Continues from the cases a previous holder left in KV (handover), if any. */
+  /** Continues from the cooldown and the cases a previous holder left in KV (handover), if any. */
   async load(): Promise<void> {
+    // A cooldown started by the stream's previous holder still holds.
+    const cooldown = await this.#d.cooldowns?.load(this.#d.ctx.streamId);
+    if (cooldown?.lastKillSwitchAt !== undefined) this.#state = { ...this.#state, lastKillSwitchAt: cooldown.lastKillSwitchAt };
     if (!this.#d.store) return;
     const stored = await this.#d.store.load(this.#d.ctx.streamId);
     this.#state = mergeStreamCases(this.#state, stored);
@@ -155,10 +164,15 @@ export class CaseKeeper {
     for (const e of effects) {
       if (e.kind === 'killswitch') {
         const event = killSwitchEvent(e, ctx);
-        // The lease is checked before every publish: a worker that lost the stream to another
-        // must not emit decisions for it, even ones it had already made.
-        await this.#d.assertOwned();
-        await this.#d.sink.killSwitch(event, this.#d.publishSignal);
+        // Handed over even if the stream has just changed hands: a decision made on a frame this
+        // worker screened is never dropped (the sink's outbox delivers it; consumers dedupe by id).
+        try {
+          await this.#d.sink.killSwitch(event, this.#d.publishSignal);
+        } catch (err) {
+          this.#log.error({ err, eventId: event.eventId, reason: e.reason }, 'kill-switch could not be handed over');
+          throw err;
+        }
+        this.#d.cooldowns?.save(this.#d.ctx.streamId, { lastKillSwitchAt: this.#state.lastKillSwitchAt ?? now, lastEscalationAt: {} });
         this.#d.events.emit('pipeline.decision', { kind: 'killswitch', shadow: e.shadow });
         this.#log.info({ eventId: event.eventId, reason: e.reason, rule: e.rule, caseId: e.caseId }, 'kill-switch published');
         continue;
@@ -191,7 +205,6 @@ export class CaseKeeper {
     const page = pageEvent(e, ctx);
     this.#cases = this.#cases.then(async () => {
       try {
-        await this.#d.assertOwned();
         await this.#d.sink.caseEvent(event, this.#d.publishSignal);
         this.#d.events.emit('pipeline.decision', { kind: 'case', shadow: e.record.shadow === true });
         if (page) {

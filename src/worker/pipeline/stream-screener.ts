@@ -22,6 +22,7 @@ import type { StreamStart } from '../../domain/stream.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
 import { AssignmentAbortedError } from '../intake/errors.js';
+import type { CooldownState } from '../policy/index.js';
 import { CaseKeeper, type ReviewAckData } from './case-keeper.js';
 import { FrameRing } from './frame-ring.js';
 
@@ -50,7 +51,19 @@ export interface StreamScreenerDeps {
   readonly models?: readonly CaseModel[];
   /** Streams screened here, for review decisions to reach their case state. */
   readonly live?: LiveStreamRegistry;
+  /**
+   * Where the kill-switch cooldown is kept across handovers (the worker's KV): read when a
+   * screening starts, written after every kill-switch. Without it each screening starts afresh.
+   */
+  readonly policyState?: PolicyStateStore;
   readonly now?: () => number;
+}
+
+/** The cooldowns of a stream, kept where the next holder of the stream finds it. */
+export interface PolicyStateStore {
+  load(streamId: string): Promise<CooldownState | undefined>;
+  /** In the background; never waits for NATS. */
+  save(streamId: string, state: CooldownState): void;
 }
 
 /** Where review decisions find the stream a worker screens (worker/review/ applies them). */
@@ -121,6 +134,7 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
       ...(deps.evidence ? { evidence: deps.evidence } : {}),
       ...(deps.lists ? { lists: deps.lists } : {}),
       ...(deps.models ? { models: deps.models } : {}),
+      ...(deps.policyState ? { cooldowns: deps.policyState } : {}),
       ring,
       logger: log,
       events,

@@ -9,6 +9,7 @@ export { HASH_MATCH_CLASS, UNSCREENED_CLASS, classifierClass } from './rules.js'
 export {
   INITIAL_POLICY_STATE,
   type CaseEffect,
+  type CooldownState,
   type Effect,
   type FrameAnalysis,
   type KillSwitchEffect,

@@ -24,6 +24,17 @@ export interface PolicyContext {
   readonly metadata: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * The cooldowns kept across handovers in the policy-state bucket (publish.policyStateBucket),
+ * beside the cases: a new holder honours a kill-switch cooldown its predecessor started.
+ * `lastEscalationAt` is what workers before cases kept (escalations are cases now); it is read
+ * and written as it is, so both versions share the bucket during an upgrade.
+ */
+export interface CooldownState {
+  readonly lastKillSwitchAt?: number;
+  readonly lastEscalationAt: Readonly<Partial<Record<'normal' | 'high' | 'critical', number>>>;
+}
+
 /** Per-stream memory: cases, suppressions and decisions (kept in KV) plus the short-lived part. */
 export interface PolicyState extends StreamCases {
   readonly lastKillSwitchAt?: number;

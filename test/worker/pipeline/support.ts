@@ -50,9 +50,11 @@ export class RecordingSink implements DecisionSink {
   escalations: EscalationEvent[] = [];
   failures: ScreeningFailureEvent[] = [];
   cases: CaseEvent[] = [];
+  onKill?: () => void;
   async killSwitch(e: KillSwitchEvent) {
     expectContract(`screening.killswitch.${e.streamId}`, e);
     this.kills.push(e);
+    this.onKill?.();
   }
   async escalation(e: EscalationEvent) {
     expectContract(`screening.escalation.${e.streamId}`, e);
