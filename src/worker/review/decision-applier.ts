@@ -134,7 +134,10 @@ export async function startDecisionApplier(deps: DecisionApplierDeps): Promise<E
       return { kind: 'ack' };
     }
     const lease = await deps.leases.get(d.streamId);
-    if (lease && lease.operation === 'PUT') {
+    // Held by another worker: its to apply. Held by this one with no screening running (a failed
+    // source waiting for its next probe): nobody has live state, so it is applied to KV below and
+    // the next screening run loads it.
+    if (lease && lease.operation === 'PUT' && leaseHolder(lease) !== deps.workerId) {
       return { kind: 'nak', delayMs: o.heldElsewhereRetryMs, reason: 'stream held by another worker' };
     }
     const ack = await applyOffline(d, {
@@ -187,4 +190,14 @@ export function parseDecision(subject: string, data: Uint8Array, prefix: string)
     };
   }
   return { ok: true, value: parsed.data };
+}
+
+/** The worker id a lease entry names (intake/lease.ts writes `{ workerId, ... }`); undefined when unreadable. */
+function leaseHolder(entry: { json<T>(): T }): string | undefined {
+  try {
+    const v = entry.json<{ workerId?: unknown }>();
+    return typeof v?.workerId === 'string' ? v.workerId : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -122,6 +122,16 @@ describe('review decision applier', () => {
     expect((await store.load('held-1')).cases[0]).toMatchObject({ state: 'closed', closure: { resolution: 'confirmed' } });
   }, 30_000);
 
+  it('applies a decision for a stream this worker holds but does not screen now (a failed source between probes) from KV', async () => {
+    const caseId = await seedCase('mine-1');
+    const leases = await ensureKv(js, { name: stages.ingest.leaseBucket });
+    await leases.put('mine-1', JSON.stringify({ workerId: 'w-here', streamId: 'mine-1' }));
+    await casePublisher().publishDecision(decision({ caseId, streamId: 'mine-1', decisionId: 'd-mine', decision: 'dismiss' }));
+    const ack = await acks.waitFor((a) => a.decisionId === 'd-mine', 10_000);
+    expect(ack).toMatchObject({ result: 'applied', caseState: { state: 'closed', suppressedUntil: expect.any(String) } });
+    expect(Object.keys((await store.load('mine-1')).suppressed)).toEqual(['classifier:explicit']);
+  }, 20_000);
+
   it('hands a decision for a stream this worker screens to that stream', async () => {
     const seen: ReviewDecision[] = [];
     const unregister = registry.register('live-1', {
