@@ -225,6 +225,15 @@ export async function storedDecisions(nc: NatsConnection, stream = 'SCREENING_DE
   return out;
 }
 
+/**
+ * Everything the worker's outbox publishes: decisions, and the case events (stored in the cases
+ * stream, which exists once a case was opened).
+ */
+async function storedEverywhere(nc: NatsConnection): Promise<Stored[]> {
+  const cases = await storedDecisions(nc, 'SCREENING_CASES').catch(() => [] as Stored[]);
+  return [...(await storedDecisions(nc)), ...cases];
+}
+
 /** Expected (recorded by the workers) against stored: the numbers every fault is judged by. */
 export interface Tally {
   readonly expected: number;
@@ -249,7 +258,7 @@ export function tally(recorded: readonly Recorded[], stored: readonly Stored[]):
 export async function allStored(nc: NatsConnection, recorded: () => readonly Recorded[], timeoutMs: number): Promise<Stored[]> {
   return eventually(
     async () => {
-      const stored = await storedDecisions(nc).catch(() => undefined);
+      const stored = await storedEverywhere(nc).catch(() => undefined);
       return stored && tally(recorded(), stored).missing.length === 0 ? stored : undefined;
     },
     timeoutMs,
