@@ -3,7 +3,8 @@
  * pixels: hash, quality and the seven dihedral hashes.
  *
  * Steps, as in the reference: inputs over 512 px on a side are first reduced to exactly
- * 512x512 by nearest neighbour (aspect not kept); float32 luma; tent filter (pdq-jarosz.ts)
+ * 512x512 by nearest neighbour (aspect not kept); float32 luma (the grey value itself when every
+ * pixel is grey, see greyLuma below); tent filter (pdq-jarosz.ts)
  * and decimation to 64x64; quality from the 64x64 gradients; 16x16 DCT (pdq-dct.ts); one bit
  * per coefficient above the median (pdq-bits.ts). Luma, filter and DCT run as WebAssembly
  * kernels (pdq-wasm.ts), the rest here.
@@ -31,6 +32,12 @@ export interface PdqHasher {
 }
 
 const f = Math.fround;
+
+/**
+ * Chunk of a large original copied into kernel memory for the grey check: whole 16-pixel groups
+ * that fit in one float plane (free until luma runs).
+ */
+const GREY_CHUNK = Math.floor((KERNEL_MAX_SIDE * KERNEL_MAX_SIDE * 4) / 48) * 48;
 
 function checkImage(img: RgbImage): void {
   const problem = rgbImageProblem(img);
@@ -133,10 +140,39 @@ export function createPdqHasher(): PdqHasher {
     k.boxCols(input, out, LAYOUT.sums, p.rows, p.stride, LAYOUT.colCounts, lead, grow, shrinkFrom);
   }
 
+  /** Whether the `bytes` RGB bytes at `at` in kernel memory are all grey pixels. */
+  function greyRun(at: number, bytes: number): boolean {
+    const whole = bytes - (bytes % 48);
+    k.allGrey(at, whole, LAYOUT.flag);
+    if (u8[LAYOUT.flag] === 0) return false;
+    for (let p = at + whole; p < at + bytes; p += 3) if (u8[p + 1] !== u8[p] || u8[p + 2] !== u8[p]) return false;
+    return true;
+  }
+
+  /**
+   * The reference tool decodes through ImageMagick to PNM, which writes an image whose pixels are
+   * all grey as a greyscale PGM (a black-and-white one as PBM, read back as 0/255), and the
+   * reference then takes the grey value as luma instead of (0.299 R + 0.587 G) + 0.114 B; the two
+   * differ by float32 rounding, which flips the bits of coefficients that sit at the median (small
+   * symmetric images). The decision is on the whole original, before the 512 reduction, like the
+   * decoder's; called with the loaded (maybe reduced) pixels already in kernel memory.
+   */
+  function greyLuma(img: RgbImage, reduced: boolean, loadedBytes: number): boolean {
+    if (!greyRun(LAYOUT.rgb, loadedBytes)) return false;
+    if (!reduced) return true;
+    const { data } = img;
+    for (let at = 0; at < data.length; at += GREY_CHUNK) {
+      const chunk = data.subarray(at, Math.min(at + GREY_CHUNK, data.length));
+      u8.set(chunk, LAYOUT.planeA);
+      if (!greyRun(LAYOUT.planeA, chunk.length)) return false;
+    }
+    return true;
+  }
+
   /** Luma, tent filter (rows, columns, rows, columns as the reference) and decimation into a64. */
-  function downsample(rows: number, cols: number): void {
+  function downsample(rows: number, cols: number, grey: boolean): void {
     const p = planFor(rows, cols);
-    k.luma(LAYOUT.rgb, LAYOUT.planeA, rows, cols, p.stride);
+    (grey ? k.lumaGrey : k.luma)(LAYOUT.rgb, LAYOUT.planeA, rows, cols, p.stride);
     boxRows(LAYOUT.planeA, LAYOUT.planeB, p);
     boxCols(LAYOUT.planeB, LAYOUT.planeA, p);
     boxRows(LAYOUT.planeA, LAYOUT.planeB, p);
@@ -160,8 +196,9 @@ export function createPdqHasher(): PdqHasher {
     const cols = reduce ? PDQ_REDUCED_SIDE : img.width;
     if (rows < PDQ_MIN_SIDE || cols < PDQ_MIN_SIDE) return -1;
     loadPixels(img, reduce);
-    if (takeExact64 && rows === 64 && cols === 64) k.luma(LAYOUT.rgb, LAYOUT.a64, 64, 64, 64);
-    else downsample(rows, cols);
+    const grey = greyLuma(img, reduce, rows * cols * 3);
+    if (takeExact64 && rows === 64 && cols === 64) (grey ? k.lumaGrey : k.luma)(LAYOUT.rgb, LAYOUT.a64, 64, 64, 64);
+    else downsample(rows, cols, grey);
     const q = quality(a64);
     k.dct(LAYOUT.a64, LAYOUT.dct, LAYOUT.dctT, LAYOUT.t16x64, LAYOUT.b16);
     return q;

@@ -38,6 +38,10 @@ const OPS = {
   'f32x4.sub': [0xfd, 229, 1],
   'f32x4.mul': [0xfd, 230, 1],
   'f32x4.div': [0xfd, 231, 1],
+  'i8x16.eq': [0xfd, 35],
+  'v128.andnot': [0xfd, 79],
+  'v128.or': [0xfd, 80],
+  'v128.any_true': [0xfd, 83],
 } as const;
 export type Op = keyof typeof OPS;
 
@@ -46,6 +50,7 @@ const MEM_OPS = {
   'i32.load8_u': { code: [0x2d], align: 0 },
   'f32.load': { code: [0x2a], align: 2 },
   'f32.store': { code: [0x38], align: 2 },
+  'i32.store': { code: [0x36], align: 2 },
   'v128.load': { code: [0xfd, 0], align: 4 },
   'v128.store': { code: [0xfd, 11], align: 4 },
 } as const;
@@ -155,6 +160,14 @@ export class FunctionBuilder {
   /** Pushes a local's value or a constant. */
   value(v: number | string): this {
     return typeof v === 'number' ? this.i32(v) : this.get(v);
+  }
+
+  /** if (the i32 on the stack is non-zero) { body } */
+  ifTrue(body: () => void): this {
+    this.bytes.push(0x04, 0x40); // if (no result)
+    body();
+    this.bytes.push(0x0b);
+    return this;
   }
 
   /** while (counter < limit) { body; counter += step }, with constants or locals. */

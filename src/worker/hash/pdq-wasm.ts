@@ -2,7 +2,8 @@
  * PDQ's heavy steps as WebAssembly kernels (see pdq-wasm-asm.ts for why), each a literal
  * float32 transcription of the reference:
  *  - luma: (0.299 R + 0.587 G) + 0.114 B, each product and sum rounded to float32, four
- *    pixels per f32x4;
+ *    pixels per f32x4; lumaGrey: the grey value itself, for images whose pixels are all grey
+ *    (see pdq-hasher.ts for why); allGrey: whether every pixel of a run of RGB bytes is grey;
  *  - boxRows4 / boxRows1: the box filter along rows, with the reference's running sum (add
  *    entering sample, subtract leaving one, divide by the current window size) kept per row;
  *    four rows run side by side so their serial sums overlap in the CPU;
@@ -33,18 +34,26 @@ export const LAYOUT = (() => {
   const a64 = dctT + 64 * 16 * 4;
   const t16x64 = a64 + 64 * 64 * 4;
   const b16 = t16x64 + 16 * 64 * 4;
-  const end = b16 + 16 * 16 * 4;
-  return { rgb, planeA, planeB, sums, rowCounts, colCounts, dct, dctT, a64, t16x64, b16, end } as const;
+  const flag = b16 + 16 * 16 * 4;
+  // 16 spare bytes: allGrey's last comparison reads one byte past the run it checks.
+  const end = flag + 16;
+  return { rgb, planeA, planeB, sums, rowCounts, colCounts, dct, dctT, a64, t16x64, b16, flag, end } as const;
 })();
 
 const PAGE = 65536;
 const MEMORY_PAGES = Math.ceil(LAYOUT.end / PAGE);
 
+/** RGB bytes at `src` (rows x cols x 3, packed) to float luma at `dst` (row stride in floats). */
+export type LumaKernel = (src: number, dst: number, rows: number, cols: number, stride: number) => void;
+
 export interface PdqKernels {
   readonly u8: Uint8Array;
   readonly f32: Float32Array;
-  /** RGB bytes at `src` (rows x cols x 3, packed) to float luma at `dst` (row stride in floats). */
-  luma(src: number, dst: number, rows: number, cols: number, stride: number): void;
+  readonly luma: LumaKernel;
+  /** The same layout, luma = R (for images whose pixels are all grey). */
+  readonly lumaGrey: LumaKernel;
+  /** Stores at `flag` (i32) 1 when the `bytes` RGB bytes at `src` (a multiple of 48) are all grey pixels, else 0. */
+  allGrey(src: number, bytes: number, flag: number): void;
   /** Box filter along `rows` rows (a multiple of 4 for boxRows4). counts: f32 window size per column. */
   boxRows4(
     input: number,
@@ -90,8 +99,8 @@ export interface PdqKernels {
  * Rows are processed in groups of 4 pixels; the last group may spill into the row's padding
  * columns (stride is a multiple of 4) and reads past the row's last byte, both harmless.
  */
-function lumaKernel(): FunctionBuilder {
-  const fn = new FunctionBuilder('luma', ['src', 'dst', 'rows', 'cols', 'stride'], {
+function lumaKernel(grey: boolean): FunctionBuilder {
+  const fn = new FunctionBuilder(grey ? 'lumaGrey' : 'luma', ['src', 'dst', 'rows', 'cols', 'stride'], {
     r: 'i32',
     c: 'i32',
     p: 'i32',
@@ -99,11 +108,15 @@ function lumaKernel(): FunctionBuilder {
     px: 'v128',
   });
   const ZERO = 16; // shuffle index of a byte from the all-zero second operand
-  const channel = (coefficient: number, offset: number) => {
-    fn.f32(coefficient).op('f32x4.splat');
+  const spread = (offset: number) => {
     fn.get('px').v128(new Array<number>(16).fill(0));
     fn.shuffle([0, 1, 2, 3].flatMap((i) => [i * 3 + offset, ZERO, ZERO, ZERO]));
-    fn.op('f32x4.convert_i32x4_s', 'f32x4.mul');
+    fn.op('f32x4.convert_i32x4_s');
+  };
+  const channel = (coefficient: number, offset: number) => {
+    fn.f32(coefficient).op('f32x4.splat');
+    spread(offset);
+    fn.op('f32x4.mul');
   };
   fn.i32(0).set('r');
   fn.whileLess('r', 'rows', 1, () => {
@@ -113,14 +126,48 @@ function lumaKernel(): FunctionBuilder {
     fn.whileLess('c', 'cols', 4, () => {
       fn.get('p').mem('v128.load').set('px');
       fn.get('q');
-      channel(0.299, 0);
-      channel(0.587, 1);
-      fn.op('f32x4.add');
-      channel(0.114, 2);
-      fn.op('f32x4.add').mem('v128.store');
+      if (grey) {
+        spread(0);
+      } else {
+        channel(0.299, 0);
+        channel(0.587, 1);
+        fn.op('f32x4.add');
+        channel(0.114, 2);
+        fn.op('f32x4.add');
+      }
+      fn.mem('v128.store');
       fn.inc('p', 12).inc('q', 16);
     });
   });
+  return fn;
+}
+
+/**
+ * 16 pixels (48 bytes, three vectors) per step: a pixel is grey when byte j equals byte j+1 for
+ * its first two bytes, so each vector is compared with itself shifted by one byte and the
+ * comparisons of each pixel's third byte (with the next pixel's first) are masked off. Leaves
+ * the loop at the first colour pixel: a colour frame usually shows one within a few pixels.
+ */
+function allGreyKernel(): FunctionBuilder {
+  const fn = new FunctionBuilder('allGrey', ['src', 'bytes', 'flag'], { p: 'i32', end: 'i32', bad: 'v128' });
+  const mask = (start: number) => Array.from({ length: 16 }, (_, j) => ((start + j) % 3 === 2 ? 0 : 0xff));
+  fn.get('src').get('bytes').op('i32.add').set('end');
+  fn.v128(new Array<number>(16).fill(0)).set('bad');
+  fn.get('src').set('p');
+  fn.whileLess('p', 'end', 48, () => {
+    for (const offset of [0, 16, 32]) {
+      fn.get('bad').v128(mask(offset));
+      fn.get('p')
+        .mem('v128.load', offset)
+        .get('p')
+        .mem('v128.load', offset + 1)
+        .op('i8x16.eq');
+      fn.op('v128.andnot', 'v128.or').set('bad');
+    }
+    fn.get('bad').op('v128.any_true');
+    fn.ifTrue(() => fn.get('end').set('p'));
+  });
+  fn.get('flag').get('bad').op('v128.any_true', 'i32.eqz').mem('i32.store');
   return fn;
 }
 
@@ -319,7 +366,10 @@ let compiled: object | undefined;
 /** Compiles once per process; each call returns kernels with their own memory. */
 export function createPdqKernels(): PdqKernels {
   compiled ??= new WebAssembly.Module(
-    assembleModule([lumaKernel(), boxRowsKernel(4), boxRowsKernel(1), boxColsKernel(), dctKernel()], MEMORY_PAGES),
+    assembleModule(
+      [lumaKernel(false), lumaKernel(true), allGreyKernel(), boxRowsKernel(4), boxRowsKernel(1), boxColsKernel(), dctKernel()],
+      MEMORY_PAGES,
+    ),
   );
   const instance = new WebAssembly.Instance(compiled, {});
   const exports = instance.exports as Omit<PdqKernels, 'u8' | 'f32'> & { mem: { buffer: ArrayBuffer } };
@@ -328,6 +378,8 @@ export function createPdqKernels(): PdqKernels {
     u8: new Uint8Array(buffer),
     f32: new Float32Array(buffer),
     luma: exports.luma,
+    lumaGrey: exports.lumaGrey,
+    allGrey: exports.allGrey,
     boxRows4: exports.boxRows4,
     boxRows1: exports.boxRows1,
     boxCols: exports.boxCols,

@@ -10,12 +10,11 @@
  *    caught by the dihedral hashes instead);
  *  - alpha is dropped, keeping the stored colour values (the reference reads the first three
  *    channels and ignores the fourth);
- *  - greyscale is expanded to three equal channels; 16-bit samples are reduced to 8 bits.
+ *  - greyscale is expanded to three equal channels (the hasher takes the grey value as luma for
+ *    any image whose pixels are all grey, as the reference does); 16-bit samples are reduced to 8 bits.
  *
- * Known limits of "identical hash": for greyscale files the reference takes the grey value as
- * luma, while the luma formula on three equal channels can differ from it by one float32 ulp
- * (35 of 256 grey levels), which can flip a bit that sits exactly at the median; for 16-bit
- * files the reduction to 8 bits is libvips' (high byte), not necessarily ImageMagick's.
+ * Known limit of "identical hash": for 16-bit files the reduction to 8 bits is libvips' (high
+ * byte), not necessarily ImageMagick's.
  */
 import { stat } from 'node:fs/promises';
 import sharp from 'sharp';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../../src/cli/commands/hash.js';
-import { decodedVectors } from './pdq-vectors.js';
+import { decodedVectors, syntheticVectors } from './pdq-vectors.js';
 import { captureIO as capture } from '../../support/capture-io.js';
 
 describe('streamscreen hash', () => {
@@ -26,6 +26,15 @@ describe('streamscreen hash', () => {
     expect(code).toBe(0);
     const lines = c.out().trimEnd().split('\n');
     expect(lines).toEqual(vectors.map((v) => `${v.dihedral.join(',')},${v.quality},${v.path}`));
+  });
+
+  it('--dihedral prints every row of the generated set exactly (sizes 5 px to 1500 px, grey and colour)', async () => {
+    const synthetic = syntheticVectors();
+    const c = capture();
+    const code = await run(['--dihedral', ...synthetic.map((v) => v.path)], c.io);
+    expect(c.err()).toBe('');
+    expect(code).toBe(0);
+    expect(c.out().trimEnd().split('\n')).toEqual(synthetic.map((v) => `${v.dihedral.join(',')},${v.quality},${v.path}`));
   });
 
   it('prints hash,quality,file without --dihedral', async () => {

@@ -8,9 +8,20 @@ import { DIHEDRAL_ORDER } from '../../../src/domain/pdq.js';
 import { createPdqHasher } from '../../../src/worker/hash/pdq-hasher.js';
 import { hammingDistance, pdqFromHex, pdqToHex } from '../../../src/worker/hash/pdq-hash.js';
 import { readRgbImage } from '../../../src/worker/sampler/image-file.js';
-import { decodedVectors, originalVectors } from './pdq-vectors.js';
+import { decodedVectors, originalVectors, syntheticVectors, type DecodedVector } from './pdq-vectors.js';
 
 const hasher = createPdqHasher();
+
+async function expectBitExact(v: DecodedVector): Promise<void> {
+  const img = await readRgbImage(v.path);
+  const single = hasher.hash(img);
+  expect(pdqToHex(single.hash)).toBe(v.hash);
+  expect(single.quality).toBe(v.quality);
+
+  const dihedral = hasher.hashDihedral(img);
+  expect(DIHEDRAL_ORDER.map((name) => pdqToHex(dihedral.hashes[name]))).toEqual(v.dihedral);
+  expect(dihedral.quality).toBe(v.quality);
+}
 
 describe('PDQ on the reference-decoded PNGs (bit-exact)', () => {
   const vectors = decodedVectors();
@@ -20,14 +31,19 @@ describe('PDQ on the reference-decoded PNGs (bit-exact)', () => {
   });
 
   it.each(vectors.map((v) => [v.file, v] as const))('%s: hash, quality and all 8 dihedral hashes', async (_file, v) => {
-    const img = await readRgbImage(v.path);
-    const single = hasher.hash(img);
-    expect(pdqToHex(single.hash)).toBe(v.hash);
-    expect(single.quality).toBe(v.quality);
+    await expectBitExact(v);
+  });
+});
 
-    const dihedral = hasher.hashDihedral(img);
-    expect(DIHEDRAL_ORDER.map((name) => pdqToHex(dihedral.hashes[name]))).toEqual(v.dihedral);
-    expect(dihedral.quality).toBe(v.quality);
+describe('PDQ on the generated images (bit-exact; small symmetric and all-grey ones are the hard cases)', () => {
+  const vectors = syntheticVectors();
+
+  it('has the full generated set', () => {
+    expect(vectors.length).toBe(35);
+  });
+
+  it.each(vectors.map((v) => [v.file, v] as const))('%s: hash, quality and all 8 dihedral hashes', async (_file, v) => {
+    await expectBitExact(v);
   });
 });
 

@@ -94,6 +94,71 @@ describe('PDQ hasher = plain oracle', () => {
   });
 });
 
+/** The same picture with R = G = B: every pixel grey. */
+function grey(img: RgbImage): RgbImage {
+  const data = new Uint8Array(img.data.length);
+  for (let i = 0; i < data.length; i += 3) data.fill(img.data[i + 1]!, i, i + 3);
+  return { width: img.width, height: img.height, data };
+}
+
+describe('PDQ hasher on all-grey images (the reference reads them as greyscale: luma = grey value)', () => {
+  // Sizes cover the in-memory check (tails that are not whole 16-pixel groups), the 64x64
+  // shortcut, and originals over 512 px checked chunk by chunk.
+  it.each([
+    [5, 5],
+    [64, 64],
+    [70, 70],
+    [128, 96],
+    [333, 17],
+    [1000, 700],
+    [1280, 720],
+  ] as Array<[number, number]>)('grey %ix%i = oracle', (w, h) => expectSameAsOracle(grey(synthetic(w, h, w + 7 * h))));
+
+  /** A radial grey ramp: symmetric, so many DCT coefficients sit at the median and the luma rule decides them. */
+  function radial(w: number, h: number): RgbImage {
+    const data = new Uint8Array(w * h * 3);
+    const scale = 255 / Math.hypot(w / 2, h / 2);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++)
+        data.fill(Math.round(255 - scale * Math.hypot(x - (w - 1) / 2, y - (h - 1) / 2)), (y * w + x) * 3, (y * w + x + 1) * 3);
+    }
+    return { width: w, height: h, data };
+  }
+
+  /**
+   * Mirror-symmetric 16x16 blocks of the grey levels whose RGB-formula luma is not the level
+   * itself (35 of 256): big enough to be reduced to 512, symmetric enough that the luma rule
+   * decides bits after the reduction.
+   */
+  function mirroredBlocks(side: number, seed: number): RgbImage {
+    const f = Math.fround;
+    const levels = Array.from({ length: 256 }, (_, v) => v).filter((v) => f(f(f(f(0.299) * v) + f(f(0.587) * v)) + f(f(0.114) * v)) !== v);
+    const r = rng(seed);
+    const grid = Array.from({ length: 64 }, () => levels[Math.floor(r() * levels.length)]!);
+    const cell = (c: number) => Math.floor((Math.min(c, side - 1 - c) / side) * 16);
+    const data = new Uint8Array(side * side * 3);
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) data.fill(grid[cell(y) * 8 + cell(x)]!, (y * side + x) * 3, (y * side + x + 1) * 3);
+    }
+    return { width: side, height: side, data };
+  }
+
+  // At 1024 px the reduction keeps even coordinates only: pixels 1 and 1024*1024-1 are dropped.
+  it.each([
+    ['radial 70x70', 0, () => radial(70, 70)],
+    ['radial 70x70', 70 * 70 - 1, () => radial(70, 70)],
+    ['blocks 1024x1024', 1, () => mirroredBlocks(1024, 1)],
+    ['blocks 1024x1024', 1024 * 1024 - 1, () => mirroredBlocks(1024, 1)],
+  ] as Array<[string, number, () => RgbImage]>)('%s: one colour pixel (#%i) makes the whole image colour', (_name, at, make) => {
+    const img = make();
+    const tinted = { ...img, data: Uint8Array.from(img.data) };
+    tinted.data[at * 3 + 2] = tinted.data[at * 3 + 2]! ^ 1;
+    expectSameAsOracle(img);
+    expectSameAsOracle(tinted);
+    expect(pdqToHex(hasher.hash(tinted).hash)).not.toBe(pdqToHex(hasher.hash(img).hash));
+  });
+});
+
 describe('PDQ hasher contract', () => {
   it('images under 5 px on a side: all-zero hashes, quality 0', () => {
     for (const [w, h] of [

@@ -37,6 +37,21 @@ function reduceTo512(img: RgbImage): RgbImage {
   return { width: 512, height: 512, data: out };
 }
 
+/** Every pixel has R = G = B (the reference's decoder then hands it over as greyscale). */
+function isGrey(img: RgbImage): boolean {
+  for (let i = 0; i < img.data.length; i += 3) {
+    if (img.data[i] !== img.data[i + 1] || img.data[i] !== img.data[i + 2]) return false;
+  }
+  return true;
+}
+
+/** Greyscale input: the reference takes the grey value itself as luma. */
+function lumaOfGrey(img: RgbImage): Float32Array {
+  const out = new Float32Array(img.width * img.height);
+  for (let i = 0; i < out.length; i++) out[i] = img.data[i * 3]!;
+  return out;
+}
+
 function luma(img: RgbImage): Float32Array {
   const r = f(0.299);
   const g = f(0.587);
@@ -223,7 +238,8 @@ function transformed(b: Float32Array, t: (typeof DIHEDRAL)[number]): Float32Arra
 function dctOf(img: RgbImage, skipFilterAt64: boolean): { b: Float32Array; quality: number } | undefined {
   const small = reduceTo512(img);
   if (small.width < 5 || small.height < 5) return undefined;
-  const y = luma(small);
+  // Greyness is the decoder's verdict on the whole original, before the 512 reduction.
+  const y = isGrey(img) ? lumaOfGrey(small) : luma(small);
   let a: Float32Array;
   // The reference's single-hash path takes an exact 64x64 input as already downsampled.
   if (skipFilterAt64 && small.width === 64 && small.height === 64) a = y;

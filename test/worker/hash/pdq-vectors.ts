@@ -31,7 +31,16 @@ function rows(csv: string, columns: number): string[][] {
 }
 
 export function decodedVectors(): DecodedVector[] {
-  return rows('decoded-hashes.csv', 10).map(([file, hash, quality, ...rest]) => ({
+  return dihedralRows('decoded-hashes.csv');
+}
+
+/** The generated images (gradients, radial, plasma, symmetric patterns; 5 px to 1500 px) with the reference's hashes. */
+export function syntheticVectors(): DecodedVector[] {
+  return dihedralRows('synthetic-hashes.csv');
+}
+
+function dihedralRows(csv: string): DecodedVector[] {
+  return rows(csv, 10).map(([file, hash, quality, ...rest]) => ({
     file: file!,
     path: PDQ_VECTORS_DIR + file!,
     hash: hash!,
