@@ -1,4 +1,4 @@
-import { buildHashIndexAsync } from './build-index.js';
+import { buildHashIndexAsync, listDataInIndexOrder } from './build-index.js';
 import type { IndexOptions } from './hash-index.js';
 import type { HashListAction, HashListMeta, LoadedList } from './hash-list.js';
 import type { ParsedHashList } from './parse-hashlist.js';
@@ -13,8 +13,9 @@ export interface ListIdentity {
 
 /** Indexes a parsed list (without blocking the event loop for long) and stamps its metadata. */
 export async function indexParsedList(parsed: ParsedHashList, identity: ListIdentity, options: IndexOptions = {}): Promise<LoadedList> {
-  const { data } = parsed;
-  const index = await buildHashIndexAsync(data.hashes, data.count, options);
+  const built = await buildHashIndexAsync(parsed.data.hashes, parsed.data.count, options);
+  const data = listDataInIndexOrder(parsed.data, built);
+  const { index } = built;
   const meta: HashListMeta = {
     id: identity.id,
     action: identity.action ?? 'kill',

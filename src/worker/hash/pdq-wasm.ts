@@ -1,5 +1,5 @@
 /**
- * PDQ's heavy steps as WebAssembly kernels (see pdq-wasm-asm.ts for why), each a literal
+ * PDQ's heavy steps as WebAssembly kernels (see wasm-asm.ts for why), each a literal
  * float32 transcription of the reference:
  *  - luma: (0.299 R + 0.587 G) + 0.114 B, each product and sum rounded to float32, four
  *    pixels per f32x4; lumaGrey: the grey value itself, for images whose pixels are all grey
@@ -15,7 +15,7 @@
  * Planes are row-major float32 with a row stride rounded up to 4 floats so f32x4 column
  * groups never straddle rows; the padding columns are computed but never read.
  */
-import { assembleModule, FunctionBuilder } from './pdq-wasm-asm.js';
+import { assembleModule, FunctionBuilder } from './wasm-asm.js';
 
 /** Largest side the kernels accept; bigger images are reduced to 512x512 first. */
 export const KERNEL_MAX_SIDE = 512;

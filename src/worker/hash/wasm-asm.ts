@@ -1,38 +1,67 @@
 /**
- * A minimal WebAssembly binary writer: just enough to express PDQ's inner loops.
+ * A minimal WebAssembly binary writer: just enough to express PDQ's inner loops (pdq-wasm.ts)
+ * and the hash index's search (index-mih-kernel.ts).
  *
- * Why WebAssembly at all: PDQ must reproduce float32 arithmetic exactly. In JavaScript every
+ * Why WebAssembly for PDQ: it must reproduce float32 arithmetic exactly. In JavaScript every
  * float32 operation is a double operation plus Math.fround, i.e. two extra conversions, and
  * that conversion traffic is what bounds the blur passes. WebAssembly's f32 and f32x4
  * instructions are IEEE single precision (round to nearest even, no fused multiply-add in
  * the non-relaxed instruction set), so they compute the reference's float expressions
  * natively and four lanes at a time. We write the few bytes of the module ourselves rather
- * than ship a compiled blob, so the kernels stay readable and reviewable in TypeScript.
+ * than ship a compiled blob, so the kernels stay readable and reviewable in TypeScript. The index
+ * uses it for what JavaScript lacks: a popcount instruction, 64-bit integers and SIMD compares.
  *
  * Binary format: https://webassembly.github.io/spec/core/binary/ (and the SIMD proposal's
  * opcode table, now part of the standard).
  */
-export type ValType = 'i32' | 'f32' | 'v128';
+export type ValType = 'i32' | 'i64' | 'f32' | 'v128';
 
-const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
+const VALTYPE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, v128: 0x7b };
 
 /** Single-byte opcodes, and SIMD opcodes (prefix 0xfd, then a LEB128 number). */
 const OPS = {
+  select: [0x1b],
   'i32.eqz': [0x45],
   'i32.eq': [0x46],
   'i32.ne': [0x47],
   'i32.lt_s': [0x48],
+  'i32.lt_u': [0x49],
+  'i32.gt_u': [0x4b],
+  'i32.le_u': [0x4d],
   'i32.ge_s': [0x4e],
+  'i32.ge_u': [0x4f],
+  'i32.ctz': [0x68],
+  'i32.popcnt': [0x69],
   'i32.add': [0x6a],
   'i32.sub': [0x6b],
   'i32.mul': [0x6c],
+  'i32.and': [0x71],
+  'i32.or': [0x72],
+  'i32.xor': [0x73],
   'i32.shl': [0x74],
+  'i32.shr_u': [0x76],
+  'i32.rotl': [0x77],
+  'i64.popcnt': [0x7b],
+  'i64.add': [0x7c],
+  'i64.xor': [0x85],
+  'i64.shr_u': [0x88],
+  'i32.wrap_i64': [0xa7],
   'f32.add': [0x92],
   'f32.sub': [0x93],
   'f32.mul': [0x94],
   'f32.div': [0x95],
   'f32.convert_i32_u': [0xb3],
+  'i8x16.splat': [0xfd, 15],
+  'i32x4.splat': [0xfd, 17],
   'f32x4.splat': [0xfd, 19],
+  'i8x16.le_u': [0xfd, 42],
+  'i32x4.le_u': [0xfd, 62],
+  'i32x4.eq': [0xfd, 55],
+  'v128.and': [0xfd, 78],
+  'v128.xor': [0xfd, 81],
+  'i8x16.popcnt': [0xfd, 98],
+  'i8x16.bitmask': [0xfd, 100],
+  'i32x4.bitmask': [0xfd, 164, 1],
   'f32x4.convert_i32x4_s': [0xfd, 250, 1],
   'f32x4.add': [0xfd, 228, 1],
   'f32x4.sub': [0xfd, 229, 1],
@@ -48,6 +77,10 @@ export type Op = keyof typeof OPS;
 /** Memory instructions with their natural alignment (log2 bytes). */
 const MEM_OPS = {
   'i32.load8_u': { code: [0x2d], align: 0 },
+  'i32.load16_u': { code: [0x2f], align: 1 },
+  'i32.load': { code: [0x28], align: 2 },
+  'i32.store8': { code: [0x3a], align: 0 },
+  'i64.load': { code: [0x29], align: 3 },
   'f32.load': { code: [0x2a], align: 2 },
   'f32.store': { code: [0x38], align: 2 },
   'i32.store': { code: [0x36], align: 2 },
@@ -162,11 +195,48 @@ export class FunctionBuilder {
     return typeof v === 'number' ? this.i32(v) : this.get(v);
   }
 
+  /** i64.const (small values: the kernels need shift counts) */
+  i64(value: number): this {
+    this.bytes.push(0x42);
+    sleb(value | 0, this.bytes);
+    return this;
+  }
+
+  /** while (local !== 0) { body } */
+  whileNonZero(name: string, body: () => void): this {
+    this.bytes.push(0x02, 0x40, 0x03, 0x40);
+    this.get(name).op('i32.eqz');
+    this.bytes.push(0x0d, 1);
+    body();
+    this.bytes.push(0x0c, 0, 0x0b, 0x0b);
+    return this;
+  }
+
   /** if (the i32 on the stack is non-zero) { body } */
   ifTrue(body: () => void): this {
     this.bytes.push(0x04, 0x40); // if (no result)
     body();
     this.bytes.push(0x0b);
+    return this;
+  }
+
+  /** if (the i32 on the stack is non-zero) { then } else { otherwise } */
+  ifElse(then: () => void, otherwise: () => void): this {
+    this.bytes.push(0x04, 0x40);
+    then();
+    this.bytes.push(0x05);
+    otherwise();
+    this.bytes.push(0x0b);
+    return this;
+  }
+
+  /** do { body; counter += step } while (counter < limit): the body runs at least once. */
+  doWhileLess(counter: string, limit: number | string, step: number | string, body: () => void): this {
+    this.bytes.push(0x03, 0x40); // loop (no result)
+    body();
+    this.inc(counter, step);
+    this.get(counter).value(limit).op('i32.lt_s');
+    this.bytes.push(0x0d, 0, 0x0b); // br_if 0 (continue), end loop
     return this;
   }
 
@@ -182,8 +252,12 @@ export class FunctionBuilder {
   }
 }
 
-/** Assembles a module exporting the functions (no results) and its own fixed-size memory "mem". */
-export function assembleModule(functions: readonly FunctionBuilder[], memoryPages: number): Uint8Array {
+/**
+ * Assembles a module exporting the functions (no results) and either its own fixed-size memory
+ * "mem" (`memory` pages) or, with 'import', the memory the instance is given as `env.mem` (one
+ * compiled module then serves memories of any size).
+ */
+export function assembleModule(functions: readonly FunctionBuilder[], memory: number | 'import'): Uint8Array {
   const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const section = (id: number, body: number[]) => {
     out.push(id);
@@ -209,9 +283,14 @@ export function assembleModule(functions: readonly FunctionBuilder[], memoryPage
   };
 
   section(1, vec(functions.map((f) => [0x60, ...u(f.params.length), ...f.params.map(() => VALTYPE.i32), 0])));
+  if (memory === 'import') section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x00, 0]]));
   section(3, vec(functions.map((_, i) => u(i))));
-  section(5, vec([[0x01, ...u(memoryPages), ...u(memoryPages)]]));
-  section(7, vec([...functions.map((f, i) => [...name(f.name), 0x00, ...u(i)]), [...name('mem'), 0x02, 0]]));
+  const exports = functions.map((f, i) => [...name(f.name), 0x00, ...u(i)]);
+  if (memory !== 'import') {
+    section(5, vec([[0x01, ...u(memory), ...u(memory)]]));
+    exports.push([...name('mem'), 0x02, 0]);
+  }
+  section(7, vec(exports));
   section(
     10,
     vec(
