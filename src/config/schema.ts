@@ -13,8 +13,18 @@ export const HashListConfigSchema = z.strictObject({
   /** Stable id, reported in every match and used as the object name when distributed over NATS. */
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'list id: 1-64 of A-Z a-z 0-9 _ -'),
   path: z.string().min(1),
-  /** `kill` for confirmed abuse material lists; `escalate` for lower-confidence or non-CSAM lists. */
-  action: z.enum(['kill', 'escalate']).default('kill'),
+  /**
+   * `kill` for confirmed abuse material lists; `escalate` for lower-confidence or non-CSAM lists;
+   * `negative` for hashes known to be benign or to cause false matches (a platform's logo card):
+   * a frame within a negative list's distance has its matches on every other list suppressed.
+   */
+  action: z.enum(['kill', 'escalate', 'negative']).default('kill'),
+  /**
+   * This list's match distance instead of hash.maxDistance: a list of near-duplicate-prone
+   * images (text cards, UI screens) may need a tighter one, a list of heavily re-encoded
+   * material a looser one.
+   */
+  maxDistance: z.number().int().min(0).max(128).optional(),
   label: z.string().optional(),
   source: z.string().optional(),
   enabled: z.boolean().default(true),
@@ -89,6 +99,28 @@ export const ConfigSchema = z.strictObject({
       minQuality: z.number().int().min(0).max(100).default(50),
       /** Also match rotated and mirrored frames (8 hashes per frame); costs 8 look-ups. */
       dihedral: z.boolean().default(false),
+      /**
+       * Flood quarantine: a list entry that matches on more than `maxStreams` distinct streams
+       * within `windowMs` stops acting (its matches keep being counted and logged) and is reported
+       * on screening.quarantine, so one bad hash (a false positive on a common image) cannot kill
+       * thousands of streams. Shared across workers in a JetStream KV bucket; released with
+       * `streamscreen hashlist release`.
+       */
+      quarantine: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /**
+           * 10 distinct streams in 10 minutes: far above how often confirmed material recurs on a
+           * platform's live streams, far below the damage of a false entry on a common image.
+           */
+          maxStreams: z.number().int().min(1).default(10),
+          windowMs: positiveMs(600_000),
+          bucket: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]+$/)
+            .default('screening-quarantine'),
+        })
+        .prefault({}),
       /**
        * Lists distributed through a JetStream Object Store (`streamscreen hashlist publish`).
        * Every worker watches the bucket and swaps a new version in within seconds.

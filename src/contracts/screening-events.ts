@@ -104,6 +104,26 @@ export const DeadLetterEventSchema = z
   })
   .describe('An inbound message that was refused, kept with the reason: never redelivered, never lost');
 
+export const QuarantineEventSchema = z
+  .strictObject({
+    schemaVersion: SchemaVersionSchema,
+    type: z.literal('quarantine'),
+    eventId: z.string().min(1).describe('Deterministic id (list, hash, state and when), also the Nats-Msg-Id'),
+    state: z
+      .enum(['quarantined', 'released'])
+      .describe('quarantined: the entry stopped acting; released: an operator put it back into service'),
+    list: z.string().min(1).describe('Id of the hash list holding the entry'),
+    hash: Hex64Schema.describe("The list entry's PDQ hash"),
+    label: z.string().optional(),
+    streams: z.number().int().min(0).describe('Distinct streams the entry matched on within the window'),
+    streamIds: z.array(z.string()).max(50).describe('Some of those streams (the most recent), for the operator to check'),
+    maxStreams: z.number().int().min(1).describe('The threshold: more distinct streams than this within the window quarantines'),
+    windowMs: z.number().int().positive(),
+    at: IsoTimeSchema,
+    by: z.string().min(1).describe('The worker that quarantined the entry, or the operator who released it'),
+  })
+  .describe('A hash list entry matched on too many streams at once and stopped acting (or was released by an operator)');
+
 export type HashMatch = DeepReadonly<z.output<typeof HashMatchSchema>>;
 export type FrameRef = DeepReadonly<z.output<typeof FrameRefSchema>>;
 export type KillSwitchEvent = DeepReadonly<z.output<typeof KillSwitchEventSchema>>;
@@ -113,3 +133,4 @@ export type EscalationEvent = DeepReadonly<z.output<typeof EscalationEventSchema
 export type ScreeningFailureEvent = DeepReadonly<z.output<typeof ScreeningFailureEventSchema>>;
 export type DeadLetterReason = z.output<typeof DeadLetterReasonSchema>;
 export type DeadLetterEvent = DeepReadonly<z.output<typeof DeadLetterEventSchema>>;
+export type QuarantineEvent = DeepReadonly<z.output<typeof QuarantineEventSchema>>;

@@ -11,6 +11,7 @@ export const SUBJECTS = {
   failure: 'screening.failure',
   shadow: 'screening.shadow',
   deadLetter: 'screening.deadletter',
+  quarantine: 'screening.quarantine',
   /** Drafts (roadmap): not yet published by anything. */
   reviewDecision: 'review.decisions',
   evidenceRef: 'evidence.refs',

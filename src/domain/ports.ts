@@ -1,4 +1,4 @@
-import type { EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent } from '../contracts/index.js';
+import type { EscalationEvent, HashMatch, KillSwitchEvent, QuarantineEvent, ScreeningFailureEvent } from '../contracts/index.js';
 import type { RawFrame, RgbImage } from './frame.js';
 import type { PdqDihedralResult, PdqHash, PdqResult } from './pdq.js';
 import type { FrameSignals } from './signals.js';
@@ -28,13 +28,48 @@ export interface FrameHasher {
   hashDihedral?(image: RgbImage): PdqDihedralResult;
 }
 
+/** A frame hash within a negative list's distance: the frame's other matches are suppressed. */
+export interface NegativeHit {
+  readonly list: string;
+  readonly label?: string;
+  readonly distance: number;
+  readonly hash: string;
+}
+
+/** What one frame's hashes matched. */
+export interface FrameMatches {
+  /** Matches on kill and escalate lists that act: none when a negative list matched. */
+  readonly matches: readonly HashMatch[];
+  /** Negative-list hits (why `suppressed` is not acting). */
+  readonly negative: readonly NegativeHit[];
+  /** Matches a negative hit suppressed: counted and logged, never acted on. */
+  readonly suppressed: readonly HashMatch[];
+}
+
 export interface HashMatcher {
   /** False until the first hash lists are loaded: a worker must not screen without them. */
   readonly ready: boolean;
-  /** Matches for one frame hash; [] when the frame's quality is too low to match on. */
+  /** Acting matches for one frame hash; [] when the frame's quality is too low to match on. */
   match(hash: PdqHash, quality: number): HashMatch[];
-  /** Matches for the dihedral hashes of one frame, each list entry once at its smallest distance. */
+  /** Acting matches for the dihedral hashes of one frame, each list entry once at its smallest distance. */
   matchAny(hashes: readonly PdqHash[], quality: number): HashMatch[];
+  /** Everything one frame's hashes (one, or the 8 dihedral) matched, negative lists applied. */
+  matchFrame(hashes: readonly PdqHash[], quality: number): FrameMatches;
+}
+
+/** What the flood quarantine made of a frame's acting matches. */
+export interface GateResult {
+  /** Matches that act. */
+  readonly acting: readonly HashMatch[];
+  /** Matches of quarantined entries: counted and logged, not acted on. */
+  readonly quarantined: readonly HashMatch[];
+  /** Entries this call quarantined: to report (screening.quarantine). */
+  readonly newlyQuarantined: readonly QuarantineEvent[];
+}
+
+/** Flood quarantine (worker/hash/quarantine.ts): entries matching on too many streams stop acting. */
+export interface MatchGate {
+  screen(streamId: string, matches: readonly HashMatch[]): Promise<GateResult>;
 }
 
 export interface FrameClassifier {
@@ -47,4 +82,5 @@ export interface DecisionSink {
   killSwitch(event: KillSwitchEvent, signal?: AbortSignal): Promise<void>;
   escalation(event: EscalationEvent, signal?: AbortSignal): Promise<void>;
   failure(event: ScreeningFailureEvent, signal?: AbortSignal): Promise<void>;
+  quarantine(event: QuarantineEvent, signal?: AbortSignal): Promise<void>;
 }

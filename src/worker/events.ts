@@ -45,7 +45,11 @@ export interface WorkerEvents {
   /** Seconds from the frame leaving ffmpeg to the end of a stage. */
   'pipeline.latency': { readonly stage: 'hash' | 'classify' | 'decision'; readonly seconds: number };
   'pipeline.match': { readonly list: string };
-  'pipeline.decision': { readonly kind: 'killswitch' | 'escalation' | 'failure'; readonly shadow: boolean };
+  /** A match a negative list's hit on the same frame suppressed (`by`: the negative list). */
+  'pipeline.suppressed': { readonly list: string; readonly by: string };
+  /** A match of a quarantined list entry: counted, not acted on. */
+  'pipeline.quarantined': { readonly list: string };
+  'pipeline.decision': { readonly kind: 'killswitch' | 'escalation' | 'failure' | 'quarantine'; readonly shadow: boolean };
   /** Work skipped to stay within the budget, or lost: never silent. */
   'pipeline.shed': { readonly reason: 'classifier_failed' | 'classifiers_over_budget' | 'sampler_queue_full' };
   'pipeline.overBudget': Record<string, never>;

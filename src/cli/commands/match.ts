@@ -10,11 +10,13 @@ import { isPdqHex, pdqFromHex } from '../../worker/hash/pdq-hash.js';
 import { bucketTarget, connectOnce, type BucketFlags, type CommandEnv } from './hashlist.js';
 import { processIO, type CommandIO } from './io.js';
 
-const USAGE = `usage: streamscreen match HASH [--lists a,b] [--radius ${DEFAULT_MAX_DISTANCE}] [--file [ID=]PATH ...]
+const USAGE = `usage: streamscreen match HASH [--lists a,b] [--radius N] [--file [ID=]PATH ...]
                           [--config FILE] [--nats-url URL] [--bucket NAME]
 
 Looks one 64-hex PDQ hash up in the published hash lists (or in local --file lists) and prints
-each match as a JSON line: {"list","label","distance","hash","action"}. No quality gate applies.
+each match as a JSON line: {"list","label","distance","hash","action"}. No quality gate applies,
+and negative lists' hits are shown (action "negative") without suppressing the others. Each list
+matches at its own distance (default ${DEFAULT_MAX_DISTANCE}) unless --radius gives one for all.
 Server and bucket come from the config file (default config/streamscreen.json, or
 $STREAMSCREEN_CONFIG) and $NATS_URL, as for the worker; --nats-url and --bucket override them.
 With --file, neither NATS nor the config file is used.
@@ -47,8 +49,8 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Comman
     return 0;
   }
   if (positionals.length !== 1 || !isPdqHex(positionals[0]!)) return usage(io, 'expected one PDQ hash (64 hex digits)');
-  const radius = values.radius === undefined ? DEFAULT_MAX_DISTANCE : Number(values.radius);
-  if (!Number.isInteger(radius) || radius < 0 || radius > 256)
+  const radius = values.radius === undefined ? undefined : Number(values.radius);
+  if (radius !== undefined && (!Number.isInteger(radius) || radius < 0 || radius > 256))
     return usage(io, `--radius must be an integer 0..256, got '${values.radius}'`);
   const only = values.lists
     ?.split(',')
@@ -69,9 +71,9 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Comman
     const missing = [...wanted].filter((id) => !lists.some((l) => l.meta.id === id));
     if (missing.length) io.stderr.write(`streamscreen match: warning: no list named ${missing.join(', ')}\n`);
   }
-  const matcher = createHashMatcher({ maxDistance: radius });
+  const matcher = createHashMatcher();
   matcher.source('cli').replaceAll(lists);
-  const matches = matcher.lookup(pdqFromHex(positionals[0]!), { radius });
+  const matches = matcher.lookup(pdqFromHex(positionals[0]!), radius === undefined ? {} : { radius });
   for (const m of matches) io.stdout.write(`${JSON.stringify(m)}\n`);
   return matches.length ? 0 : 1;
 }

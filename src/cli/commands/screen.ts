@@ -84,7 +84,7 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Stream
   const print = async (event: object) => {
     io.stdout.write(JSON.stringify(event) + '\n');
   };
-  const sink: DecisionSink = { killSwitch: print, escalation: print, failure: print };
+  const sink: DecisionSink = { killSwitch: print, escalation: print, failure: print, quarantine: print };
   const screener = createScreener({ ...loaded, config }, stages, { workerId: 'cli', logger, events, sink });
 
   const ac = new AbortController();

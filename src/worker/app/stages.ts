@@ -5,7 +5,7 @@
 import type { LoadedConfig } from '../../config/index.js';
 import type { Emitter } from '../../domain/hooks.js';
 import type { Logger } from '../../domain/logger.js';
-import type { DecisionSink, FrameSourceFactory } from '../../domain/ports.js';
+import type { DecisionSink, FrameSourceFactory, MatchGate } from '../../domain/ports.js';
 import { openClassifier, type Classifier } from '../classify/index.js';
 import { faceAgeFactory } from '../classify/load-face-part.js';
 import type { WorkerEvents } from '../events.js';
@@ -44,6 +44,8 @@ export interface ScreenerWiring {
   readonly logger: Logger;
   readonly events: Emitter<WorkerEvents>;
   readonly sink: DecisionSink;
+  /** Flood quarantine shared by the workers (none for `screen`: one stream cannot flood). */
+  readonly gate?: MatchGate;
 }
 
 /** The per-stream screener over the shared stages: one wiring for the worker and `screen`. */
@@ -55,6 +57,7 @@ export function createScreener(loaded: LoadedConfig, stages: ScreeningStages, w:
     openSource: stages.openSource,
     hasher: createPdqHasher(),
     matcher: stages.matcher,
+    ...(w.gate ? { gate: w.gate } : {}),
     classifier: stages.classifier,
     sink: w.sink,
     policy: policyOptions(loaded.config),
@@ -131,5 +134,6 @@ export function sinkFor(publisher: DecisionPublisher): DecisionSink {
     killSwitch: async (event, signal) => void (await publisher.publishKillSwitch(event, { signal })),
     escalation: async (event, signal) => void (await publisher.publishEscalation(event, { signal })),
     failure: async (event, signal) => void (await publisher.publishFailure(event, { signal })),
+    quarantine: async (event, signal) => void (await publisher.publishQuarantine(event, { signal })),
   };
 }

@@ -13,6 +13,8 @@ import { createMetrics } from '../../metrics/metrics.js';
 import { startMetricsServer } from '../../metrics/server.js';
 import type { WorkerEvents } from '../events.js';
 import { createHashListSync, type HashListSync } from '../hash/object-store-sync.js';
+import { createQuarantineGate, type QuarantineGate } from '../hash/quarantine.js';
+import { createKvQuarantineStore, openQuarantineBucket } from '../hash/quarantine-kv.js';
 import { createIngest, defaultWorkerId } from '../intake/index.js';
 import { createDecisionPublisher } from '../publish/index.js';
 import { onAssignmentFor } from './assignment.js';
@@ -82,7 +84,30 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       await sync.start();
     }
 
-    const screener = createScreener(loaded, stages, { workerId, logger, events, sink: sinkFor(publisher) });
+    let gate: QuarantineGate | undefined;
+    const q = config.hash.quarantine;
+    if (q.enabled) {
+      const kv = await openQuarantineBucket(nc, q.bucket);
+      gate = resources.push(
+        'quarantine',
+        createQuarantineGate({
+          store: createKvQuarantineStore(kv),
+          options: { maxStreams: q.maxStreams, windowMs: q.windowMs },
+          workerId,
+          logger,
+        }),
+        (g) => g.stop(),
+      );
+      await gate.start();
+    }
+
+    const screener = createScreener(loaded, stages, {
+      workerId,
+      logger,
+      events,
+      sink: sinkFor(publisher),
+      ...(gate ? { gate } : {}),
+    });
     const ingest = createIngest({
       nc,
       logger,
@@ -102,6 +127,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       const r = readiness({
         'hash lists': stages.matcher.ready,
         ...(sync ? { 'object-store hash lists': sync.ready } : {}),
+        ...(gate ? { 'quarantine state': gate.ready } : {}),
         ...(stages.classifier ? { classifiers: stages.classifier.ready } : {}),
         nats: { ok: connection.connected(), detail: 'disconnected' },
         intake: { ok: intake.ok, detail: intake.reasons },

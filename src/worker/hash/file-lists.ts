@@ -52,7 +52,11 @@ export function validateSpecs(lists: readonly HashListSpec[], needPath: boolean)
     if (!HASH_LIST_ID_PATTERN.test(spec.id ?? '')) issues.push(`${at}: id must match ${HASH_LIST_ID_PATTERN}`);
     if (seen.has(spec.id)) issues.push(`${at}: duplicate id`);
     seen.add(spec.id);
-    if (spec.action !== undefined && !HASH_LIST_ACTIONS.includes(spec.action)) issues.push(`${at}: action must be kill or escalate`);
+    if (spec.action !== undefined && !HASH_LIST_ACTIONS.includes(spec.action))
+      issues.push(`${at}: action must be kill, escalate or negative`);
+    if (spec.maxDistance !== undefined && !(Number.isInteger(spec.maxDistance) && spec.maxDistance >= 0 && spec.maxDistance <= 128)) {
+      issues.push(`${at}: maxDistance must be an integer 0..128`);
+    }
     if (needPath && (spec.enabled ?? true) && !spec.path) issues.push(`${at}: path is required`);
   }
   if (issues.length) throw new ConfigError('invalid hash list configuration', issues);
@@ -184,7 +188,14 @@ function sameStamp(a: FileStamp, b: FileStamp): boolean {
 }
 
 function sameSettings(a: HashListSpec, b: HashListSpec): boolean {
-  return a.path === b.path && a.action === b.action && a.label === b.label && a.source === b.source && a.format === b.format;
+  return (
+    a.path === b.path &&
+    a.action === b.action &&
+    a.label === b.label &&
+    a.source === b.source &&
+    a.format === b.format &&
+    a.maxDistance === b.maxDistance
+  );
 }
 
 async function fileSha256(path: string): Promise<string> {

@@ -3,10 +3,13 @@ import type { LabelTable } from './label-pool.js';
 
 /**
  * What a hit on a list should cause. `kill` is for confirmed-CSAM lists (stop the stream now);
- * `escalate` for lower-confidence or non-CSAM lists (a human reviews).
+ * `escalate` for lower-confidence or non-CSAM lists (a human reviews); `negative` for hashes
+ * known to be benign or to cause false matches: a hit suppresses the frame's other matches.
  */
-export type HashListAction = 'kill' | 'escalate';
-export const HASH_LIST_ACTIONS: readonly HashListAction[] = ['kill', 'escalate'];
+export type HashListAction = 'kill' | 'escalate' | 'negative';
+export const HASH_LIST_ACTIONS: readonly HashListAction[] = ['kill', 'escalate', 'negative'];
+/** The actions whose hits act on a stream (and appear in events). */
+export type ActingAction = Exclude<HashListAction, 'negative'>;
 
 export type HashListFormat = 'text' | 'csv';
 
@@ -25,6 +28,8 @@ export interface HashListSpec {
   readonly source?: string;
   /** Defaults to true; a disabled list is not loaded at all. */
   readonly enabled?: boolean;
+  /** Match distance for this list; the matcher's maxDistance when absent. */
+  readonly maxDistance?: number;
   /** Forces a format instead of detecting it from the name and first line. */
   readonly format?: HashListFormat;
 }
@@ -61,6 +66,8 @@ export interface HashListMeta {
   readonly action: HashListAction;
   readonly label?: string;
   readonly source?: string;
+  /** This list's own match distance, when it has one. */
+  readonly maxDistance?: number;
   readonly format: HashListFormat;
   /** Lower-case hex SHA-256 of the file's bytes as loaded. */
   readonly sha256: string;

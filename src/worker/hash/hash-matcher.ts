@@ -1,7 +1,7 @@
 import type { HashMatch } from '../../contracts/index.js';
 import { HashListError } from '../../domain/errors.js';
 import type { PdqHash } from '../../domain/pdq.js';
-import type { HashMatcher } from '../../domain/ports.js';
+import type { FrameMatches, HashMatcher, NegativeHit } from '../../domain/ports.js';
 import { entryLabel, type HashListAction, type LoadedList } from './hash-list.js';
 import { pdqToHex } from './pdq-hash.js';
 
@@ -30,6 +30,8 @@ export interface ListSummary {
   readonly action: HashListAction;
   readonly label?: string;
   readonly source?: string;
+  /** The distance this list matches at (its own, or the matcher's). */
+  readonly maxDistance: number;
   readonly count: number;
   readonly sha256: string;
   readonly origin: string;
@@ -59,7 +61,17 @@ export interface HashListSource {
 export interface LookupOptions {
   /** Only these list ids (unknown ids are ignored). Default: every list. */
   readonly lists?: readonly string[];
+  /** One radius for every list; default each list's own distance. */
   readonly radius?: number;
+}
+
+/** An operator look-up's hit: any list, negative ones included. */
+export interface ListHit {
+  readonly list: string;
+  readonly label?: string;
+  readonly distance: number;
+  readonly hash: string;
+  readonly action: HashListAction;
 }
 
 /**
@@ -72,8 +84,8 @@ export interface HashMatcherService extends HashMatcher {
   readonly options: Required<HashMatcherOptions>;
   source(name: string): HashListSource;
   lists(): ListSummary[];
-  /** Operator look-up: no quality gate, any radius (the `match` command). */
-  lookup(hash: PdqHash, options?: LookupOptions): HashMatch[];
+  /** Operator look-up: no quality gate, no negative suppression, any radius (the `match` command, the lookup API). */
+  lookup(hash: PdqHash, options?: LookupOptions): ListHit[];
 }
 
 interface Served {
@@ -116,15 +128,19 @@ export function createHashMatcher(options: HashMatcherOptions = {}): HashMatcher
     sources.get(owner)!.loaded = true;
   };
 
-  const collect = (hash: PdqHash, radius: number, only: ReadonlySet<string> | undefined, into: Map<string, HashMatch>): void => {
-    const current = snapshot;
-    for (const { list } of current.values()) {
+  const radiusOf = (list: LoadedList): number => list.meta.maxDistance ?? resolved.maxDistance;
+
+  /**
+   * Every hit of `hash` on the served lists into `into`, keyed by list and entry: the same hash
+   * twice in one list (exports repeat entries), or found by two dihedral hashes, is one hit at
+   * its smallest distance.
+   */
+  const collect = (hash: PdqHash, radius: number | undefined, only: ReadonlySet<string> | undefined, into: Map<string, ListHit>): void => {
+    for (const { list } of snapshot.values()) {
       const { meta, data, index } = list;
       if (only && !only.has(meta.id)) continue;
-      index.search(hash, radius, (entry, distance) => {
-        const words = data.hashes.subarray(entry * 16, entry * 16 + 16);
-        const hex = pdqToHex(words);
-        // The same hash twice in one list (exports repeat entries) is one match.
+      index.search(hash, radius ?? radiusOf(list), (entry, distance) => {
+        const hex = pdqToHex(data.hashes.subarray(entry * 16, entry * 16 + 16));
         const key = `${meta.id}\u0000${hex}`;
         const seen = into.get(key);
         if (seen && seen.distance <= distance) return;
@@ -134,10 +150,27 @@ export function createHashMatcher(options: HashMatcherOptions = {}): HashMatcher
     }
   };
 
-  const ordered = (found: Map<string, HashMatch>): HashMatch[] =>
-    [...found.values()].sort(
-      (a, b) => actionRank(a) - actionRank(b) || a.distance - b.distance || a.list.localeCompare(b.list) || a.hash.localeCompare(b.hash),
-    );
+  const byPriority = <T extends { action?: string; distance: number; list: string; hash: string }>(a: T, b: T): number =>
+    actionRank(a.action) - actionRank(b.action) || a.distance - b.distance || a.list.localeCompare(b.list) || a.hash.localeCompare(b.hash);
+
+  const NO_MATCHES: FrameMatches = { matches: [], negative: [], suppressed: [] };
+
+  const matchFrame = (hashes: readonly PdqHash[], quality: number): FrameMatches => {
+    if (!(quality >= resolved.minQuality)) return NO_MATCHES;
+    const found = new Map<string, ListHit>();
+    for (const h of hashes) collect(h, undefined, undefined, found);
+    if (found.size === 0) return NO_MATCHES;
+    const acting: HashMatch[] = [];
+    const negative: NegativeHit[] = [];
+    for (const { action, ...hit } of found.values()) {
+      if (action === 'negative') negative.push(hit);
+      else acting.push({ ...hit, action });
+    }
+    acting.sort(byPriority);
+    negative.sort(byPriority);
+    // A frame a negative list recognises (a logo card, a known false match) acts on nothing.
+    return negative.length ? { matches: [], negative, suppressed: acting } : { matches: acting, negative, suppressed: [] };
+  };
 
   const service: HashMatcherService = {
     options: resolved,
@@ -147,18 +180,16 @@ export function createHashMatcher(options: HashMatcherOptions = {}): HashMatcher
       return true;
     },
     match(hash, quality) {
-      return service.matchAny([hash], quality);
+      return [...matchFrame([hash], quality).matches];
     },
     matchAny(hashes, quality) {
-      if (!(quality >= resolved.minQuality)) return [];
-      const found = new Map<string, HashMatch>();
-      for (const h of hashes) collect(h, resolved.maxDistance, undefined, found);
-      return ordered(found);
+      return [...matchFrame(hashes, quality).matches];
     },
+    matchFrame,
     lookup(hash, lookupOptions = {}) {
-      const found = new Map<string, HashMatch>();
-      collect(hash, lookupOptions.radius ?? resolved.maxDistance, lookupOptions.lists ? new Set(lookupOptions.lists) : undefined, found);
-      return ordered(found);
+      const found = new Map<string, ListHit>();
+      collect(hash, lookupOptions.radius, lookupOptions.lists ? new Set(lookupOptions.lists) : undefined, found);
+      return [...found.values()].sort(byPriority);
     },
     source(name) {
       if (sources.has(name)) throw new Error(`hash list source '${name}' registered twice`);
@@ -179,6 +210,7 @@ export function createHashMatcher(options: HashMatcherOptions = {}): HashMatcher
           action: meta.action,
           ...(meta.label === undefined ? {} : { label: meta.label }),
           ...(meta.source === undefined ? {} : { source: meta.source }),
+          maxDistance: meta.maxDistance ?? resolved.maxDistance,
           count: data.count,
           sha256: meta.sha256,
           origin: meta.origin,
@@ -194,6 +226,7 @@ export function createHashMatcher(options: HashMatcherOptions = {}): HashMatcher
   return service;
 }
 
-function actionRank(m: HashMatch): number {
-  return (m.action ?? 'kill') === 'kill' ? 0 : 1;
+/** Kill-list hits first, then escalate, then negative. */
+function actionRank(action: string | undefined): number {
+  return (action ?? 'kill') === 'kill' ? 0 : action === 'escalate' ? 1 : 2;
 }

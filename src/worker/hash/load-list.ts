@@ -8,6 +8,7 @@ export interface ListIdentity {
   readonly action?: HashListAction;
   readonly label?: string;
   readonly source?: string;
+  readonly maxDistance?: number;
   readonly origin: string;
 }
 
@@ -21,6 +22,7 @@ export async function indexParsedList(parsed: ParsedHashList, identity: ListIden
     action: identity.action ?? 'kill',
     ...(identity.label === undefined ? {} : { label: identity.label }),
     ...(identity.source === undefined ? {} : { source: identity.source }),
+    ...(identity.maxDistance === undefined ? {} : { maxDistance: identity.maxDistance }),
     format: data.format,
     sha256: parsed.sha256,
     origin: identity.origin,

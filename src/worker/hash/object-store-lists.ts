@@ -18,6 +18,8 @@ export interface PublishedListMeta {
   readonly action: HashListAction;
   readonly label?: string;
   readonly source?: string;
+  /** The list's own match distance, when it has one. */
+  readonly maxDistance?: number;
   /** Lower-case hex SHA-256 of the object's bytes. */
   readonly sha256: string;
   readonly format: HashListFormat;
@@ -36,6 +38,7 @@ export function encodeListMetadata(meta: PublishedListMeta): Record<string, stri
     enabled: String(meta.enabled),
     ...(meta.label === undefined ? {} : { label: meta.label }),
     ...(meta.source === undefined ? {} : { source: meta.source }),
+    ...(meta.maxDistance === undefined ? {} : { max_distance: String(meta.maxDistance) }),
     ...(meta.publishedAt === undefined ? {} : { published_at: meta.publishedAt }),
   };
 }
@@ -49,7 +52,11 @@ export function decodeListMetadata(info: Pick<ObjectInfo, 'name' | 'metadata' | 
   };
   if (!HASH_LIST_ID_PATTERN.test(info.name)) fail(`name is not a valid list id`);
   const action = (m.action ?? 'kill') as HashListAction;
-  if (!HASH_LIST_ACTIONS.includes(action)) fail(`action ${JSON.stringify(m.action)} is not kill or escalate`);
+  if (!HASH_LIST_ACTIONS.includes(action)) fail(`action ${JSON.stringify(m.action)} is not kill, escalate or negative`);
+  const maxDistance = m.max_distance === undefined ? undefined : Number(m.max_distance);
+  if (maxDistance !== undefined && !(Number.isInteger(maxDistance) && maxDistance >= 0 && maxDistance <= 128)) {
+    fail(`max_distance ${JSON.stringify(m.max_distance)} is not an integer 0..128`);
+  }
   const sha256 = m.sha256 ?? '';
   if (!/^[0-9a-f]{64}$/.test(sha256)) fail('has no sha256');
   const format = m.format as HashListFormat | undefined;
@@ -65,6 +72,7 @@ export function decodeListMetadata(info: Pick<ObjectInfo, 'name' | 'metadata' | 
     enabled: m.enabled !== 'false',
     ...(m.label === undefined ? {} : { label: m.label }),
     ...(m.source === undefined ? {} : { source: m.source }),
+    ...(maxDistance === undefined ? {} : { maxDistance }),
     ...(m.published_at === undefined ? {} : { publishedAt: m.published_at }),
   };
 }
@@ -99,6 +107,7 @@ export interface PublishRequest {
   readonly source?: string;
   readonly format?: HashListFormat;
   readonly enabled?: boolean;
+  readonly maxDistance?: number;
 }
 
 export interface PublishResult {
@@ -121,7 +130,13 @@ export async function prepareHashList(request: PublishRequest): Promise<Prepared
     throw new HashListError(`list id ${JSON.stringify(request.id)} must match ${HASH_LIST_ID_PATTERN}`, request.file);
   }
   if (request.action !== undefined && !HASH_LIST_ACTIONS.includes(request.action)) {
-    throw new HashListError(`action must be kill or escalate, got ${JSON.stringify(request.action)}`, request.file);
+    throw new HashListError(`action must be kill, escalate or negative, got ${JSON.stringify(request.action)}`, request.file);
+  }
+  if (
+    request.maxDistance !== undefined &&
+    !(Number.isInteger(request.maxDistance) && request.maxDistance >= 0 && request.maxDistance <= 128)
+  ) {
+    throw new HashListError(`max distance must be an integer 0..128, got ${request.maxDistance}`, request.file);
   }
   const parsed = await parseHashListFile(request.file, request.format ? { format: request.format } : {});
   const meta: PublishedListMeta = {
@@ -134,6 +149,7 @@ export async function prepareHashList(request: PublishRequest): Promise<Prepared
     publishedAt: new Date().toISOString(),
     ...(request.label === undefined ? {} : { label: request.label }),
     ...(request.source === undefined ? {} : { source: request.source }),
+    ...(request.maxDistance === undefined ? {} : { maxDistance: request.maxDistance }),
   };
   return { file: request.file, meta, bytes: parsed.bytes, skippedOtherTypes: parsed.data.stats.skippedOtherTypes };
 }
@@ -217,6 +233,7 @@ export async function downloadHashList(os: ObjectStore, name: string, index: Ind
       action: meta.action,
       ...(meta.label ? { label: meta.label } : {}),
       ...(meta.source ? { source: meta.source } : {}),
+      ...(meta.maxDistance === undefined ? {} : { maxDistance: meta.maxDistance }),
       origin: `${where}@${info.nuid}`,
     },
     index,

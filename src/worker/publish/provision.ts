@@ -1,5 +1,6 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { SUBJECTS } from '../../contracts/index.js';
 import type { Logger } from '../../domain/logger.js';
 import { ensureStream } from './ensure-stream.js';
 import type { PublisherOptions } from './options.js';
@@ -21,6 +22,7 @@ export async function provisionDecisionStreams(jsm: JetStreamManager, o: Publish
         `${o.failureSubjectPrefix}.*`,
         `${o.shadowSubjectPrefix}.killswitch.*`,
         `${o.shadowSubjectPrefix}.escalation.*`,
+        SUBJECTS.quarantine,
       ],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,

@@ -1,7 +1,7 @@
 import type { JetStreamClient, PubAck, StreamInfo } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../contracts/index.js';
-import { STREAM_ID_PATTERN } from '../../contracts/index.js';
+import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, QuarantineEvent, ScreeningFailureEvent } from '../../contracts/index.js';
+import { STREAM_ID_PATTERN, SUBJECTS } from '../../contracts/index.js';
 import { PublishError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
 import { classifyPublishError } from './classify-error.js';
@@ -23,6 +23,8 @@ export interface DecisionPublisher {
   publishFailure(event: ScreeningFailureEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
   /** `screening.deadletter`. */
   publishDeadLetter(event: DeadLetterEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
+  /** `screening.quarantine` (flood quarantine of a list entry, or its release). */
+  publishQuarantine(event: QuarantineEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
   /** Creates/updates the outbound streams (idempotent). */
   provision(): Promise<void>;
   /**
@@ -136,6 +138,7 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
       ),
     publishFailure: async (e, opts) => publish(subjectFor(o.failureSubjectPrefix, e.streamId), e.type, e.eventId, e, opts),
     publishDeadLetter: async (e, opts) => publish(o.deadLetterSubject, e.type, e.eventId, e, opts),
+    publishQuarantine: async (e, opts) => publish(SUBJECTS.quarantine, e.type, e.eventId, e, opts),
   };
 }
 

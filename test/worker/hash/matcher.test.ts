@@ -16,9 +16,13 @@ const hex = (i: number): string => pdqToHex(pool.subarray(i * 16, i * 16 + 16));
 /** A query exactly `bits` away from pool entry i. */
 const near = (i: number, bits: number): Uint16Array => nearDuplicate(pool, i, bits, rand);
 
-async function loaded(id: string, text: string, action: 'kill' | 'escalate' = 'kill', label?: string) {
+async function loaded(id: string, text: string, action: 'kill' | 'escalate' | 'negative' = 'kill', label?: string, maxDistance?: number) {
   const parsed = await parseHashList([new TextEncoder().encode(text)], `${id}.txt`);
-  return indexParsedList(parsed, { id, action, ...(label ? { label } : {}), origin: `test:${id}` }, { minIndexedSize: 2 });
+  return indexParsedList(
+    parsed,
+    { id, action, ...(label ? { label } : {}), ...(maxDistance === undefined ? {} : { maxDistance }), origin: `test:${id}` },
+    { minIndexedSize: 2 },
+  );
 }
 
 describe('hash matcher', () => {
@@ -50,6 +54,61 @@ describe('hash matcher', () => {
       { list: 'review', label: 'internal review', distance: 0, hash: hex(3), action: 'escalate' },
     ]);
     expect(matcher.match(near(4, 0), 100)).toEqual([]);
+  });
+
+  it('matches each list at its own distance; a look-up radius overrides them all', async () => {
+    const matcher = createHashMatcher({ maxDistance: 31 });
+    matcher
+      .source('t')
+      .replaceAll([
+        await loaded('tight', `${hex(10)}\n`, 'kill', undefined, 8),
+        await loaded('loose', `${hex(10)}\n`, 'escalate', undefined, 40),
+        await loaded('default', `${hex(10)}\n`, 'kill'),
+      ]);
+    const lists = (bits: number) => matcher.match(near(10, bits), 100).map((m) => m.list);
+    expect(lists(8)).toEqual(['default', 'tight', 'loose']);
+    expect(lists(9)).toEqual(['default', 'loose']);
+    expect(lists(31)).toEqual(['default', 'loose']);
+    expect(lists(35)).toEqual(['loose']);
+    expect(lists(41)).toEqual([]);
+    expect(matcher.lookup(near(10, 35), { radius: 36 }).map((m) => m.list)).toEqual(['default', 'tight', 'loose']);
+    expect(matcher.lists().map((l) => [l.id, l.maxDistance])).toEqual([
+      ['default', 31],
+      ['loose', 40],
+      ['tight', 8],
+    ]);
+  });
+
+  it('a frame within a negative list suppresses every other match; the rest of the frames match as before', async () => {
+    const matcher = createHashMatcher();
+    matcher
+      .source('t')
+      .replaceAll([
+        await loaded('confirmed', `${hex(20)}\tcase 1\n${hex(21)}\n`, 'kill'),
+        await loaded('review', `${hex(20)}\n`, 'escalate'),
+        await loaded('logo-cards', `${hex(20)}\tplatform logo\n`, 'negative', undefined, 12),
+      ]);
+    const close = matcher.matchFrame([near(20, 5)], 100);
+    expect(close.matches).toEqual([]);
+    expect(close.negative).toEqual([{ list: 'logo-cards', label: 'platform logo', distance: 5, hash: hex(20) }]);
+    expect(close.suppressed.map((m) => [m.list, m.action, m.distance])).toEqual([
+      ['confirmed', 'kill', 5],
+      ['review', 'escalate', 5],
+    ]);
+    expect(matcher.match(near(20, 5), 100)).toEqual([]);
+    // Beyond the negative list's own distance (12) the frame is not recognised: its matches act.
+    const far = matcher.matchFrame([near(20, 20)], 100);
+    expect(far.negative).toEqual([]);
+    expect(far.matches.map((m) => m.list)).toEqual(['confirmed', 'review']);
+    // A negative hit by any of a frame's dihedral hashes counts.
+    expect(matcher.matchFrame([near(21, 3), near(20, 1)], 100).matches).toEqual([]);
+    expect(matcher.matchFrame([near(21, 3)], 100).matches.map((m) => m.list)).toEqual(['confirmed']);
+    // Operators see negative hits in a look-up, with the others.
+    expect(matcher.lookup(near(20, 5)).map((m) => [m.list, m.action])).toEqual([
+      ['confirmed', 'kill'],
+      ['review', 'escalate'],
+      ['logo-cards', 'negative'],
+    ]);
   });
 
   it('reports a hash repeated within one list once', async () => {

@@ -1,9 +1,10 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { EscalationEvent, HashMatch, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
+import type { EscalationEvent, HashMatch, KillSwitchEvent, QuarantineEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, ModelError, SourceError } from '../../../src/domain/errors.js';
 import type { RawFrame } from '../../../src/domain/frame.js';
-import type { DecisionSink, FrameSource } from '../../../src/domain/ports.js';
+import type { DecisionSink, FrameMatches, FrameSource } from '../../../src/domain/ports.js';
+import { createMemoryQuarantineStore, createQuarantineGate } from '../../../src/worker/hash/quarantine.js';
 import { ConfigSchema } from '../../../src/config/index.js';
 import { createMetrics, type Metrics } from '../../../src/metrics/metrics.js';
 import { createHooks } from '../../../src/domain/hooks.js';
@@ -54,6 +55,11 @@ class RecordingSink implements DecisionSink {
     expectContract(`screening.failure.${e.streamId}`, e);
     this.failures.push(e);
   }
+  quarantines: QuarantineEvent[] = [];
+  async quarantine(e: QuarantineEvent) {
+    expectContract('screening.quarantine', e);
+    this.quarantines.push(e);
+  }
 }
 
 const match: HashMatch = { list: 'confirmed', label: 'case-1', distance: 4, hash: 'f'.repeat(64), action: 'kill' };
@@ -74,6 +80,11 @@ function deps(
       ready: true,
       match: (hash) => (hash[0] === 0xffff ? [match] : []),
       matchAny: (hashes) => (hashes.some((h) => h[0] === 0xffff) ? [match] : []),
+      matchFrame: (hashes): FrameMatches => ({
+        matches: hashes.some((h) => h[0] === 0xffff) ? [match] : [],
+        negative: [],
+        suppressed: [],
+      }),
     },
     policy,
     options: { frameBudgetMs: 500, dihedral: false, classifierFailuresToReport: 3 },
@@ -114,6 +125,60 @@ describe('stream screener', () => {
       metadata: { channel: 'c-9' },
     });
     expect(e.eventId).toMatch(/^ks-[0-9a-f]{32}$/);
+  });
+
+  it('acts on nothing a negative list recognised, and counts what it suppressed', async () => {
+    const sink = new RecordingSink();
+    const src = sourceOf([frame(0, 1_000_000, 9)]);
+    const d = deps({ openSource: src.factory, sink });
+    const negative = { list: 'logo-cards', distance: 2, hash: 'e'.repeat(64) };
+    const screener = createStreamScreener({
+      ...d,
+      matcher: { ...d.matcher, matchFrame: () => ({ matches: [], negative: [negative], suppressed: [match] }) },
+    });
+    expect(await screener.screen(job())).toEqual({ kind: 'source_ended' });
+    expect(sink.kills).toEqual([]);
+    expect(sink.escalations).toEqual([]);
+    const text = await d.metrics.registry.getSingleMetricAsString('streamscreen_hash_matches_suppressed_total');
+    expect(text).toContain('streamscreen_hash_matches_suppressed_total{list="confirmed",by="logo-cards"} 1');
+  });
+
+  it('stops acting on an entry that matched on more streams than the quarantine allows, and reports it once', async () => {
+    const sink = new RecordingSink();
+    const store = createMemoryQuarantineStore();
+    let t = 1_000_000;
+    const gateOf = (workerId: string) =>
+      createQuarantineGate({ store, options: { maxStreams: 2, windowMs: 60_000 }, workerId, now: () => (t += 10) });
+    // Two workers sharing the store: the quarantine one sets, the other sees through its watch.
+    const [g1, g2] = [gateOf('w1'), gateOf('w2')];
+    await g1.start();
+    await g2.start();
+    const kills = async (streamId: string, gate: typeof g1) => {
+      const src = sourceOf([frame(0, 1_000_000, 9)]);
+      const d = deps({ openSource: src.factory, sink, gate });
+      await createStreamScreener(d).screen(job({ start: { streamId, url: 'rtmp://x/live/k', metadata: {} } }));
+      return d.metrics;
+    };
+    await kills('s1', g1);
+    await kills('s2', g2);
+    expect(sink.kills.map((k) => k.streamId)).toEqual(['s1', 's2']);
+    const third = await kills('s3', g1);
+    expect(sink.kills.map((k) => k.streamId)).toEqual(['s1', 's2']);
+    expect(sink.quarantines).toHaveLength(1);
+    expect(sink.quarantines[0]).toMatchObject({
+      state: 'quarantined',
+      list: 'confirmed',
+      hash: match.hash,
+      streams: 3,
+      maxStreams: 2,
+      by: 'w1',
+    });
+    expect(await third.registry.getSingleMetricAsString('streamscreen_hash_matches_quarantined_total')).toContain('{list="confirmed"} 1');
+    // The other worker holds it as quarantined too, and a fourth stream is not killed there either.
+    expect(g2.isQuarantined(match)).toBe(true);
+    await kills('s4', g2);
+    expect(sink.kills).toHaveLength(2);
+    expect(sink.quarantines).toHaveLength(1);
   });
 
   it('publishes nothing once the lease is lost', async () => {
