@@ -21,6 +21,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { resolveConfig } from '../src/config/index.js';
 import * as ort from 'onnxruntime-node';
 import { pino } from 'pino';
 import sharp from 'sharp';
@@ -288,7 +289,7 @@ async function main(): Promise<void> {
     manifest,
     faceAge: faceAgeFactory,
     logger: pino({ level: 'silent' }),
-    options: { intraOpThreads: 1, custom: false },
+    options: resolveConfig({ classify: { intraOpThreads: 1, custom: false } }).stages.classifier,
   });
   const compositeTimes: number[] = [];
   for (let r = 0; r < args.rounds; r++) for (const f of bigFrames) compositeTimes.push(await timeIt(() => composite.classify(f)));

@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createPdqHasher } from '../src/worker/hash/pdq-hasher.js';
-import { hammingDistance } from '../src/worker/hash/pdq-hash.js';
+import { hammingDistance } from '../src/domain/pdq.js';
 import { readRgbImage } from '../src/worker/sampler/image-file.js';
 import type { RgbImage } from '../src/domain/frame.js';
 

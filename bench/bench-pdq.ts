@@ -20,7 +20,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { RgbImage } from '../src/domain/frame.js';
 import { createPdqHasher } from '../src/worker/hash/pdq-hasher.js';
-import { pdqToHex } from '../src/worker/hash/pdq-hash.js';
+import { pdqToHex } from '../src/domain/pdq.js';
 import { naiveBitsToHex, naivePdqHash } from '../test/worker/hash/pdq-naive.js';
 
 export interface PdqBenchResult {

@@ -19,8 +19,8 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createSampler } from '../src/worker/sampler/sampler.js';
 import { probeFfmpeg, type FfmpegBinary } from '../src/worker/sampler/ffmpeg-binary.js';
-import type { SamplerOptions } from '../src/worker/sampler/options.js';
-import { freePort } from '../test/support/nats-server.js';
+import { resolveConfig, type ConfigInput } from '../src/config/index.js';
+import { freePort } from '../test/support/free-port.js';
 
 const SRC_W = 640;
 const SRC_H = 360;
@@ -57,7 +57,7 @@ const binaries = (
 interface Variant {
   readonly label: string;
   readonly binary: FfmpegBinary;
-  readonly options: Partial<SamplerOptions>;
+  readonly options: ConfigInput['sampler'];
 }
 
 function drawFrame(index: number): Buffer {
@@ -196,7 +196,7 @@ async function measure(v: Variant): Promise<Result> {
     ffmpeg: v.binary,
     // error only: a refused first connect (listener not up yet) is retried and is not news.
     logger: pino({ level: 'error' }),
-    options: { backoffBaseMs: 100, backoffMaxMs: 500, ...v.options },
+    options: resolveConfig({ sampler: { backoffBaseMs: 100, backoffMaxMs: 500, ...v.options } }).stages.sampler,
   });
   const ages: number[] = [];
   let frames = 0;

@@ -30,6 +30,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: 'publish, list, inspect, delete or check hash lists (NATS Object Store)',
     load: () => import('./cli/commands/hashlist.js'),
   },
+  console: {
+    summary: 'serve the reviewer console: live case queue, evidence, decisions (hash-password for accounts)',
+    load: () => import('./cli/commands/console.js'),
+  },
   match: { summary: 'look one PDQ hash up in the published (or local) hash lists', load: () => import('./cli/commands/match.js') },
 };
 

@@ -6,6 +6,13 @@ export interface StreamscreenEnv {
   /** Path of the JSON config file; default config/streamscreen.json when it exists. */
   readonly STREAMSCREEN_CONFIG?: string;
   readonly NATS_URL?: string;
+  /** NATS login secrets, for deployments that inject them as variables rather than files. */
+  readonly NATS_USER?: string;
+  readonly NATS_PASSWORD?: string;
+  readonly NATS_TOKEN?: string;
+  /** Paths of a .creds file / NKey seed file. */
+  readonly NATS_CREDS?: string;
+  readonly NATS_NKEY_SEED_FILE?: string;
   /** Comma-separated hash list files; each becomes a `kill` list named after its file. */
   readonly STREAMSCREEN_HASH_LISTS?: string;
   readonly FFMPEG_PATH?: string;
@@ -21,6 +28,11 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): StreamscreenEnv {
   return {
     STREAMSCREEN_CONFIG: pick('STREAMSCREEN_CONFIG'),
     NATS_URL: pick('NATS_URL'),
+    NATS_USER: pick('NATS_USER'),
+    NATS_PASSWORD: pick('NATS_PASSWORD'),
+    NATS_TOKEN: pick('NATS_TOKEN'),
+    NATS_CREDS: pick('NATS_CREDS'),
+    NATS_NKEY_SEED_FILE: pick('NATS_NKEY_SEED_FILE'),
     STREAMSCREEN_HASH_LISTS: pick('STREAMSCREEN_HASH_LISTS'),
     FFMPEG_PATH: pick('FFMPEG_PATH'),
     LOG_LEVEL: pick('LOG_LEVEL'),

@@ -1,3 +1,20 @@
-export { ConfigSchema, HashListConfigSchema, type Config, type ConfigInput, type HashListConfig } from './schema.js';
+export { ConfigSchema, CONFIG_DEFAULTS, type Config, type ConfigInput } from './schema.js';
+export { consoleConfigIssues, ROLES, type ConsoleConfig, type ConsoleAccount, type WellnessSettings, type Role } from './console-schema.js';
+export type { EvidenceConfig } from './evidence-schema.js';
+export { resolveConfig, stageOptions, type ResolvedConfig, type ResolveOptions, type StageOptions } from './resolve.js';
 export { loadConfig, listIdFromPath, DEFAULT_CONFIG_FILE, type LoadedConfig, type LoadConfigOptions } from './load.js';
 export { readEnv, type StreamscreenEnv } from './env.js';
+export { packageRoot, defaultManifestPath } from './package-root.js';
+export {
+  HashListConfigSchema,
+  type HashListConfig,
+  type HashMatcherOptions,
+  type HashListSyncOptions,
+  type QuarantineOptions,
+} from './stages/hash.js';
+export type { IngestOptions } from './stages/ingest.js';
+export type { SamplerOptions } from './stages/sampler.js';
+export type { PublisherOptions } from './stages/publish.js';
+export type { ClassifierOptions } from './stages/classify.js';
+export type { ScreenerOptions } from './stages/pipeline.js';
+export type { PolicyOptions } from './stages/policy.js';

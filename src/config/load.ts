@@ -1,17 +1,20 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, extname, isAbsolute, resolve } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import { ConfigError } from '../domain/errors.js';
-import { ConfigSchema, type Config } from './schema.js';
+import { resolveUntyped, type ResolvedConfig } from './resolve.js';
 import { readEnv, type StreamscreenEnv } from './env.js';
+import { resolveNatsSettings } from './nats.js';
+import type { NatsConnectionSettings } from '../nats/connection.js';
 
 export const DEFAULT_CONFIG_FILE = 'config/streamscreen.json';
 
-export interface LoadedConfig {
-  readonly config: Config;
+export interface LoadedConfig extends ResolvedConfig {
   /** The file that was read, if any. */
   readonly file?: string;
   /** What the sampler needs to find ffmpeg; passed on, never re-read from the environment. */
   readonly ffmpeg: { readonly envPath?: string; readonly pathEnv?: string };
+  /** How to reach NATS, secrets read from their files once, at load. */
+  readonly nats: NatsConnectionSettings;
 }
 
 export interface LoadConfigOptions {
@@ -24,8 +27,8 @@ export interface LoadConfigOptions {
 }
 
 /**
- * Reads the config file, layers the environment on top, validates once and reports every
- * problem together, so an operator fixes a bad deployment in one round.
+ * Reads the config file, layers the environment on top, and resolves it (resolve.ts): validated
+ * once, every problem reported together, each stage's options worked out before anything starts.
  */
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const env = options.env ?? readEnv();
@@ -37,20 +40,14 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   raw = deepMerge(raw, options.overrides ?? {});
   raw = applyEnv(raw, env, cwd);
 
-  const parsed = ConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}`, issues);
-  }
-  const config = resolveListPaths(parsed.data, file ? resolve(file, '..') : cwd);
-  const duplicates = duplicateIds(config.hash.lists.map((l) => l.id));
-  if (duplicates.length) {
-    throw new ConfigError(
-      'invalid configuration',
-      duplicates.map((id) => `hash.lists: duplicate list id '${id}'`),
-    );
-  }
-  return { config, file, ffmpeg: { envPath: env.FFMPEG_PATH, pathEnv: env.PATH } };
+  const baseDir = file ? resolve(file, '..') : cwd;
+  const resolved = resolveUntyped(raw, { baseDir, ...(file ? { source: file } : {}) });
+  return {
+    ...resolved,
+    file,
+    ffmpeg: { envPath: env.FFMPEG_PATH, pathEnv: env.PATH },
+    nats: resolveNatsSettings(resolved.config.nats, baseDir),
+  };
 }
 
 function existingDefault(cwd: string): string | undefined {
@@ -78,7 +75,14 @@ function readJsonObject(file: string): Record<string, unknown> {
 
 function applyEnv(raw: Record<string, unknown>, env: StreamscreenEnv, cwd: string): Record<string, unknown> {
   const out: Record<string, unknown> = { ...raw };
-  if (env.NATS_URL) out.nats = { ...asObject(out.nats), url: env.NATS_URL };
+  const nats: Record<string, unknown> = { ...asObject(out.nats) };
+  if (env.NATS_URL) nats.url = env.NATS_URL;
+  if (env.NATS_USER) nats.user = env.NATS_USER;
+  if (env.NATS_PASSWORD) nats.pass = env.NATS_PASSWORD;
+  if (env.NATS_TOKEN) nats.token = env.NATS_TOKEN;
+  if (env.NATS_CREDS) nats.credsFile = env.NATS_CREDS;
+  if (env.NATS_NKEY_SEED_FILE) nats.nkeySeedFile = env.NATS_NKEY_SEED_FILE;
+  out.nats = moveUrlCredentials(nats);
   if (env.LOG_LEVEL) out.log = { ...asObject(out.log), level: env.LOG_LEVEL };
   if (env.STREAMSCREEN_HASH_LISTS) {
     // The environment names files only; everything else about a list comes from the config file.
@@ -101,18 +105,6 @@ export function listIdFromPath(path: string): string {
   return name || 'list';
 }
 
-function resolveListPaths(config: Config, base: string): Config {
-  const lists = config.hash.lists.map((l) => (isAbsolute(l.path) ? l : { ...l, path: resolve(base, l.path) }));
-  return { ...config, hash: { ...config.hash, lists } };
-}
-
-function duplicateIds(ids: string[]): string[] {
-  const seen = new Set<string>();
-  const dup = new Set<string>();
-  for (const id of ids) (seen.has(id) ? dup : seen).add(id);
-  return [...dup];
-}
-
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -126,5 +118,35 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
   for (const [k, v] of Object.entries(b)) {
     out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k], v) : v;
   }
+  return out;
+}
+
+/**
+ * `nats://user:pass@host` / `nats://token@host`: the client ignores userinfo, so it becomes the
+ * login (explicit settings win) and the URL keeps only the server.
+ */
+function moveUrlCredentials(nats: Record<string, unknown>): Record<string, unknown> {
+  if (typeof nats.url !== 'string' || !nats.url.includes('@')) return nats;
+  const out = { ...nats };
+  const servers = nats.url.split(',').map((raw) => {
+    try {
+      const u = new URL(raw.trim());
+      if (!u.username && !u.password) return raw.trim();
+      const user = decodeURIComponent(u.username);
+      const pass = decodeURIComponent(u.password);
+      if (pass) {
+        out.user ??= user;
+        out.pass ??= pass;
+      } else if (user) {
+        out.token ??= user;
+      }
+      u.username = '';
+      u.password = '';
+      return u.toString().replace(/\/$/, '');
+    } catch {
+      return raw.trim();
+    }
+  });
+  out.url = servers.join(',');
   return out;
 }

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
-import { ReviewDecisionSchema, EvidenceRefSchema, EnforcementActionSchema } from './drafts.js';
+import { CaseClosedSchema, CaseOpenedSchema, CaseUpdatedSchema } from './cases.js';
+import { EnforcementActionSchema } from './drafts.js';
+import { AuditRecordSchema, ReviewAckSchema, ReviewDecisionSchema } from './review.js';
 import {
   DeadLetterEventSchema,
   EscalationEventSchema,
@@ -8,6 +10,7 @@ import {
   ScreeningFailureEventSchema,
 } from './screening-events.js';
 import { StreamEndedSchema, StreamStartedSchema } from './stream-events.js';
+import { sharedStreams } from './streams.js';
 import { SUBJECTS } from './subjects.js';
 
 /** One subject on the wire: the single list the AsyncAPI document and the tests are made from. */
@@ -30,7 +33,10 @@ export interface ChannelContract {
 }
 
 const streamId = { streamId: "The stream id, equal to the payload's streamId" } as const;
-const caseId = { caseId: 'The escalation case id' } as const;
+const { cases, review, audit } = sharedStreams();
+const CASES_STREAM = cases.name;
+const REVIEW_STREAM = review.name;
+const AUDIT_STREAM = audit.name;
 
 export const CHANNELS: readonly ChannelContract[] = [
   {
@@ -143,26 +149,78 @@ export const CHANNELS: readonly ChannelContract[] = [
       'A list entry matched on more distinct streams than hash.quarantine.maxStreams within its window and stopped acting (its matches are still counted), or an operator released it. Nats-Msg-Id is the eventId.',
   },
   {
+    id: 'caseOpened',
+    address: `${SUBJECTS.caseOpened}.{streamId}`,
+    parameters: streamId,
+    message: 'CaseOpened',
+    schema: CaseOpenedSchema,
+    action: 'send',
+    stream: CASES_STREAM,
+    producer: 'worker',
+    draft: false,
+    description:
+      'An escalation case opened: one per stream and reason class. Every case event carries the whole case (not a delta) and a revision; keep the highest. Nats-Msg-Id is the eventId.',
+  },
+  {
+    id: 'caseUpdated',
+    address: `${SUBJECTS.caseUpdated}.{streamId}`,
+    parameters: streamId,
+    message: 'CaseUpdated',
+    schema: CaseUpdatedSchema,
+    action: 'send',
+    stream: CASES_STREAM,
+    producer: 'worker',
+    draft: false,
+    description: 'An open case changed: later frames with the same reason, evidence attached, priority changed, a kill-switch fired.',
+  },
+  {
+    id: 'caseClosed',
+    address: `${SUBJECTS.caseClosed}.{streamId}`,
+    parameters: streamId,
+    message: 'CaseClosed',
+    schema: CaseClosedSchema,
+    action: 'send',
+    stream: CASES_STREAM,
+    producer: 'worker',
+    draft: false,
+    description: 'A case closed: the stream ended or a review decision closed it.',
+  },
+  {
     id: 'reviewDecision',
-    address: `${SUBJECTS.reviewDecision}.{caseId}`,
-    parameters: caseId,
+    address: `${SUBJECTS.reviewDecision}.{streamId}`,
+    parameters: streamId,
     message: 'ReviewDecision',
     schema: ReviewDecisionSchema,
     action: 'send',
-    producer: 'review console (roadmap)',
-    draft: true,
-    description: 'DRAFT: a reviewer decided an escalation case.',
+    stream: REVIEW_STREAM,
+    producer: 'review console, streamscreen review',
+    draft: false,
+    description:
+      'A reviewer decided a case. Nats-Msg-Id is the decisionId; the worker holding the stream applies it once and answers on reviewAck.',
   },
   {
-    id: 'evidenceRef',
-    address: `${SUBJECTS.evidenceRef}.{caseId}`,
-    parameters: caseId,
-    message: 'EvidenceRef',
-    schema: EvidenceRefSchema,
+    id: 'reviewAck',
+    address: `${SUBJECTS.reviewAck}.{streamId}`,
+    parameters: streamId,
+    message: 'ReviewAck',
+    schema: ReviewAckSchema,
     action: 'send',
-    producer: 'worker, when it stores evidence (roadmap)',
-    draft: true,
-    description: "DRAFT: where a case's (blurred) evidence frame is stored.",
+    stream: REVIEW_STREAM,
+    producer: 'worker',
+    draft: false,
+    description: 'A review decision was applied, was a duplicate, or was refused; carries the resulting case state.',
+  },
+  {
+    id: 'audit',
+    address: SUBJECTS.audit,
+    parameters: {},
+    message: 'AuditRecord',
+    schema: AuditRecordSchema,
+    action: 'send',
+    stream: AUDIT_STREAM,
+    producer: 'review console, worker, streamscreen evidence',
+    draft: false,
+    description: 'Who did what, when, on which case: decisions submitted and applied, reads of clear and preserved evidence.',
   },
   {
     id: 'enforcementAction',

@@ -11,6 +11,14 @@ export const StreamIdSchema = z
   .regex(STREAM_ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 _ - (it becomes a NATS subject token and KV key)')
   .describe('1-128 characters of A-Z a-z 0-9 _ -; equal to the last token of the subject');
 
+/** Case ids, decision ids and list ids become subject tokens, KV keys and object-name parts. */
+export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+export const CaseIdSchema = z
+  .string()
+  .regex(TOKEN_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 _ -')
+  .describe('Escalation case id: 1-128 characters of A-Z a-z 0-9 _ -');
+
 export const IsoTimeSchema = z.iso.datetime({
   offset: true,
   message: 'must be an ISO-8601 date-time with a time zone (e.g. 2024-05-01T12:00:00Z)',

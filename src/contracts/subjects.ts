@@ -11,10 +11,17 @@ export const SUBJECTS = {
   failure: 'screening.failure',
   shadow: 'screening.shadow',
   deadLetter: 'screening.deadletter',
+  /** One subject: flood quarantine of a hash list entry (and its release). */
   quarantine: 'screening.quarantine',
-  /** Drafts (roadmap): not yet published by anything. */
-  reviewDecision: 'review.decisions',
-  evidenceRef: 'evidence.refs',
+  /** Escalation cases: `<prefix>.<streamId>`; four tokens, so `screening.escalation.*` (per-frame escalations) never matches them. */
+  caseOpened: 'screening.escalation.opened',
+  caseUpdated: 'screening.escalation.updated',
+  caseClosed: 'screening.escalation.closed',
+  reviewDecision: 'screening.review',
+  reviewAck: 'screening.reviewed',
+  /** One subject: audit records concern streams, cases and reviewers alike. */
+  audit: 'screening.audit',
+  /** Draft (roadmap): not yet published by anything. */
   enforcementAction: 'enforcement.actions',
 } as const;
 

@@ -4,6 +4,54 @@
  * `retryable` is what decides `nak(delay)` versus `term()` for a JetStream message, and
  * restart-with-backoff versus give-up for an ffmpeg source.
  */
+
+/**
+ * Every error code there is. Codes are metric labels and the `code` of failure events, so the
+ * set is closed: a new failure gets a name here, and a misspelt code does not compile.
+ */
+export const ERROR_CODES = [
+  'config_invalid',
+  'hashlist_invalid',
+  // SourceError: see SourceErrorCode.
+  'source_unreachable',
+  'source_stalled',
+  'source_invalid',
+  'source_failed',
+  'ffmpeg_missing',
+  'ffmpeg_crashed',
+  'publish_failed',
+  // nats/: a connection that cannot be opened at start; an object whose digest does not match.
+  'nats_connect_failed',
+  'object_integrity',
+  'lease_lost',
+  'image_unreadable',
+  'model_invalid',
+  'inference_failed',
+  // EvidenceError (domain/evidence-envelope.ts).
+  'evidence_envelope_invalid',
+  'evidence_key_unknown',
+  'evidence_auth_failed',
+  'evidence_digest_mismatch',
+  'evidence_missing',
+  'evidence_read_failed',
+  // AssignmentAbortedError (intake): why a screening was told to stop; not failures.
+  'assignment_ended',
+  'assignment_shutdown',
+  'assignment_superseded',
+  'assignment_completed',
+  // Counted only: an invalid start whose dead letter could not be stored yet (it is retried).
+  'deadletter_deferred',
+  // Whatever was thrown that is not a StreamscreenError.
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export type SourceErrorCode = Extract<
+  ErrorCode,
+  'source_unreachable' | 'source_stalled' | 'source_invalid' | 'source_failed' | 'ffmpeg_missing' | 'ffmpeg_crashed'
+>;
+
 export interface ErrorOptions {
   cause?: unknown;
   retryable?: boolean;
@@ -11,10 +59,10 @@ export interface ErrorOptions {
 
 export class StreamscreenError extends Error {
   override name = 'StreamscreenError';
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly retryable: boolean;
 
-  constructor(code: string, message: string, options: ErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.retryable = options.retryable ?? false;
@@ -30,18 +78,6 @@ export class ConfigError extends StreamscreenError {
     options: ErrorOptions = {},
   ) {
     super('config_invalid', issues.length ? `${message}:\n  - ${issues.join('\n  - ')}` : message, options);
-  }
-}
-
-/** An inbound event that fails its schema: terminal, it goes to the dead-letter subject. */
-export class EventValidationError extends StreamscreenError {
-  override name = 'EventValidationError';
-  constructor(
-    message: string,
-    readonly issues: readonly string[] = [],
-    options: ErrorOptions = {},
-  ) {
-    super('event_invalid', message, { ...options, retryable: false });
   }
 }
 
@@ -65,6 +101,10 @@ export class HashListError extends StreamscreenError {
  */
 export class SourceError extends StreamscreenError {
   override name = 'SourceError';
+  declare readonly code: SourceErrorCode;
+  constructor(code: SourceErrorCode, message: string, options: ErrorOptions = {}) {
+    super(code, message, options);
+  }
 }
 
 /** Publishing to NATS did not get an ack; callers retry until it does. */
@@ -102,7 +142,8 @@ export class ImageDecodeError extends StreamscreenError {
 /** A model file or manifest that cannot be used, or an inference that failed. */
 export class ModelError extends StreamscreenError {
   override name = 'ModelError';
-  constructor(code: 'model_invalid' | 'inference_failed', message: string, options: ErrorOptions = {}) {
+  declare readonly code: Extract<ErrorCode, 'model_invalid' | 'inference_failed'>;
+  constructor(code: Extract<ErrorCode, 'model_invalid' | 'inference_failed'>, message: string, options: ErrorOptions = {}) {
     super(code, message, options);
   }
 }
@@ -112,6 +153,6 @@ export function isRetryable(err: unknown): boolean {
 }
 
 /** Stable label for metrics and events, whatever was thrown. */
-export function errorCode(err: unknown): string {
+export function errorCode(err: unknown): ErrorCode {
   return err instanceof StreamscreenError ? err.code : 'internal';
 }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 /**
  * Event ids double as `Nats-Msg-Id`, so they decide what JetStream dedupes. Ids are built from
@@ -8,14 +8,9 @@ import { createHash, randomUUID } from 'node:crypto';
  * over: without it, a new worker's kill-switch for its frame 12 would be swallowed as a
  * duplicate of the old worker's frame 12.
  */
-export function deterministicEventId(kind: string, ...parts: ReadonlyArray<string | number>): string {
+function deterministicEventId(kind: string, ...parts: ReadonlyArray<string | number>): string {
   const digest = createHash('sha256').update(parts.map(String).join('\u001f')).digest('hex').slice(0, 32);
   return `${kind}-${digest}`;
-}
-
-/** For events with no natural identity; unique, so retries must reuse the same object. */
-export function randomEventId(kind: string): string {
-  return `${kind}-${randomUUID()}`;
 }
 
 export interface KillSwitchIdParts {

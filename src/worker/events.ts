@@ -1,5 +1,5 @@
 import type { DeadLetterReason } from '../contracts/index.js';
-import type { HashListError, SourceError } from '../domain/errors.js';
+import type { ErrorCode, HashListError, SourceError } from '../domain/errors.js';
 import type { RawFrame } from '../domain/frame.js';
 import type { SourceFailedError } from './sampler/errors.js';
 
@@ -56,7 +56,7 @@ export interface WorkerEvents {
   /** A stream's screening started (+1) or ended (-1). */
   'pipeline.active': { readonly delta: 1 | -1 };
   /** An error worth counting by its code (a metric label). */
-  'pipeline.error': { readonly code: string };
+  'pipeline.error': { readonly code: ErrorCode };
 }
 
 /** How a held stream ended (a metric label). */

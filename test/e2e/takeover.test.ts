@@ -13,7 +13,8 @@ import { createPdqHasher } from '../../src/worker/hash/pdq-hasher.js';
 import { readRgbImage } from '../../src/worker/sampler/image-file.js';
 import { startLiveSource, type LiveSource } from '../support/live-source.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
-import { collectEvents, eventually, samplerPids, type EventCollector } from '../support/jetstream-events.js';
+import { eventually } from '../support/eventually.js';
+import { collectEvents, samplerPids, type EventCollector } from '../support/jetstream-events.js';
 
 // Two real worker processes (the CLI, as deployed); the one screening a stream is SIGKILLed, so
 // none of its shutdown code runs. The other must take the stream over within 10 s and screen it.

@@ -93,5 +93,3 @@ export function samplerPids(url: string): number[] {
   }
   return pids;
 }
-
-export { eventually } from './eventually.js';

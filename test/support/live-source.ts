@@ -23,7 +23,7 @@ import {
   type LifelineChild,
 } from '../../src/worker/sampler/lifeline.js';
 import { eventually } from './eventually.js';
-import { freePort } from './nats-server.js';
+import { freePort } from './free-port.js';
 
 export interface LiveSourceOptions {
   /** Default `rtmp`. */

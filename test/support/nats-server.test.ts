@@ -20,4 +20,19 @@ describe('test nats-server harness', () => {
     expect(info.config.subjects).toEqual(['harness.>']);
     await nc.close();
   });
+
+  it('listens on the port the server picked and reported, one per server started side by side', async () => {
+    const [a, b] = await Promise.all([startNatsServer(), startNatsServer()]);
+    try {
+      expect(a.port).not.toBe(b.port);
+      for (const s of [a, b]) {
+        expect(s.url).toBe(`nats://127.0.0.1:${s.port}`);
+        const nc = await s.connect();
+        expect(nc.info?.port).toBe(s.port);
+        await nc.close();
+      }
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
 });

@@ -2,8 +2,9 @@ import { parseArgs } from 'node:util';
 import { openClassifier, type Classifier } from '../../worker/classify/index.js';
 import { readRgbImage } from '../../worker/sampler/image-file.js';
 import { faceAgeFactory } from '../../worker/classify/load-face-part.js';
-import { errorCode } from '../../domain/errors.js';
-import { DEFAULT_CHALLENGE_AGE, possibleMinor } from '../../worker/policy/possible-minor.js';
+import { CONFIG_DEFAULTS, resolveConfig, type ResolvedConfig } from '../../config/index.js';
+import { ConfigError, errorCode } from '../../domain/errors.js';
+import { possibleMinor } from '../../worker/policy/possible-minor.js';
 import { createLogger } from './logger.js';
 import { processIO, type CommandIO } from './io.js';
 
@@ -16,8 +17,8 @@ Drop-in classifiers from the manifest add "custom": {signal: score}.
 
 options:
   --manifest PATH       model manifest (default: the package's models/manifest.json)
-  --threads N           intra-op threads per inference (default 1)
-  --challenge-age N     apparent age under which a face is a possible minor (default 25)
+  --threads N           intra-op threads per inference (default ${CONFIG_DEFAULTS.classify.intraOpThreads})
+  --challenge-age N     apparent age under which a face is a possible minor (default ${CONFIG_DEFAULTS.policy.challengeAge})
   --no-faces            skip face detection and age estimation
   -h, --help            this text
 `;
@@ -53,14 +54,19 @@ export async function run(
     io.stderr.write(`streamscreen classify: no files given\n\n${USAGE}`);
     return 2;
   }
-  const threads = args.values.threads === undefined ? 1 : Number(args.values.threads);
-  if (!Number.isInteger(threads) || threads < 1) {
-    io.stderr.write(`streamscreen classify: --threads must be a positive integer\n`);
-    return 2;
-  }
-  const challengeAge = args.values['challenge-age'] === undefined ? undefined : Number(args.values['challenge-age']);
-  if (challengeAge !== undefined && !(challengeAge >= 1 && challengeAge <= 100)) {
-    io.stderr.write(`streamscreen classify: --challenge-age must be between 1 and 100\n`);
+  // The flags are config values (classify.intraOpThreads, policy.challengeAge): the config's rules check them.
+  let resolved: ResolvedConfig;
+  try {
+    resolved = resolveConfig({
+      classify: {
+        ...(args.values.manifest === undefined ? {} : { manifestPath: args.values.manifest }),
+        ...(args.values.threads === undefined ? {} : { intraOpThreads: Number(args.values.threads) }),
+      },
+      policy: args.values['challenge-age'] === undefined ? {} : { challengeAge: Number(args.values['challenge-age']) },
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.stderr.write(`streamscreen classify: ${err.issues.map(flagIssue).join('; ')}\n`);
     return 2;
   }
 
@@ -71,7 +77,7 @@ export async function run(
       // Warnings (a model file that fails its checksum, a face part that cannot load) go to stderr.
       logger: createLogger(env.LOG_LEVEL ?? 'warn'),
       faceAge,
-      options: { manifestPath: args.values.manifest, intraOpThreads: threads },
+      options: resolved.stages.classifier,
     });
   } catch (err) {
     io.stderr.write(`streamscreen classify: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -101,7 +107,7 @@ export async function run(
           nudity: s.nudity ?? null,
           faces: (s.faces ?? []).map((f) => ({ box: f.box, score: f.score, age: f.age })),
           // The policy's rule, at the challenge age asked for (the policy default otherwise).
-          possibleMinor: possibleMinor(s.faces ?? [], challengeAge ?? DEFAULT_CHALLENGE_AGE),
+          possibleMinor: possibleMinor(s.faces ?? [], resolved.stages.policy.challengeAge),
         };
         if (s.custom) line.custom = s.custom;
         io.stdout.write(`${JSON.stringify(line)}\n`);
@@ -126,4 +132,9 @@ function fail(error: unknown): { error: unknown } {
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** `classify.intraOpThreads: Too small…` → `--threads: Too small…`. */
+function flagIssue(issue: string): string {
+  return issue.replace(/^classify\.intraOpThreads:/, '--threads:').replace(/^policy\.challengeAge:/, '--challenge-age:');
 }

@@ -5,9 +5,8 @@
  * skipped; the exit code says whether every file was hashed.
  */
 import { parseArgs } from 'node:util';
-import { DIHEDRAL_ORDER } from '../../domain/pdq.js';
+import { DIHEDRAL_ORDER, pdqToHex } from '../../domain/pdq.js';
 import { createPdqHasher } from '../../worker/hash/pdq-hasher.js';
-import { pdqToHex } from '../../worker/hash/pdq-hash.js';
 import { readRgbImage } from '../../worker/sampler/image-file.js';
 import { processIO, type CommandIO } from './io.js';
 

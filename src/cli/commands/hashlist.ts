@@ -1,21 +1,25 @@
 import { parseArgs } from 'node:util';
 import type { ObjectStore } from '@nats-io/obj';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { pino } from 'pino';
+import { connectNats, type NatsConnectionSettings } from '../../nats/index.js';
 import { loadConfig, readEnv } from '../../config/index.js';
 import { HashListError, StreamscreenError } from '../../domain/errors.js';
 import { HASH_LIST_ACTIONS, type HashListAction, type HashListFormat } from '../../worker/hash/hash-list.js';
 import { decodeListMetadata, openHashListBucket, prepareHashList, uploadHashList } from '../../worker/hash/object-store-lists.js';
 import { quarantineEvent, releaseRecord, type QuarantineRecord } from '../../worker/hash/quarantine.js';
 import { createKvQuarantineStore, openQuarantineBucket } from '../../worker/hash/quarantine-kv.js';
-import { isPdqHex } from '../../worker/hash/pdq-hash.js';
+import { isPdqHex } from '../../domain/pdq.js';
 import { createDecisionPublisher } from '../../worker/publish/index.js';
 import { jetstream } from '@nats-io/jetstream';
-import { pino } from 'pino';
 import { parseHashListFile } from '../../worker/hash/parse-hashlist.js';
 import { processIO, type CommandIO } from './io.js';
 
 /** Environment the CLI dispatcher passes in (commands do not read process.env themselves). */
 export type CommandEnv = Readonly<Record<string, string | undefined>>;
+
+/** The one-shot commands report errors on stderr themselves; the kit's connection log would be noise. */
+const silentLogger = pino({ level: 'silent' });
 
 /** The flags that say which server and bucket a hash list command talks to. */
 export interface BucketFlags {
@@ -28,16 +32,26 @@ export interface BucketFlags {
  * Server and bucket the same way a worker finds them (config file, then the environment, so a
  * publish lands in the bucket workers watch), with `--nats-url` and `--bucket` winning over both.
  */
-export function bucketTarget(flags: BucketFlags, env: CommandEnv): { url: string; bucket: string } {
-  const { config } = loadConfig({ env: readEnv(env), ...(flags.config ? { file: flags.config } : {}) });
-  return { url: flags['nats-url'] || config.nats.url, bucket: flags.bucket || config.hash.objectStore.bucket };
+export function bucketTarget(flags: BucketFlags, env: CommandEnv): { url: string; bucket: string; nats: NatsConnectionSettings } {
+  const loaded = loadConfig({ env: readEnv(env), ...(flags.config ? { file: flags.config } : {}) });
+  const url = flags['nats-url'] || loaded.config.nats.url;
+  return {
+    url,
+    bucket: flags.bucket || loaded.config.hash.objectStore.bucket,
+    nats: flags['nats-url'] ? { ...loaded.nats, servers: url.split(',') } : loaded.nats,
+  };
 }
 
-/** The quarantine bucket and its settings, found as the worker finds them. */
-function quarantineTarget(flags: BucketFlags, env: CommandEnv): { url: string; bucket: string; maxStreams: number; windowMs: number } {
-  const { config } = loadConfig({ env: readEnv(env), ...(flags.config ? { file: flags.config } : {}) });
-  const q = config.hash.quarantine;
-  return { url: flags['nats-url'] || config.nats.url, bucket: flags.bucket || q.bucket, maxStreams: q.maxStreams, windowMs: q.windowMs };
+/** The quarantine bucket, its settings and the publisher's, found as the worker finds them. */
+function quarantineTarget(flags: BucketFlags, env: CommandEnv) {
+  const loaded = loadConfig({ env: readEnv(env), ...(flags.config ? { file: flags.config } : {}) });
+  const url = flags['nats-url'] || loaded.config.nats.url;
+  return {
+    nats: flags['nats-url'] ? { ...loaded.nats, servers: url.split(',') } : loaded.nats,
+    bucket: flags.bucket || loaded.config.hash.quarantine.bucket,
+    quarantine: loaded.stages.quarantine,
+    publisher: loaded.stages.publisher,
+  };
 }
 
 const USAGE = `usage:
@@ -288,7 +302,7 @@ async function quarantined(argv: string[], io: CommandIO, env: CommandEnv): Prom
   });
   if (positionals.length) throw new UsageError('quarantined takes no arguments');
   const target = quarantineTarget(values, env);
-  const nc = await connectOnce(target.url);
+  const nc = await connectOnce(target.nats);
   try {
     const kv = await openQuarantineBucket(nc, target.bucket, { create: false });
     const held = kv ? (await createKvQuarantineStore(kv).list()).filter((r) => r.quarantinedAt) : [];
@@ -335,7 +349,7 @@ async function release(argv: string[], io: CommandIO, env: CommandEnv): Promise<
   if (!isPdqHex(rawHash)) throw new UsageError('HASH must be 64 hex digits');
   const hash = rawHash.toLowerCase();
   const target = quarantineTarget(values, env);
-  const nc = await connectOnce(target.url);
+  const nc = await connectOnce(target.nats);
   try {
     const kv = await openQuarantineBucket(nc, target.bucket, { create: false });
     const { before, after } = kv
@@ -347,12 +361,8 @@ async function release(argv: string[], io: CommandIO, env: CommandEnv): Promise<
       io.stderr.write(`streamscreen hashlist: ${list} ${hash} is not quarantined\n`);
       return 1;
     }
-    const event = quarantineEvent(after, target, 'released');
-    const publisher = createDecisionPublisher({
-      js: jetstream(nc),
-      logger: pino({ level: 'silent' }),
-      options: { retryMaxDelayMs: 1_000 },
-    });
+    const event = quarantineEvent(after, target.quarantine, 'released');
+    const publisher = createDecisionPublisher({ js: jetstream(nc), logger: silentLogger, options: target.publisher });
     await publisher.publishQuarantine(event, { signal: AbortSignal.timeout(15_000) });
     io.stdout.write(`released ${list} ${hash}: it acts again on every worker (event ${event.eventId})\n`);
     return 0;
@@ -368,8 +378,8 @@ async function withBucket(
   body: (os: ObjectStore | null, bucket: string) => Promise<number>,
   create = false,
 ): Promise<number> {
-  const { url, bucket } = bucketTarget(values, env);
-  const nc = await connectOnce(url);
+  const { nats, bucket } = bucketTarget(values, env);
+  const nc = await connectOnce(nats);
   try {
     return await body(create ? await openHashListBucket(nc, bucket) : await openHashListBucket(nc, bucket, { create: false }), bucket);
   } finally {
@@ -378,15 +388,8 @@ async function withBucket(
 }
 
 /** One-shot commands should fail fast with the URL in the message, not retry forever. */
-export async function connectOnce(url: string): Promise<NatsConnection> {
-  try {
-    return await connect({ servers: url, timeout: 5_000, reconnect: false });
-  } catch (err) {
-    throw new StreamscreenError('nats_unreachable', `cannot connect to NATS at ${url}: ${(err as Error).message}`, {
-      cause: err,
-      retryable: true,
-    });
-  }
+export async function connectOnce(nats: NatsConnectionSettings): Promise<NatsConnection> {
+  return connectNats(nats, silentLogger, { reconnect: false });
 }
 
 function describe(err: unknown): string {

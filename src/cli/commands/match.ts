@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
-import { listIdFromPath } from '../../config/index.js';
+import { CONFIG_DEFAULTS, listIdFromPath, resolveConfig } from '../../config/index.js';
 import { HashListError } from '../../domain/errors.js';
 import { HASH_LIST_ID_PATTERN, type LoadedList } from '../../worker/hash/hash-list.js';
-import { createHashMatcher, DEFAULT_MAX_DISTANCE } from '../../worker/hash/hash-matcher.js';
+import { createHashMatcher } from '../../worker/hash/hash-matcher.js';
 import { indexParsedList } from '../../worker/hash/load-list.js';
 import { downloadHashList, openHashListBucket } from '../../worker/hash/object-store-lists.js';
 import { parseHashListFile } from '../../worker/hash/parse-hashlist.js';
-import { isPdqHex, pdqFromHex } from '../../worker/hash/pdq-hash.js';
+import { isPdqHex, pdqFromHex } from '../../domain/pdq.js';
 import { bucketTarget, connectOnce, type BucketFlags, type CommandEnv } from './hashlist.js';
 import { processIO, type CommandIO } from './io.js';
 
@@ -16,7 +16,7 @@ const USAGE = `usage: streamscreen match HASH [--lists a,b] [--radius N] [--file
 Looks one 64-hex PDQ hash up in the published hash lists (or in local --file lists) and prints
 each match as a JSON line: {"list","label","distance","hash","action"}. No quality gate applies,
 and negative lists' hits are shown (action "negative") without suppressing the others. Each list
-matches at its own distance (default ${DEFAULT_MAX_DISTANCE}) unless --radius gives one for all.
+matches at its own distance (default ${CONFIG_DEFAULTS.hash.maxDistance}) unless --radius gives one for all.
 Server and bucket come from the config file (default config/streamscreen.json, or
 $STREAMSCREEN_CONFIG) and $NATS_URL, as for the worker; --nats-url and --bucket override them.
 With --file, neither NATS nor the config file is used.
@@ -71,7 +71,8 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Comman
     const missing = [...wanted].filter((id) => !lists.some((l) => l.meta.id === id));
     if (missing.length) io.stderr.write(`streamscreen match: warning: no list named ${missing.join(', ')}\n`);
   }
-  const matcher = createHashMatcher();
+  // Each list matches at its own distance (default hash.maxDistance) unless --radius gives one for all.
+  const matcher = createHashMatcher(resolveConfig().stages.matcher);
   matcher.source('cli').replaceAll(lists);
   const matches = matcher.lookup(pdqFromHex(positionals[0]!), radius === undefined ? {} : { radius });
   for (const m of matches) io.stdout.write(`${JSON.stringify(m)}\n`);
@@ -103,8 +104,8 @@ async function fromBucket(
   index: { minIndexedSize: number },
   io: CommandIO,
 ): Promise<LoadedList[]> {
-  const { url, bucket } = bucketTarget(values, env);
-  const nc = await connectOnce(url);
+  const { nats, bucket } = bucketTarget(values, env);
+  const nc = await connectOnce(nats);
   try {
     const os = await openHashListBucket(nc, bucket, { create: false });
     const out: LoadedList[] = [];

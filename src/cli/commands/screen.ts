@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { listIdFromPath, loadConfig, readEnv, type StreamscreenEnv } from '../../config/index.js';
+import { loadConfig, readEnv, type StreamscreenEnv } from '../../config/index.js';
 import { screeningFailureEvent } from '../../domain/failure.js';
 import type { DecisionSink } from '../../domain/ports.js';
 import { buildScreeningStages, createScreener } from '../../worker/app/stages.js';
@@ -60,32 +60,25 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Stream
     .map((p) => p.trim())
     .filter(Boolean);
   const loaded = loadConfig({
-    env,
+    // --lists adds kill lists named after their files, as STREAMSCREEN_HASH_LISTS does.
+    env: extraLists.length
+      ? { ...env, STREAMSCREEN_HASH_LISTS: [env.STREAMSCREEN_HASH_LISTS ?? '', ...extraLists].filter(Boolean).join(',') }
+      : env,
     ...(values.config ? { file: values.config } : {}),
     overrides: {
       sampler: { ...(fps === undefined ? {} : { fps }), ...(values['allow-files'] ? { allowFiles: true } : {}) },
       ...(values['no-classify'] ? { classify: { enabled: false } } : {}),
     },
   });
-  const config = {
-    ...loaded.config,
-    hash: {
-      ...loaded.config.hash,
-      lists: [
-        ...loaded.config.hash.lists,
-        ...extraLists.map((path) => ({ id: listIdFromPath(path), path, action: 'kill' as const, enabled: true })),
-      ],
-    },
-  };
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(loaded.config.log.level);
   const events = createHooks<WorkerEvents>(logger, workerMetricsListeners(createMetrics({ defaultMetrics: false })));
-  const stages = await buildScreeningStages({ ...loaded, config }, logger, events);
+  const stages = await buildScreeningStages(loaded, logger, events);
 
   const print = async (event: object) => {
     io.stdout.write(JSON.stringify(event) + '\n');
   };
   const sink: DecisionSink = { killSwitch: print, escalation: print, failure: print, quarantine: print };
-  const screener = createScreener({ ...loaded, config }, stages, { workerId: 'cli', logger, events, sink });
+  const screener = createScreener(loaded, stages, { workerId: 'cli', logger, events, sink });
 
   const ac = new AbortController();
   const onSignal = () => ac.abort();

@@ -1,6 +1,6 @@
 /**
- * Stage assembly shared by the worker and `streamscreen screen`: every stage built from the
- * validated config, handed its collaborators and the one event emitter.
+ * Stage assembly shared by the worker and `streamscreen screen`: every stage built with the
+ * options config/ resolved at load, handed its collaborators and the one event emitter.
  */
 import type { LoadedConfig } from '../../config/index.js';
 import type { Emitter } from '../../domain/hooks.js';
@@ -12,8 +12,7 @@ import type { WorkerEvents } from '../events.js';
 import { createFileHashLists, type FileHashLists } from '../hash/file-lists.js';
 import { createHashMatcher, type HashMatcherService } from '../hash/hash-matcher.js';
 import { createPdqHasher } from '../hash/pdq-hasher.js';
-import { createStreamScreener, type StreamScreener, type StreamScreenerOptions } from '../pipeline/stream-screener.js';
-import type { PolicyOptions } from '../policy/index.js';
+import { createStreamScreener, type StreamScreener } from '../pipeline/stream-screener.js';
 import type { DecisionPublisher } from '../publish/index.js';
 import { createSampler, resolveFfmpeg, type FfmpegBinary } from '../sampler/index.js';
 
@@ -25,18 +24,6 @@ export interface ScreeningStages {
   readonly classifier?: Classifier;
   readonly openSource: FrameSourceFactory;
   close(): Promise<void>;
-}
-
-export function policyOptions(config: LoadedConfig['config']): PolicyOptions {
-  return { ...config.policy };
-}
-
-export function screenerOptions(config: LoadedConfig['config']): StreamScreenerOptions {
-  return {
-    frameBudgetMs: config.pipeline.frameBudgetMs,
-    classifierFailuresToReport: config.pipeline.classifierFailuresToReport,
-    dihedral: config.hash.dihedral,
-  };
 }
 
 export interface ScreenerWiring {
@@ -60,8 +47,8 @@ export function createScreener(loaded: LoadedConfig, stages: ScreeningStages, w:
     ...(w.gate ? { gate: w.gate } : {}),
     classifier: stages.classifier,
     sink: w.sink,
-    policy: policyOptions(loaded.config),
-    options: screenerOptions(loaded.config),
+    policy: loaded.stages.policy,
+    options: loaded.stages.screener,
   });
 }
 
@@ -70,10 +57,10 @@ export function createScreener(loaded: LoadedConfig, stages: ScreeningStages, w:
  * ffmpeg, and warms the classifiers up, in that order of cost.
  */
 export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger, events: Emitter<WorkerEvents>): Promise<ScreeningStages> {
-  const { config } = loaded;
+  const { config, stages } = loaded;
   const ffmpeg = await resolveFfmpeg({ envPath: loaded.ffmpeg.envPath, pathEnv: loaded.ffmpeg.pathEnv, logger });
 
-  const matcher = createHashMatcher({ maxDistance: config.hash.maxDistance, minQuality: config.hash.minQuality });
+  const matcher = createHashMatcher(stages.matcher);
   const fileLists = createFileHashLists({ sink: matcher.source('files'), lists: config.hash.lists, logger });
   await fileLists.load();
 
@@ -82,17 +69,11 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
     classifier = await openClassifier({
       logger,
       ...(config.classify.faces ? { faceAge: faceAgeFactory } : {}),
-      options: {
-        ...(config.classify.manifestPath ? { manifestPath: config.classify.manifestPath } : {}),
-        intraOpThreads: config.classify.intraOpThreads,
-        maxBatch: config.classify.maxBatch,
-        custom: config.classify.custom,
-      },
+      options: stages.classifier,
     });
     logger.info({ models: classifier.models, faces: classifier.faces }, 'classifiers ready');
   }
 
-  const s = config.sampler;
   const openSource: FrameSourceFactory = ({ streamId, url, signal }) =>
     createSampler({
       url,
@@ -102,18 +83,7 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
       signal,
       ffmpeg,
       logger: logger.child({ streamId }),
-      options: {
-        fps: s.fps,
-        width: s.width,
-        height: s.height,
-        scaleMode: s.scaleMode,
-        allowFiles: s.allowFiles,
-        rwTimeoutMs: s.rwTimeoutMs,
-        stallTimeoutMs: s.stallTimeoutMs,
-        maxRestarts: s.maxRestarts,
-        backoffBaseMs: s.backoffBaseMs,
-        backoffMaxMs: s.backoffMaxMs,
-      },
+      options: stages.sampler,
       events,
     });
 

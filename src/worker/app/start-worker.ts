@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats, watchConnection } from '../../nats/index.js';
+import { redactUrl } from '../../domain/redact.js';
 import type { LoadedConfig } from '../../config/index.js';
 import { createHooks } from '../../domain/hooks.js';
 import type { Logger } from '../../domain/logger.js';
@@ -49,20 +51,16 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
 
     const nc: NatsConnection = resources.push(
       'nats',
-      await connect({
-        servers: config.nats.url,
-        name: `${config.nats.name}-${workerId}`,
-        // A worker outlives NATS restarts: it reconnects forever and its publishes retry until acked.
-        maxReconnectAttempts: -1,
-      }),
+      // A worker outlives NATS restarts: it reconnects forever and its publishes retry until acked.
+      await connectNats(loaded.nats, logger, { instance: workerId }),
       (c) => c.drain().catch(() => c.close()),
     );
-    const connection = trackConnection(nc, logger);
+    const connection = watchConnection(nc, logger);
 
     const publisher = createDecisionPublisher({
       js: jetstream(nc),
       logger,
-      options: { retryInitialDelayMs: config.publish.retryBaseMs, retryMaxDelayMs: config.publish.retryMaxMs },
+      options: loaded.stages.publisher,
     });
     await publisher.provision();
 
@@ -75,9 +73,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
           sink: stages.matcher.source('nats'),
           logger,
           events,
-          bucket: config.hash.objectStore.bucket,
-          resyncIntervalMs: config.hash.objectStore.resyncIntervalMs,
-          ...(config.hash.objectStore.lists ? { lists: config.hash.objectStore.lists } : {}),
+          ...loaded.stages.hashListSync,
         }),
         (s) => s.stop(),
       );
@@ -92,7 +88,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
         'quarantine',
         createQuarantineGate({
           store: createKvQuarantineStore(kv),
-          options: { maxStreams: q.maxStreams, windowMs: q.windowMs },
+          options: loaded.stages.quarantine,
           workerId,
           logger,
         }),
@@ -115,11 +111,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       publisher,
       events,
       onAssignment: onAssignmentFor(screener),
-      options: {
-        ackWaitMs: config.ingest.ackWaitMs,
-        leaseTtlMs: config.ingest.leaseTtlMs,
-        maxConcurrentStreams: config.worker.maxStreams,
-      },
+      options: loaded.stages.ingest,
     });
 
     const ready = (): Readiness => {
@@ -156,7 +148,11 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
     await ingest.start();
     ready();
     logger.info(
-      { workerId, nats: config.nats.url, lists: stages.matcher.lists().map((l) => ({ id: l.id, count: l.count })) },
+      {
+        workerId,
+        nats: loaded.nats.servers.map((s) => redactUrl(s)),
+        lists: stages.matcher.lists().map((l) => ({ id: l.id, count: l.count })),
+      },
       'worker started',
     );
 
@@ -194,21 +190,4 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
  */
 function newWorkerId(config: LoadedConfig['config']): string {
   return config.worker.id ? `${config.worker.id}-${randomBytes(3).toString('hex')}` : defaultWorkerId();
-}
-
-/** Connected/disconnected as the client reports it; a reconnecting client is not ready. */
-function trackConnection(nc: NatsConnection, logger: Logger): { connected(): boolean } {
-  let connected = true;
-  void (async () => {
-    for await (const s of nc.status()) {
-      if (s.type === 'disconnect') {
-        connected = false;
-        logger.warn('NATS disconnected: not ready until reconnected');
-      } else if (s.type === 'reconnect') {
-        connected = true;
-        logger.info('NATS reconnected');
-      }
-    }
-  })().catch(() => undefined);
-  return { connected: () => connected && !nc.isClosed() };
 }

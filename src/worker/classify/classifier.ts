@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import type { ClassifierOptions } from '../../config/index.js';
 import type { RgbImage } from '../../domain/frame.js';
 import { ModelError, StreamscreenError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
@@ -7,41 +8,9 @@ import { createCustomModel, type CustomModel } from './custom.js';
 import type { ImageModelOptions } from './image-model.js';
 import { loadManifest, type LoadedManifest } from './manifest.js';
 import { createNudityModel, type NudityModel } from './nudity.js';
-import { defaultManifestPath } from './paths.js';
 import { scaledFrame } from './resize.js';
 import { assertFrame } from './rgb-image.js';
 import type { Classifier, FaceAgeFactory, FaceAgeModel } from './types.js';
-import { withDefaults } from '../../domain/options.js';
-
-export interface ClassifierOptions {
-  /** models/manifest.json of the installed package by default. */
-  readonly manifestPath: string;
-  /**
-   * Intra-op threads per inference. Default 1: a worker screens many streams, so throughput comes
-   * from running models side by side, and one thread per inference leaves cores for ffmpeg and
-   * PDQ (see bench-results/classify.json for 1 vs 2 threads measured on this machine class).
-   */
-  readonly intraOpThreads: number;
-  /** Largest cross-stream batch formed from frames that queued while a model was busy. Default 4. */
-  readonly maxBatch: number;
-  /** Busy-wait ORT worker threads; default false (spinning steals cores from the samplers). */
-  readonly spinning: boolean;
-  /** Run the nudity model (manifest entry of kind `nudity`). Default true. */
-  readonly nudity: boolean;
-  /** Load the drop-in models (manifest entries of kind `custom`). Default true. */
-  readonly custom: boolean;
-  /** Warm every session up before `ready`. Default true. */
-  readonly warmUp: boolean;
-}
-
-export const DEFAULT_CLASSIFIER_OPTIONS: Readonly<Omit<ClassifierOptions, 'manifestPath'>> = Object.freeze({
-  intraOpThreads: 1,
-  maxBatch: 4,
-  spinning: false,
-  nudity: true,
-  custom: true,
-  warmUp: true,
-});
 
 export interface ClassifierDeps {
   /** The composition root's logger; without one the classifier and its parts log nothing. */
@@ -50,7 +19,8 @@ export interface ClassifierDeps {
   readonly faceAge?: FaceAgeModel | FaceAgeFactory;
   /** Use this manifest instead of reading `options.manifestPath`. */
   readonly manifest?: LoadedManifest;
-  readonly options?: Partial<ClassifierOptions>;
+  /** Resolved at load (config/). */
+  readonly options: ClassifierOptions;
 }
 
 /**
@@ -58,14 +28,8 @@ export interface ClassifierDeps {
  * optional face/age part, and any drop-in classifiers from the manifest, run side by side on
  * each frame. Sessions are created once in `start()` and warmed up before `ready` turns true.
  */
-export function createClassifier(deps: ClassifierDeps = {}): Classifier {
-  const options: ClassifierOptions = withDefaults<ClassifierOptions>(
-    { ...DEFAULT_CLASSIFIER_OPTIONS, manifestPath: defaultManifestPath() },
-    deps.options,
-  );
-  if (!(Number.isInteger(options.intraOpThreads) && options.intraOpThreads >= 1)) {
-    throw new RangeError(`intraOpThreads must be a positive integer, got ${options.intraOpThreads}`);
-  }
+export function createClassifier(deps: ClassifierDeps): Classifier {
+  const { options } = deps;
   // The one fallback in this stage, handed down to the parts so none of them makes a logger:
   // the worker always passes its own; callers without one (the classify command, tests) get silence.
   const log: Logger = deps.logger ?? pino({ level: 'silent' });
@@ -181,7 +145,7 @@ function asInferenceError(err: unknown): StreamscreenError {
 }
 
 /** `createClassifier` + `start()`. */
-export async function openClassifier(deps: ClassifierDeps = {}): Promise<Classifier> {
+export async function openClassifier(deps: ClassifierDeps): Promise<Classifier> {
   const c = createClassifier(deps);
   await c.start();
   return c;

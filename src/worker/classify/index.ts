@@ -1,4 +1,4 @@
-export { createClassifier, openClassifier, DEFAULT_CLASSIFIER_OPTIONS, type ClassifierOptions, type ClassifierDeps } from './classifier.js';
+export { createClassifier, openClassifier, type ClassifierDeps } from './classifier.js';
 export type { Classifier, FaceAgeModel, FaceAgeResult, FaceAgeFactory, FaceAgeContext } from './types.js';
 export { createNudityModel, type NudityModel, type NudityScores } from './nudity.js';
 export { createCustomModel, mapSignal, type CustomModel } from './custom.js';
@@ -19,5 +19,4 @@ export { createSession, createBatchQueue, type SessionOptions, type BatchQueue }
 export { buildInputTensor } from './input-tensor.js';
 export { resizeRgb, scaleRgb, scaledFrame, type ScaledFrame } from './resize.js';
 export { rgbImageProblem, assertRgbImage, assertFrame } from './rgb-image.js';
-export { defaultManifestPath, packageRoot } from './paths.js';
 export { faceAgeFactory } from './load-face-part.js';

@@ -1,29 +1,9 @@
+import type { HashMatcherOptions } from '../../config/index.js';
 import type { HashMatch } from '../../contracts/index.js';
 import { HashListError } from '../../domain/errors.js';
-import type { PdqHash } from '../../domain/pdq.js';
+import { pdqToHex, type PdqHash } from '../../domain/pdq.js';
 import type { FrameMatches, HashMatcher, NegativeHit } from '../../domain/ports.js';
 import { entryLabel, type HashListAction, type LoadedList } from './hash-list.js';
-import { pdqToHex } from './pdq-hash.js';
-
-/**
- * PDQ's published recommendation: two hashes within Hamming distance 31 (of 256 bits) are the
- * same image for matching purposes; beyond it false positives rise quickly.
- */
-export const DEFAULT_MAX_DISTANCE = 31;
-/**
- * PDQ's quality is how much gradient detail the image had. Below 50 (near-flat frames: black,
- * fades, solid colours, heavy blur) the hash bits are mostly noise and such frames land within
- * matching distance of unrelated list entries; a false hit here kills a live stream, so they
- * are not matched at all (the classifiers still see the frame).
- */
-export const DEFAULT_MIN_QUALITY = 50;
-
-export interface HashMatcherOptions {
-  /** Largest Hamming distance reported as a match. Default 31 (DEFAULT_MAX_DISTANCE). */
-  readonly maxDistance?: number;
-  /** Frames whose PDQ quality is below this are not matched. Default 50 (DEFAULT_MIN_QUALITY). */
-  readonly minQuality?: number;
-}
 
 export interface ListSummary {
   readonly id: string;
@@ -81,7 +61,7 @@ export interface ListHit {
  * by distance.
  */
 export interface HashMatcherService extends HashMatcher {
-  readonly options: Required<HashMatcherOptions>;
+  readonly options: HashMatcherOptions;
   source(name: string): HashListSource;
   lists(): ListSummary[];
   /** Operator look-up: no quality gate, no negative suppression, any radius (the `match` command, the lookup API). */
@@ -95,18 +75,9 @@ interface Served {
 
 type Snapshot = ReadonlyMap<string, Served>;
 
-export function createHashMatcher(options: HashMatcherOptions = {}): HashMatcherService {
-  const resolved = {
-    maxDistance: options.maxDistance ?? DEFAULT_MAX_DISTANCE,
-    minQuality: options.minQuality ?? DEFAULT_MIN_QUALITY,
-  };
-  if (!Number.isInteger(resolved.maxDistance) || resolved.maxDistance < 0 || resolved.maxDistance > 256) {
-    throw new RangeError(`maxDistance must be an integer 0..256, got ${resolved.maxDistance}`);
-  }
-  if (!Number.isFinite(resolved.minQuality) || resolved.minQuality < 0 || resolved.minQuality > 100) {
-    throw new RangeError(`minQuality must be 0..100, got ${resolved.minQuality}`);
-  }
-
+/** `options`: hash.maxDistance (the distance of lists without their own) and hash.minQuality (frames below it are not matched), resolved at load. */
+export function createHashMatcher(options: HashMatcherOptions): HashMatcherService {
+  const resolved = options;
   let snapshot: Snapshot = new Map();
   const sources = new Map<string, { loaded: boolean }>();
 

@@ -1,6 +1,5 @@
-import type { PdqHash } from '../../domain/pdq.js';
+import { popcount16, type PdqHash } from '../../domain/pdq.js';
 import type { HashIndex, HitCallback } from './hash-index.js';
-import { popcount16 } from './pdq-hash.js';
 
 /**
  * The brute-force baseline: compares the query with every entry. Kept as the reference the

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Objm, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
+import { jetstream } from '@nats-io/jetstream';
+import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
+import { openObjectStore } from '../../nats/index.js';
 import { HashListError } from '../../domain/errors.js';
 import type { IndexOptions } from './hash-index.js';
 import { HASH_LIST_ACTIONS, HASH_LIST_ID_PATTERN, type HashListAction, type HashListFormat, type LoadedList } from './hash-list.js';
@@ -89,14 +91,11 @@ export async function openHashListBucket(
   bucket: string,
   options: { create?: boolean } = {},
 ): Promise<ObjectStore | null> {
-  const objm = new Objm(nc);
-  try {
-    return await objm.open(bucket);
-  } catch (err) {
-    if (!/not found/i.test((err as Error).message)) throw err;
-    if (options.create === false) return null;
-    return objm.create(bucket, { description: 'streamscreen PDQ hash lists (object name = list id)' });
-  }
+  return openObjectStore(
+    jetstream(nc),
+    bucket,
+    options.create === false ? false : { description: 'streamscreen PDQ hash lists (object name = list id)' },
+  );
 }
 
 export interface PublishRequest {

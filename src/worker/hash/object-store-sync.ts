@@ -2,7 +2,8 @@ import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { HashListSyncEvent, WorkerEvents } from '../events.js';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { HashListError, errorCode } from '../../domain/errors.js';
+import { HashListError, errorCode, type ErrorCode } from '../../domain/errors.js';
+import type { HashListSyncOptions as SyncOptions } from '../../config/index.js';
 import type { Logger } from '../../domain/logger.js';
 import type { IndexOptions } from './hash-index.js';
 import type { LoadedList } from './hash-list.js';
@@ -15,19 +16,9 @@ import {
   type PublishedListMeta,
 } from './object-store-lists.js';
 
-export interface HashListSyncOptions {
-  /** The Object Store bucket to follow (config hash.objectStore.bucket). */
-  readonly bucket: string;
-  /** Only take these list ids from the bucket. Default: every list in it. */
-  readonly lists?: readonly string[];
+/** hash.objectStore of the config, resolved at load, and how downloaded lists are indexed (hash-index.ts). */
+export interface HashListSyncOptions extends SyncOptions {
   readonly index?: IndexOptions;
-  /**
-   * Besides watching, re-list the bucket this often and fetch anything that differs: a safety
-   * net for an update missed while disconnected. Default 60 000 ms; 0 disables.
-   */
-  readonly resyncIntervalMs?: number;
-  /** First retry delay after a download that failed for a transient reason. Default 2000 ms, doubling to 60 s. */
-  readonly retryDelayMs?: number;
 }
 
 export type { HashListSyncEvent };
@@ -46,7 +37,7 @@ export interface ListSyncStatus {
   /** The version serving now (absent if none has loaded). */
   readonly serving?: { readonly sha256: string; readonly count: number; readonly nuid: string; readonly loadedAt: string };
   /** The last refusal for this list, cleared when a version loads. */
-  readonly lastError?: { readonly code: string; readonly message: string; readonly at: string; readonly nuid: string };
+  readonly lastError?: { readonly code: ErrorCode; readonly message: string; readonly at: string; readonly nuid: string };
 }
 
 export interface HashListSync {
@@ -84,8 +75,8 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
   const events = deps.events ?? silentHooks<WorkerEvents>();
   const { bucket } = deps;
   const wanted = deps.lists ? new Set(deps.lists) : undefined;
-  const resyncMs = deps.resyncIntervalMs ?? 60_000;
-  const firstRetryMs = deps.retryDelayMs ?? 2_000;
+  const resyncMs = deps.resyncIntervalMs;
+  const firstRetryMs = deps.retryDelayMs;
 
   const serving = new Map<string, Serving>();
   const errors = new Map<string, NonNullable<ListSyncStatus['lastError']>>();

@@ -14,11 +14,9 @@ import { SCHEMA_VERSION } from '../../contracts/index.js';
 import type { Logger } from '../../domain/logger.js';
 import type { GateResult, MatchGate } from '../../domain/ports.js';
 
-export interface QuarantineOptions {
-  /** More distinct streams than this within the window quarantines the entry. */
-  readonly maxStreams: number;
-  readonly windowMs: number;
-}
+import type { QuarantineOptions } from '../../config/index.js';
+
+export type { QuarantineOptions };
 
 /** A list entry: its list and its hash (64 lower-case hex). */
 export interface EntryKey {

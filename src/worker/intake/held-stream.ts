@@ -7,11 +7,10 @@ import type { Logger } from '../../domain/logger.js';
 import type { StreamStart } from '../../domain/stream.js';
 import { AssignmentAbortedError, type AbortCause } from './errors.js';
 import type { HeldLease } from './lease.js';
-import type { DesiredStream } from './provision.js';
 import { redactUrl } from '../../domain/redact.js';
 import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
 import { disposeStart } from './dispose.js';
-import type { ResolvedIngestOptions } from './options.js';
+import type { IngestOptions } from '../../config/index.js';
 import { finishFor, settle, settleUnreported, type Disposal, type Finish, type Settlement } from './settlement.js';
 
 /**
@@ -53,8 +52,6 @@ export interface ScreeningAssignment {
 export interface IngestPublisher {
   publishFailure(event: ScreeningFailureEvent, opts?: { signal?: AbortSignal }): Promise<unknown>;
   publishDeadLetter(event: DeadLetterEvent, opts?: { signal?: AbortSignal }): Promise<unknown>;
-  /** Idempotent create-or-update of a JetStream stream; provisions the inbound streams. */
-  ensureStream(desired: DesiredStream): Promise<unknown>;
 }
 
 /** A terminal failure is `failed` (given up, reported); a retryable one `crashed` (handed back for another try). */
@@ -75,7 +72,7 @@ export interface HeldStreamDeps {
   readonly msg: JsMsg;
   readonly start: StreamStart;
   readonly lease: HeldLease;
-  readonly options: ResolvedIngestOptions;
+  readonly options: IngestOptions;
   readonly logger: Logger;
   readonly workerId: string;
   readonly publisher: IngestPublisher;
@@ -99,7 +96,7 @@ export class HeldStream {
   private readonly leaseLost = new AbortController();
   private readonly publishing = new AbortController();
   private readonly lease: HeldLease;
-  private readonly o: ResolvedIngestOptions;
+  private readonly o: IngestOptions;
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private renewing = false;

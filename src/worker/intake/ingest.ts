@@ -13,6 +13,7 @@ import {
 import type { NatsConnection } from '@nats-io/transport-node';
 import { millis } from '@nats-io/transport-node';
 import { ConfigError } from '../../domain/errors.js';
+import type { IngestOptions } from '../../config/index.js';
 import type { Logger } from '../../domain/logger.js';
 import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
 import type { StreamStart } from '../../domain/stream.js';
@@ -22,9 +23,8 @@ import { disposeStart } from './dispose.js';
 import { HeldStream, runIdFor, type IngestPublisher, type ScreeningAssignment } from './held-stream.js';
 import { buildDeadLetter } from './dead-letter.js';
 import { followEnds, lastEndFor, type EndsFollower } from './ends.js';
-import { parseStartEvent, type DeadLetterReason } from './events.js';
+import { parseStartEvent, type DeadLetterReason } from './parse-events.js';
 import { LeaseStore } from './lease.js';
-import { resolveIngestOptions, type IngestOptions, type ResolvedIngestOptions } from './options.js';
 import { openLeaseBucket, provisionIngest } from './provision.js';
 
 export interface IngestDeps {
@@ -33,7 +33,8 @@ export interface IngestDeps {
   readonly logger: Logger;
   /** Unique per process. Default: hostname-pid-random. */
   readonly workerId?: string;
-  readonly options?: Partial<IngestOptions>;
+  /** Resolved at load (config/): all workers of a deployment share them. */
+  readonly options: IngestOptions;
   /** Dead letters, failure escalations and stream provisioning (createDecisionPublisher() satisfies it). */
   readonly publisher: IngestPublisher;
   /**
@@ -62,7 +63,7 @@ export interface Ingest {
   /** Two-stage graceful stop (see StopOptions). Idempotent; a later call with graceMs 0 cuts stage 1 short. */
   stop(opts?: StopOptions): Promise<void>;
   readonly workerId: string;
-  readonly options: ResolvedIngestOptions;
+  readonly options: IngestOptions;
   /** Stream ids this worker holds right now. */
   readonly activeStreams: readonly string[];
   /**
@@ -93,7 +94,7 @@ export function createIngest(deps: IngestDeps): Ingest {
 
 class IngestImpl implements Ingest {
   readonly workerId: string;
-  readonly options: ResolvedIngestOptions;
+  readonly options: IngestOptions;
   private readonly log: Logger;
   private readonly events: Emitter<WorkerEvents>;
   private readonly active = new Map<string, HeldStream>();
@@ -119,7 +120,7 @@ class IngestImpl implements Ingest {
   private pullProblem: string | undefined;
 
   constructor(private readonly deps: IngestDeps) {
-    this.options = resolveIngestOptions(deps.options);
+    this.options = deps.options;
     this.workerId = deps.workerId ?? defaultWorkerId();
     this.log = deps.logger.child({ component: 'ingest', workerId: this.workerId });
     this.events = deps.events ?? silentHooks<WorkerEvents>();
@@ -147,9 +148,7 @@ class IngestImpl implements Ingest {
     const o = this.options;
     this.js = jetstream(this.deps.nc, { timeout: o.requestTimeoutMs });
     this.jsm = await this.js.jetstreamManager();
-    const kv = o.provision
-      ? await provisionIngest(this.js, o, (desired) => this.deps.publisher.ensureStream(desired), this.log)
-      : await openLeaseBucket(this.js, o);
+    const kv = o.provision ? await provisionIngest(this.js, o, this.log) : await openLeaseBucket(this.js, o);
     await this.checkServerTimings(kv.status().then((s) => s.ttl));
     this.leases = new LeaseStore(kv, this.workerId, o);
     // Follow ends before taking any start, so no end can fall between the admission check and us.

@@ -1,3 +1,4 @@
+import type { PolicyOptions, ScreenerOptions } from '../../config/index.js';
 import type { FrameRef, HashMatch } from '../../contracts/index.js';
 import { errorCode, LeaseLostError } from '../../domain/errors.js';
 import { screeningFailureEvent } from '../../domain/failure.js';
@@ -19,20 +20,8 @@ import type { FrameSignals } from '../../domain/signals.js';
 import type { StreamStart } from '../../domain/stream.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
-import { decide, INITIAL_POLICY_STATE, type PolicyOptions, type PolicyState } from '../policy/index.js';
-import { toEvent } from './events.js';
-
-export interface StreamScreenerOptions {
-  /**
-   * Per-frame latency budget, capture to decision. A frame that is already older than this when
-   * screening starts skips the classifiers (hashing, the kill path, always runs).
-   */
-  readonly frameBudgetMs: number;
-  /** Match rotated/mirrored frames too (8 hashes per frame). */
-  readonly dihedral: boolean;
-  /** Consecutive classifier failures on one stream after which a screening failure is reported. */
-  readonly classifierFailuresToReport: number;
-}
+import { decide, INITIAL_POLICY_STATE, type PolicyState } from '../policy/index.js';
+import { toEvent } from './decision-event.js';
 
 export interface StreamScreenerDeps {
   readonly workerId: string;
@@ -47,7 +36,8 @@ export interface StreamScreenerDeps {
   readonly classifier?: FrameClassifier;
   readonly sink: DecisionSink;
   readonly policy: PolicyOptions;
-  readonly options: StreamScreenerOptions;
+  /** pipeline.* and hash.dihedral, resolved at load. */
+  readonly options: ScreenerOptions;
   readonly now?: () => number;
 }
 

@@ -1,6 +1,7 @@
 import type { EscalationPriority, EscalationReason, HashMatch } from '../../contracts/index.js';
 import { possibleMinor } from './possible-minor.js';
-import type { Decision, FrameAnalysis, PolicyOptions, PolicyState } from './types.js';
+import type { PolicyOptions } from '../../config/index.js';
+import type { Decision, FrameAnalysis, PolicyState } from './types.js';
 
 export interface PolicyResult {
   readonly decisions: readonly Decision[];

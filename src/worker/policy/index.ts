@@ -1,2 +1,2 @@
 export { decide, type PolicyResult } from './decide.js';
-export { INITIAL_POLICY_STATE, type Decision, type FrameAnalysis, type PolicyOptions, type PolicyState } from './types.js';
+export { INITIAL_POLICY_STATE, type Decision, type FrameAnalysis, type PolicyState } from './types.js';

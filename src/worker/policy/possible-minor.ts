@@ -12,19 +12,18 @@
  * The rule lives in the policy, not the classifiers: classifiers report apparent ages, and a
  * shadow policy can evaluate another challenge age on the same frames.
  *
+ * The challenge age is policy.challengeAge (config/stages/policy.ts), 25 unless configured.
+ *
  * This is a signal for escalation and human review, not a finding: it is wrong about many
  * adults (by design) and can still be wrong about a minor. Never present it as a certainty.
  */
-
-/** Default challenge age in years (see above for why 25 and not 18). */
-export const DEFAULT_CHALLENGE_AGE = 25;
 
 /**
  * True when any face's apparent age is under the challenge age: the face may belong to a
  * minor and the frame deserves a closer look. False when no face was found, which says
  * nothing about whether a minor is present.
  */
-export function possibleMinor(faces: ReadonlyArray<{ readonly age: number }>, challengeAge: number = DEFAULT_CHALLENGE_AGE): boolean {
+export function possibleMinor(faces: ReadonlyArray<{ readonly age: number }>, challengeAge: number): boolean {
   if (!Number.isFinite(challengeAge) || challengeAge <= 0)
     throw new RangeError(`challenge age must be a positive number of years, got ${challengeAge}`);
   // A NaN age (a failed estimate) must not pass as "adult": treat it as possibly a minor.

@@ -1,14 +1,2 @@
 export { createDecisionPublisher, type DecisionPublisher, type DecisionPublisherDeps } from './publisher.js';
-export { DEFAULT_PUBLISHER_OPTIONS, resolvePublisherOptions, type PublisherOptions } from './options.js';
-export type { PublishCallOptions, PublishReceipt } from './events.js';
 export { provisionDecisionStreams } from './provision.js';
-export { ensureStream, type DesiredStream } from './ensure-stream.js';
-export {
-  deadLetterEventId,
-  deterministicEventId,
-  escalationEventId,
-  failureEventId,
-  killSwitchEventId,
-  randomEventId,
-  type KillSwitchIdParts,
-} from '../../domain/event-id.js';

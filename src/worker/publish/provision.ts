@@ -2,8 +2,8 @@ import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager } fr
 import { nanos } from '@nats-io/transport-node';
 import { SUBJECTS } from '../../contracts/index.js';
 import type { Logger } from '../../domain/logger.js';
-import { ensureStream } from './ensure-stream.js';
-import type { PublisherOptions } from './options.js';
+import { ensureStream } from '../../nats/index.js';
+import type { PublisherOptions } from '../../config/index.js';
 
 /**
  * Outbound streams. Limits retention (consumers downstream read at their own pace; nothing is

@@ -1,4 +1,4 @@
-import type { SamplerOptions } from './options.js';
+import type { SamplerOptions } from '../../config/index.js';
 import type { SourceUrl } from './source-url.js';
 
 export type ArgOptions = Pick<

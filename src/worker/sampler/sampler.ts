@@ -1,10 +1,11 @@
-import { SourceError } from '../../domain/errors.js';
+import { SourceError, type SourceErrorCode } from '../../domain/errors.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
 import type { RawFrame } from '../../domain/frame.js';
+import type { SamplerOptions } from '../../config/index.js';
 import type { Logger } from '../../domain/logger.js';
-import { backoffDelay } from './backoff.js';
-import { classifyFfmpegExit } from './classify-exit.js';
+import { backoffDelay } from '../../domain/retry.js';
+import { errorForExit } from './exit-reason.js';
 import { SourceFailedError } from './errors.js';
 import { buildSamplerArgs } from './ffmpeg-args.js';
 import type { FfmpegBinary } from './ffmpeg-binary.js';
@@ -13,7 +14,6 @@ import { LatestQueue } from './frame-queue.js';
 import { FrameStamper } from './frame-stamper.js';
 import { FrameAssembler } from './framer.js';
 import { cutLifeline, hasExited, spawnWithLifeline, terminate, type LifelineChild } from './lifeline.js';
-import { resolveSamplerOptions, type SamplerOptions } from './options.js';
 import { parseSourceUrl, type SourceUrl } from './source-url.js';
 
 export interface CreateSamplerDeps {
@@ -22,7 +22,8 @@ export interface CreateSamplerDeps {
   streamId: string;
   ffmpeg: FfmpegBinary;
   logger: Logger;
-  options?: Partial<SamplerOptions>;
+  /** Resolved at load (config/). */
+  options: SamplerOptions;
   /** Reports spawns, restarts, drops and the final failure (`sampler.*` of WorkerEvents). */
   events?: Emitter<WorkerEvents>;
   /** Aborting it stops the sampler, as stop() does. */
@@ -43,7 +44,7 @@ export interface SamplerStats {
   readonly framesDropped: number;
   /** Frames whose pts had to be estimated (their showinfo line did not arrive in time). */
   readonly framesEstimatedPts: number;
-  readonly lastError?: { readonly code: string; readonly message: string };
+  readonly lastError?: { readonly code: SourceErrorCode; readonly message: string };
   /** Process group of the current ffmpeg run (the lifeline wrapper's pid), if one is running. */
   readonly pid?: number;
 }
@@ -52,7 +53,7 @@ export interface Sampler {
   readonly streamId: string;
   /** The validated source; logs and serialises as the redacted URL. */
   readonly source: SourceUrl;
-  readonly options: Readonly<SamplerOptions>;
+  readonly options: SamplerOptions;
   /**
    * The frames, newest-biased: a consumer that falls behind loses the oldest (see
    * maxQueuedFrames). Ends after stop() or at the end of a local file; throws SourceFailedError
@@ -87,7 +88,7 @@ interface RunResult {
  * Throws SourceError('source_invalid') synchronously for a URL that is not allowed.
  */
 export function createSampler(deps: CreateSamplerDeps): Sampler {
-  const options = resolveSamplerOptions(deps.options);
+  const { options } = deps;
   if (typeof deps.streamId !== 'string' || deps.streamId.length === 0) {
     throw new SourceError('source_invalid', 'streamId must be a non-empty string', { retryable: false });
   }
@@ -269,7 +270,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     if ((r.code === 127 || r.code === 126) && r.frames === 0) {
       return new SourceError('ffmpeg_missing', `cannot run ${deps.ffmpeg.path} (exit ${r.code})`, { retryable: false });
     }
-    return classifyFfmpegExit({ code: r.code, signal: r.signal, lines: r.lines, framesSeen: r.frames, kind: source.kind }, (t) =>
+    return errorForExit({ code: r.code, signal: r.signal, lines: r.lines, framesSeen: r.frames, kind: source.kind }, (t) =>
       source.redact(t),
     );
   };

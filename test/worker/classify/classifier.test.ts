@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifierOptions } from '../../support/stage-options.js';
 import { openClassifier } from '../../../src/worker/classify/classifier.js';
 import { faceAgeFactory } from '../../../src/worker/classify/load-face-part.js';
 import { loadManifest, parseManifest } from '../../../src/worker/classify/manifest.js';
@@ -30,7 +31,7 @@ let manifestPath: string;
 beforeAll(async () => {
   manifestPath = (await modelsReady()).manifestPath;
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
-  classifier = await openClassifier({ logger, faceAge: faceAgeFactory });
+  classifier = await openClassifier({ logger, faceAge: faceAgeFactory, options: classifierOptions() });
 }, 120_000);
 
 afterAll(async () => {
@@ -51,7 +52,7 @@ describe('composite classifier', () => {
     const c = await openClassifier({
       manifest: injected,
       faceAge: faceAgeFactory,
-      options: { nudity: false, custom: false, warmUp: false },
+      options: classifierOptions({ nudity: false, custom: false, warmUp: false }),
     });
     try {
       expect(c.faces).toBe(true);
@@ -101,7 +102,7 @@ describe('composite classifier', () => {
         signals: { red: { output: 'mean', index: 0 } },
       };
       const manifest = parseManifest({ version: 1, models: [entry] }, join(dir, 'manifest.json'));
-      const c = await openClassifier({ manifest, options: { nudity: false, maxBatch: 4 } });
+      const c = await openClassifier({ manifest, options: classifierOptions({ nudity: false, maxBatch: 4 }) });
       try {
         const frame = (red: number): RgbImage => ({ width: 4, height: 4, data: new Uint8Array(48).map((_, i) => (i % 3 === 0 ? red : 0)) });
         // The first frame runs alone; the two sent while it runs are batched together and fail.

@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifierOptions } from '../../support/stage-options.js';
 import { GraphBuilder, sha256Hex, tensorF32 } from '../../../tools/model-builder/onnx/index.js';
 import { createClassifier, openClassifier } from '../../../src/worker/classify/classifier.js';
 import { loadManifest, parseManifest, type ManifestEntry } from '../../../src/worker/classify/manifest.js';
@@ -92,7 +93,7 @@ afterAll(async () => {
 
 describe('drop-in ONNX classifier from a manifest entry', () => {
   it('reports the mapped signals next to the nudity probabilities', async () => {
-    const classifier = await openClassifier({ options: { manifestPath } });
+    const classifier = await openClassifier({ options: classifierOptions({ manifestPath }) });
     try {
       expect(classifier.ready).toBe(true);
       expect(classifier.models).toEqual(['nsfw-mobilenet-v2', 'vendor-tiny']);
@@ -121,7 +122,7 @@ describe('drop-in ONNX classifier from a manifest entry', () => {
   it('gives the nudity model the same answer as running it alone', async () => {
     const manifest = parseManifest({ version: 1, models: [nudityEntry] }, manifestPath);
     const alone = await createNudityModel(manifest, nudityEntry, { intraOpThreads: 1, maxBatch: 1 });
-    const classifier = await openClassifier({ options: { manifestPath } });
+    const classifier = await openClassifier({ options: classifierOptions({ manifestPath }) });
     try {
       const image = flat(224, 224, [180, 120, 100]);
       const p = await alone.probabilities(image);
@@ -196,7 +197,7 @@ describe('drop-in ONNX classifier from a manifest entry', () => {
     const text = JSON.parse(await readFile(manifestPath, 'utf8')) as { models: Array<Record<string, unknown>> };
     text.models[1]!.signals = { vendor_flag: { output: 'nope', index: 0 } };
     await writeFile(bad, JSON.stringify(text));
-    const classifier = createClassifier({ options: { manifestPath: bad, nudity: false } });
+    const classifier = createClassifier({ options: classifierOptions({ manifestPath: bad, nudity: false }) });
     await expect(classifier.start()).rejects.toMatchObject({
       code: 'model_invalid',
       message: expect.stringMatching(/signal 'vendor_flag' reads output 'nope'/),
@@ -209,7 +210,7 @@ describe('drop-in ONNX classifier from a manifest entry', () => {
     const text = JSON.parse(await readFile(manifestPath, 'utf8')) as { models: Array<Record<string, unknown>> };
     text.models[1]!.sha256 = 'f'.repeat(64);
     await writeFile(bad, JSON.stringify(text));
-    const classifier = createClassifier({ options: { manifestPath: bad, nudity: false } });
+    const classifier = createClassifier({ options: classifierOptions({ manifestPath: bad, nudity: false }) });
     await expect(classifier.start()).rejects.toMatchObject({
       code: 'model_invalid',
       message: expect.stringMatching(/has sha256 [0-9a-f]{64}, the manifest says f{64}/),
@@ -217,7 +218,7 @@ describe('drop-in ONNX classifier from a manifest entry', () => {
   });
 
   it('refuses to classify before start() and explains a missing manifest', async () => {
-    const c = createClassifier({ options: { manifestPath: join(dir, 'missing.json') } });
+    const c = createClassifier({ options: classifierOptions({ manifestPath: join(dir, 'missing.json') }) });
     await expect(c.classify(flat(4, 4, [0, 0, 0]))).rejects.toMatchObject({ code: 'inference_failed', retryable: true });
     await expect(c.start()).rejects.toThrow(/run `npm run models`/);
   });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketTarget, run as hashlist } from '../../../src/cli/commands/hashlist.js';
 import { run as match } from '../../../src/cli/commands/match.js';
 import { ConfigSchema, listIdFromPath } from '../../../src/config/index.js';
-import { pdqToHex } from '../../../src/worker/hash/pdq-hash.js';
+import { pdqToHex } from '../../../src/domain/pdq.js';
 import { nearDuplicate, randomHashes, seededRandom } from '../../support/synthetic-hashes.js';
 import { captureIO as capture } from '../../support/capture-io.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
@@ -27,12 +27,17 @@ describe('bucketTarget: where hashlist and match connect', () => {
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 
   it('takes the worker configuration: config defaults, then the file, then NATS_URL; flags win over all', () => {
+    const target = (...args: Parameters<typeof bucketTarget>) => {
+      const { url, bucket, nats } = bucketTarget(...args);
+      expect(nats.servers).toEqual([url]);
+      return { url, bucket };
+    };
     const defaults = ConfigSchema.parse({});
-    expect(bucketTarget({}, {})).toEqual({ url: defaults.nats.url, bucket: defaults.hash.objectStore.bucket });
-    expect(bucketTarget({ config }, {})).toEqual({ url: 'nats://file:1', bucket: 'from-file' });
-    expect(bucketTarget({}, { STREAMSCREEN_CONFIG: config })).toEqual({ url: 'nats://file:1', bucket: 'from-file' });
-    expect(bucketTarget({ config }, { NATS_URL: 'nats://env:2' })).toEqual({ url: 'nats://env:2', bucket: 'from-file' });
-    expect(bucketTarget({ config, 'nats-url': 'nats://flag:3', bucket: 'from-flag' }, { NATS_URL: 'nats://env:2' })).toEqual({
+    expect(target({}, {})).toEqual({ url: defaults.nats.url, bucket: defaults.hash.objectStore.bucket });
+    expect(target({ config }, {})).toEqual({ url: 'nats://file:1', bucket: 'from-file' });
+    expect(target({}, { STREAMSCREEN_CONFIG: config })).toEqual({ url: 'nats://file:1', bucket: 'from-file' });
+    expect(target({ config }, { NATS_URL: 'nats://env:2' })).toEqual({ url: 'nats://env:2', bucket: 'from-file' });
+    expect(target({ config, 'nats-url': 'nats://flag:3', bucket: 'from-flag' }, { NATS_URL: 'nats://env:2' })).toEqual({
       url: 'nats://flag:3',
       bucket: 'from-flag',
     });

@@ -3,7 +3,7 @@ import { buildHashIndex } from '../../../src/worker/hash/build-index.js';
 import type { BuiltIndex, HashIndex } from '../../../src/worker/hash/hash-index.js';
 import { MihIndex, type MihBuildOptions } from '../../../src/worker/hash/index-mih.js';
 import { ScanIndex } from '../../../src/worker/hash/index-scan.js';
-import { hammingDistance } from '../../../src/worker/hash/pdq-hash.js';
+import { hammingDistance } from '../../../src/domain/pdq.js';
 import { clusteredHashes, nearDuplicate, randomHashes, seededRandom } from '../../support/synthetic-hashes.js';
 import { searchAll } from './search-all.js';
 

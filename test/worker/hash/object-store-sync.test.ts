@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import type { ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashListSyncOptions, matcherOptions } from '../../support/stage-options.js';
 import { HashListError } from '../../../src/domain/errors.js';
 import { createFileHashLists } from '../../../src/worker/hash/file-lists.js';
 import { createHashMatcher, type HashMatcherService } from '../../../src/worker/hash/hash-matcher.js';
 import { encodeListMetadata, openHashListBucket, publishHashList } from '../../../src/worker/hash/object-store-lists.js';
 import { createHashListSync, type HashListSync, type HashListSyncEvent } from '../../../src/worker/hash/object-store-sync.js';
-import { pdqToHex } from '../../../src/worker/hash/pdq-hash.js';
+import { pdqToHex } from '../../../src/domain/pdq.js';
 import { nearDuplicate, randomHashes, seededRandom } from '../../support/synthetic-hashes.js';
 import { eventually as pollUntil } from '../../support/eventually.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
@@ -57,13 +58,12 @@ describe('hash list distribution over a NATS Object Store', () => {
     lists?: string[],
   ): Promise<{ matcher: HashMatcherService; sync: HashListSync; events: HashListSyncEvent[] }> {
     const nc = await server.connect();
-    const matcher = createHashMatcher();
+    const matcher = createHashMatcher(matcherOptions());
     const events: HashListSyncEvent[] = [];
     const sync = createHashListSync({
       nc,
       sink: matcher.source('nats'),
-      bucket,
-      resyncIntervalMs: 0,
+      ...hashListSyncOptions({ bucket, resyncIntervalMs: 0 }),
       events: createHooks<WorkerEvents>(undefined, { 'hashlist.sync': (e) => events.push(e) }),
       ...(lists ? { lists } : {}),
     });
@@ -168,14 +168,13 @@ describe('hash list distribution over a NATS Object Store', () => {
     const local = join(dir, 'shared-id.txt');
     await writeFile(local, `${hex(29)}\n`);
     const nc = await server.connect();
-    const matcher = createHashMatcher();
+    const matcher = createHashMatcher(matcherOptions());
     await createFileHashLists({ sink: matcher.source('files'), lists: [{ id: 'shared-id', path: local }] }).load();
     const events: HashListSyncEvent[] = [];
     const sync = createHashListSync({
       nc,
       sink: matcher.source('nats'),
-      bucket,
-      resyncIntervalMs: 0,
+      ...hashListSyncOptions({ bucket, resyncIntervalMs: 0 }),
       events: createHooks<WorkerEvents>(undefined, { 'hashlist.sync': (e) => events.push(e) }),
     });
     workers.push({ nc, sync });

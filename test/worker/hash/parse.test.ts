@@ -8,7 +8,7 @@ import { HashListError } from '../../../src/domain/errors.js';
 import { HashListBuilder } from '../../../src/worker/hash/hash-list-builder.js';
 import { entryLabel, type HashListData } from '../../../src/worker/hash/hash-list.js';
 import { parseHashList, parseHashListFile } from '../../../src/worker/hash/parse-hashlist.js';
-import { pdqToHex } from '../../../src/worker/hash/pdq-hash.js';
+import { pdqToHex } from '../../../src/domain/pdq.js';
 
 const SHARED = fileURLToPath(new URL('../../../../shared/pdq-vectors/', import.meta.url));
 const A = 'd8f8f0cee0f4a84f0637022a078f67f0b36e2ed596621e1d33e6339c4e9c9b22';

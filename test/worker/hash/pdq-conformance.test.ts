@@ -4,9 +4,8 @@
  * Hamming distance 10 when quality >= 80 (the published rule).
  */
 import { describe, expect, it } from 'vitest';
-import { DIHEDRAL_ORDER } from '../../../src/domain/pdq.js';
+import { DIHEDRAL_ORDER, hammingDistance, pdqFromHex, pdqToHex } from '../../../src/domain/pdq.js';
 import { createPdqHasher } from '../../../src/worker/hash/pdq-hasher.js';
-import { hammingDistance, pdqFromHex, pdqToHex } from '../../../src/worker/hash/pdq-hash.js';
 import { readRgbImage } from '../../../src/worker/sampler/image-file.js';
 import { decodedVectors, originalVectors, syntheticVectors, type DecodedVector } from './pdq-vectors.js';
 

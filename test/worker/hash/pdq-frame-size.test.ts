@@ -20,13 +20,16 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../../src/domain/frame.js';
 import { createPdqHasher } from '../../../src/worker/hash/pdq-hasher.js';
-import { hammingDistance } from '../../../src/worker/hash/pdq-hash.js';
+import { hammingDistance } from '../../../src/domain/pdq.js';
 import { buildSamplerArgs } from '../../../src/worker/sampler/ffmpeg-args.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
 import { readRgbImage } from '../../../src/worker/sampler/image-file.js';
-import { DEFAULT_SAMPLER_OPTIONS } from '../../../src/worker/sampler/options.js';
 import { parseSourceUrl } from '../../../src/worker/sampler/source-url.js';
+import { samplerOptions } from '../../support/stage-options.js';
 import { PDQ_VECTORS_DIR } from './pdq-vectors.js';
+
+/** The sampler's options as a worker with no sampler config runs it. */
+const DEFAULT_SAMPLER_OPTIONS = samplerOptions();
 
 const execFileP = promisify(execFile);
 const DECODED = join(PDQ_VECTORS_DIR, 'decoded');

@@ -5,9 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../../src/domain/frame.js';
-import { DIHEDRAL_ORDER } from '../../../src/domain/pdq.js';
+import { DIHEDRAL_ORDER, pdqToHex } from '../../../src/domain/pdq.js';
 import { createPdqHasher } from '../../../src/worker/hash/pdq-hasher.js';
-import { pdqToHex } from '../../../src/worker/hash/pdq-hash.js';
 import { naiveBitsToHex, naivePdqDihedral, naivePdqHash } from './pdq-naive.js';
 
 /** Deterministic pseudo-random generator so failures reproduce. */

@@ -12,7 +12,9 @@ import { createDecisionPublisher } from '../../../src/worker/publish/index.js';
 import { jetstream } from '@nats-io/jetstream';
 import { pino } from 'pino';
 import { captureIO } from '../../support/capture-io.js';
-import { collectEvents, eventually, type EventCollector } from '../../support/jetstream-events.js';
+import { eventually } from '../../support/eventually.js';
+import { collectEvents, type EventCollector } from '../../support/jetstream-events.js';
+import { publisherOptions } from '../../support/stage-options.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
 
 const options = { maxStreams: 3, windowMs: 60_000 };
@@ -79,7 +81,7 @@ describe('shared quarantine on nats-server', () => {
     const nc = await server.connect();
     conns.push(nc);
     // The decisions stream the worker provisions (it holds screening.quarantine).
-    await createDecisionPublisher({ js: jetstream(nc), logger: pino({ level: 'silent' }) }).provision();
+    await createDecisionPublisher({ js: jetstream(nc), logger: pino({ level: 'silent' }), options: publisherOptions() }).provision();
     events = await collectEvents<QuarantineEvent>(nc, 'SCREENING_DECISIONS', 'screening.quarantine');
   }, 30_000);
 

@@ -4,24 +4,28 @@ import type { WorkerEvents } from '../../../src/worker/events.js';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
-import {
-  createIngest,
-  resolveIngestOptions,
-  type Ingest,
-  type IngestOptions,
-  type ScreeningAssignment,
-} from '../../../src/worker/intake/index.js';
+import type { ConfigInput, IngestOptions } from '../../../src/config/index.js';
+import { createIngest, type Ingest, type ScreeningAssignment } from '../../../src/worker/intake/index.js';
 import { createDecisionPublisher, type DecisionPublisher } from '../../../src/worker/publish/index.js';
+import { ingestOptions, publisherOptions } from '../../support/stage-options.js';
 import type { ScreeningOutcome } from '../../../src/domain/screening-outcome.js';
+import { eventually } from '../../support/eventually.js';
 
 export const silent = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
+/** The config values a test sets: intake's section and the worker's stream limit. */
+export interface IngestTestConfig {
+  readonly ingest?: ConfigInput['ingest'];
+  readonly worker?: ConfigInput['worker'];
+}
+
 /**
- * Short server-side timings keep the tests fast; they satisfy the same invariants as the
+ * Short server-side timings keep the tests fast; config/ holds them to the same rules as the
  * defaults (heartbeat <= ttl/3 and <= ackWait/2). Each test gets its own streams, consumer and
- * bucket (by tag), so leftovers of one test never reach another's workers.
+ * bucket (by tag), so leftovers of one test never reach another's workers. `extra` overrides
+ * any of them; a key given as undefined falls back to the config default.
  */
-export function testOptions(tag: string, extra: Partial<IngestOptions> = {}): Partial<IngestOptions> {
+export function testIngestConfig(tag: string, extra: ConfigInput['ingest'] = {}): NonNullable<ConfigInput['ingest']> {
   return {
     startsStream: `STARTS_${tag}`,
     startsSubjectPrefix: `${tag}.started`,
@@ -38,6 +42,11 @@ export function testOptions(tag: string, extra: Partial<IngestOptions> = {}): Pa
     requestTimeoutMs: 1000,
     ...extra,
   };
+}
+
+/** Intake's options for a test, resolved by config/ as the worker's are. */
+export function testOptions(tag: string, config: IngestTestConfig = {}): IngestOptions {
+  return ingestOptions(testIngestConfig(tag, config.ingest), config.worker);
 }
 
 export async function connectForTest(url: string): Promise<NatsConnection> {
@@ -59,7 +68,7 @@ export async function harness(url: string): Promise<Harness> {
   const publisher = createDecisionPublisher({
     js,
     logger: silent,
-    options: { publishTimeoutMs: 1000, retryInitialDelayMs: 50, retryMaxDelayMs: 500 },
+    options: publisherOptions({ publishTimeoutMs: 1000, retryBaseMs: 50, retryMaxMs: 500 }),
   });
   await publisher.provision();
   return { nc, js, jsm, publisher, close: () => nc.close() };
@@ -85,7 +94,7 @@ export class Recorder {
   /** The source ended: onAssignment returns `source_ended`; resolves once intake has settled it. */
   async complete(a: ScreeningAssignment, settled: () => Promise<boolean> = async () => a.publishSignal.aborted): Promise<void> {
     this.finishers.get(a)?.({ kind: 'source_ended' });
-    await waitFor('assignment settled', settled, 5000);
+    await eventually(settled, 5000, 'assignment settled');
   }
 
   for(streamId: string): ScreeningAssignment[] {
@@ -97,7 +106,7 @@ export function makeIngest(
   h: Harness,
   tag: string,
   onAssignment: (a: ScreeningAssignment) => Promise<ScreeningOutcome>,
-  extra: Partial<IngestOptions> = {},
+  config: IngestTestConfig = {},
   workerId?: string,
   events?: Listeners<WorkerEvents>,
 ): Ingest {
@@ -106,7 +115,7 @@ export function makeIngest(
     logger: silent,
     publisher: h.publisher,
     onAssignment,
-    options: testOptions(tag, extra),
+    options: testOptions(tag, config),
     ...(workerId ? { workerId } : {}),
     ...(events ? { events: createHooks<WorkerEvents>(undefined, events) } : {}),
   });
@@ -114,7 +123,7 @@ export function makeIngest(
 
 export async function leaseBucket(h: Harness, tag: string): Promise<KV> {
   // Short request timeout: a read lost in a server restart must not stall a polling test.
-  return new Kvm(jetstream(h.nc, { timeout: 1000 })).open(resolveIngestOptions(testOptions(tag)).leaseBucket, { allow_direct: false });
+  return new Kvm(jetstream(h.nc, { timeout: 1000 })).open(testOptions(tag).leaseBucket, { allow_direct: false });
 }
 
 export async function publishStart(
@@ -130,21 +139,6 @@ export async function publishStart(
 export async function publishEnd(h: Harness, tag: string, streamId: string, body: unknown = { streamId }): Promise<number> {
   const data = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
   return (await h.js.publish(`${tag}.ended.${streamId}`, data)).seq;
-}
-
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-  everyMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,11 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { publisherOptions } from '../../support/stage-options.js';
 import { createHooks } from '../../../src/domain/hooks.js';
 import type { WorkerEvents } from '../../../src/worker/events.js';
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { DeadLetterEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, SourceError } from '../../../src/domain/errors.js';
 import { AssignmentAbortedError, createIngest, type Ingest, type ScreeningAssignment } from '../../../src/worker/intake/index.js';
-import { createDecisionPublisher, killSwitchEventId, type PublishReceipt } from '../../../src/worker/publish/index.js';
+import { killSwitchEventId } from '../../../src/domain/event-id.js';
+import type { PublishReceipt } from '../../../src/nats/index.js';
+import { createDecisionPublisher } from '../../../src/worker/publish/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
 import {
   delay,
@@ -17,9 +20,9 @@ import {
   Recorder,
   silent,
   testOptions,
-  waitFor,
   type Harness,
 } from './helpers.js';
+import { eventually } from '../../support/eventually.js';
 
 describe('ingest on a real nats-server', () => {
   let server: NatsServerHandle;
@@ -67,7 +70,7 @@ describe('ingest on a real nats-server', () => {
       channel: 'c9',
     });
 
-    const asg = await waitFor('assignment', () => rec.for('live-1')[0]);
+    const asg = await eventually(() => rec.for('live-1')[0], 10_000, 'assignment');
     expect(asg.start).toEqual({
       streamId: 'live-1',
       url: 'rtmp://media/live/1',
@@ -89,9 +92,9 @@ describe('ingest on a real nats-server', () => {
 
     await rec.complete(asg);
     expect(asg.signal.aborted).toBe(true);
-    await waitFor('start acked', async () => (await startsState('t1')).messages === 0);
+    await eventually(async () => (await startsState('t1')).messages === 0, 10_000, 'start acked');
     expect((await kv.get('live-1'))?.operation).toBe('DEL');
-    await waitFor('slot freed', () => a.activeStreams.length === 0);
+    await eventually(() => a.activeStreams.length === 0, 10_000, 'slot freed');
   });
 
   it('dead-letters malformed, schema-invalid and mismatched starts with reason and payload, and terminates them', async () => {
@@ -104,10 +107,14 @@ describe('ingest on a real nats-server', () => {
     await publishStart(h, 't2', 'huge', { streamId: 'huge', url: 'rtmp://x/y', notes: 'n'.repeat(70_000) });
 
     const mine = (m: StoredMsg): boolean => m.json<DeadLetterEvent>().eventId.startsWith('dl-STARTS_t2-');
-    const letters = await waitFor('5 dead letters', async () => {
-      const l = await storedOn('SCREENING_DEADLETTER', mine);
-      return l.length >= 5 ? l : undefined;
-    });
+    const letters = await eventually(
+      async () => {
+        const l = await storedOn('SCREENING_DEADLETTER', mine);
+        return l.length >= 5 ? l : undefined;
+      },
+      10_000,
+      '5 dead letters',
+    );
     const bySubject = new Map(letters.map((m) => [m.json<DeadLetterEvent>().subject, m.json<DeadLetterEvent>()]));
     expect(bySubject.get('t2.started.bad-json')).toMatchObject({
       reason: 'invalid_json',
@@ -130,7 +137,7 @@ describe('ingest on a real nats-server', () => {
     expect(letters[0]!.header.get('Nats-Msg-Id')).toBe(letters[0]!.json<DeadLetterEvent>().eventId);
 
     // Terminated: gone from the work queue, and not redelivered after ack_wait.
-    await waitFor('starts removed', async () => (await startsState('t2')).messages === 0);
+    await eventually(async () => (await startsState('t2')).messages === 0, 10_000, 'starts removed');
     await delay(2500);
     const ci = await consumerState('t2');
     expect({ pending: ci.num_pending, ackPending: ci.num_ack_pending, redelivered: ci.num_redelivered }).toEqual({
@@ -147,13 +154,13 @@ describe('ingest on a real nats-server', () => {
     const blocked = createDecisionPublisher({
       js: h.js,
       logger: silent,
-      options: {
+      options: publisherOptions({
         deadLetterSubject: 't16.deadletter',
         provisionOnMissingStream: false,
         publishTimeoutMs: 300,
-        retryInitialDelayMs: 50,
-        retryMaxDelayMs: 100,
-      },
+        retryBaseMs: 50,
+        retryMaxMs: 100,
+      }),
     });
     const rec = new Recorder();
     const events: string[] = [];
@@ -164,7 +171,7 @@ describe('ingest on a real nats-server', () => {
         logger: silent,
         publisher: blocked,
         onAssignment: rec.onAssignment,
-        options: testOptions('t16', { deadLetterTimeoutMs: 3000, retryDelayMs: 1000 }),
+        options: testOptions('t16', { ingest: { deadLetterTimeoutMs: 3000, retryDelayMs: 1000 } }),
         events: createHooks<WorkerEvents>(undefined, {
           'intake.assigned': (e) => events.push(`assigned ${e.streamId}`),
           'intake.deadLetter': (e) => events.push(`dead-lettered ${e.subject} ${e.reason}`),
@@ -179,8 +186,8 @@ describe('ingest on a real nats-server', () => {
     await publishStart(h, 't16', 'good');
 
     // The valid start is screened while the bad one's dead letter is still being retried.
-    await waitFor('good assigned', () => rec.for('good')[0]);
-    await waitFor('dead letter deferred', () => deferred[0], 10_000);
+    await eventually(() => rec.for('good')[0], 10_000, 'good assigned');
+    await eventually(() => deferred[0], 10_000, 'dead letter deferred');
     expect(events.slice(0, 2)).toEqual(['assigned good', 'deferred t16.started.bad']);
     // Handed back with a delay from the retry rule: retryDelayMs 1000 at delivery 1 -> [500, 1000].
     expect(deferred[0]).toMatchObject({ why: 'timeout', deliveryCount: 1 });
@@ -189,10 +196,10 @@ describe('ingest on a real nats-server', () => {
     expect((await startsState('t16')).messages).toBe(2); // not dropped
 
     await h.jsm.streams.add({ name: 'DL_t16', subjects: ['t16.deadletter'] });
-    await waitFor('bad start dead-lettered', () => events.includes('dead-lettered t16.started.bad invalid_json'), 15_000);
+    await eventually(() => events.includes('dead-lettered t16.started.bad invalid_json'), 15_000, 'bad start dead-lettered');
     const letter = await h.jsm.streams.getMessage('DL_t16', { last_by_subj: 't16.deadletter' });
     expect(letter?.json<DeadLetterEvent>()).toMatchObject({ reason: 'invalid_json', payload: '{not json' });
-    await waitFor('bad start terminated', async () => (await startsState('t16')).messages === 1);
+    await eventually(async () => (await startsState('t16')).messages === 1, 10_000, 'bad start terminated');
     expect(rec.for('good')[0]!.signal.aborted).toBe(false);
   });
 
@@ -206,18 +213,18 @@ describe('ingest on a real nats-server', () => {
       }),
     );
     await publishStart(h, 't3', 'ending');
-    const asg = await waitFor('assignment', () => rec.for('ending')[0]);
+    const asg = await eventually(() => rec.for('ending')[0], 10_000, 'assignment');
     await publishEnd(h, 't3', 'ending', { streamId: 'ending', endedAt: new Date().toISOString() });
 
-    await waitFor('aborted', () => rec.aborted.has(asg));
+    await eventually(() => rec.aborted.has(asg), 10_000, 'aborted');
     const reason = rec.aborted.get(asg);
     expect(reason).toBeInstanceOf(AssignmentAbortedError);
     expect((reason as AssignmentAbortedError).reason).toBe('ended');
-    await waitFor('start acked', async () => (await startsState('t3')).messages === 0);
+    await eventually(async () => (await startsState('t3')).messages === 0, 10_000, 'start acked');
     const kv = await leaseBucket(h, 't3');
-    await waitFor('lease deleted', async () => (await kv.get('ending'))?.operation === 'DEL');
+    await eventually(async () => (await kv.get('ending'))?.operation === 'DEL', 10_000, 'lease deleted');
     await expect(asg.assertOwned()).rejects.toBeInstanceOf(LeaseLostError);
-    await waitFor('finished event', () => events.length === 2);
+    await eventually(() => events.length === 2, 10_000, 'finished event');
     expect(events).toEqual(['assigned ending', 'finished ending ended']);
   });
 
@@ -229,20 +236,24 @@ describe('ingest on a real nats-server', () => {
     await started(ingest);
     expect(ingest.healthy()).toEqual({ ok: true, reasons: [] });
     await publishStart(h, 't17', 'held');
-    const asg = await waitFor('assignment', () => rec.for('held')[0]);
+    const asg = await eventually(() => rec.for('held')[0], 10_000, 'assignment');
     // The follower reads ends up to sequence 2 of the first stream (an invalid end is observable).
     await publishEnd(h, 't17', 'other');
     await publishEnd(h, 't17', 'bad', { streamId: 'mismatch' });
-    await waitFor('second end seen', () => badEnds.includes('t17.ended.bad'));
+    await eventually(() => badEnds.includes('t17.ended.bad'), 10_000, 'second end seen');
 
     // An operator deletes the ends stream: the follower's consumer goes with it.
     const endsConfig = (await h.jsm.streams.info('ENDS_t17')).config;
     await h.jsm.streams.delete('ENDS_t17');
-    const sick = await waitFor('unhealthy', () => {
-      const health = ingest.healthy();
-      return health.ok ? undefined : health;
-    });
-    expect(sick.reasons).toEqual([expect.stringMatching(/^not receiving stream ends \(ends follower down: /)]);
+    const sick = await eventually(
+      () => {
+        const health = ingest.healthy();
+        return health.ok ? undefined : health;
+      },
+      10_000,
+      'unhealthy',
+    );
+    expect(sick.reasons).toEqual([expect.stringMatching(/^not receiving stream ends \(\S+ follower down: /)]);
     expect(asg.signal.aborted).toBe(false);
 
     // Created again (sequences restart at 1) and the end published at once, possibly before the
@@ -250,9 +261,9 @@ describe('ingest on a real nats-server', () => {
     // skipped as already seen.
     await h.jsm.streams.add(endsConfig);
     await publishEnd(h, 't17', 'held');
-    await waitFor('end heard', () => rec.aborted.has(asg), 15_000);
+    await eventually(() => rec.aborted.has(asg), 15_000, 'end heard');
     expect((rec.aborted.get(asg) as AssignmentAbortedError).reason).toBe('ended');
-    await waitFor('healthy again', () => ingest.healthy().ok);
+    await eventually(() => ingest.healthy().ok, 10_000, 'healthy again');
     await ingest.stop();
     expect(ingest.healthy()).toEqual({ ok: false, reasons: ['ingest stopping'] });
   });
@@ -271,8 +282,8 @@ describe('ingest on a real nats-server', () => {
     await publishStart(h, 't4', 'again');
 
     await started(makeIngest(h, 't4', rec.onAssignment));
-    await waitFor('restarted stream screened', () => rec.for('again')[0]);
-    await waitFor('ended start acked', async () => (await startsState('t4')).messages === 1);
+    await eventually(() => rec.for('again')[0], 10_000, 'restarted stream screened');
+    await eventually(async () => (await startsState('t4')).messages === 1, 10_000, 'ended start acked');
     await delay(500);
     expect(rec.for('gone')).toHaveLength(0);
   });
@@ -285,7 +296,7 @@ describe('ingest on a real nats-server', () => {
     const ids = ['s1', 's2', 's3', 's4', 's5', 's6'];
     for (const id of ids) await publishStart(h, 't5', id);
 
-    await waitFor('all assigned', () => recA.assignments.length + recB.assignments.length === ids.length);
+    await eventually(() => recA.assignments.length + recB.assignments.length === ids.length, 10_000, 'all assigned');
     // Well past ack_wait and the lease TTL: no second worker ever picks one up.
     await delay(4500);
     const all = [...recA.assignments, ...recB.assignments];
@@ -304,12 +315,12 @@ describe('ingest on a real nats-server', () => {
     const rec = new Recorder();
     await started(makeIngest(h, 't6', rec.onAssignment, {}, 'worker-A'));
     await publishStart(h, 't6', 'stolen');
-    const asg = await waitFor('assignment', () => rec.for('stolen')[0]);
+    const asg = await eventually(() => rec.for('stolen')[0], 10_000, 'assignment');
     const kv = await leaseBucket(h, 't6');
     // Someone else overwrites the lease (an operator, or a worker that judged it stale).
     await kv.put('stolen', JSON.stringify({ workerId: 'intruder', streamId: 'stolen', acquiredAt: '', renewedAt: '' }));
 
-    await waitFor('aborted', () => rec.aborted.has(asg), 3000);
+    await eventually(() => rec.aborted.has(asg), 3000, 'aborted');
     expect(rec.aborted.get(asg)).toBeInstanceOf(LeaseLostError);
     expect(asg.publishSignal.reason).toBeInstanceOf(LeaseLostError);
     await expect(asg.assertOwned()).rejects.toBeInstanceOf(LeaseLostError);
@@ -319,7 +330,7 @@ describe('ingest on a real nats-server', () => {
     expect((await startsState('t6')).messages).toBe(1);
 
     // The intruder never renews: once its entry expires the stream comes back, under a new run id.
-    const again = await waitFor('re-assigned', () => rec.for('stolen')[1], 10_000);
+    const again = await eventually(() => rec.for('stolen')[1], 10_000, 're-assigned');
     expect(again.runId).not.toBe(asg.runId);
     expect((await kv.get('stolen'))?.json<{ workerId: string }>().workerId).toBe('worker-A');
   });
@@ -328,7 +339,7 @@ describe('ingest on a real nats-server', () => {
     const rec = new Recorder();
     await started(makeIngest(h, 't7', rec.onAssignment));
     await publishStart(h, 't7', 'deleted');
-    const asg = await waitFor('assignment', () => rec.for('deleted')[0]);
+    const asg = await eventually(() => rec.for('deleted')[0], 10_000, 'assignment');
     await (await leaseBucket(h, 't7')).delete('deleted');
     await expect(asg.assertOwned()).rejects.toBeInstanceOf(LeaseLostError);
     expect(asg.signal.aborted).toBe(true);
@@ -339,18 +350,18 @@ describe('ingest on a real nats-server', () => {
     // Timeouts far longer than the test waits: without the release + nak, B could only get the
     // stream after ack_wait (20 s) and, for the lease, its TTL (30 s). So B getting it within
     // the 10 s wait below proves the mechanism with no wall-clock margin to flake on a busy CI.
-    const slow = { ackWaitMs: 20_000, leaseTtlMs: 30_000 };
+    const slow = { ingest: { ackWaitMs: 20_000, leaseTtlMs: 30_000 } };
     const recA = new Recorder();
     const recB = new Recorder();
     const takeovers: Array<string | undefined> = [];
     const a = await started(makeIngest(h, 't8', recA.onAssignment, slow, 'worker-A'));
     await publishStart(h, 't8', 'handover');
-    const asgA = await waitFor('A assigned', () => recA.for('handover')[0]);
+    const asgA = await eventually(() => recA.for('handover')[0], 10_000, 'A assigned');
     await started(makeIngest(h, 't8', recB.onAssignment, slow, 'worker-B', { 'intake.assigned': (e) => takeovers.push(e.tookOverFrom) }));
 
     await a.stop();
     expect((recA.aborted.get(asgA) as AssignmentAbortedError).reason).toBe('shutdown');
-    const asgB = await waitFor('B took over', () => recB.for('handover')[0], 10_000);
+    const asgB = await eventually(() => recB.for('handover')[0], 10_000, 'B took over');
     // Redelivered once (the nak), and B found the lease released, not stale.
     expect(asgB.deliveryCount).toBe(2);
     expect(takeovers).toEqual([undefined]);
@@ -370,21 +381,25 @@ describe('ingest on a real nats-server', () => {
     await publishStart(h, 't9', 'dead-source');
     await publishStart(h, 't9', 'flaky');
 
-    const failure = await waitFor('failure event', () =>
-      h.jsm.streams.getMessage('SCREENING_DECISIONS', { last_by_subj: 'screening.failure.dead-source' }).then((m) => m ?? undefined),
+    const failure = await eventually(
+      () => h.jsm.streams.getMessage('SCREENING_DECISIONS', { last_by_subj: 'screening.failure.dead-source' }).then((m) => m ?? undefined),
+      10_000,
+      'failure event',
     );
     expect(failure.json<ScreeningFailureEvent>()).toMatchObject({ type: 'failure', streamId: 'dead-source', code: 'source_failed' });
     // The stream key (last RTMP path segment) never leaves the worker.
     expect(failure.json<ScreeningFailureEvent>().url).toBe('rtmp://media/live/***');
-    const flakyFailure = await waitFor('flaky failure event', () =>
-      h.jsm.streams.getMessage('SCREENING_DECISIONS', { last_by_subj: 'screening.failure.flaky' }).then((m) => m ?? undefined),
+    const flakyFailure = await eventually(
+      () => h.jsm.streams.getMessage('SCREENING_DECISIONS', { last_by_subj: 'screening.failure.flaky' }).then((m) => m ?? undefined),
+      10_000,
+      'flaky failure event',
     );
     expect(flakyFailure.json<ScreeningFailureEvent>().code).toBe('source_unreachable');
     // Retryable: handed back with a delay and screened again.
-    const retried = await waitFor('flaky retried', () => rec.for('flaky')[0], 5000);
+    const retried = await eventually(() => rec.for('flaky')[0], 5000, 'flaky retried');
     expect(retried.deliveryCount).toBe(2);
     // Terminal: acked, never screened again; only the flaky start is still held.
-    await waitFor('terminal acked', async () => (await startsState('t9')).messages === 1);
+    await eventually(async () => (await startsState('t9')).messages === 1, 10_000, 'terminal acked');
     expect(rec.for('dead-source')).toHaveLength(0);
   });
 
@@ -394,7 +409,7 @@ describe('ingest on a real nats-server', () => {
     const refusing = createDecisionPublisher({
       js: h.js,
       logger: silent,
-      options: { failureSubjectPrefix: 't15.failure', publishTimeoutMs: 1000 },
+      options: publisherOptions({ failureSubjectPrefix: 't15.failure', publishTimeoutMs: 1000 }),
     });
     const attempts: ScreeningAssignment[] = [];
     await started(
@@ -402,7 +417,7 @@ describe('ingest on a real nats-server', () => {
         nc: h.nc,
         logger: silent,
         publisher: refusing,
-        options: testOptions('t15', { retryDelayMs: 1000 }),
+        options: testOptions('t15', { ingest: { retryDelayMs: 1000 } }),
         onAssignment: async (a) => {
           attempts.push(a);
           throw new SourceError('source_failed', 'gave up');
@@ -410,8 +425,8 @@ describe('ingest on a real nats-server', () => {
       }),
     );
     await publishStart(h, 't15', 'unreportable');
-    await waitFor('first attempt', () => attempts[0]);
-    await waitFor('retried', () => attempts[1], 5000);
+    await eventually(() => attempts[0], 10_000, 'first attempt');
+    await eventually(() => attempts[1], 5000, 'retried');
     // Never acked or dropped; each retry waited retryDelayMs (1000) rather than going round at once.
     await delay(1500);
     expect(attempts.length).toBeLessThanOrEqual(4);
@@ -421,16 +436,16 @@ describe('ingest on a real nats-server', () => {
 
   it('pulls only while below maxConcurrentStreams', async () => {
     const rec = new Recorder();
-    await started(makeIngest(h, 't10', rec.onAssignment, { maxConcurrentStreams: 1 }));
+    await started(makeIngest(h, 't10', rec.onAssignment, { worker: { maxStreams: 1 } }));
     await publishStart(h, 't10', 'first');
-    const first = await waitFor('first', () => rec.assignments[0]);
+    const first = await eventually(() => rec.assignments[0], 10_000, 'first');
     await publishStart(h, 't10', 'second');
     await delay(1500);
     expect(rec.assignments).toHaveLength(1);
     // Not even fetched: the second start waits in the stream, not in this worker's buffer.
     expect((await consumerState('t10')).num_pending).toBe(1);
     await rec.complete(first);
-    const second = await waitFor('second', () => rec.assignments[1]);
+    const second = await eventually(() => rec.assignments[1], 10_000, 'second');
     expect(second.start.streamId).not.toBe(first.start.streamId);
   });
 
@@ -438,10 +453,12 @@ describe('ingest on a real nats-server', () => {
     const rec = new Recorder();
     await started(makeIngest(h, 't11', rec.onAssignment));
     await publishStart(h, 't11', 'keeps');
-    const asg = await waitFor('assignment', () => rec.for('keeps')[0]);
+    const asg = await eventually(() => rec.for('keeps')[0], 10_000, 'assignment');
     const seq = await publishEnd(h, 't11', 'keeps', { streamId: 'someone-else' });
-    const letter = await waitFor('dead letter', () =>
-      storedOn('SCREENING_DEADLETTER', (m) => m.json<DeadLetterEvent>().eventId === `dl-ENDS_t11-${seq}`).then((l) => l[0]),
+    const letter = await eventually(
+      () => storedOn('SCREENING_DEADLETTER', (m) => m.json<DeadLetterEvent>().eventId === `dl-ENDS_t11-${seq}`).then((l) => l[0]),
+      10_000,
+      'dead letter',
     );
     expect(letter.json<DeadLetterEvent>()).toMatchObject({ reason: 'subject_mismatch', subject: 't11.ended.keeps' });
     await delay(300);
@@ -452,10 +469,10 @@ describe('ingest on a real nats-server', () => {
     const rec = new Recorder();
     await started(makeIngest(h, 't12', rec.onAssignment));
     await publishStart(h, 't12', 'moved', { streamId: 'moved', url: 'rtmp://old/x' });
-    const first = await waitFor('first', () => rec.for('moved')[0]);
+    const first = await eventually(() => rec.for('moved')[0], 10_000, 'first');
     await publishStart(h, 't12', 'moved', { streamId: 'moved', url: 'rtmp://new/x' });
     // The new start is delivered to some worker; here the only one, which is holding the stream.
-    const second = await waitFor('second', () => rec.for('moved')[1], 10_000);
+    const second = await eventually(() => rec.for('moved')[1], 10_000, 'second');
     expect((rec.aborted.get(first) as AssignmentAbortedError).reason).toBe('superseded');
     expect(second.start.url).toBe('rtmp://new/x');
     expect((await startsState('t12')).messages).toBe(1);
@@ -466,13 +483,13 @@ describe('ingest on a real nats-server', () => {
     const stranded = createDecisionPublisher({
       js: h.js,
       logger: silent,
-      options: {
+      options: publisherOptions({
         killSwitchSubjectPrefix: 't14.killswitch',
         provisionOnMissingStream: false,
         publishTimeoutMs: 300,
-        retryInitialDelayMs: 50,
-        retryMaxDelayMs: 100,
-      },
+        retryBaseMs: 50,
+        retryMaxMs: 100,
+      }),
     });
     let signalAbortedFirst = false;
     const published: PublishReceipt[] = [];
@@ -504,18 +521,18 @@ describe('ingest on a real nats-server', () => {
           published.push(receipt);
           return { kind: 'stopped' } as const;
         },
-        { abortGraceMs: 3000 },
+        { ingest: { abortGraceMs: 3000 } },
       ),
     );
     await publishStart(h, 't14', 'racing');
-    const asg = await waitFor('assignment', () => rec.for('racing')[0]);
+    const asg = await eventually(() => rec.for('racing')[0], 10_000, 'assignment');
     await publishEnd(h, 't14', 'racing');
-    await waitFor('screening told to stop', () => asg.signal.aborted);
+    await eventually(() => asg.signal.aborted, 10_000, 'screening told to stop');
     expect(asg.publishSignal.aborted).toBe(false);
     await h.jsm.streams.add({ name: 'KILL_t14', subjects: ['t14.killswitch.*'] });
-    await waitFor('kill-switch stored', () => published[0]);
+    await eventually(() => published[0], 10_000, 'kill-switch stored');
     expect(signalAbortedFirst).toBe(true);
-    await waitFor('start acked after the publish', async () => (await startsState('t14')).messages === 0);
+    await eventually(async () => (await startsState('t14')).messages === 0, 10_000, 'start acked after the publish');
     expect((await h.jsm.streams.info('KILL_t14')).state.messages).toBe(1);
     expect(asg.publishSignal.aborted).toBe(true);
   });
@@ -524,26 +541,26 @@ describe('ingest on a real nats-server', () => {
     const rec = new Recorder();
     const ingest = await started(makeIngest(h, 't13', rec.onAssignment, {}, 'worker-A'));
     await publishStart(h, 't13', 'survivor');
-    const asg = await waitFor('assignment', () => rec.for('survivor')[0]);
+    const asg = await eventually(() => rec.for('survivor')[0], 10_000, 'assignment');
     const kv = await leaseBucket(h, 't13');
     const before = (await kv.get('survivor'))!.revision;
     await server.restart();
     // Renewals resume on the restored bucket (same revision chain, file storage).
-    await waitFor(
-      'renewed after restart',
+    await eventually(
       async () => {
         const e = await kv.get('survivor').catch(() => null);
         return e !== null && e.revision > before + 1;
       },
       5000,
+      'renewed after restart',
     );
     expect(asg.signal.aborted).toBe(false);
     await expect(asg.assertOwned()).resolves.toBeUndefined();
     expect(rec.assignments).toHaveLength(1);
     // The ends follower came back too: the stream still hears its end.
-    await waitFor('healthy after restart', () => ingest.healthy().ok, 10_000);
+    await eventually(() => ingest.healthy().ok, 10_000, 'healthy after restart');
     await publishEnd(h, 't13', 'survivor');
-    await waitFor('end heard after restart', () => rec.aborted.has(asg), 10_000);
+    await eventually(() => rec.aborted.has(asg), 10_000, 'end heard after restart');
     expect((rec.aborted.get(asg) as AssignmentAbortedError).reason).toBe('ended');
   });
 });

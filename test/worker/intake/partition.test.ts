@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publisherOptions } from '../../support/stage-options.js';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { LeaseLostError } from '../../../src/domain/errors.js';
 import { createIngest, type Ingest } from '../../../src/worker/intake/index.js';
 import { createDecisionPublisher } from '../../../src/worker/publish/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
-import { connectForTest, harness, makeIngest, publishStart, Recorder, silent, testOptions, waitFor, type Harness } from './helpers.js';
+import { connectForTest, harness, makeIngest, publishStart, Recorder, silent, testOptions, type Harness } from './helpers.js';
+import { eventually } from '../../support/eventually.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 describe('a worker cut off from NATS', () => {
@@ -37,7 +39,7 @@ describe('a worker cut off from NATS', () => {
       nc: cutNc,
       logger: silent,
       workerId: 'worker-cut-off',
-      publisher: createDecisionPublisher({ js: jetstream(cutNc), logger: silent }),
+      publisher: createDecisionPublisher({ js: jetstream(cutNc), logger: silent, options: publisherOptions() }),
       options: testOptions('p1'),
       onAssignment: async (asg) => {
         asg.signal.addEventListener('abort', () => abortedAt.set(asg.start.streamId, Date.now()), { once: true });
@@ -47,7 +49,7 @@ describe('a worker cut off from NATS', () => {
     ingests.push(a);
     await a.start();
     await publishStart(h, 'p1', 'island');
-    const asgA = await waitFor('A assigned', () => recA.for('island')[0]);
+    const asgA = await eventually(() => recA.for('island')[0], 10_000, 'A assigned');
 
     const recB = new Recorder();
     const b = makeIngest(h, 'p1', recB.onAssignment, {}, 'worker-connected');
@@ -56,7 +58,7 @@ describe('a worker cut off from NATS', () => {
 
     const cutAt = Date.now();
     proxy.partition();
-    const asgB = await waitFor('B took over', () => recB.for('island')[0], 15_000, 20);
+    const asgB = await eventually(() => recB.for('island')[0], 15_000, 'B took over', 20);
     const takenAt = Date.now();
 
     // A stopped on its own (local lease deadline: TTL 3000 - 2 x heartbeat 500 after its last

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_INGEST_OPTIONS, type Ingest } from '../../../src/worker/intake/index.js';
+import type { Ingest } from '../../../src/worker/intake/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
-import { delay, harness, leaseBucket, makeIngest, publishStart, Recorder, testOptions, waitFor, type Harness } from './helpers.js';
+import { delay, harness, leaseBucket, makeIngest, publishStart, Recorder, testIngestConfig, type Harness } from './helpers.js';
+import { eventually } from '../../support/eventually.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
 
@@ -41,30 +42,24 @@ describe('takeover after a worker is SIGKILLed', () => {
   });
 
   it('another worker screens the stream within 10 s, with the production ack_wait and lease TTL', async () => {
-    // Production timings (ack_wait 4 s, lease TTL 6 s), test-local stream names.
-    const production = {
-      ...testOptions('k1'),
-      ackWaitMs: DEFAULT_INGEST_OPTIONS.ackWaitMs,
-      leaseTtlMs: DEFAULT_INGEST_OPTIONS.leaseTtlMs,
-      heartbeatMs: undefined,
-      pullExpiresMs: DEFAULT_INGEST_OPTIONS.pullExpiresMs,
-    };
-    const worker = startWorker(server.url, 'worker-doomed', production);
+    // Production timings (the config defaults: ack_wait 4 s, lease TTL 6 s), test-local stream names.
+    const production = { ackWaitMs: undefined, leaseTtlMs: undefined, heartbeatMs: undefined, pullExpiresMs: undefined };
+    const worker = startWorker(server.url, 'worker-doomed', testIngestConfig('k1', production));
     child = worker.child;
-    await waitFor('child ready', () => worker.lines.includes('READY'), 20_000);
+    await eventually(() => worker.lines.includes('READY'), 20_000, 'child ready');
     await publishStart(h, 'k1', 'victim');
-    await waitFor('child assigned', () => worker.lines.some((l) => l.startsWith('ASSIGNED victim')), 10_000);
+    await eventually(() => worker.lines.some((l) => l.startsWith('ASSIGNED victim')), 10_000, 'child assigned');
 
     const rec = new Recorder();
-    survivor = makeIngest(h, 'k1', rec.onAssignment, production, 'worker-survivor');
+    survivor = makeIngest(h, 'k1', rec.onAssignment, { ingest: production }, 'worker-survivor');
     await survivor.start();
     // While the first worker lives, its working() and renewals keep the stream to itself.
-    await delay(DEFAULT_INGEST_OPTIONS.ackWaitMs + 1000);
+    await delay(survivor.options.ackWaitMs + 1000);
     expect(rec.assignments).toHaveLength(0);
 
     const killedAt = Date.now();
     child.kill('SIGKILL');
-    const taken = await waitFor('takeover', () => rec.for('victim')[0], 15_000, 20);
+    const taken = await eventually(() => rec.for('victim')[0], 15_000, 'takeover', 20);
     const tookMs = Date.now() - killedAt;
     console.log(`takeover after SIGKILL: ${tookMs} ms (ack_wait ${production.ackWaitMs} ms, lease TTL ${production.leaseTtlMs} ms)`);
     expect(tookMs).toBeLessThan(10_000);

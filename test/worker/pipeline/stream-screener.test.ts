@@ -1,28 +1,76 @@
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
-import type { EscalationEvent, HashMatch, KillSwitchEvent, QuarantineEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EscalationEvent, KillSwitchEvent, QuarantineEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, ModelError, SourceError } from '../../../src/domain/errors.js';
-import type { RawFrame } from '../../../src/domain/frame.js';
-import type { DecisionSink, FrameMatches, FrameSource } from '../../../src/domain/ports.js';
-import { createMemoryQuarantineStore, createQuarantineGate } from '../../../src/worker/hash/quarantine.js';
-import { ConfigSchema } from '../../../src/config/index.js';
+import type { RawFrame, RgbImage } from '../../../src/domain/frame.js';
+import { pdqToHex } from '../../../src/domain/pdq.js';
+import type { DecisionSink, FrameSource } from '../../../src/domain/ports.js';
 import { createMetrics, type Metrics } from '../../../src/metrics/metrics.js';
 import { createHooks } from '../../../src/domain/hooks.js';
 import { workerMetricsListeners } from '../../../src/worker/app/worker-metrics.js';
 import type { WorkerEvents } from '../../../src/worker/events.js';
+import { createHashMatcher, type HashMatcherService } from '../../../src/worker/hash/hash-matcher.js';
+import { indexParsedList } from '../../../src/worker/hash/load-list.js';
+import { parseHashList } from '../../../src/worker/hash/parse-hashlist.js';
+import { createPdqHasher } from '../../../src/worker/hash/pdq-hasher.js';
+import { createMemoryQuarantineStore, createQuarantineGate } from '../../../src/worker/hash/quarantine.js';
 import { createStreamScreener, type ScreeningJob, type StreamScreenerDeps } from '../../../src/worker/pipeline/stream-screener.js';
 import { expectContract } from '../../support/contract.js';
-import type { PolicyOptions } from '../../../src/worker/policy/index.js';
+import { matcherOptions, policyOptions, screenerOptions } from '../../support/stage-options.js';
 
-// Orchestration only: sources, hasher and sink are in-memory stand-ins. The real ffmpeg, PDQ and
-// NATS path is covered end to end in test/e2e.
+// The screener with the real PDQ hasher and matcher (pure, a millisecond a frame) on drawn frames;
+// sources and sink are in-memory stand-ins. The real ffmpeg and NATS path is covered in test/e2e.
 
 // The deployed defaults: the rules themselves are tested in test/policy.
-const policy: PolicyOptions = ConfigSchema.parse({}).policy;
+const policy = policyOptions();
 
-function frame(seq: number, capturedAt: number, marker: number): RawFrame {
-  return { streamId: 's1', seq, pts: seq, capturedAt, width: 2, height: 1, data: Buffer.from([marker, 0, 0, 0, 0, 0]) };
+/** An RGB frame's pixels, as the sampler delivers them. */
+type Picture = RgbImage & { readonly data: Buffer };
+
+/** A synthetic picture with enough detail for PDQ (quality 100): smooth waves of grey, no real content. */
+function drawn(width: number, height: number, grey: (x: number, y: number) => number): Picture {
+  const data = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++)
+      data.fill(Math.max(0, Math.min(255, Math.round(grey(x, y)))), (y * width + x) * 3, (y * width + x + 1) * 3);
+  }
+  return { width, height, data };
 }
+
+/** The picture the test list holds, another one, and the listed one turned a quarter (as a phone held sideways). */
+const LISTED = drawn(96, 64, (x, y) => 128 + 80 * Math.sin(x / 7) * Math.cos(y / 5) + 40 * Math.sin((x + 2 * y) / 11));
+const BENIGN = drawn(96, 64, (x, y) => 128 + 90 * Math.cos(x / 4 + y / 9));
+const LISTED_TURNED = drawn(64, 96, (x, y) => luma(LISTED, y, LISTED.height - 1 - x));
+
+function luma(img: Picture, x: number, y: number): number {
+  return img.data[(y * img.width + x) * 3]!;
+}
+
+function frame(seq: number, capturedAt: number, img: Picture): RawFrame {
+  return { streamId: 's1', seq, pts: seq, capturedAt, ...img };
+}
+
+const hasher = createPdqHasher();
+const listedHash = pdqToHex(hasher.hash(LISTED).hash);
+
+/** A matcher serving one kill list that holds LISTED's hash, as the reference tool prints it (and a negative list holding it, if asked). */
+async function listMatcher(negative = false): Promise<HashMatcherService> {
+  const matcher = createHashMatcher(matcherOptions());
+  const parsed = async (id: string) => parseHashList([new TextEncoder().encode(`${listedHash}\n`)], `${id}.txt`);
+  matcher
+    .source('test')
+    .replaceAll([
+      await indexParsedList(await parsed('confirmed'), { id: 'confirmed', action: 'kill', label: 'case-1', origin: 'test:confirmed' }),
+      ...(negative
+        ? [await indexParsedList(await parsed('logo-cards'), { id: 'logo-cards', action: 'negative', maxDistance: 4, origin: 'test:logo' })]
+        : []),
+    ]);
+  return matcher;
+}
+let matcher: HashMatcherService;
+beforeAll(async () => {
+  matcher = await listMatcher();
+});
 
 function sourceOf(frames: RawFrame[], failWith?: Error): { factory: StreamScreenerDeps['openSource']; stopped: () => boolean } {
   let stopped = false;
@@ -62,8 +110,6 @@ class RecordingSink implements DecisionSink {
   }
 }
 
-const match: HashMatch = { list: 'confirmed', label: 'case-1', distance: 4, hash: 'f'.repeat(64), action: 'kill' };
-
 /** The screener's deps, with its events counted by the worker's real metrics listeners. */
 function deps(
   over: Partial<StreamScreenerDeps> & Pick<StreamScreenerDeps, 'openSource' | 'sink'>,
@@ -74,20 +120,10 @@ function deps(
     logger: pino({ level: 'silent' }),
     metrics,
     events: createHooks<WorkerEvents>(undefined, workerMetricsListeners(metrics)),
-    // A frame whose first byte is 9 "hashes" to the listed hash: enough to drive the orchestration.
-    hasher: { hash: (img) => ({ hash: new Uint16Array(16).fill(img.data[0] === 9 ? 0xffff : 0), quality: 100 }) },
-    matcher: {
-      ready: true,
-      match: (hash) => (hash[0] === 0xffff ? [match] : []),
-      matchAny: (hashes) => (hashes.some((h) => h[0] === 0xffff) ? [match] : []),
-      matchFrame: (hashes): FrameMatches => ({
-        matches: hashes.some((h) => h[0] === 0xffff) ? [match] : [],
-        negative: [],
-        suppressed: [],
-      }),
-    },
+    hasher,
+    matcher,
     policy,
-    options: { frameBudgetMs: 500, dihedral: false, classifierFailuresToReport: 3 },
+    options: screenerOptions({ frameBudgetMs: 500, classifierFailuresToReport: 3 }),
     now: () => 1_000_050,
     ...over,
   };
@@ -107,7 +143,7 @@ function job(over: Partial<ScreeningJob> = {}): ScreeningJob {
 describe('stream screener', () => {
   it('publishes one kill-switch for the matching frame with the full event contract', async () => {
     const sink = new RecordingSink();
-    const src = sourceOf([frame(0, 1_000_000, 1), frame(1, 1_000_010, 9), frame(2, 1_000_020, 9)]);
+    const src = sourceOf([frame(0, 1_000_000, BENIGN), frame(1, 1_000_010, LISTED), frame(2, 1_000_020, LISTED)]);
     const outcome = await createStreamScreener(deps({ openSource: src.factory, sink })).screen(job());
     expect(outcome).toEqual({ kind: 'source_ended' });
     expect(src.stopped()).toBe(true);
@@ -117,8 +153,8 @@ describe('stream screener', () => {
       type: 'killswitch',
       streamId: 's1',
       reason: 'hash_match',
-      match,
-      frame: { seq: 1, pts: 1, capturedAt: new Date(1_000_010).toISOString(), hash: 'ffff'.repeat(16), quality: 100 },
+      match: { list: 'confirmed', label: 'case-1', distance: 0, hash: listedHash, action: 'kill' },
+      frame: { seq: 1, pts: 1, capturedAt: new Date(1_000_010).toISOString(), hash: listedHash, quality: 100 },
       decidedAt: new Date(1_000_050).toISOString(),
       latencyMs: 40,
       workerId: 'w1',
@@ -127,16 +163,24 @@ describe('stream screener', () => {
     expect(e.eventId).toMatch(/^ks-[0-9a-f]{32}$/);
   });
 
+  it('matches a frame turned a quarter only with dihedral matching on, reporting the frame as it arrived', async () => {
+    const turned = pdqToHex(hasher.hash(LISTED_TURNED).hash);
+    const kills: KillSwitchEvent[][] = [];
+    for (const dihedral of [false, true]) {
+      const sink = new RecordingSink();
+      const options = screenerOptions({ frameBudgetMs: 500, classifierFailuresToReport: 3 }, { dihedral });
+      await createStreamScreener(deps({ openSource: sourceOf([frame(0, 1_000_000, LISTED_TURNED)]).factory, sink, options })).screen(job());
+      kills.push(sink.kills);
+    }
+    expect(kills[0]).toEqual([]);
+    expect(kills[1]).toHaveLength(1);
+    expect(kills[1]![0]).toMatchObject({ match: { list: 'confirmed', distance: 0, hash: listedHash }, frame: { hash: turned } });
+  });
+
   it('acts on nothing a negative list recognised, and counts what it suppressed', async () => {
     const sink = new RecordingSink();
-    const src = sourceOf([frame(0, 1_000_000, 9)]);
-    const d = deps({ openSource: src.factory, sink });
-    const negative = { list: 'logo-cards', distance: 2, hash: 'e'.repeat(64) };
-    const screener = createStreamScreener({
-      ...d,
-      matcher: { ...d.matcher, matchFrame: () => ({ matches: [], negative: [negative], suppressed: [match] }) },
-    });
-    expect(await screener.screen(job())).toEqual({ kind: 'source_ended' });
+    const d = deps({ openSource: sourceOf([frame(0, 1_000_000, LISTED)]).factory, sink, matcher: await listMatcher(true) });
+    expect(await createStreamScreener(d).screen(job())).toEqual({ kind: 'source_ended' });
     expect(sink.kills).toEqual([]);
     expect(sink.escalations).toEqual([]);
     const text = await d.metrics.registry.getSingleMetricAsString('streamscreen_hash_matches_suppressed_total');
@@ -149,41 +193,40 @@ describe('stream screener', () => {
     let t = 1_000_000;
     const gateOf = (workerId: string) =>
       createQuarantineGate({ store, options: { maxStreams: 2, windowMs: 60_000 }, workerId, now: () => (t += 10) });
-    // Two workers sharing the store: the quarantine one sets, the other sees through its watch.
+    // Two workers sharing the store: one quarantines, the other sees it through its watch.
     const [g1, g2] = [gateOf('w1'), gateOf('w2')];
     await g1.start();
     await g2.start();
-    const kills = async (streamId: string, gate: typeof g1) => {
-      const src = sourceOf([frame(0, 1_000_000, 9)]);
-      const d = deps({ openSource: src.factory, sink, gate });
+    const screenOn = async (streamId: string, gate: typeof g1) => {
+      const d = deps({ openSource: sourceOf([frame(0, 1_000_000, LISTED)]).factory, sink, gate });
       await createStreamScreener(d).screen(job({ start: { streamId, url: 'rtmp://x/live/k', metadata: {} } }));
       return d.metrics;
     };
-    await kills('s1', g1);
-    await kills('s2', g2);
+    await screenOn('s1', g1);
+    await screenOn('s2', g2);
     expect(sink.kills.map((k) => k.streamId)).toEqual(['s1', 's2']);
-    const third = await kills('s3', g1);
+    const third = await screenOn('s3', g1);
     expect(sink.kills.map((k) => k.streamId)).toEqual(['s1', 's2']);
     expect(sink.quarantines).toHaveLength(1);
     expect(sink.quarantines[0]).toMatchObject({
       state: 'quarantined',
       list: 'confirmed',
-      hash: match.hash,
+      hash: listedHash,
       streams: 3,
       maxStreams: 2,
       by: 'w1',
     });
     expect(await third.registry.getSingleMetricAsString('streamscreen_hash_matches_quarantined_total')).toContain('{list="confirmed"} 1');
-    // The other worker holds it as quarantined too, and a fourth stream is not killed there either.
-    expect(g2.isQuarantined(match)).toBe(true);
-    await kills('s4', g2);
+    // The other worker holds it as quarantined too: a fourth stream is not killed there either.
+    expect(g2.isQuarantined({ list: 'confirmed', hash: listedHash })).toBe(true);
+    await screenOn('s4', g2);
     expect(sink.kills).toHaveLength(2);
     expect(sink.quarantines).toHaveLength(1);
   });
 
   it('publishes nothing once the lease is lost', async () => {
     const sink = new RecordingSink();
-    const src = sourceOf([frame(0, 1_000_000, 9)]);
+    const src = sourceOf([frame(0, 1_000_000, LISTED)]);
     const outcome = await createStreamScreener(deps({ openSource: src.factory, sink })).screen(
       job({
         assertOwned: async () => {
@@ -200,7 +243,7 @@ describe('stream screener', () => {
   it('returns a source that failed for good as a failed outcome for intake to report, publishing nothing itself', async () => {
     const sink = new RecordingSink();
     const err = Object.assign(new SourceError('source_failed', 'gave up after 5 attempts'), { attempts: 5 });
-    const src = sourceOf([frame(0, 1_000_000, 1)], err);
+    const src = sourceOf([frame(0, 1_000_000, BENIGN)], err);
     const outcome = await createStreamScreener(deps({ openSource: src.factory, sink })).screen(job());
     expect(outcome).toEqual({ kind: 'failed', error: err });
     expect(sink.failures).toEqual([]);
@@ -211,7 +254,7 @@ describe('stream screener', () => {
     const sink = new RecordingSink();
     let classified = 0;
     const d = deps({
-      openSource: sourceOf([frame(0, 1_000_000, 9), frame(1, 999_000, 1)]).factory,
+      openSource: sourceOf([frame(0, 1_000_000, LISTED), frame(1, 999_000, BENIGN)]).factory,
       sink,
       classifier: {
         ready: true,
@@ -235,7 +278,7 @@ describe('stream screener', () => {
       order.push('kill');
       sink.kills.push(e);
     };
-    const frames = [frame(0, 1_000_000, 9), ...Array.from({ length: 4 }, (_, i) => frame(i + 1, 1_000_000, 1))];
+    const frames = [frame(0, 1_000_000, LISTED), ...Array.from({ length: 4 }, (_, i) => frame(i + 1, 1_000_000, BENIGN))];
     const d = deps({
       openSource: sourceOf(frames).factory,
       sink,
@@ -262,7 +305,7 @@ describe('stream screener', () => {
     const sink = new RecordingSink();
     const ac = new AbortController();
     ac.abort();
-    const outcome = await createStreamScreener(deps({ openSource: sourceOf([frame(0, 1_000_000, 9)]).factory, sink })).screen(
+    const outcome = await createStreamScreener(deps({ openSource: sourceOf([frame(0, 1_000_000, LISTED)]).factory, sink })).screen(
       job({ signal: ac.signal }),
     );
     expect(outcome).toEqual({ kind: 'stopped' });

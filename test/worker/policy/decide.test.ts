@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HashMatch } from '../../../src/contracts/index.js';
-import { decide, INITIAL_POLICY_STATE, type FrameAnalysis, type PolicyOptions } from '../../../src/worker/policy/index.js';
+import type { PolicyOptions } from '../../../src/config/index.js';
+import { decide, INITIAL_POLICY_STATE, type FrameAnalysis } from '../../../src/worker/policy/index.js';
 
 const options: PolicyOptions = {
   mode: 'enforce',

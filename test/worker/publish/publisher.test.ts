@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publisherOptions } from '../../support/stage-options.js';
 import { JetStreamApiError, JetStreamError, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { ConnectionError, RequestError, TimeoutError, connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import type { EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, PublishError } from '../../../src/domain/errors.js';
-import {
-  createDecisionPublisher,
-  escalationEventId,
-  failureEventId,
-  killSwitchEventId,
-  type DecisionPublisher,
-} from '../../../src/worker/publish/index.js';
-import { classifyPublishError } from '../../../src/worker/publish/classify-error.js';
+import { escalationEventId, failureEventId, killSwitchEventId } from '../../../src/domain/event-id.js';
+import { retryVerdict } from '../../../src/nats/index.js';
+import { createDecisionPublisher, type DecisionPublisher } from '../../../src/worker/publish/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
 
 const logger = pino({ level: 'silent' });
@@ -46,7 +42,7 @@ describe('decision publisher on a real nats-server', () => {
     publisher = createDecisionPublisher({
       js: jetstream(nc),
       logger,
-      options: { publishTimeoutMs: 1000, retryInitialDelayMs: 50, retryMaxDelayMs: 500 },
+      options: publisherOptions({ publishTimeoutMs: 1000, retryBaseMs: 50, retryMaxMs: 500 }),
     });
     await publisher.provision();
   });
@@ -162,7 +158,7 @@ describe('decision publisher on a real nats-server', () => {
     const tiny = createDecisionPublisher({
       js: jetstream(nc),
       logger,
-      options: { killSwitchSubjectPrefix: 'tiny.killswitch', publishTimeoutMs: 1000, retryInitialDelayMs: 50, retryMaxDelayMs: 500 },
+      options: publisherOptions({ killSwitchSubjectPrefix: 'tiny.killswitch', publishTimeoutMs: 1000, retryBaseMs: 50, retryMaxMs: 500 }),
     });
     const big = { ...killSwitch('stream-big', 1), metadata: { blob: 'x'.repeat(2000) } };
     const err = await tiny.publishKillSwitch(big).then(
@@ -190,13 +186,13 @@ describe('decision publisher on a real nats-server', () => {
       api(404, 10059),
       new Error('something new'),
     ]) {
-      expect(classifyPublishError(transient), String(transient)).toEqual({ retryable: true });
+      expect(retryVerdict(transient), String(transient)).toEqual({ retryable: true });
     }
     for (const permanent of [api(400, 10054), api(400, 10060), api(400, 10003)]) {
-      expect(classifyPublishError(permanent)).toMatchObject({ retryable: false });
+      expect(retryVerdict(permanent)).toMatchObject({ retryable: false });
     }
     // Wrapped refusals are found through the cause chain.
-    expect(classifyPublishError(new RequestError('wrapped', { cause: api(400, 10054) }))).toMatchObject({ retryable: false });
+    expect(retryVerdict(new RequestError('wrapped', { cause: api(400, 10054) }))).toMatchObject({ retryable: false });
   });
 
   it('keeps retrying through a server restart until the event is acked, and stores it once', async () => {
@@ -226,13 +222,13 @@ describe('decision publisher on a real nats-server', () => {
       js: jetstream(nc),
       logger,
       // No stream captures this prefix and provisioning is off: every attempt fails.
-      options: {
+      options: publisherOptions({
         killSwitchSubjectPrefix: 'nowhere.killswitch',
         provisionOnMissingStream: false,
         publishTimeoutMs: 300,
-        retryInitialDelayMs: 20,
-        retryMaxDelayMs: 50,
-      },
+        retryBaseMs: 20,
+        retryMaxMs: 50,
+      }),
     });
     const ac = new AbortController();
     const pending = stranded.publishKillSwitch(killSwitch('stream-c', 1), { signal: ac.signal });

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, sleep } from '../../../src/domain/retry.js';
-import { backoffDelay as samplerBackoff } from '../../../src/worker/sampler/backoff.js';
 
 describe('worker-wide retry rule (domain/retry.ts)', () => {
-  it('is the one the sampler restarts with', () => {
-    expect(samplerBackoff).toBe(backoffDelay);
-  });
-
   it('doubles from the first delay to the cap, each delay in [d/2, d] (publisher defaults 100 / 5000)', () => {
     expect([1, 2, 3, 4, 5, 6, 7, 50].map((n) => backoffDelay(n, 100, 5000, () => 1))).toEqual([100, 200, 400, 800, 1600, 3200, 5000, 5000]);
     expect([1, 2, 7].map((n) => backoffDelay(n, 100, 5000, () => 0))).toEqual([50, 100, 2500]);

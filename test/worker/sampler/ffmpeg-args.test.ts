@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildFilterChain, buildSamplerArgs, rateFilter, scaleFilter } from '../../../src/worker/sampler/ffmpeg-args.js';
-import { DEFAULT_SAMPLER_OPTIONS, resolveSamplerOptions } from '../../../src/worker/sampler/options.js';
+import { samplerOptions } from '../../support/stage-options.js';
 import { parseSourceUrl } from '../../../src/worker/sampler/source-url.js';
 
 const protocols = new Set(['rtmp', 'rtmps', 'http', 'https', 'srt', 'file']);
-const opts = resolveSamplerOptions();
+const opts = samplerOptions();
 
 function argAfter(args: string[], flag: string): string | undefined {
   const i = args.indexOf(flag);
@@ -85,7 +85,7 @@ describe('buildSamplerArgs', () => {
     expect(argAfter(args, '-live_start_index')).toBe('-1');
     expect(args).not.toContain('-probesize');
     expect(argAfter(args, '-flags')).toBe('low_delay');
-    expect(argAfter(args, '-rw_timeout')).toBe(String(DEFAULT_SAMPLER_OPTIONS.rwTimeoutMs * 1000));
+    expect(argAfter(args, '-rw_timeout')).toBe(String(opts.rwTimeoutMs * 1000));
   });
 
   it('srt: forced mpegts and an srt-only whitelist', () => {

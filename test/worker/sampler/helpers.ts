@@ -1,11 +1,8 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import pino from 'pino';
 import type { RawFrame } from '../../../src/domain/frame.js';
 import { eventually } from '../../support/eventually.js';
-import type { Logger } from '../../../src/domain/logger.js';
 
 export const DEBIAN_FFMPEG = '/usr/bin/ffmpeg';
 export const BUNDLED_FFMPEG = new URL('../../../node_modules/@ffmpeg-installer/linux-x64/ffmpeg', import.meta.url).pathname;
@@ -47,18 +44,6 @@ export function groupMembers(pgid: number): ProcInfo[] {
 export function isRunning(pid: number): boolean {
   const info = readStat(pid);
   return info !== undefined && info.state !== 'Z';
-}
-
-/** A real pino logger whose JSON lines are kept for assertions (e.g. no stream key in any line). */
-export function capturingLogger(level = 'debug'): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { logger: pino({ level }, sink), lines };
 }
 
 /** Encodes a short synthetic clip (lavfi) for file-source tests. */

@@ -1,9 +1,11 @@
+import { capturingLogger } from '../../support/capture-logger.js';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { samplerOptions } from '../../support/stage-options.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
 import { createSampler, type Sampler } from '../../../src/worker/sampler/index.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
-import { capturingLogger, DEBIAN_FFMPEG, meanAbsDiff, SHARED_DECODED, take } from './helpers.js';
+import { DEBIAN_FFMPEG, meanAbsDiff, SHARED_DECODED, take } from './helpers.js';
 
 const IMAGE = join(SHARED_DECODED, 'bridge-1-original.png');
 let ffmpeg: FfmpegBinary;
@@ -20,13 +22,13 @@ async function live(opts: Parameters<typeof startLiveSource>[0]): Promise<LiveSo
   cleanups.push(() => src.stop());
   return src;
 }
-function sampler(url: string, options: Parameters<typeof createSampler>[0]['options'] = {}): Sampler {
+function sampler(url: string, options: Parameters<typeof samplerOptions>[0] = {}): Sampler {
   const s = createSampler({
     url,
     streamId: 'ls',
     ffmpeg,
     logger: capturingLogger().logger,
-    options: { scaleMode: 'exact', width: 64, height: 64, ...options },
+    options: samplerOptions({ scaleMode: 'exact', width: 64, height: 64, ...options }),
   });
   cleanups.push(() => s.stop());
   return s;

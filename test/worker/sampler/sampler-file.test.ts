@@ -1,3 +1,4 @@
+import { capturingLogger } from '../../support/capture-logger.js';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -6,10 +7,11 @@ import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { samplerOptions } from '../../support/stage-options.js';
 import type { RawFrame } from '../../../src/domain/frame.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
 import { createSampler, SourceFailedError } from '../../../src/worker/sampler/index.js';
-import { BUNDLED_FFMPEG, capturingLogger, DEBIAN_FFMPEG, groupMembers, makeClip } from './helpers.js';
+import { BUNDLED_FFMPEG, DEBIAN_FFMPEG, groupMembers, makeClip } from './helpers.js';
 
 let dir: string;
 let small: string;
@@ -48,7 +50,7 @@ describe('sampling a local file (lavfi clip)', () => {
         streamId: 'file-1',
         ffmpeg,
         logger,
-        options: { allowFiles: true, fileRealtime: false, fps: 2 },
+        options: samplerOptions({ allowFiles: true, fileRealtime: false, fps: 2 }),
       });
       const frames = await collect(s.frames());
       await s.done;
@@ -67,7 +69,13 @@ describe('sampling a local file (lavfi clip)', () => {
   it('shrink reduces a large source to 512x512; exact scales any source to the given size', async () => {
     const { logger } = capturingLogger();
     const ffmpeg = binaries.debian!;
-    const shrink = createSampler({ url: large, streamId: 'f', ffmpeg, logger, options: { allowFiles: true, fileRealtime: false } });
+    const shrink = createSampler({
+      url: large,
+      streamId: 'f',
+      ffmpeg,
+      logger,
+      options: samplerOptions({ allowFiles: true, fileRealtime: false }),
+    });
     const a = await collect(shrink.frames());
     expect(a.length).toBe(1);
     expect(a[0]).toMatchObject({ width: 512, height: 512 });
@@ -77,7 +85,7 @@ describe('sampling a local file (lavfi clip)', () => {
       streamId: 'f',
       ffmpeg,
       logger,
-      options: { allowFiles: true, fileRealtime: false, scaleMode: 'exact', width: 64, height: 48, fps: 1 },
+      options: samplerOptions({ allowFiles: true, fileRealtime: false, scaleMode: 'exact', width: 64, height: 48, fps: 1 }),
     });
     const b = await collect(exact.frames());
     expect(b.map((f) => [f.width, f.height, f.data.length])).toEqual([
@@ -89,7 +97,13 @@ describe('sampling a local file (lavfi clip)', () => {
 
   it('fileRealtime paces a file like a live stream (about 1/fps apart)', async () => {
     const { logger } = capturingLogger();
-    const s = createSampler({ url: small, streamId: 'f', ffmpeg: binaries.debian!, logger, options: { allowFiles: true, fps: 2 } });
+    const s = createSampler({
+      url: small,
+      streamId: 'f',
+      ffmpeg: binaries.debian!,
+      logger,
+      options: samplerOptions({ allowFiles: true, fps: 2 }),
+    });
     const frames = await collect(s.frames());
     expect(frames.length).toBe(6);
     const gaps = frames.slice(1).map((f, i) => f.capturedAt - frames[i]!.capturedAt);
@@ -105,7 +119,7 @@ describe('sampling a local file (lavfi clip)', () => {
       streamId: 'f',
       ffmpeg: binaries.debian!,
       logger,
-      options: { allowFiles: true, maxRestarts: 5 },
+      options: samplerOptions({ allowFiles: true, maxRestarts: 5 }),
     });
     const err = await collect(s.frames()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SourceFailedError);
@@ -126,7 +140,7 @@ describe('sampling a local file (lavfi clip)', () => {
         streamId: 'bound-1',
         ffmpeg: binaries.debian!,
         logger: prebound ? logger.child({ streamId: 'bound-1' }) : logger,
-        options: { allowFiles: true, fileRealtime: false },
+        options: samplerOptions({ allowFiles: true, fileRealtime: false }),
       });
       await collect(s.frames());
       const mine = lines.filter((l) => l.includes('"component":"sampler"'));
@@ -166,7 +180,7 @@ describe('sampling a local file (lavfi clip)', () => {
           streamId: 'evil',
           ffmpeg,
           logger,
-          options: { maxRestarts: 3, backoffBaseMs: 10, backoffMaxMs: 20 },
+          options: samplerOptions({ maxRestarts: 3, backoffBaseMs: 10, backoffMaxMs: 20 }),
         });
         const err = await collect(s.frames()).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(SourceFailedError);
@@ -181,12 +195,20 @@ describe('sampling a local file (lavfi clip)', () => {
 
   it('refuses files unless allowed, synchronously', () => {
     const { logger } = capturingLogger();
-    expect(() => createSampler({ url: small, streamId: 'f', ffmpeg: binaries.debian!, logger })).toThrow(/explicitly allowed/);
+    expect(() => createSampler({ url: small, streamId: 'f', ffmpeg: binaries.debian!, logger, options: samplerOptions() })).toThrow(
+      /explicitly allowed/,
+    );
   });
 
   it('stop() mid-file ends the frames and kills the ffmpeg group', async () => {
     const { logger } = capturingLogger();
-    const s = createSampler({ url: small, streamId: 'f', ffmpeg: binaries.debian!, logger, options: { allowFiles: true, fps: 2 } });
+    const s = createSampler({
+      url: small,
+      streamId: 'f',
+      ffmpeg: binaries.debian!,
+      logger,
+      options: samplerOptions({ allowFiles: true, fps: 2 }),
+    });
     const it = s.frames()[Symbol.asyncIterator]();
     const first = await it.next();
     expect(first.done).toBe(false);

@@ -1,13 +1,15 @@
+import { capturingLogger } from '../../support/capture-logger.js';
 import { existsSync } from 'node:fs';
 import { createHooks } from '../../../src/domain/hooks.js';
 import type { WorkerEvents } from '../../../src/worker/events.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { samplerOptions } from '../../support/stage-options.js';
 import type { RawFrame } from '../../../src/domain/frame.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
 import { createSampler, SourceFailedError, type Sampler } from '../../../src/worker/sampler/index.js';
-import { freePort } from '../../support/nats-server.js';
+import { freePort } from '../../support/free-port.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
-import { BUNDLED_FFMPEG, capturingLogger, DEBIAN_FFMPEG, groupMembers, take } from './helpers.js';
+import { BUNDLED_FFMPEG, DEBIAN_FFMPEG, groupMembers, take } from './helpers.js';
 
 const binaries: Record<string, FfmpegBinary> = {};
 beforeAll(async () => {
@@ -37,7 +39,7 @@ describe('live sources', () => {
       if (!ffmpeg) return ctx.skip();
       const src = await live({ kind: 'rtmp', streamKey: 'sk_live_TESTKEY' });
       const { logger, lines } = capturingLogger();
-      const s = track(createSampler({ url: src.url, streamId: 'live-1', ffmpeg, logger }));
+      const s = track(createSampler({ url: src.url, streamId: 'live-1', ffmpeg, logger, options: samplerOptions() }));
       const frames = await take(s.frames()[Symbol.asyncIterator](), 3);
       expect(frames.map((f) => f.seq)).toEqual([0, 1, 2]);
       for (const f of frames) {
@@ -68,7 +70,13 @@ describe('live sources', () => {
       const src = await live({ kind: 'hls' });
       const { logger } = capturingLogger();
       const s = track(
-        createSampler({ url: src.url, streamId: 'hls-1', ffmpeg, logger, options: { scaleMode: 'exact', width: 128, height: 96 } }),
+        createSampler({
+          url: src.url,
+          streamId: 'hls-1',
+          ffmpeg,
+          logger,
+          options: samplerOptions({ scaleMode: 'exact', width: 128, height: 96 }),
+        }),
       );
       const frames = await take(s.frames()[Symbol.asyncIterator](), 2);
       expect(frames.map((f) => [f.seq, f.width, f.height, f.data.length])).toEqual([
@@ -84,7 +92,7 @@ describe('live sources', () => {
     const src = await live({ kind: 'srt' });
     expect(src.url).toMatch(/^srt:\/\/127\.0\.0\.1:\d+$/);
     const { logger } = capturingLogger();
-    const s = track(createSampler({ url: src.url, streamId: 'srt-1', ffmpeg: binaries.debian!, logger }));
+    const s = track(createSampler({ url: src.url, streamId: 'srt-1', ffmpeg: binaries.debian!, logger, options: samplerOptions() }));
     const frames = await take(s.frames()[Symbol.asyncIterator](), 3);
     expect(frames.map((f) => [f.seq, f.width, f.height])).toEqual([
       [0, 320, 240],
@@ -95,7 +103,9 @@ describe('live sources', () => {
     expect(frames[0]!.pts).toBeCloseTo(1.4, 1);
     expect(frames[2]!.pts - frames[1]!.pts).toBeCloseTo(1, 1);
     if (binaries.bundled) {
-      expect(() => createSampler({ url: src.url, streamId: 'srt-2', ffmpeg: binaries.bundled!, logger })).toThrow(/without SRT support/);
+      expect(() =>
+        createSampler({ url: src.url, streamId: 'srt-2', ffmpeg: binaries.bundled!, logger, options: samplerOptions() }),
+      ).toThrow(/without SRT support/);
     }
   });
 
@@ -113,7 +123,7 @@ describe('live sources', () => {
         ffmpeg: binaries.debian!,
         logger,
         events,
-        options: { backoffBaseMs: 200, backoffMaxMs: 400, maxRestarts: 20 },
+        options: samplerOptions({ backoffBaseMs: 200, backoffMaxMs: 400, maxRestarts: 20 }),
       }),
     );
     const it = s.frames()[Symbol.asyncIterator]();
@@ -145,7 +155,7 @@ describe('live sources', () => {
         streamId: 'gone',
         ffmpeg: binaries.debian!,
         logger,
-        options: { maxRestarts: 2, backoffBaseMs: 20, backoffMaxMs: 40 },
+        options: samplerOptions({ maxRestarts: 2, backoffBaseMs: 20, backoffMaxMs: 40 }),
         events: createHooks<WorkerEvents>(undefined, {
           'sampler.spawn': ({ attempt }) => spawned.push(attempt),
           'sampler.failed': (e) => (failed = e),
@@ -179,7 +189,7 @@ describe('live sources', () => {
         logger,
         events: createHooks<WorkerEvents>(undefined, { 'sampler.restart': ({ error }) => codes.push(error.code) }),
         // rw_timeout longer than the stall timeout: the sampler's own detection acts first.
-        options: { stallTimeoutMs: 1_500, rwTimeoutMs: 20_000, backoffBaseMs: 100, backoffMaxMs: 200, maxRestarts: 20 },
+        options: samplerOptions({ stallTimeoutMs: 1_500, rwTimeoutMs: 20_000, backoffBaseMs: 100, backoffMaxMs: 200, maxRestarts: 20 }),
       }),
     );
     const it = s.frames()[Symbol.asyncIterator]();
@@ -208,7 +218,7 @@ describe('live sources', () => {
         ffmpeg: binaries.debian!,
         logger,
         events: createHooks<WorkerEvents>(undefined, { 'sampler.restart': ({ error }) => codes.push(error.code) }),
-        options: { stallTimeoutMs: 20_000, rwTimeoutMs: 1_000, backoffBaseMs: 100, backoffMaxMs: 200, maxRestarts: 20 },
+        options: samplerOptions({ stallTimeoutMs: 20_000, rwTimeoutMs: 1_000, backoffBaseMs: 100, backoffMaxMs: 200, maxRestarts: 20 }),
       }),
     );
     await take(s.frames()[Symbol.asyncIterator](), 1);
@@ -233,7 +243,7 @@ describe('live sources', () => {
         ffmpeg: binaries.debian!,
         logger,
         events: createHooks<WorkerEvents>(undefined, { 'sampler.drop': () => dropEvents++ }),
-        options: { fps: 5, maxQueuedFrames: 1 },
+        options: samplerOptions({ fps: 5, maxQueuedFrames: 1 }),
       }),
     );
     const it = s.frames()[Symbol.asyncIterator]();
@@ -255,7 +265,7 @@ describe('live sources', () => {
   it('leaving the for-await loop stops the sampler', async () => {
     const src = await live({ kind: 'rtmp' });
     const { logger } = capturingLogger();
-    const s = track(createSampler({ url: src.url, streamId: 'brk', ffmpeg: binaries.debian!, logger }));
+    const s = track(createSampler({ url: src.url, streamId: 'brk', ffmpeg: binaries.debian!, logger, options: samplerOptions() }));
     let pgid = 0;
     for await (const f of s.frames()) {
       expect(f.seq).toBe(0);
@@ -271,7 +281,9 @@ describe('live sources', () => {
     const src = await live({ kind: 'rtmp' });
     const { logger } = capturingLogger();
     const ac = new AbortController();
-    const s = track(createSampler({ url: src.url, streamId: 'abort', ffmpeg: binaries.debian!, logger, signal: ac.signal }));
+    const s = track(
+      createSampler({ url: src.url, streamId: 'abort', ffmpeg: binaries.debian!, logger, signal: ac.signal, options: samplerOptions() }),
+    );
     const it = s.frames()[Symbol.asyncIterator]();
     await take(it, 1);
     const pgid = s.stats().pid!;
@@ -286,7 +298,9 @@ describe('live sources', () => {
     const src = await live({ kind: 'rtmp' });
     src.pause(); // accepts the TCP connection (kernel backlog) but never answers the handshake
     const { logger } = capturingLogger();
-    const s = track(createSampler({ url: src.url, streamId: 'early', ffmpeg: binaries.debian!, logger, options: { stopGraceMs: 300 } }));
+    const s = track(
+      createSampler({ url: src.url, streamId: 'early', ffmpeg: binaries.debian!, logger, options: samplerOptions({ stopGraceMs: 300 }) }),
+    );
     await new Promise((r) => setTimeout(r, 400));
     const pgid = s.stats().pid!;
     expect(groupMembers(pgid).length).toBeGreaterThan(0);

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/domain/errors.js';
-import { backoffDelay } from '../../../src/worker/sampler/backoff.js';
+import { backoffDelay } from '../../../src/domain/retry.js';
 import { LatestQueue } from '../../../src/worker/sampler/frame-queue.js';
-import { DEFAULT_SAMPLER_OPTIONS, resolveSamplerOptions } from '../../../src/worker/sampler/options.js';
 
 describe('backoffDelay', () => {
   it('doubles from the base up to the cap, with the delay in [d/2, d]', () => {
@@ -81,32 +79,5 @@ describe('LatestQueue', () => {
     q.clear();
     expect(await pending).toEqual({ value: undefined, done: true });
     expect(() => q[Symbol.asyncIterator]()).toThrow(/once/);
-  });
-});
-
-describe('resolveSamplerOptions', () => {
-  it('fills defaults and ignores undefined overrides', () => {
-    expect(resolveSamplerOptions({ fps: undefined, width: 256 })).toEqual({ ...DEFAULT_SAMPLER_OPTIONS, width: 256 });
-    expect(DEFAULT_SAMPLER_OPTIONS).toMatchObject({
-      fps: 1,
-      width: 512,
-      height: 512,
-      scaleMode: 'shrink',
-      rateFilter: 'select',
-      encoderThreads: 1,
-      maxRestarts: 5,
-    });
-  });
-
-  it('reports every bad value at once', () => {
-    try {
-      resolveSamplerOptions({ fps: 0, width: 3, backoffBaseMs: 2000, backoffMaxMs: 1000, scaleFlags: 'area;rm', maxQueuedFrames: 0 });
-      throw new Error('expected ConfigError');
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      const issues = (err as ConfigError).issues;
-      expect(issues.length).toBe(5);
-      expect(issues.join('\n')).toMatch(/fps[\s\S]*width[\s\S]*scaleFlags[\s\S]*backoffMaxMs[\s\S]*maxQueuedFrames/);
-    }
   });
 });

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { positiveMs } from '../fields.js';
+
+/** Threads: 0 lets ffmpeg choose. */
+const threads = (def: number) => z.number().int().min(0).max(64).default(def);
+/**
+ * Frame side in pixels. Below 16 a frame holds less detail than the 16x16 DCT that PDQ keeps, so
+ * its hash would be mostly interpolation.
+ */
+const side = (def: number) => z.number().int().min(16).max(4096).default(def);
+
+/** One stream's sampler (config section `sampler`): how ffmpeg is run and supervised. */
+export const SamplerSection = z
+  .strictObject({
+    /** Frames per second handed to the pipeline. */
+    fps: z.number().positive().max(30).default(1),
+    /** Output frame size (see scaleMode). 512x512: PDQ's working size, so ffmpeg scales once. */
+    width: side(512),
+    height: side(512),
+    /**
+     * `shrink`: only sources larger than width x height are scaled (to exactly that size, aspect not
+     * kept, as the PDQ reference reduces); smaller ones keep their size, because upscaling moves
+     * their hash (median 10 bits vs 0 on the benign test images; bench/bench-pdq-scale.ts measures
+     * it and test/worker/hash/pdq-frame-size.test.ts holds these defaults to it). Frame sizes can
+     * then differ between streams and change with the source: read them per frame.
+     * `exact`: every frame scaled to width x height.
+     */
+    scaleMode: z.enum(['shrink', 'exact']).default('shrink'),
+    /** swscale algorithm for the downscale. `area` averages source pixels: no aliasing. */
+    scaleFlags: z
+      .string()
+      .regex(/^[a-z_+]+$/, 'must be swscale flag names like "area" or "bicubic+accurate_rnd"')
+      .default('area'),
+    /**
+     * How frames are picked at `fps`. `select` emits the first frame of each 1/fps slot the moment
+     * it is decoded. `fps` uses ffmpeg's fps filter, which holds each output frame until a later
+     * input frame arrives; it is kept only so bench/measure-frame-age.ts can compare.
+     */
+    rateFilter: z.enum(['select', 'fps']).default('select'),
+    /**
+     * Live input flags: decode after a minimal probe (`-probesize 32 -analyzeduration 0` for RTMP
+     * and SRT; ffmpeg otherwise analyses 5 s of stream before the first frame) and
+     * `-flags low_delay` (no frame threading in the decoder).
+     */
+    lowLatency: z.boolean().default(true),
+    /** Decoder threads per ffmpeg. 1: a worker runs many streams, and one core each is plenty at 1 fps. */
+    threads: threads(1),
+    /**
+     * Threads of the rawvideo "encoder" that writes frames to the pipe. 1, because 0 (ffmpeg
+     * chooses) frame-threads it on 5.1 and holds every frame until the next one arrives, a full
+     * 1/fps of extra age; 0 is kept only so bench/measure-frame-age.ts can show that.
+     */
+    encoderThreads: threads(1),
+    /** `file:` and bare paths are for local testing only. */
+    allowFiles: z.boolean().default(false),
+    /** Read local files at their native frame rate (`-re`), as if live. */
+    fileRealtime: z.boolean().default(true),
+    /** ffmpeg gives up on a network read or write after this long (`-rw_timeout`). */
+    rwTimeoutMs: positiveMs(5_000),
+    /**
+     * No frame within this long (from spawn, or since the previous frame) counts as a stall: ffmpeg
+     * is killed and restarted. Must exceed the source's keyframe interval plus connect time.
+     */
+    stallTimeoutMs: positiveMs(10_000),
+    /** Consecutive failed attempts before giving up with `source_failed`; reset once frames flow. */
+    maxRestarts: z.number().int().nonnegative().default(5),
+    /** Restart delay: exponential from base, capped at max, with jitter. */
+    backoffBaseMs: positiveMs(500),
+    backoffMaxMs: positiveMs(15_000),
+    /**
+     * Frames kept for a consumer that is behind; beyond this the oldest is dropped (and counted).
+     * 2: a screener that falls behind should see the newest frames, not a backlog.
+     */
+    maxQueuedFrames: z.number().int().min(1).default(2),
+    /** After SIGTERM, how long ffmpeg may take to exit before its whole process group is SIGKILLed. */
+    stopGraceMs: positiveMs(1_000),
+    /** How long a finished frame may wait for its pts line on stderr before it is stamped with an estimate. */
+    ptsWaitMs: z.number().int().nonnegative().default(200),
+  })
+  .superRefine((o, ctx) => {
+    if (o.backoffMaxMs < o.backoffBaseMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['backoffMaxMs'],
+        message: `backoffMaxMs (${o.backoffMaxMs}) must be >= backoffBaseMs (${o.backoffBaseMs})`,
+      });
+    }
+  });
+
+/** What the sampler takes: the section as validated, nothing derived. */
+export type SamplerOptions = Readonly<z.output<typeof SamplerSection>>;
