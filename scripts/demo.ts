@@ -1,5 +1,6 @@
 /**
  * `npm run demo`: the whole path on one machine, in about ten seconds.
+ * `npm run demo -- --ingest nginx`: the loop closed on a real nginx-rtmp (scripts/demo-ingest.ts).
  *
  * Starts a throw-away nats-server with JetStream, draws a benign image with ffmpeg (lavfi
  * mandelbrot) and puts its PDQ hash on a hash list, serves a synthetic live RTMP stream on
@@ -26,6 +27,12 @@ const IMAGE_AFTER_S = 5;
 const say = (text: string) => process.stdout.write(`demo: ${text}\n`);
 
 async function main(): Promise<number> {
+  const ingestAt = process.argv.indexOf('--ingest');
+  if (ingestAt !== -1) {
+    const kind = process.argv[ingestAt + 1];
+    if (kind !== 'nginx') throw new Error(`--ingest ${kind ?? ''}: only 'nginx' (nginx-rtmp) runs here; SRS and MediaMTX are not packaged`);
+    return (await import('./demo-ingest.js')).runIngestDemo();
+  }
   const dir = mkdtempSync(join(tmpdir(), 'streamscreen-demo-'));
   const cleanups: Array<() => unknown> = [() => rmSync(dir, { recursive: true, force: true })];
   try {

@@ -35,6 +35,15 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     load: () => import('./cli/commands/console.js'),
   },
   match: { summary: 'look one PDQ hash up in the published (or local) hash lists', load: () => import('./cli/commands/match.js') },
+  bridge: {
+    summary: "answer the ingest's publish hooks (nginx-rtmp, SRS, MediaMTX, generic) and announce streams on NATS",
+    load: () => import('./cli/commands/bridge.js'),
+  },
+  enforcer: {
+    summary: 'carry out kill-switches at the ingest: drop the publisher, deny its re-publish, audit',
+    load: () => import('./cli/commands/enforcer.js'),
+  },
+  block: { summary: 'list or lift the blocks that deny re-publish', load: () => import('./cli/commands/block.js') },
 };
 
 function usage(): string {

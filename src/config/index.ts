@@ -1,4 +1,7 @@
 export { ConfigSchema, CONFIG_DEFAULTS, type Config, type ConfigInput } from './schema.js';
+export { IngestConfigSchema, type IngestConfig } from './stages/ingests.js';
+export type { BridgeOptions } from './stages/bridge.js';
+export type { EnforcerOptions } from './stages/enforcer.js';
 export { consoleConfigIssues, ROLES, type ConsoleConfig, type ConsoleAccount, type WellnessSettings, type Role } from './console-schema.js';
 export type { EvidenceConfig } from './evidence-schema.js';
 export { resolveConfig, stageOptions, type ResolvedConfig, type ResolveOptions, type StageOptions } from './resolve.js';

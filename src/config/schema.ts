@@ -7,6 +7,9 @@ import { PipelineSection } from './stages/pipeline.js';
 import { PolicySection } from './stages/policy.js';
 import { PublishSection } from './stages/publish.js';
 import { SamplerSection } from './stages/sampler.js';
+import { BridgeSection } from './stages/bridge.js';
+import { EnforcerSection } from './stages/enforcer.js';
+import { IngestsSection } from './stages/ingests.js';
 import { ConsoleConfigSchema } from './console-schema.js';
 import { EvidenceSection } from './evidence-schema.js';
 
@@ -100,6 +103,10 @@ export const ConfigSchema = z.strictObject({
   pipeline: PipelineSection.prefault({}),
   publish: PublishSection.prefault({}),
   policy: PolicySection.prefault({}),
+  /** The ingest servers the bridge and the enforcer talk to. */
+  ingests: IngestsSection.default([]),
+  bridge: BridgeSection.prefault({}),
+  enforcer: EnforcerSection.prefault({}),
   evidence: EvidenceSection.prefault({}),
   console: ConsoleConfigSchema.prefault({}),
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { CaseClosedSchema, CaseOpenedSchema, CaseUpdatedSchema } from './cases.js';
-import { EnforcementActionSchema } from './drafts.js';
+import { BlockRecordSchema, EnforcementActionSchema, PublisherRecordSchema } from './enforcement.js';
 import { AuditRecordSchema, ReviewAckSchema, ReviewDecisionSchema } from './review.js';
 import {
   DeadLetterEventSchema,
@@ -11,7 +11,7 @@ import {
 } from './screening-events.js';
 import { StreamEndedSchema, StreamStartedSchema } from './stream-events.js';
 import { sharedStreams } from './streams.js';
-import { SUBJECTS } from './subjects.js';
+import { KV_BUCKETS, SUBJECTS } from './subjects.js';
 
 /** One subject on the wire: the single list the AsyncAPI document and the tests are made from. */
 export interface ChannelContract {
@@ -229,9 +229,34 @@ export const CHANNELS: readonly ChannelContract[] = [
     message: 'EnforcementAction',
     schema: EnforcementActionSchema,
     action: 'send',
-    producer: 'enforcer (roadmap)',
-    draft: true,
-    description: 'DRAFT: what the enforcer did at the ingest server.',
+    stream: 'ENFORCEMENT_AUDIT',
+    producer: 'enforcer, and operators through `streamscreen block lift`',
+    draft: false,
+    description: 'Audit: every kick call, block and lift with its result, one message per attempt. Nats-Msg-Id is the eventId.',
+  },
+  {
+    id: 'publisherRecord',
+    address: `$KV.${KV_BUCKETS.publishers}.{streamId}`,
+    parameters: streamId,
+    message: 'PublisherRecord',
+    schema: PublisherRecordSchema,
+    action: 'send',
+    stream: `KV_${KV_BUCKETS.publishers}`,
+    producer: 'bridge',
+    draft: false,
+    description: `KV bucket ${KV_BUCKETS.publishers}, key = stream id: who publishes the stream (ingest, connection, address), for the kick call and evidence. Holds the stream name, which is often the stream key: restrict read access.`,
+  },
+  {
+    id: 'blockRecord',
+    address: `$KV.${KV_BUCKETS.blocks}.{blockKey}`,
+    parameters: { blockKey: '<scope>-<first 32 hex digits of sha256(scope, value)>, scope key, stream or ip' },
+    message: 'BlockRecord',
+    schema: BlockRecordSchema,
+    action: 'send',
+    stream: `KV_${KV_BUCKETS.blocks}`,
+    producer: 'enforcer, and operators',
+    draft: false,
+    description: `KV bucket ${KV_BUCKETS.blocks}: a publisher denied re-publish; the bridge refuses its on_publish while the block is in force. A delete lifts it.`,
   },
 ];
 
@@ -241,6 +266,6 @@ export function channelForSubject(subject: string): ChannelContract | undefined 
 }
 
 function addressPattern(address: string): RegExp {
-  const escaped = address.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^.]+');
+  const escaped = address.replace(/[.$^*+?()[\]|\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^.]+');
   return new RegExp(`^${escaped}$`);
 }

@@ -6,5 +6,5 @@ export * from './evidence.js';
 export * from './cases.js';
 export * from './review.js';
 export * from './streams.js';
-export * from './drafts.js';
+export * from './enforcement.js';
 export * from './catalog.js';

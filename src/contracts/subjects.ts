@@ -21,8 +21,16 @@ export const SUBJECTS = {
   reviewAck: 'screening.reviewed',
   /** One subject: audit records concern streams, cases and reviewers alike. */
   audit: 'screening.audit',
-  /** Draft (roadmap): not yet published by anything. */
+  /** Audit of what the enforcer did at the ingest servers. */
   enforcementAction: 'enforcement.actions',
+} as const;
+
+/** KV buckets other deployables read: their entries are contracts too (`$KV.<bucket>.<key>`). */
+export const KV_BUCKETS = {
+  /** Who publishes each stream (bridge writes, enforcer reads). */
+  publishers: 'screening-publishers',
+  /** Publishers that may not publish again (enforcer and operators write, bridge reads). */
+  blocks: 'screening-blocks',
 } as const;
 
 /** `<prefix>.<token>`: the token (stream id, case id) is validated where it is produced. */

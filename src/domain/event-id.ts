@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 /**
  * Event ids double as `Nats-Msg-Id`, so they decide what JetStream dedupes. Ids are built from
@@ -39,4 +39,18 @@ export function escalationEventId(streamId: string, runId: string, ...parts: Rea
 /** A bad inbound message is identified by where it is stored. */
 export function deadLetterEventId(stream: string, seq: number): string {
   return `dl-${stream}-${seq}`;
+}
+
+/** An enforcement audit record, from what it records: the kill (or the lift and its time), the action, the attempt. */
+export function enforcementEventId(...parts: ReadonlyArray<string | number>): string {
+  return deterministicEventId('enf', ...parts);
+}
+
+/**
+ * A stream start or end the bridge announces. Unique per hook call (an ingest's client ids
+ * restart with the ingest, so they cannot identify a publish); the bridge's own retries, outbox
+ * replays included, reuse the id, which is what the dedupe window is for.
+ */
+export function streamEventId(kind: 'start' | 'end'): string {
+  return `${kind}-${randomUUID()}`;
 }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  blockActive,
+  blockKey,
+  BlockRecordSchema,
   channelForSubject,
+  PublisherRecordSchema,
+  streamKeyValue,
   EnforcementActionSchema,
   EscalationEventSchema,
   KillSwitchEventSchema,
@@ -97,8 +102,8 @@ describe('outbound screening events', () => {
   });
 });
 
-describe('drafts and subjects', () => {
-  it('enforcement actions have a shape to build against', () => {
+describe('enforcement contracts and subjects', () => {
+  it('enforcement actions, publisher records and blocks are strict contracts with their channels', () => {
     const a = {
       schemaVersion: 1,
       type: 'enforcement_action',
@@ -106,11 +111,51 @@ describe('drafts and subjects', () => {
       streamId: 's1',
       action: 'disconnect',
       reason: 'killswitch',
-      ingest: 'nginx-rtmp',
+      killSwitchEventId: 'ks-1',
+      ingest: { id: 'nginx-1', kind: 'nginx-rtmp' },
+      target: { app: 'live', nameRedacted: 'ab***' },
       result: 'done',
+      attempt: 1,
+      willRetry: false,
+      by: 'enforcer-1',
       at: '2026-01-01T00:00:00Z',
     };
     expect(EnforcementActionSchema.safeParse(a).success).toBe(true);
+    // The audit never carries the stream key: there is no field for it.
+    expect(EnforcementActionSchema.safeParse({ ...a, target: { name: 'secret-key' } }).success).toBe(false);
+    expect(channelForSubject('enforcement.actions.s1')?.id).toBe('enforcementAction');
+    const record = {
+      schemaVersion: 1,
+      type: 'publisher',
+      streamId: 's1',
+      ingest: { id: 'nginx-1', kind: 'nginx-rtmp' },
+      target: { app: 'live', name: 'key', clientId: '7', publisherIp: '127.0.0.1' },
+      nameRedacted: 'k***',
+      urlRedacted: 'rtmp://127.0.0.1/live/***',
+      startEventId: 'start-1',
+      startedAt: '2026-01-01T00:00:00Z',
+    };
+    expect(PublisherRecordSchema.safeParse(record).success).toBe(true);
+    expect(channelForSubject('$KV.screening-publishers.s1')?.id).toBe('publisherRecord');
+    const key = blockKey('key', streamKeyValue({ app: 'live', name: 'key' }));
+    expect(key).toMatch(/^key-[0-9a-f]{32}$/);
+    expect(key).not.toContain('live');
+    const block = {
+      schemaVersion: 1,
+      type: 'block',
+      key,
+      scope: 'key',
+      display: 'live/k***',
+      streamId: 's1',
+      reason: 'killswitch',
+      createdAt: '2026-01-01T00:00:00Z',
+      expiresAt: null,
+      createdBy: 'enforcer-1',
+    };
+    expect(BlockRecordSchema.safeParse(block).success).toBe(true);
+    expect(channelForSubject(`$KV.screening-blocks.${key}`)?.id).toBe('blockRecord');
+    expect(blockActive(block, Date.now())).toBe(true);
+    expect(blockActive({ expiresAt: '2026-01-01T00:00:00Z' }, Date.parse('2026-01-01T00:00:01Z'))).toBe(false);
   });
 
   it('finds the contract of a concrete subject, and none for a subject nobody defined', () => {

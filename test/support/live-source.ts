@@ -71,7 +71,8 @@ export async function startLiveSource(opts: LiveSourceOptions = {}): Promise<Liv
   return kind === 'hls' ? startHls(opts) : startListener(kind, opts);
 }
 
-function encoderArgs(opts: LiveSourceOptions): string[] {
+/** The real-time x264 encoder of a synthetic source (lavfi pattern, optionally a benign image later), without its output. */
+export function encoderArgs(opts: LiveSourceOptions): string[] {
   const w = opts.width ?? 320;
   const h = opts.height ?? 240;
   const fps = opts.fps ?? 15;
