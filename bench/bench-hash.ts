@@ -16,7 +16,10 @@
  * - PDQ hashing figures from bench/bench-pdq.ts (benchPdq(): production hasher vs its baseline).
  *
  * Writes bench-results/hash.json. Usage:
- *   npm run bench:hash [-- --size 1000000 --big 10000000 --queries 2000 --scan-queries 200 --radius 31 --no-pdq]
+ * - Time to matchable: each list (1M, and 10M with --big) published with `hashlist publish`'s code
+ *   to a real nats-server and picked up by a running worker process (bench/time-to-matchable.ts).
+ *
+ *   npm run bench:hash [-- --size 1000000 --big 10000000 --queries 2000 --scan-queries 200 --radius 31 --no-pdq --no-ttm]
  * Sizes can also come from BENCH_HASH_SIZE, BENCH_HASH_BIG, BENCH_HASH_QUERIES, BENCH_HASH_SCAN_QUERIES
  * (e.g. BENCH_HASH_BIG=0 skips the 10M part while developing).
  */
@@ -33,6 +36,7 @@ import { parseHashListFile } from '../src/worker/hash/parse-hashlist.js';
 import { searchAll } from '../test/worker/hash/search-all.js';
 import { nearDuplicate, randomHashes, seededRandom } from '../test/support/synthetic-hashes.js';
 import { benchPdq, type PdqBenchResult } from './bench-pdq.js';
+import { timeToMatchable, type TimeToMatchable } from './time-to-matchable.js';
 
 interface Args {
   size: number;
@@ -41,6 +45,8 @@ interface Args {
   scanQueries: number;
   radius: number;
   pdq: boolean;
+  /** Time to matchable (nats-server and a worker process): --no-ttm skips it. */
+  ttm: boolean;
 }
 
 interface BigFigures {
@@ -73,6 +79,7 @@ function parseArgs(argv: string[]): Args {
     scanQueries: num('scan-queries', 'BENCH_HASH_SCAN_QUERIES', 200, 1),
     radius: num('radius', 'BENCH_HASH_RADIUS', 31, 0),
     pdq: !argv.includes('--no-pdq'),
+    ttm: !argv.includes('--no-ttm') && process.env.BENCH_HASH_TTM !== '0',
   };
 }
 
@@ -177,7 +184,30 @@ async function runMain(args: Args): Promise<void> {
   }
   const recall = scanHits === 0 ? 1 : found / scanHits;
 
-  const big = args.big > 0 ? await runBigInChild(args) : null;
+  const dir = await mkdtemp(join(tmpdir(), 'bench-hash-'));
+  let big: BigFigures | null = null;
+  const ttm: TimeToMatchable[] = [];
+  try {
+    if (args.ttm) {
+      const file = join(dir, 'list-1m.txt');
+      await writeTextList(file, args.size, 20);
+      console.log(`time to matchable: publishing ${args.size} hashes to a running worker...`);
+      ttm.push(await timeToMatchable(file, args.size));
+      await rm(file);
+    }
+    if (args.big > 0) {
+      const file = join(dir, 'list-big.txt');
+      await writeTextList(file, args.big, 10);
+      console.log(`${args.big} hashes: loading as a worker does (child process)...`);
+      big = await runBigInChild(args, file);
+      if (args.ttm) {
+        console.log(`time to matchable: publishing ${args.big} hashes to a running worker...`);
+        ttm.push(await timeToMatchable(file, args.big));
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 
   const p50 = median(indexRun.times);
   const scanP50 = median(scanRun.times);
@@ -219,6 +249,7 @@ async function runMain(args: Args): Promise<void> {
     index_query_cpu_p99_ms_10m: big?.query_cpu_p99_ms ?? null,
     index_key_bits_10m: big?.key_bits ?? null,
     big_size: big?.size ?? 0,
+    time_to_matchable: ttm,
     machine: { cpu: cpus()[0]?.model ?? '?', cores: cpus().length, load: loadavg(), node: process.version },
     at: new Date().toISOString(),
     wall_s: r3((Date.now() - started) / 1000),
@@ -255,6 +286,13 @@ async function runMain(args: Args): Promise<void> {
       ['bytes per hash', String(big.bytes_per_hash), ''],
     );
   }
+  for (const t of ttm) {
+    rows.push([
+      `publish -> matchable in a worker (${t.entries})`,
+      fmt(t.total_s, 's'),
+      `publish ${t.publish_s} s, worker load ${t.worker_load_s} s`,
+    ]);
+  }
   const w = Math.max(...rows.map((r) => r[0].length));
   console.log('');
   for (const [name, a, b] of rows) console.log(`${name.padEnd(w)}  ${a.padStart(10)}  ${b}`);
@@ -278,7 +316,7 @@ function repoRoot(): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..');
 }
 
-async function runBigInChild(args: Args): Promise<BigFigures> {
+async function runBigInChild(args: Args, file: string): Promise<BigFigures> {
   const child = spawn(
     process.execPath,
     [
@@ -288,6 +326,8 @@ async function runBigInChild(args: Args): Promise<BigFigures> {
       fileURLToPath(import.meta.url),
       '--child-big',
       String(args.big),
+      '--file',
+      file,
       '--queries',
       String(Math.min(args.queries, 1000)),
       '--radius',
@@ -319,61 +359,64 @@ async function loadAsWorker(file: string, size: number): Promise<{ index: MihInd
 }
 
 /** The 10M part: write a text list, then load it as a worker does, and measure this process. */
-async function runBig(size: number, queries: number, radius: number): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'bench-hash-'));
-  const file = join(dir, 'big.txt');
-  try {
-    const rand = seededRandom(10);
-    const stream = createWriteStream(file);
-    const word = new Uint16Array(16);
-    const per = 1 << 15;
-    for (let done = 0; done < size; done += per) {
-      let text = '';
-      for (let i = done; i < Math.min(size, done + per); i++) {
-        randomHashes(1, rand, word);
-        for (let w = 0; w < 16; w++) text += HEX4[word[w]!];
-        text += '\n';
-      }
-      if (!stream.write(text)) await new Promise<void>((r) => stream.once('drain', () => r()));
+/** A text hash list of `size` seeded random hashes, written in chunks (10M: 650 MB, never held as one string). */
+async function writeTextList(file: string, size: number, seed: number): Promise<void> {
+  const rand = seededRandom(seed);
+  const stream = createWriteStream(file);
+  const word = new Uint16Array(16);
+  const per = 1 << 15;
+  for (let done = 0; done < size; done += per) {
+    let text = '';
+    for (let i = done; i < Math.min(size, done + per); i++) {
+      randomHashes(1, rand, word);
+      for (let w = 0; w < 16; w++) text += HEX4[word[w]!];
+      text += '\n';
     }
-    await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
-
-    const { index, parseS, buildS } = await loadAsWorker(file, size);
-    const listed = index.hashes;
-    // Array buffers are released by a sweeper after the collection: give it a moment.
-    for (let i = 0; i < 3; i++) {
-      global.gc?.();
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const rss = process.memoryUsage().rss;
-    const qs = makeQueries(listed, size, queries, 4);
-    timeQueries(index, qs.slice(0, 200), radius);
-    const run = timeQueries(index, qs, radius);
-    const figures: BigFigures = {
-      size,
-      key_bits: index.keyBits,
-      parse_s: r3(parseS),
-      build_s: r3(buildS),
-      load_total_s: r3(parseS + buildS),
-      rss_mb: Math.round(rss / 2 ** 20),
-      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-      bytes_per_hash: r3((listed.byteLength + index.indexBytes) / size),
-      query_p50_ms: r3(median(run.times)),
-      query_p99_ms: r3(quantile(run.times, 0.99)),
-      query_cpu_p50_ms: r3(median(run.cpu)),
-      query_cpu_p99_ms: r3(quantile(run.cpu, 0.99)),
-    };
-    process.stdout.write(`${JSON.stringify(figures)}\n`);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    if (!stream.write(text)) await new Promise<void>((r) => stream.once('drain', () => r()));
   }
+  await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+/** The 10M part, in its own process: load the list the parent wrote as a worker does, and measure this process. */
+async function runBig(file: string, size: number, queries: number, radius: number): Promise<void> {
+  const { index, parseS, buildS } = await loadAsWorker(file, size);
+  const listed = index.hashes;
+  // Array buffers are released by a sweeper after the collection: give it a moment.
+  for (let i = 0; i < 3; i++) {
+    global.gc?.();
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const rss = process.memoryUsage().rss;
+  const qs = makeQueries(listed, size, queries, 4);
+  timeQueries(index, qs.slice(0, 200), radius);
+  const run = timeQueries(index, qs, radius);
+  const figures: BigFigures = {
+    size,
+    key_bits: index.keyBits,
+    parse_s: r3(parseS),
+    build_s: r3(buildS),
+    load_total_s: r3(parseS + buildS),
+    rss_mb: Math.round(rss / 2 ** 20),
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    bytes_per_hash: r3((listed.byteLength + index.indexBytes) / size),
+    query_p50_ms: r3(median(run.times)),
+    query_p99_ms: r3(quantile(run.times, 0.99)),
+    query_cpu_p50_ms: r3(median(run.cpu)),
+    query_cpu_p99_ms: r3(quantile(run.cpu, 0.99)),
+  };
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
 }
 
 const argv = process.argv.slice(2);
 const childAt = argv.indexOf('--child-big');
 const main =
   childAt >= 0
-    ? runBig(Number(argv[childAt + 1]), Number(argv[argv.indexOf('--queries') + 1]), Number(argv[argv.indexOf('--radius') + 1]))
+    ? runBig(
+        argv[argv.indexOf('--file') + 1]!,
+        Number(argv[childAt + 1]),
+        Number(argv[argv.indexOf('--queries') + 1]),
+        Number(argv[argv.indexOf('--radius') + 1]),
+      )
     : runMain(parseArgs(argv));
 main.catch((err: unknown) => {
   console.error(err);
