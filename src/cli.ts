@@ -35,6 +35,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     load: () => import('./cli/commands/console.js'),
   },
   match: { summary: 'look one PDQ hash up in the published (or local) hash lists', load: () => import('./cli/commands/match.js') },
+  vpdq: {
+    summary: "hash a video file or stream in Meta's vPDQ format (a known-video list)",
+    load: () => import('./cli/commands/vpdq.js'),
+  },
   bridge: {
     summary: "answer the ingest's publish hooks (nginx-rtmp, SRS, MediaMTX, generic) and announce streams on NATS",
     load: () => import('./cli/commands/bridge.js'),

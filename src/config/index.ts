@@ -14,6 +14,7 @@ export {
   type HashMatcherOptions,
   type HashListSyncOptions,
   type QuarantineOptions,
+  type VideoMatchOptions,
 } from './stages/hash.js';
 export type { IngestOptions } from './stages/ingest.js';
 export type { SamplerOptions } from './stages/sampler.js';

@@ -7,12 +7,34 @@ import { Hex64Schema, IsoTimeSchema, SchemaVersionSchema, StreamIdSchema, type D
  * is added here first (and to docs/asyncapi.yaml by `npm run contract`).
  */
 
+export const VideoMatchSchema = z
+  .strictObject({
+    id: z.string().min(1).describe('The known video (its vPDQ file name, or the published list id)'),
+    share: z.number().min(0).max(1).describe("Share of the video's distinct frames (quality >= 50) matched within the stream's window"),
+    queryShare: z.number().min(0).max(1).describe("Share of the stream's frames in the window that matched the video"),
+    matchedFrames: z.number().int().min(0),
+    videoFrames: z.number().int().min(1),
+    segment: z
+      .strictObject({ start: z.number().min(0), end: z.number().min(0) })
+      .describe('The longest run of the video matched without a gap: seconds into the known video'),
+    rule: z
+      .enum(['share', 'run'])
+      .describe("share: the matched shares reached the list's thresholds; run: enough consecutive seconds matched"),
+  })
+  .describe("A stream showing a known video (vPDQ), judged over the stream's recent frames");
+
 export const HashMatchSchema = z.strictObject({
   list: z.string().min(1).describe('Id of the hash list the entry came from'),
   label: z.string().optional(),
-  distance: z.number().int().min(0).max(256).describe('Hamming distance between the frame hash and the list entry'),
-  hash: Hex64Schema.describe("The list entry's PDQ hash"),
+  distance: z
+    .number()
+    .int()
+    .min(0)
+    .max(256)
+    .describe('Hamming distance between the frame hash and the list entry (a video match: the closest frame)'),
+  hash: Hex64Schema.describe("The list entry's PDQ hash (a video match: the known video's closest frame)"),
   action: z.enum(['kill', 'escalate']).optional().describe('What a hit on this list causes; lists default to kill'),
+  video: VideoMatchSchema.optional().describe('Known-video lists: the video the stream showed, how much of it and which part'),
 });
 
 export const FrameRefSchema = z.strictObject({
@@ -125,6 +147,7 @@ export const QuarantineEventSchema = z
   .describe('A hash list entry matched on too many streams at once and stopped acting (or was released by an operator)');
 
 export type HashMatch = DeepReadonly<z.output<typeof HashMatchSchema>>;
+export type VideoMatch = DeepReadonly<z.output<typeof VideoMatchSchema>>;
 export type FrameRef = DeepReadonly<z.output<typeof FrameRefSchema>>;
 export type KillSwitchEvent = DeepReadonly<z.output<typeof KillSwitchEventSchema>>;
 export type EscalationPriority = z.output<typeof EscalationPrioritySchema>;

@@ -36,6 +36,30 @@ export interface NegativeHit {
   readonly hash: string;
 }
 
+/** The rule a known-video list decides a video match by, and the window it looks over. */
+export interface VideoRule {
+  readonly windowMs: number;
+  readonly matchShare: number;
+  readonly queryShare: number;
+  readonly minMatchedSeconds: number;
+}
+
+/** A frame hash within distance of a frame of a known video (a vpdq list). */
+export interface VideoFrameHit {
+  readonly list: string;
+  readonly action: 'kill' | 'escalate';
+  readonly video: string;
+  /** The video's distinct frames (of quality >= 50): the denominator of its matched share. */
+  readonly videoFrames: number;
+  /** Median seconds between the video's listed frames. */
+  readonly step: number;
+  /** The matched frame of the video: its hash and where it first appears (seconds). */
+  readonly hash: string;
+  readonly at: number;
+  readonly distance: number;
+  readonly rule: VideoRule;
+}
+
 /** What one frame's hashes matched. */
 export interface FrameMatches {
   /** Matches on kill and escalate lists that act: none when a negative list matched. */
@@ -44,6 +68,8 @@ export interface FrameMatches {
   readonly negative: readonly NegativeHit[];
   /** Matches a negative hit suppressed: counted and logged, never acted on. */
   readonly suppressed: readonly HashMatch[];
+  /** Frames of known videos this frame matched (none when a negative list matched): evidence for a video match. */
+  readonly videoFrames: readonly VideoFrameHit[];
 }
 
 export interface HashMatcher {

@@ -56,11 +56,11 @@ function quarantineTarget(flags: BucketFlags, env: CommandEnv) {
 
 const USAGE = `usage:
   streamscreen hashlist publish FILE --id ID [--action kill|escalate] [--label L] [--source S]
-                                    [--format text|csv] [--disabled]
+                                    [--format text|csv|vpdq] [--max-distance N] [--disabled]
   streamscreen hashlist ls [--json]
   streamscreen hashlist inspect ID
   streamscreen hashlist delete ID
-  streamscreen hashlist check FILE [--format text|csv]      (validate locally, no NATS)
+  streamscreen hashlist check FILE [--format text|csv|vpdq] (validate locally, no NATS)
   streamscreen hashlist quarantined [--json]                entries in flood quarantine
   streamscreen hashlist release LIST HASH [--by NAME]       put a quarantined entry back into service
 
@@ -133,8 +133,8 @@ function oneArg(positionals: string[], what: string): string {
 }
 
 function formatOption(value: string | undefined): HashListFormat | undefined {
-  if (value === undefined || value === 'text' || value === 'csv') return value;
-  throw new UsageError(`--format must be text or csv, got '${value}'`);
+  if (value === undefined || value === 'text' || value === 'csv' || value === 'vpdq') return value;
+  throw new UsageError(`--format must be text, csv or vpdq, got '${value}'`);
 }
 
 async function publish(argv: string[], io: CommandIO, env: CommandEnv): Promise<number> {

@@ -29,5 +29,19 @@ export function inIndexOrder<T extends Uint32Array | Float32Array>(values: T, or
 /** A list's data in its index's numbering: the hashes the index holds, labels reordered alike. */
 export function listDataInIndexOrder(data: HashListData, built: BuiltIndex): HashListData {
   if (!built.order) return data;
-  return { ...data, hashes: built.index.hashes, labelIds: data.labelIds && inIndexOrder(data.labelIds, built.order) };
+  const { videos } = data;
+  return {
+    ...data,
+    hashes: built.index.hashes,
+    labelIds: data.labelIds && inIndexOrder(data.labelIds, built.order),
+    ...(videos
+      ? {
+          videos: {
+            ...videos,
+            videoOf: inIndexOrder(videos.videoOf, built.order),
+            timestamps: inIndexOrder(videos.timestamps, built.order),
+          },
+        }
+      : {}),
+  };
 }

@@ -80,7 +80,8 @@ export function createFileHashLists(deps: FileHashListsDeps & FileHashListsOptio
   const loadOne = async (spec: HashListSpec, held: Held | undefined): Promise<Held> => {
     const path = spec.path!;
     const stamp = await fileStamp(path);
-    if (held && sameStamp(held.stamp, stamp) && (await fileSha256(path)) === held.list.meta.sha256) return held;
+    // A vPDQ list may be a directory: its digest covers every file, so it is simply parsed again (videos are small).
+    if (held && spec.format !== 'vpdq' && sameStamp(held.stamp, stamp) && (await fileSha256(path)) === held.list.meta.sha256) return held;
     const started = Date.now();
     const parsed = await parseHashListFile(path, spec.format ? { format: spec.format } : {});
     if (held && parsed.sha256 === held.list.meta.sha256) return { ...held, stamp };
@@ -194,7 +195,8 @@ function sameSettings(a: HashListSpec, b: HashListSpec): boolean {
     a.label === b.label &&
     a.source === b.source &&
     a.format === b.format &&
-    a.maxDistance === b.maxDistance
+    a.maxDistance === b.maxDistance &&
+    JSON.stringify(a.video) === JSON.stringify(b.video)
   );
 }
 

@@ -11,7 +11,8 @@ export const HASH_LIST_ACTIONS: readonly HashListAction[] = ['kill', 'escalate',
 /** The actions whose hits act on a stream (and appear in events). */
 export type ActingAction = Exclude<HashListAction, 'negative'>;
 
-export type HashListFormat = 'text' | 'csv';
+/** `vpdq`: known videos, Meta's vPDQ frame lines (parse-vpdq.ts), matched video by video. */
+export type HashListFormat = 'text' | 'csv' | 'vpdq';
 
 /** List ids become Object Store object names, metric labels and `--lists` tokens. */
 export const HASH_LIST_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -30,6 +31,8 @@ export interface HashListSpec {
   readonly enabled?: boolean;
   /** Match distance for this list; the matcher's maxDistance when absent. */
   readonly maxDistance?: number;
+  /** Known-video lists (format vpdq): the video-match rule; defaults when absent. */
+  readonly video?: Partial<VideoMatchRule>;
   /** Forces a format instead of detecting it from the name and first line. */
   readonly format?: HashListFormat;
 }
@@ -47,6 +50,40 @@ export interface HashListData {
   readonly labels: LabelTable;
   readonly format: HashListFormat;
   readonly stats: HashListStats;
+  /** Known-video lists only: which video each entry (a frame hash) belongs to. */
+  readonly videos?: VideoFrames;
+}
+
+/** A known video of a vPDQ list. */
+export interface KnownVideo {
+  readonly id: string;
+  /** Distinct frame hashes of quality >= 50: what a matched share is a share of. */
+  readonly frames: number;
+  /** Seconds from its first to its last listed frame. */
+  readonly duration: number;
+  /** Median seconds between listed frames (its sampling interval). */
+  readonly step: number;
+}
+
+export interface VideoFrames {
+  /** Per entry: index into `known`. */
+  readonly videoOf: Uint32Array;
+  /** Per entry: seconds into its video where this frame hash first appears. */
+  readonly timestamps: Float32Array;
+  readonly known: readonly KnownVideo[];
+}
+
+/**
+ * How a known-video list decides that a stream shows one of its videos (the vPDQ rule over a
+ * stream's recent frames, plus a run of consecutive content for streams showing only part).
+ */
+export interface VideoMatchRule {
+  /** Share of the video's distinct frames matched within the window (vPDQ's P_c). */
+  readonly matchShare: number;
+  /** Share of the stream's frames in the window that matched it (vPDQ's P_q). */
+  readonly queryShare: number;
+  /** Also a match: this many seconds of the video's timeline matched without a gap. */
+  readonly minMatchedSeconds: number;
 }
 
 export interface HashListStats {
@@ -68,6 +105,8 @@ export interface HashListMeta {
   readonly source?: string;
   /** This list's own match distance, when it has one. */
   readonly maxDistance?: number;
+  /** Known-video lists: the video-match rule, when the list sets any of it. */
+  readonly video?: Partial<VideoMatchRule>;
   readonly format: HashListFormat;
   /** Lower-case hex SHA-256 of the file's bytes as loaded. */
   readonly sha256: string;

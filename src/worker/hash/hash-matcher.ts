@@ -2,7 +2,7 @@ import type { HashMatcherOptions } from '../../config/index.js';
 import type { HashMatch } from '../../contracts/index.js';
 import { HashListError } from '../../domain/errors.js';
 import { pdqToHex, type PdqHash } from '../../domain/pdq.js';
-import type { FrameMatches, HashMatcher, NegativeHit } from '../../domain/ports.js';
+import type { FrameMatches, HashMatcher, NegativeHit, VideoFrameHit } from '../../domain/ports.js';
 import { entryLabel, type HashListAction, type LoadedList } from './hash-list.js';
 
 export interface ListSummary {
@@ -52,6 +52,14 @@ export interface ListHit {
   readonly distance: number;
   readonly hash: string;
   readonly action: HashListAction;
+  /** Known-video lists: the video and where in it (seconds) the matched frame first appears. */
+  readonly video?: { readonly id: string; readonly at: number };
+}
+
+/** A hit with what matchFrame needs beside it. */
+interface Found extends ListHit {
+  readonly from: LoadedList;
+  readonly entry: number;
 }
 
 /**
@@ -104,19 +112,31 @@ export function createHashMatcher(options: HashMatcherOptions): HashMatcherServi
   /**
    * Every hit of `hash` on the served lists into `into`, keyed by list and entry: the same hash
    * twice in one list (exports repeat entries), or found by two dihedral hashes, is one hit at
-   * its smallest distance.
+   * its smallest distance. In a known-video list the same picture in two videos is two hits.
    */
-  const collect = (hash: PdqHash, radius: number | undefined, only: ReadonlySet<string> | undefined, into: Map<string, ListHit>): void => {
+  const collect = (hash: PdqHash, radius: number | undefined, only: ReadonlySet<string> | undefined, into: Map<string, Found>): void => {
     for (const { list } of snapshot.values()) {
       const { meta, data, index } = list;
       if (only && !only.has(meta.id)) continue;
+      const videos = data.videos;
       index.search(hash, radius ?? radiusOf(list), (entry, distance) => {
         const hex = pdqToHex(data.hashes.subarray(entry * 16, entry * 16 + 16));
-        const key = `${meta.id}\u0000${hex}`;
+        const videoIndex = videos?.videoOf[entry];
+        const key = `${meta.id}\u0000${hex}${videoIndex === undefined ? '' : `\u0000${videoIndex}`}`;
         const seen = into.get(key);
         if (seen && seen.distance <= distance) return;
         const label = entryLabel(data, entry) ?? meta.label;
-        into.set(key, { list: meta.id, ...(label === undefined ? {} : { label }), distance, hash: hex, action: meta.action });
+        const video = videos && videoIndex !== undefined ? { id: videos.known[videoIndex]!.id, at: videos.timestamps[entry]! } : undefined;
+        into.set(key, {
+          list: meta.id,
+          ...(label === undefined ? {} : { label }),
+          distance,
+          hash: hex,
+          action: meta.action,
+          ...(video ? { video } : {}),
+          from: list,
+          entry,
+        });
       });
     }
   };
@@ -124,23 +144,46 @@ export function createHashMatcher(options: HashMatcherOptions): HashMatcherServi
   const byPriority = <T extends { action?: string; distance: number; list: string; hash: string }>(a: T, b: T): number =>
     actionRank(a.action) - actionRank(b.action) || a.distance - b.distance || a.list.localeCompare(b.list) || a.hash.localeCompare(b.hash);
 
-  const NO_MATCHES: FrameMatches = { matches: [], negative: [], suppressed: [] };
+  const NO_MATCHES: FrameMatches = { matches: [], negative: [], suppressed: [], videoFrames: [] };
+
+  const videoHit = (f: Found, action: 'kill' | 'escalate'): VideoFrameHit => {
+    const videos = f.from.data.videos!;
+    const known = videos.known[videos.videoOf[f.entry]!]!;
+    return {
+      list: f.list,
+      action,
+      video: known.id,
+      videoFrames: known.frames,
+      step: known.step,
+      hash: f.hash,
+      at: videos.timestamps[f.entry]!,
+      distance: f.distance,
+      rule: { ...resolved.video, ...f.from.meta.video },
+    };
+  };
 
   const matchFrame = (hashes: readonly PdqHash[], quality: number): FrameMatches => {
     if (!(quality >= resolved.minQuality)) return NO_MATCHES;
-    const found = new Map<string, ListHit>();
+    const found = new Map<string, Found>();
     for (const h of hashes) collect(h, undefined, undefined, found);
     if (found.size === 0) return NO_MATCHES;
     const acting: HashMatch[] = [];
     const negative: NegativeHit[] = [];
-    for (const { action, ...hit } of found.values()) {
+    const videoFrames: VideoFrameHit[] = [];
+    for (const f of found.values()) {
+      const { list, label, distance, hash, action } = f;
+      const hit = { list, ...(label === undefined ? {} : { label }), distance, hash };
       if (action === 'negative') negative.push(hit);
+      // A known video's frame alone acts on nothing: the stream's window decides a video match.
+      else if (f.from.data.videos) videoFrames.push(videoHit(f, action));
       else acting.push({ ...hit, action });
     }
     acting.sort(byPriority);
     negative.sort(byPriority);
     // A frame a negative list recognises (a logo card, a known false match) acts on nothing.
-    return negative.length ? { matches: [], negative, suppressed: acting } : { matches: acting, negative, suppressed: [] };
+    return negative.length
+      ? { matches: [], negative, suppressed: acting, videoFrames: [] }
+      : { matches: acting, negative, suppressed: [], videoFrames };
   };
 
   const service: HashMatcherService = {
@@ -158,9 +201,9 @@ export function createHashMatcher(options: HashMatcherOptions): HashMatcherServi
     },
     matchFrame,
     lookup(hash, lookupOptions = {}) {
-      const found = new Map<string, ListHit>();
+      const found = new Map<string, Found>();
       collect(hash, lookupOptions.radius, lookupOptions.lists ? new Set(lookupOptions.lists) : undefined, found);
-      return [...found.values()].sort(byPriority);
+      return [...found.values()].map(({ from: _from, entry: _entry, ...hit }): ListHit => hit).sort(byPriority);
     },
     source(name) {
       if (sources.has(name)) throw new Error(`hash list source '${name}' registered twice`);

@@ -1,6 +1,6 @@
 import { buildHashIndexAsync, listDataInIndexOrder } from './build-index.js';
 import type { IndexOptions } from './hash-index.js';
-import type { HashListAction, HashListMeta, LoadedList } from './hash-list.js';
+import type { HashListAction, HashListMeta, LoadedList, VideoMatchRule } from './hash-list.js';
 import type { ParsedHashList } from './parse-hashlist.js';
 
 export interface ListIdentity {
@@ -9,6 +9,7 @@ export interface ListIdentity {
   readonly label?: string;
   readonly source?: string;
   readonly maxDistance?: number;
+  readonly video?: Partial<VideoMatchRule>;
   readonly origin: string;
 }
 
@@ -23,6 +24,7 @@ export async function indexParsedList(parsed: ParsedHashList, identity: ListIden
     ...(identity.label === undefined ? {} : { label: identity.label }),
     ...(identity.source === undefined ? {} : { source: identity.source }),
     ...(identity.maxDistance === undefined ? {} : { maxDistance: identity.maxDistance }),
+    ...(identity.video === undefined ? {} : { video: identity.video }),
     format: data.format,
     sha256: parsed.sha256,
     origin: identity.origin,

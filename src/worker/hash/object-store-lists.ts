@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
@@ -62,7 +63,7 @@ export function decodeListMetadata(info: Pick<ObjectInfo, 'name' | 'metadata' | 
   const sha256 = m.sha256 ?? '';
   if (!/^[0-9a-f]{64}$/.test(sha256)) fail('has no sha256');
   const format = m.format as HashListFormat | undefined;
-  if (format !== 'text' && format !== 'csv') fail(`format ${JSON.stringify(m.format)} is not text or csv`);
+  if (format !== 'text' && format !== 'csv' && format !== 'vpdq') fail(`format ${JSON.stringify(m.format)} is not text, csv or vpdq`);
   const count = Number(m.count);
   if (!Number.isSafeInteger(count) || count < 0) fail(`count ${JSON.stringify(m.count)} is not a whole number`);
   return {
@@ -137,7 +138,10 @@ export async function prepareHashList(request: PublishRequest): Promise<Prepared
   ) {
     throw new HashListError(`max distance must be an integer 0..128, got ${request.maxDistance}`, request.file);
   }
-  const parsed = await parseHashListFile(request.file, request.format ? { format: request.format } : {});
+  if (request.format === 'vpdq' && (await stat(request.file)).isDirectory()) {
+    throw new HashListError('a published vPDQ list is one video file; publish each video of the directory as its own list', request.file);
+  }
+  const parsed = await parseHashListFile(request.file, request.format ? { format: request.format, videoId: request.id } : {});
   const meta: PublishedListMeta = {
     id: request.id,
     action: request.action ?? 'kill',
@@ -216,7 +220,12 @@ export async function downloadHashList(os: ObjectStore, name: string, index: Ind
     await result.data.cancel().catch(() => undefined);
     throw err;
   }
-  const parsed = await parseHashList(result.data as AsyncIterable<Uint8Array>, where, { format: meta.format, expectedBytes: info.size });
+  const parsed = await parseHashList(result.data as AsyncIterable<Uint8Array>, where, {
+    format: meta.format,
+    expectedBytes: info.size,
+    // A published vPDQ list is one video, named after the list.
+    videoId: name,
+  });
   const transferError = await result.error;
   if (transferError) throw transferError;
   if (parsed.sha256 !== meta.sha256) {

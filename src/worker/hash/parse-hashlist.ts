@@ -7,6 +7,7 @@ import type { HashListData, HashListFormat } from './hash-list.js';
 import type { ByteChunks } from './line-reader.js';
 import { parseCsvHashList } from './parse-csv.js';
 import { parseTextHashList } from './parse-text.js';
+import { parseVpdqChunks, parseVpdqPath, videoIdFromFile } from './parse-vpdq.js';
 
 export interface ParsedHashList {
   readonly data: HashListData;
@@ -20,6 +21,8 @@ export interface ParseOptions {
   readonly format?: HashListFormat;
   /** The input's size when known: the hash array is then allocated once, at its final size. */
   readonly expectedBytes?: number;
+  /** vpdq only: the video id of a single-video input (default: the file name without extension). */
+  readonly videoId?: string;
 }
 
 /** Every entry takes a line of at least 64 hex digits and a newline (the last may lack one). */
@@ -35,6 +38,8 @@ const TEXT_FIRST_LINE = /^[ \t]*[0-9a-fA-F]{64}([ \t]*$|\t)/;
  * pass (Object Store downloads are verified without holding the file in memory).
  */
 export async function parseHashList(chunks: ByteChunks, file: string, options: ParseOptions = {}): Promise<ParsedHashList> {
+  // One known video per stream of bytes (an Object Store object); its id is the object's.
+  if (options.format === 'vpdq') return parseVpdqChunks(chunks, file, options.videoId ?? videoIdFromFile(file));
   const digest = createHash('sha256');
   let bytes = 0;
   const source = (async function* () {
@@ -52,6 +57,7 @@ export async function parseHashList(chunks: ByteChunks, file: string, options: P
 
 export async function parseHashListFile(path: string, options: ParseOptions = {}): Promise<ParsedHashList> {
   try {
+    if (options.format === 'vpdq') return await parseVpdqPath(path, options.videoId);
     const { size } = await stat(path);
     return await parseHashList(createReadStream(path, { highWaterMark: 1 << 20 }), path, { expectedBytes: size, ...options });
   } catch (err) {

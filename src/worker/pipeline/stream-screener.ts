@@ -22,6 +22,7 @@ import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
 import { decide, INITIAL_POLICY_STATE, type PolicyState } from '../policy/index.js';
 import { toEvent } from './decision-event.js';
+import { VideoWindow } from './video-window.js';
 
 export interface StreamScreenerDeps {
   readonly workerId: string;
@@ -130,10 +131,16 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
     const log = deps.logger.child({ streamId: start.streamId });
     let source: FrameSource | undefined;
     let state: PolicyState = INITIAL_POLICY_STATE;
+    // Which frames of known videos this stream matched lately (vPDQ over a sliding window).
+    const videos = new VideoWindow();
     let classifierFailures = 0;
 
     /** Runs the policy on what is known so far and publishes what it decides. */
-    const decideAndPublish = async (frame: RawFrame, known: { matches: HashMatch[]; signals?: FrameSignals }, ref: () => FrameRef) => {
+    const decideAndPublish = async (
+      frame: RawFrame,
+      known: { matches: HashMatch[]; videoMatches?: HashMatch[]; signals?: FrameSignals },
+      ref: () => FrameRef,
+    ) => {
       const decidedAt = now();
       const result = decide(state, { capturedAt: frame.capturedAt, seq: frame.seq, ...known }, deps.policy, decidedAt);
       state = result.state;
@@ -199,7 +206,9 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         });
         // The kill path does not wait for inference: hash matches are decided and published first.
         const matches = await actingMatches(job, a.found, frame.seq, log);
-        await decideAndPublish(frame, { matches: [...matches] }, ref);
+        const videoMatches = videos.observe(frame.capturedAt, a.found.videoFrames);
+        for (const m of videoMatches) log.info({ seq: frame.seq, list: m.list, video: m.video }, 'known video matched');
+        await decideAndPublish(frame, { matches: [...matches], videoMatches }, ref);
 
         if (deps.classifier) {
           if (ageAtStart > deps.options.frameBudgetMs) {

@@ -18,6 +18,8 @@ const PRIORITY_RANK: Record<EscalationPriority, number> = { normal: 0, high: 1, 
  *   it never escalates as well (the kill-switch is the stronger action, and a repeat within the
  *   kill cooldown would only page reviewers about a stream already being stopped).
  * - A match on an `escalate` list goes to human review at high priority.
+ * - A known-video match (the stream's recent frames amount to a listed video) acts like a match
+ *   on its list: kill or escalate.
  * - Classifiers alone only ever escalate: explicit content together with a possible minor is
  *   critical; explicit content alone is normal priority.
  * - Repeats are suppressed per stream for a cooldown, unless the escalation priority rises.
@@ -27,14 +29,15 @@ export function decide(state: PolicyState, frame: FrameAnalysis, options: Policy
   const decisions: Decision[] = [];
   let next = state;
 
-  const kill = closest(frame.matches.filter((m) => (m.action ?? 'kill') === 'kill'));
+  const matches = frame.videoMatches?.length ? [...frame.matches, ...frame.videoMatches] : frame.matches;
+  const kill = closest(matches.filter((m) => (m.action ?? 'kill') === 'kill'));
   const killed = kill !== undefined && !within(state.lastKillSwitchAt, now, options.killSwitchCooldownMs);
   if (killed) {
     decisions.push({ kind: 'killswitch', match: kill, shadow });
     next = { ...next, lastKillSwitchAt: now };
   }
 
-  const { priority, reasons } = escalationFor(frame, options);
+  const { priority, reasons } = escalationFor({ ...frame, matches }, options);
   if (priority && reasons.length > 0 && !suppressed(state, priority, now, options.escalationCooldownMs)) {
     decisions.push({ kind: 'escalation', priority, reasons, shadow });
     next = { ...next, lastEscalationAt: { ...next.lastEscalationAt, [priority]: now } };

@@ -7,6 +7,11 @@ export interface FrameAnalysis {
   readonly capturedAt: number;
   readonly seq: number;
   readonly matches: readonly HashMatch[];
+  /**
+   * Known videos the stream's recent frames amount to (pipeline/video-window.ts): hash matches
+   * carrying `video`, acted on like single-frame matches of their list's action.
+   */
+  readonly videoMatches?: readonly HashMatch[];
   readonly signals?: FrameSignals;
 }
 

@@ -129,4 +129,32 @@ describe('decide', () => {
     expect(r.decisions.length).toBe(2);
     expect(r.decisions.every((d) => d.shadow)).toBe(true);
   });
+
+  it('acts on a known-video match like a match on its list, kill sharing the kill cooldown', () => {
+    const video = {
+      id: 'case-17',
+      share: 0.5,
+      queryShare: 0.9,
+      matchedFrames: 9,
+      videoFrames: 18,
+      segment: { start: 4, end: 12 },
+      rule: 'run' as const,
+    };
+    const videoKill: HashMatch = { list: 'known-videos', distance: 9, hash: 'd'.repeat(64), action: 'kill', video };
+    const first = decide(INITIAL_POLICY_STATE, frame({ videoMatches: [videoKill] }), options, 0);
+    expect(first.decisions).toEqual([{ kind: 'killswitch', match: videoKill, shadow: false }]);
+    // Within the cooldown a frame hash match on the same stream adds no second kill-switch.
+    expect(decide(first.state, frame({ matches: [killMatch] }), options, 1_000).decisions).toEqual([]);
+    // The closest of frame and video matches is the one reported.
+    expect(decide(INITIAL_POLICY_STATE, frame({ matches: [killMatch], videoMatches: [videoKill] }), options, 0).decisions[0]).toMatchObject(
+      {
+        match: videoKill,
+      },
+    );
+    const videoEscalate: HashMatch = { ...videoKill, list: 'suspected-videos', action: 'escalate' };
+    const esc = decide(INITIAL_POLICY_STATE, frame({ videoMatches: [videoEscalate] }), options, 0);
+    expect(esc.decisions).toEqual([
+      { kind: 'escalation', priority: 'high', reasons: [{ kind: 'hash_match', match: videoEscalate }], shadow: false },
+    ]);
+  });
 });
