@@ -1,5 +1,5 @@
 /**
- * Hash matching benchmark: the multi-index (8 slots of 32 bits, src/worker/hash/index-mih.ts)
+ * Hash matching benchmark: the multi-index (8 slots of 32 bits, src/hash/index-mih.ts)
  * against the linear scan it must equal, in one run, on one thread.
  *
  * - 1M part: a seeded random list of `--size` hashes, queries half uniformly random (misses)
@@ -29,11 +29,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BuiltIndex, HashIndex } from '../src/worker/hash/hash-index.js';
-import { MihIndex } from '../src/worker/hash/index-mih.js';
-import { ScanIndex } from '../src/worker/hash/index-scan.js';
-import { parseHashListFile } from '../src/worker/hash/parse-hashlist.js';
-import { searchAll } from '../test/worker/hash/search-all.js';
+import type { BuiltIndex, HashIndex } from '../src/hash/hash-index.js';
+import { MihIndex } from '../src/hash/index-mih.js';
+import { ScanIndex } from '../src/hash/index-scan.js';
+import { parseHashListFile } from '../src/hash/parse-hashlist.js';
+import { searchAll } from '../test/hash/search-all.js';
 import { nearDuplicate, randomHashes, seededRandom } from '../test/support/synthetic-hashes.js';
 import { benchPdq, type PdqBenchResult } from './bench-pdq.js';
 import { timeToMatchable, type TimeToMatchable } from './time-to-matchable.js';

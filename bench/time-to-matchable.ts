@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { openHashListBucket, prepareHashList, uploadHashList } from '../src/worker/hash/object-store-lists.js';
+import { openHashListBucket, prepareHashList, uploadHashList } from '../src/hash/object-store-lists.js';
 import { startNatsServer } from '../test/support/nats-server.js';
 
 export interface TimeToMatchable {

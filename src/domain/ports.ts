@@ -93,7 +93,7 @@ export interface GateResult {
   readonly newlyQuarantined: readonly QuarantineEvent[];
 }
 
-/** Flood quarantine (worker/hash/quarantine.ts): entries matching on too many streams stop acting. */
+/** Flood quarantine (hash/quarantine.ts): entries matching on too many streams stop acting. */
 export interface MatchGate {
   screen(streamId: string, matches: readonly HashMatch[]): Promise<GateResult>;
 }

@@ -1,5 +1,6 @@
 import type { DeadLetterReason } from '../contracts/index.js';
-import type { ErrorCode, HashListError, SourceError } from '../domain/errors.js';
+import type { HashListSyncEvent } from '../hash/object-store-sync.js';
+import type { ErrorCode, SourceError } from '../domain/errors.js';
 import type { RawFrame } from '../domain/frame.js';
 import type { SourceFailedError } from './sampler/errors.js';
 
@@ -63,8 +64,4 @@ export interface WorkerEvents {
 export type AssignmentOutcome =
   'completed' | 'failed' | 'crashed' | 'ended' | 'shutdown' | 'superseded' | 'lease_lost' | 'skipped_ended' | 'abandoned';
 
-export type HashListSyncEvent =
-  | { readonly type: 'loaded'; readonly id: string; readonly count: number; readonly sha256: string; readonly ms: number }
-  | { readonly type: 'removed'; readonly id: string }
-  | { readonly type: 'refused'; readonly id: string; readonly error: HashListError }
-  | { readonly type: 'retrying'; readonly id: string; readonly error: Error; readonly delayMs: number };
+export type { HashListSyncEvent };

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import type { KillSwitchEvent, QuarantineEvent } from '../../src/contracts/index.js';
 import { pdqToHex } from '../../src/domain/pdq.js';
-import { createPdqHasher } from '../../src/worker/hash/pdq-hasher.js';
+import { createPdqHasher } from '../../src/hash/pdq-hasher.js';
 import { startWorker, type Worker } from '../../src/worker/app/start-worker.js';
 import { readRgbImage } from '../../src/worker/sampler/image-file.js';
 import { eventually } from '../support/eventually.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import type { KillSwitchEvent } from '../../src/contracts/index.js';
 import { startWorker, type Worker } from '../../src/worker/app/start-worker.js';
-import { parseVpdqPath } from '../../src/worker/hash/parse-vpdq.js';
+import { parseVpdqPath } from '../../src/hash/parse-vpdq.js';
 import { eventually } from '../support/eventually.js';
 import { collectEvents, samplerPids, type EventCollector } from '../support/jetstream-events.js';
 import { startLiveSource, type LiveSource } from '../support/live-source.js';

@@ -5,14 +5,14 @@ import { pino } from 'pino';
 import { connectNats, type NatsConnectionSettings } from '../../nats/index.js';
 import { loadConfig, readEnv } from '../../config/index.js';
 import { HashListError, StreamscreenError } from '../../domain/errors.js';
-import { HASH_LIST_ACTIONS, type HashListAction, type HashListFormat } from '../../worker/hash/hash-list.js';
-import { decodeListMetadata, openHashListBucket, prepareHashList, uploadHashList } from '../../worker/hash/object-store-lists.js';
-import { quarantineEvent, releaseRecord, type QuarantineRecord } from '../../worker/hash/quarantine.js';
-import { createKvQuarantineStore, openQuarantineBucket } from '../../worker/hash/quarantine-kv.js';
+import { HASH_LIST_ACTIONS, type HashListAction, type HashListFormat } from '../../hash/hash-list.js';
+import { decodeListMetadata, openHashListBucket, prepareHashList, uploadHashList } from '../../hash/object-store-lists.js';
+import { quarantineEvent, releaseRecord, type QuarantineRecord } from '../../hash/quarantine.js';
+import { createKvQuarantineStore, openQuarantineBucket } from '../../hash/quarantine-kv.js';
 import { isPdqHex } from '../../domain/pdq.js';
 import { createDecisionPublisher } from '../../worker/publish/index.js';
 import { jetstream } from '@nats-io/jetstream';
-import { parseHashListFile } from '../../worker/hash/parse-hashlist.js';
+import { parseHashListFile } from '../../hash/parse-hashlist.js';
 import { processIO, type CommandIO } from './io.js';
 
 /** Environment the CLI dispatcher passes in (commands do not read process.env themselves). */

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 import { CONFIG_DEFAULTS, listIdFromPath, resolveConfig } from '../../config/index.js';
 import { HashListError } from '../../domain/errors.js';
-import { HASH_LIST_ID_PATTERN, type LoadedList } from '../../worker/hash/hash-list.js';
-import { createHashMatcher } from '../../worker/hash/hash-matcher.js';
-import { indexParsedList } from '../../worker/hash/load-list.js';
-import { downloadHashList, openHashListBucket } from '../../worker/hash/object-store-lists.js';
-import { parseHashListFile } from '../../worker/hash/parse-hashlist.js';
+import { HASH_LIST_ID_PATTERN, type LoadedList } from '../../hash/hash-list.js';
+import { createHashMatcher } from '../../hash/hash-matcher.js';
+import { indexParsedList } from '../../hash/load-list.js';
+import { downloadHashList, openHashListBucket } from '../../hash/object-store-lists.js';
+import { parseHashListFile } from '../../hash/parse-hashlist.js';
 import { isPdqHex, pdqFromHex } from '../../domain/pdq.js';
 import { bucketTarget, connectOnce, type BucketFlags, type CommandEnv } from './hashlist.js';
 import { processIO, type CommandIO } from './io.js';

@@ -9,9 +9,9 @@ import type { DecisionSink, FrameSourceFactory, MatchGate } from '../../domain/p
 import { openClassifier, type Classifier } from '../classify/index.js';
 import { faceAgeFactory } from '../classify/load-face-part.js';
 import type { WorkerEvents } from '../events.js';
-import { createFileHashLists, type FileHashLists } from '../hash/file-lists.js';
-import { createHashMatcher, type HashMatcherService } from '../hash/hash-matcher.js';
-import { createPdqHasher } from '../hash/pdq-hasher.js';
+import { createFileHashLists, type FileHashLists } from '../../hash/file-lists.js';
+import { createHashMatcher, type HashMatcherService } from '../../hash/hash-matcher.js';
+import { createPdqHasher } from '../../hash/pdq-hasher.js';
 import { createStreamScreener, type StreamScreener } from '../pipeline/stream-screener.js';
 import type { DecisionPublisher } from '../publish/index.js';
 import { createSampler, resolveFfmpeg, type FfmpegBinary } from '../sampler/index.js';
