@@ -16,6 +16,8 @@
  * - PDQ hashing figures from bench/bench-pdq.ts (benchPdq(): production hasher vs its baseline).
  *
  * Writes bench-results/hash.json. Usage:
+ * - HTTP lookup latency: the 1M index behind the matcher's HMA API (GET /m/lookup) on 127.0.0.1,
+ *   one request at a time over a kept-alive connection, against the same look-up without HTTP.
  * - Time to matchable: each list (1M, and 10M with --big) published with `hashlist publish`'s code
  *   to a real nats-server and picked up by a running worker process (bench/time-to-matchable.ts).
  *
@@ -37,6 +39,7 @@ import { searchAll } from '../test/hash/search-all.js';
 import { nearDuplicate, randomHashes, seededRandom } from '../test/support/synthetic-hashes.js';
 import { benchPdq, type PdqBenchResult } from './bench-pdq.js';
 import { timeToMatchable, type TimeToMatchable } from './time-to-matchable.js';
+import { httpLookupLatency } from './http-lookup.js';
 
 interface Args {
   size: number;
@@ -184,6 +187,9 @@ async function runMain(args: Args): Promise<void> {
   }
   const recall = scanHits === 0 ? 1 : found / scanHits;
 
+  // The same index behind the matcher's HMA API, over HTTP on 127.0.0.1.
+  const http = await httpLookupLatency(mih, args.size, queries.slice(0, Math.min(queries.length, 2_000)));
+
   const dir = await mkdtemp(join(tmpdir(), 'bench-hash-'));
   let big: BigFigures | null = null;
   const ttm: TimeToMatchable[] = [];
@@ -248,6 +254,13 @@ async function runMain(args: Args): Promise<void> {
     index_query_cpu_p50_ms_10m: big?.query_cpu_p50_ms ?? null,
     index_query_cpu_p99_ms_10m: big?.query_cpu_p99_ms ?? null,
     index_key_bits_10m: big?.key_bits ?? null,
+    http_lookup_p50_ms_1m: http.http_p50_ms,
+    http_lookup_p99_ms_1m: http.http_p99_ms,
+    http_lookup_cpu_p50_ms_1m: http.http_cpu_p50_ms,
+    http_lookup_cpu_p99_ms_1m: http.http_cpu_p99_ms,
+    http_lookup_direct_p50_ms_1m: http.direct_p50_ms,
+    http_lookup_direct_p99_ms_1m: http.direct_p99_ms,
+    http_lookup_requests: http.requests,
     big_size: big?.size ?? 0,
     time_to_matchable: ttm,
     machine: { cpu: cpus()[0]?.model ?? '?', cores: cpus().length, load: loadavg(), node: process.version },
@@ -276,6 +289,12 @@ async function runMain(args: Args): Promise<void> {
       `${extra} extra, ${results.exact_equal_queries} queries identical, ${scanHits} hits compared`,
     ],
     ['bytes per hash (hashes + index)', String(results.bytes_per_hash_1m), ''],
+    [
+      `HTTP GET /m/lookup p50 / p99 (${args.size})`,
+      fmt(http.http_p50_ms, 'ms'),
+      `${fmt(http.http_p99_ms, 'ms')} (same look-up without HTTP: p50 ${http.direct_p50_ms} ms, p99 ${http.direct_p99_ms} ms)`,
+    ],
+    [`HTTP GET /m/lookup CPU p50 / p99 (${args.size})`, fmt(http.http_cpu_p50_ms, 'ms'), fmt(http.http_cpu_p99_ms, 'ms')],
   ];
   if (big) {
     rows.push(

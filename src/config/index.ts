@@ -4,6 +4,7 @@ export type { BridgeOptions } from './stages/bridge.js';
 export type { EnforcerOptions } from './stages/enforcer.js';
 export { consoleConfigIssues, ROLES, type ConsoleConfig, type ConsoleAccount, type WellnessSettings, type Role } from './console-schema.js';
 export type { EvidenceConfig } from './evidence-schema.js';
+export type { MatcherConfig } from './matcher-schema.js';
 export { resolveConfig, stageOptions, type ResolvedConfig, type ResolveOptions, type StageOptions } from './resolve.js';
 export { loadConfig, listIdFromPath, DEFAULT_CONFIG_FILE, type LoadedConfig, type LoadConfigOptions } from './load.js';
 export { readEnv, type StreamscreenEnv } from './env.js';

@@ -12,6 +12,7 @@ import { EnforcerSection } from './stages/enforcer.js';
 import { IngestsSection } from './stages/ingests.js';
 import { ConsoleConfigSchema } from './console-schema.js';
 import { EvidenceSection } from './evidence-schema.js';
+import { MatcherSection } from './matcher-schema.js';
 
 /**
  * The one place where configuration defaults and rules live: each stage's section (stages/*.ts)
@@ -109,6 +110,7 @@ export const ConfigSchema = z.strictObject({
   enforcer: EnforcerSection.prefault({}),
   evidence: EvidenceSection.prefault({}),
   console: ConsoleConfigSchema.prefault({}),
+  matcher: MatcherSection.prefault({}),
 
   metrics: z
     .strictObject({
