@@ -58,7 +58,13 @@ async function main(): Promise<number> {
     const loaded = loadConfig({
       env: { NATS_URL: nats.url, STREAMSCREEN_HASH_LISTS: list, PATH: process.env.PATH, FFMPEG_PATH: process.env.FFMPEG_PATH },
       cwd: dir,
-      overrides: { classify: { enabled: false }, metrics: { host: '127.0.0.1', port: 0 }, worker: { id: 'demo-worker' } },
+      overrides: {
+        classify: { enabled: false },
+        metrics: { host: '127.0.0.1', port: 0 },
+        worker: { id: 'demo-worker' },
+        // The demo's source is on loopback, which the source policy refuses unless allow-listed.
+        sampler: { allowHosts: ['127.0.0.1'] },
+      },
     });
     const worker = await startWorker(loaded, pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2)));
     cleanups.unshift(() => worker.stop(0));

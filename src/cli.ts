@@ -7,6 +7,7 @@
  */
 import { processIO, type CommandIO } from './cli/commands/io.js';
 import { readEnv } from './config/env.js';
+import { redactUrlsInText } from './domain/redact.js';
 
 interface CommandModule {
   run(argv: string[], io: CommandIO, env: Readonly<Record<string, string | undefined>>): Promise<number>;
@@ -78,7 +79,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`streamscreen: ${err instanceof Error ? err.message : String(err)}\n`);
+    // The message may quote a URL the command was given (NATS_URL with its password, a stream URL with its key).
+    process.stderr.write(`streamscreen: ${redactUrlsInText(err instanceof Error ? err.message : String(err))}\n`);
     process.exitCode = 1;
   },
 );

@@ -8,6 +8,7 @@ import { jetstream } from '@nats-io/jetstream';
 import type { LoadedConfig } from '../config/index.js';
 import { createHooks } from '../domain/hooks.js';
 import type { Logger } from '../domain/logger.js';
+import { readiness } from '../domain/readiness.js';
 import { createBridgeMetrics } from '../metrics/deployable-metrics.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { connectNats, createDurablePublisher, watchConnection } from '../nats/index.js';
@@ -93,12 +94,12 @@ export async function startBridge(loaded: LoadedConfig, logger: Logger, options:
     // Fail-open keeps answering hooks through a NATS outage, so it stays ready (taking it out of
     // the load balancer would make the ingest drop every publisher); fail-closed refuses anyway.
     const ready = () => {
-      const reasons = [
-        ...(blocks.loaded ? [] : ['blocks: not loaded yet']),
-        ...(b.failMode === 'closed' && !connection.connected() ? ['nats: disconnected'] : []),
-      ];
-      metrics.ready.set(reasons.length ? 0 : 1);
-      return { ready: reasons.length === 0, reasons };
+      const r = readiness({
+        blocks: { ok: blocks.loaded, detail: 'not loaded yet' },
+        nats: { ok: b.failMode === 'open' || connection.connected(), detail: 'disconnected' },
+      });
+      metrics.ready.set(r.ready ? 1 : 0);
+      return r;
     };
     const metricsServer = config.metrics.enabled
       ? await startMetricsServer({

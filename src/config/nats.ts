@@ -54,6 +54,7 @@ export function resolveNatsSettings(n: Config['nats'], base: string): NatsConnec
     ...(creds === undefined ? {} : { creds }),
     ...(nkeySeed === undefined ? {} : { nkeySeed }),
     ...(tls ? { tls: Object.fromEntries(Object.entries(tls).filter(([, v]) => v !== undefined)) } : {}),
+    ...(n.inboxPrefix === undefined ? {} : { inboxPrefix: n.inboxPrefix }),
     connectTimeoutMs: n.connectTimeoutMs,
     reconnectWaitMs: n.reconnectWaitMs,
     reconnectJitterMs: n.reconnectJitterMs,

@@ -21,111 +21,132 @@ import { MatcherSection } from './matcher-schema.js';
  * (config/streamscreen.json or STREAMSCREEN_CONFIG); a few from the environment (see env.ts).
  * config/streamscreen.example.json is checked against these defaults by a test.
  */
-export const ConfigSchema = z.strictObject({
-  nats: z
-    .strictObject({
-      /**
-       * One server URL or several, comma-separated (a cluster). Credentials in the URL
-       * (`nats://user:pass@host`, `nats://token@host`) are moved into user/pass or token at load,
-       * because the client ignores them there, and the URL is logged without them.
-       */
-      url: z.string().min(1).default('nats://127.0.0.1:4222'),
-      /** Connection name shown in the server's monitoring; the instance id is appended. */
-      name: z.string().default('streamscreen'),
-      /** Login: at most one of user/pass, token, credsFile, nkeySeedFile. Secrets may also come from files. */
-      user: z.string().min(1).optional(),
-      pass: z.string().min(1).optional(),
-      passFile: z.string().min(1).optional(),
-      token: z.string().min(1).optional(),
-      tokenFile: z.string().min(1).optional(),
-      /** A `.creds` file (user JWT and NKey seed), as issued by an operator/account setup. */
-      credsFile: z.string().min(1).optional(),
-      /** A file holding an NKey user seed (`SU...`). */
-      nkeySeedFile: z.string().min(1).optional(),
-      /** TLS: server verification against `ca` (default: the system store); `cert` + `key` for mutual TLS. */
-      tls: z
-        .strictObject({
-          ca: z.string().min(1).optional(),
-          cert: z.string().min(1).optional(),
-          key: z.string().min(1).optional(),
-          handshakeFirst: z.boolean().default(false),
-        })
-        .optional(),
-      /** Start-up fails after this long instead of hanging on an unreachable or refusing server. */
-      connectTimeoutMs: positiveMs(5_000),
-      /**
-       * Reconnects go on forever; each waits this long plus up to reconnectJitterMs. 250 ms: the
-       * screening path tolerates a short NATS restart only if the client is back within ~1 s
-       * (the client's 2 s default alone used up half the lease TTL); the jitter spreads a fleet.
-       */
-      reconnectWaitMs: positiveMs(250),
-      reconnectJitterMs: ms(250),
-    })
-    .superRefine((n, ctx) => {
-      const logins = [
-        n.user !== undefined,
-        n.token !== undefined || n.tokenFile !== undefined,
-        n.credsFile !== undefined,
-        n.nkeySeedFile !== undefined,
-      ];
-      if (logins.filter(Boolean).length > 1)
-        ctx.addIssue({ code: 'custom', message: 'choose one login: user/pass, token, credsFile or nkeySeedFile' });
-      if (n.pass !== undefined && n.passFile !== undefined)
-        ctx.addIssue({ code: 'custom', path: ['passFile'], message: 'set pass or passFile, not both' });
-      if (n.token !== undefined && n.tokenFile !== undefined)
-        ctx.addIssue({ code: 'custom', path: ['tokenFile'], message: 'set token or tokenFile, not both' });
-      if ((n.pass !== undefined || n.passFile !== undefined) && n.user === undefined)
-        ctx.addIssue({ code: 'custom', path: ['user'], message: 'a password needs a user' });
-      if (n.tls && (n.tls.cert === undefined) !== (n.tls.key === undefined))
-        ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls.cert and tls.key go together' });
-    })
-    .prefault({}),
+export const ConfigSchema = z
+  .strictObject({
+    nats: z
+      .strictObject({
+        /**
+         * One server URL or several, comma-separated (a cluster). Credentials in the URL
+         * (`nats://user:pass@host`, `nats://token@host`) are moved into user/pass or token at load,
+         * because the client ignores them there, and the URL is logged without them.
+         */
+        url: z.string().min(1).default('nats://127.0.0.1:4222'),
+        /** Connection name shown in the server's monitoring; the instance id is appended. */
+        name: z.string().default('streamscreen'),
+        /** Login: at most one of user/pass, token, credsFile, nkeySeedFile. Secrets may also come from files. */
+        user: z.string().min(1).optional(),
+        pass: z.string().min(1).optional(),
+        passFile: z.string().min(1).optional(),
+        token: z.string().min(1).optional(),
+        tokenFile: z.string().min(1).optional(),
+        /** A `.creds` file (user JWT and NKey seed), as issued by an operator/account setup. */
+        credsFile: z.string().min(1).optional(),
+        /** A file holding an NKey user seed (`SU...`). */
+        nkeySeedFile: z.string().min(1).optional(),
+        /** TLS: server verification against `ca` (default: the system store); `cert` + `key` for mutual TLS. */
+        tls: z
+          .strictObject({
+            ca: z.string().min(1).optional(),
+            cert: z.string().min(1).optional(),
+            key: z.string().min(1).optional(),
+            handshakeFirst: z.boolean().default(false),
+          })
+          .optional(),
+        /** Start-up fails after this long instead of hanging on an unreachable or refusing server. */
+        connectTimeoutMs: positiveMs(5_000),
+        /**
+         * Reconnects go on forever; each waits this long plus up to reconnectJitterMs. 250 ms: the
+         * screening path tolerates a short NATS restart only if the client is back within ~1 s
+         * (the client's 2 s default alone used up half the lease TTL); the jitter spreads a fleet.
+         */
+        reconnectWaitMs: positiveMs(250),
+        reconnectJitterMs: ms(250),
+        /**
+         * Subject prefix of this client's reply inboxes. With the reference permissions
+         * (deploy/nats/accounts.conf) each role may only subscribe under `_INBOX_<role>`, so one role
+         * cannot read another's replies; set it to that prefix. Default: the client's `_INBOX`.
+         */
+        inboxPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'a literal subject prefix')
+          .optional(),
+      })
+      .superRefine((n, ctx) => {
+        const logins = [
+          n.user !== undefined,
+          n.token !== undefined || n.tokenFile !== undefined,
+          n.credsFile !== undefined,
+          n.nkeySeedFile !== undefined,
+        ];
+        if (logins.filter(Boolean).length > 1)
+          ctx.addIssue({ code: 'custom', message: 'choose one login: user/pass, token, credsFile or nkeySeedFile' });
+        if (n.pass !== undefined && n.passFile !== undefined)
+          ctx.addIssue({ code: 'custom', path: ['passFile'], message: 'set pass or passFile, not both' });
+        if (n.token !== undefined && n.tokenFile !== undefined)
+          ctx.addIssue({ code: 'custom', path: ['tokenFile'], message: 'set token or tokenFile, not both' });
+        if ((n.pass !== undefined || n.passFile !== undefined) && n.user === undefined)
+          ctx.addIssue({ code: 'custom', path: ['user'], message: 'a password needs a user' });
+        if (n.tls && (n.tls.cert === undefined) !== (n.tls.key === undefined))
+          ctx.addIssue({ code: 'custom', path: ['tls'], message: 'tls.cert and tls.key go together' });
+      })
+      .prefault({}),
 
-  worker: z
-    .strictObject({
-      /** Defaults to `<hostname>-<pid>` so two workers on one host never share a lease identity. */
-      id: z.string().min(1).optional(),
-      /** Streams one worker screens at once; each costs one ffmpeg decode plus hashing/inference. */
-      maxStreams: z.number().int().positive().default(4),
-      /**
-       * Stage one of shutdown: how long held streams may finish on their own before they are handed
-       * back to other workers. 0, because live streams do not finish on their own and every second
-       * of waiting is screened by a worker that is leaving; decisions already being published still
-       * go out (ingest's abort grace).
-       */
-      shutdownGraceMs: ms(0),
-    })
-    .prefault({}),
+    worker: z
+      .strictObject({
+        /** Defaults to `<hostname>-<pid>` so two workers on one host never share a lease identity. */
+        id: z.string().min(1).optional(),
+        /** Streams one worker screens at once; each costs one ffmpeg decode plus hashing/inference. */
+        maxStreams: z.number().int().positive().default(4),
+        /**
+         * Stage one of shutdown: how long held streams may finish on their own before they are handed
+         * back to other workers. 0, because live streams do not finish on their own and every second
+         * of waiting is screened by a worker that is leaving; decisions already being published still
+         * go out (ingest's abort grace).
+         */
+        shutdownGraceMs: ms(0),
+      })
+      .prefault({}),
 
-  ingest: IngestSection.prefault({}),
-  sampler: SamplerSection.prefault({}),
-  hash: HashSection.prefault({}),
-  classify: ClassifySection.prefault({}),
-  pipeline: PipelineSection.prefault({}),
-  publish: PublishSection.prefault({}),
-  policy: PolicySection.prefault({}),
-  /** The ingest servers the bridge and the enforcer talk to. */
-  ingests: IngestsSection.default([]),
-  bridge: BridgeSection.prefault({}),
-  enforcer: EnforcerSection.prefault({}),
-  evidence: EvidenceSection.prefault({}),
-  console: ConsoleConfigSchema.prefault({}),
-  matcher: MatcherSection.prefault({}),
+    ingest: IngestSection.prefault({}),
+    sampler: SamplerSection.prefault({}),
+    hash: HashSection.prefault({}),
+    classify: ClassifySection.prefault({}),
+    pipeline: PipelineSection.prefault({}),
+    publish: PublishSection.prefault({}),
+    policy: PolicySection.prefault({}),
+    /** The ingest servers the bridge and the enforcer talk to. */
+    ingests: IngestsSection.default([]),
+    bridge: BridgeSection.prefault({}),
+    enforcer: EnforcerSection.prefault({}),
+    evidence: EvidenceSection.prefault({}),
+    console: ConsoleConfigSchema.prefault({}),
+    matcher: MatcherSection.prefault({}),
 
-  metrics: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      host: z.string().default('0.0.0.0'),
-      port: z.number().int().min(0).max(65535).default(9464),
-    })
-    .prefault({}),
+    metrics: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        host: z.string().default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(9464),
+      })
+      .prefault({}),
 
-  log: z
-    .strictObject({
-      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    })
-    .prefault({}),
-});
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    // Rules across sections.
+    const floor = c.classify.facesNudityFloor;
+    if (floor !== undefined && floor > c.policy.nudityWithMinorEscalateAt) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['classify', 'facesNudityFloor'],
+        message: `must be <= policy.nudityWithMinorEscalateAt (${c.policy.nudityWithMinorEscalateAt}): frames in between would escalate as possible minors only with faces`,
+      });
+    }
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -18,6 +18,28 @@ export const MAX_URL_LENGTH = 4096;
  */
 export const MAX_START_EVENT_BYTES = 64 * 1024;
 
+/**
+ * Deepest nesting accepted in a start event (the event object is level 1). Metadata is copied
+ * into every decision about the stream; nested 10000 deep (20 KB) it overflowed the stack of
+ * JSON.stringify when a kill-switch was published. Platform metadata is a few flat fields; 32
+ * levels leave room for any real structure while staying far from any serialiser's stack.
+ */
+export const MAX_EVENT_DEPTH = 32;
+
+/** Whether `value` nests deeper than `max` levels of objects and arrays. Iterative: the check cannot overflow the stack itself. */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 // The sampler decides which schemes it accepts; here we only refuse what can never be a source.
 export const SourceUrlSchema = z
   .string()
@@ -39,7 +61,14 @@ export const StreamStartedSchema = z
     url: SourceUrlSchema,
     startedAt: IsoTimeSchema.optional(),
   })
-  .describe('A live stream started: screen it. Any other top-level field is platform metadata, copied into every decision.');
+  .superRefine((event, ctx) => {
+    if (nestsDeeperThan(event, MAX_EVENT_DEPTH)) {
+      ctx.addIssue({ code: 'custom', message: `metadata nests deeper than ${MAX_EVENT_DEPTH} levels (counting the event itself)` });
+    }
+  })
+  .describe(
+    `A live stream started: screen it. Any other top-level field is platform metadata, copied into every decision (at most ${MAX_EVENT_DEPTH} levels deep, the whole event at most 64 KiB).`,
+  );
 
 /**
  * `streams.ended.<streamId>`. For an end only the id matters, so `url` is optional: refusing a

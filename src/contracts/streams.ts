@@ -1,4 +1,4 @@
-import { SUBJECTS } from './subjects.js';
+import { KV_BUCKETS, SUBJECTS } from './subjects.js';
 
 /**
  * JetStream streams shared by two deployables (the worker publishes, the console reads, or the
@@ -63,5 +63,25 @@ export function sharedStreams(p: SharedStreamPrefixes = DEFAULT_SHARED_PREFIXES)
       maxAgeMs: 400 * DAY,
       duplicateWindowMs: HOUR,
     },
+  };
+}
+
+/** A KV bucket two deployables share; both create it from here (idempotent ensureKv). */
+export interface SharedBucketSpec {
+  readonly name: string;
+  /** Entry lifetime in ms; absent: entries stay until deleted. */
+  readonly ttlMs?: number;
+  readonly description: string;
+}
+
+/**
+ * The bridge writes publisher records and reads blocks; the enforcer reads the records and writes
+ * blocks. History 1 in both: the audit stream, not the bucket, keeps what happened.
+ */
+export function sharedBuckets(recordTtlMs: number): { readonly publishers: SharedBucketSpec; readonly blocks: SharedBucketSpec } {
+  return {
+    publishers: { name: KV_BUCKETS.publishers, ttlMs: recordTtlMs, description: 'streamscreen: who publishes each stream' },
+    // No TTL: a block carries its own expiry, which may be "never" (hash-list kills).
+    blocks: { name: KV_BUCKETS.blocks, description: 'streamscreen: publishers denied re-publish' },
   };
 }

@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'source_unreachable',
   'source_stalled',
   'source_invalid',
+  // The source policy forbids it (scheme, SRT option, a host or address in a denied range).
+  'source_refused',
   'source_failed',
   'ffmpeg_missing',
   'ffmpeg_crashed',
@@ -49,7 +51,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export type SourceErrorCode = Extract<
   ErrorCode,
-  'source_unreachable' | 'source_stalled' | 'source_invalid' | 'source_failed' | 'ffmpeg_missing' | 'ffmpeg_crashed'
+  'source_unreachable' | 'source_stalled' | 'source_invalid' | 'source_refused' | 'source_failed' | 'ffmpeg_missing' | 'ffmpeg_crashed'
 >;
 
 export interface ErrorOptions {
@@ -67,6 +69,21 @@ export class StreamscreenError extends Error {
     this.code = code;
     this.retryable = options.retryable ?? false;
   }
+
+  /**
+   * What an outbound event may say about this error, when that differs from code and message:
+   * errors whose message quotes what the outside world answered (a source's HTTP status, a
+   * refused port) publish a stable reason instead, and keep the detail for the logs.
+   */
+  publicDetail(): PublicErrorDetail | undefined {
+    return undefined;
+  }
+}
+
+/** A reason code and a message that carry nothing learned from outside the worker. */
+export interface PublicErrorDetail {
+  readonly code: ErrorCode;
+  readonly message: string;
 }
 
 /** Configuration that cannot be used; lists every problem at once. */

@@ -1,5 +1,5 @@
 import { SCHEMA_VERSION, type ScreeningFailureEvent } from '../contracts/index.js';
-import { errorCode } from './errors.js';
+import { errorCode, StreamscreenError } from './errors.js';
 import { failureEventId } from './event-id.js';
 import { redactUrl, redactUrlsInText } from './redact.js';
 import type { StreamStart } from './stream.js';
@@ -29,19 +29,24 @@ export interface ScreeningFailureInput {
  * The one way to build a `screening.failure.<streamId>` event, whichever stage reports it. The
  * id is derived from (stream, run, code), so the pipeline and ingest reporting the same failure
  * of the same run, or a retried publish, store it once. Stream secrets never leave the worker:
- * the source URL is redacted, and so is any URL the message quotes.
+ * the source URL is redacted, and so is any URL the message quotes. An error with a public
+ * detail (a source's failure) is reported by that alone, so the events cannot be used to learn
+ * what answers where through the worker.
  */
 export function screeningFailureEvent(input: ScreeningFailureInput): ScreeningFailureEvent {
   const { start, error } = input;
-  const code = errorCode(error);
-  const attempts = input.attempts ?? attemptsOf(error);
+  const publicDetail = error instanceof StreamscreenError ? error.publicDetail() : undefined;
+  const code = publicDetail?.code ?? errorCode(error);
+  // How many attempts fitted in the connect budget says how long each took (a timeout or a refusal):
+  // left out wherever the detail is.
+  const attempts = input.attempts ?? (publicDetail ? undefined : attemptsOf(error));
   return {
     schemaVersion: SCHEMA_VERSION,
     type: 'failure',
     eventId: failureEventId(start.streamId, input.runId, code),
     streamId: start.streamId,
     code,
-    message: cap(redactUrlsInText(input.message ?? messageOf(error))),
+    message: cap(redactUrlsInText(input.message ?? publicDetail?.message ?? messageOf(error))),
     url: redactUrl(start.url),
     ...(attempts === undefined ? {} : { attempts }),
     at: (input.at ?? new Date()).toISOString(),

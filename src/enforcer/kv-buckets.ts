@@ -1,8 +1,8 @@
-import { StorageType, type JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { KV_BUCKETS } from '../contracts/index.js';
+import { sharedBuckets } from '../contracts/index.js';
 import type { Logger } from '../domain/logger.js';
-import { ensureKv } from '../nats/index.js';
+import { ensureStateBucket } from '../nats/index.js';
 
 /** Kill-switch event ids carried out, so a redelivered or replayed kill is not acted on twice. */
 export const DONE_BUCKET = 'enforcer-done';
@@ -12,35 +12,20 @@ export const DONE_BUCKET = 'enforcer-done';
  */
 const DONE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
-/**
- * The buckets the enforcer reads and writes, with the same settings the bridge gives the two it
- * shares (publishers: the records' TTL; blocks: no TTL, a block carries its own expiry).
- */
+/** The buckets the enforcer reads and writes: the two it shares with the bridge, and its own record of kills carried out. */
 export async function ensureEnforcerBuckets(
   js: JetStreamClient,
   recordTtlMs: number,
   logger: Logger,
 ): Promise<{ records: KV; blocks: KV; done: KV }> {
-  const records = await ensureKv(
-    js,
-    {
-      name: KV_BUCKETS.publishers,
-      history: 1,
-      ttl: recordTtlMs,
-      storage: StorageType.File,
-      description: 'streamscreen: who publishes each stream',
-    },
-    logger,
-  );
-  const blocks = await ensureKv(
-    js,
-    { name: KV_BUCKETS.blocks, history: 1, storage: StorageType.File, description: 'streamscreen: publishers denied re-publish' },
-    logger,
-  );
-  const done = await ensureKv(
-    js,
-    { name: DONE_BUCKET, history: 1, ttl: DONE_TTL_MS, storage: StorageType.File, description: 'streamscreen: kill-switches carried out' },
-    logger,
-  );
-  return { records, blocks, done };
+  const shared = sharedBuckets(recordTtlMs);
+  return {
+    records: await ensureStateBucket(js, shared.publishers, logger),
+    blocks: await ensureStateBucket(js, shared.blocks, logger),
+    done: await ensureStateBucket(
+      js,
+      { name: DONE_BUCKET, ttlMs: DONE_TTL_MS, description: 'streamscreen: kill-switches carried out' },
+      logger,
+    ),
+  };
 }

@@ -18,6 +18,7 @@ import { BlockRecordSchema, EnforcementActionSchema, PublisherRecordSchema } fro
 import { z } from 'zod';
 import { createHooks } from '../domain/hooks.js';
 import type { Logger } from '../domain/logger.js';
+import { readiness } from '../domain/readiness.js';
 import { sleep } from '../domain/retry.js';
 import { createEnforcerMetrics } from '../metrics/deployable-metrics.js';
 import { startMetricsServer } from '../metrics/server.js';
@@ -221,13 +222,13 @@ export async function startEnforcer(loaded: LoadedConfig, logger: Logger): Promi
     closers.push(() => clearInterval(sweeper));
 
     const ready = () => {
-      const reasons = [
-        ...(connection.connected() ? [] : ['nats: disconnected']),
-        ...(consumer.healthy() ? [] : ['kill-switch consumer: not consuming']),
-        ...(reviews.healthy() ? [] : ['review consumer: not consuming']),
-      ];
-      metrics.ready.set(reasons.length ? 0 : 1);
-      return { ready: reasons.length === 0, reasons };
+      const r = readiness({
+        nats: { ok: connection.connected(), detail: 'disconnected' },
+        'kill-switch consumer': { ok: consumer.healthy(), detail: 'not consuming' },
+        'review consumer': { ok: reviews.healthy(), detail: 'not consuming' },
+      });
+      metrics.ready.set(r.ready ? 1 : 0);
+      return r;
     };
     const metricsServer = config.metrics.enabled
       ? await startMetricsServer({

@@ -20,11 +20,55 @@ export interface Metrics {
   readonly hashMatchesQuarantined: Counter<'list'>;
   readonly errors: Counter<'code'>;
   readonly sourceRestarts: Counter<'code'>;
+  /** Connections the egress proxy did not make for ffmpeg (refused by the source policy, or TLS unverified). */
+  readonly egressBlocked: Counter<'kind'>;
   readonly activeStreams: Gauge;
   /** Streams taken (`assigned`, `takeover`) and finished, by outcome (ended, lease_lost, failed...). */
   readonly assignments: Counter<'event'>;
   readonly deadLetters: Counter<'reason'>;
   readonly ready: Gauge;
+  /** Stream starts that no worker has taken yet: live streams nobody screens. Read when scraped. */
+  readonly startsWaiting: Gauge;
+  /** Where startsWaiting is read from (the worker's intake); until set, the gauge is not updated. */
+  setStartsWaitingSource(read: () => Promise<number | undefined>): void;
+  /** Age of the oldest start no worker has taken yet; 0 when none waits. Read when scraped. */
+  readonly startsOldestWaiting: Gauge;
+  /** 1 while the NATS connection is up, 0 while it reconnects. */
+  readonly natsConnected: Gauge;
+  /** Streams this worker may hold at once (worker.maxStreams): active / capacity is its load. */
+  readonly streamCapacity: Gauge;
+  /** The per-frame capture-to-decision budget (pipeline.frameBudgetMs), for dashboards and alerts. */
+  readonly frameBudget: Gauge;
+  /** Held streams whose source is failing right now (ffmpeg restarting, no frames): unscreened. */
+  readonly sourcesDown: Gauge;
+  /** Decision, failure and dead-letter publishes that were not acknowledged and are retried. */
+  readonly publishRetries: Counter<'type'>;
+  /** Streams by what ffmpeg decodes for them (keyframes, all). */
+  readonly decodeStreams: Gauge<'mode'>;
+  /** Decode-mode changes (each restarts that stream's ffmpeg), by new mode and reason. */
+  readonly decodeSwitches: Counter<'to' | 'reason'>;
+  /** CPU seconds of the ffmpeg decoders, by decode mode. */
+  readonly decodeCpu: Counter<'mode'>;
+  /**
+   * Per stream, while this worker holds it (labels removed when its sampler closes, so the
+   * series count follows the held streams): keyframe interval, decode mode, decode CPU.
+   */
+  readonly streamKeyframeInterval: Gauge<'stream'>;
+  readonly streamDecodeMode: Gauge<'stream' | 'mode'>;
+  readonly streamDecodeCpu: Counter<'stream'>;
+  /**
+   * Values read at scrape time (readiness, connection, the oldest waiting start): the worker
+   * hands their sources in once it has them. Until then the gauges report 0.
+   */
+  observe(probes: ScrapeProbes): void;
+}
+
+/** What the worker can say only when asked: read on every scrape. */
+export interface ScrapeProbes {
+  readonly ready?: () => boolean;
+  readonly natsConnected?: () => boolean;
+  /** One NATS round trip or two; undefined (or a failed read) leaves the gauge at its last value. */
+  readonly startsOldestWaitingSeconds?: () => Promise<number | undefined>;
 }
 
 /** Latency buckets around the per-frame budget: the interesting region is 10 ms to 2 s. */
@@ -34,6 +78,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'streamscreen_' });
   const registers = [registry];
+  let startsWaitingSource: (() => Promise<number | undefined>) | undefined;
+  let probes: ScrapeProbes = {};
   return {
     registry,
     framesReceived: new Counter({ name: 'streamscreen_frames_total', help: 'Frames read from ffmpeg', labelNames: ['source'], registers }),
@@ -86,6 +132,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['code'],
       registers,
     }),
+    egressBlocked: new Counter({
+      name: 'streamscreen_egress_blocked_total',
+      help: 'Connections a stream source asked for and the egress proxy refused (kind: refused by policy, tls unverified)',
+      labelNames: ['kind'],
+      registers,
+    }),
     assignments: new Counter({
       name: 'streamscreen_assignments_total',
       help: 'Streams taken (assigned, takeover) and finished (by outcome) by this worker',
@@ -99,6 +151,94 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       registers,
     }),
     activeStreams: new Gauge({ name: 'streamscreen_active_streams', help: 'Streams this worker is screening now', registers }),
-    ready: new Gauge({ name: 'streamscreen_ready', help: '1 once hash lists and models are loaded and NATS is connected', registers }),
+    ready: new Gauge({
+      name: 'streamscreen_ready',
+      help: '1 once hash lists and models are loaded and NATS is connected (read at scrape)',
+      registers,
+      collect() {
+        if (probes.ready) this.set(probes.ready() ? 1 : 0);
+      },
+    }),
+    startsWaiting: new Gauge({
+      name: 'streamscreen_starts_waiting',
+      help: 'Stream starts waiting for a worker (the starts consumer pending count): live streams not being screened',
+      registers,
+      async collect() {
+        const n = await startsWaitingSource?.().catch(() => undefined);
+        if (n !== undefined) this.set(n);
+      },
+    }),
+    setStartsWaitingSource: (read) => {
+      startsWaitingSource = read;
+    },
+    startsOldestWaiting: new Gauge({
+      name: 'streamscreen_starts_oldest_waiting_seconds',
+      help: 'Age of the oldest stream start no worker has taken yet, 0 when none waits (read at scrape)',
+      registers,
+      async collect() {
+        const seconds = await probes.startsOldestWaitingSeconds?.().catch(() => undefined);
+        if (seconds !== undefined) this.set(seconds);
+      },
+    }),
+    natsConnected: new Gauge({
+      name: 'streamscreen_nats_connected',
+      help: '1 while the NATS connection is up, 0 while it is reconnecting (read at scrape)',
+      registers,
+      collect() {
+        if (probes.natsConnected) this.set(probes.natsConnected() ? 1 : 0);
+      },
+    }),
+    streamCapacity: new Gauge({ name: 'streamscreen_stream_capacity', help: 'Streams this worker may screen at once', registers }),
+    frameBudget: new Gauge({ name: 'streamscreen_frame_budget_seconds', help: 'Per-frame capture-to-decision budget', registers }),
+    sourcesDown: new Gauge({
+      name: 'streamscreen_sources_down',
+      help: 'Held streams whose source is failing (ffmpeg restarting, no frames flowing)',
+      registers,
+    }),
+    publishRetries: new Counter({
+      name: 'streamscreen_publish_retries_total',
+      help: 'Publishes not acknowledged by JetStream and retried, by event type',
+      labelNames: ['type'],
+      registers,
+    }),
+    decodeStreams: new Gauge({
+      name: 'streamscreen_decode_streams',
+      help: 'Streams by decode mode: keyframes only, or all frames (keyframes too sparse, or configured)',
+      labelNames: ['mode'],
+      registers,
+    }),
+    decodeSwitches: new Counter({
+      name: 'streamscreen_decode_mode_switches_total',
+      help: "Decode mode changes (each restarts the stream's ffmpeg), by new mode and reason",
+      labelNames: ['to', 'reason'],
+      registers,
+    }),
+    decodeCpu: new Counter({
+      name: 'streamscreen_decode_cpu_seconds_total',
+      help: 'CPU seconds used by the ffmpeg decoders, by decode mode',
+      labelNames: ['mode'],
+      registers,
+    }),
+    streamKeyframeInterval: new Gauge({
+      name: 'streamscreen_stream_keyframe_interval_seconds',
+      help: 'Last measured keyframe interval of each held stream',
+      labelNames: ['stream'],
+      registers,
+    }),
+    streamDecodeMode: new Gauge({
+      name: 'streamscreen_stream_decode_mode',
+      help: 'Decode mode of each held stream (1 for its current mode)',
+      labelNames: ['stream', 'mode'],
+      registers,
+    }),
+    streamDecodeCpu: new Counter({
+      name: 'streamscreen_stream_decode_cpu_seconds_total',
+      help: 'CPU seconds used by the ffmpeg decoder of each held stream',
+      labelNames: ['stream'],
+      registers,
+    }),
+    observe(p) {
+      probes = { ...probes, ...p };
+    },
   };
 }

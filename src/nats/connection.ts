@@ -30,6 +30,8 @@ export interface NatsConnectionSettings {
   /** An NKey seed (`SU...`). */
   readonly nkeySeed?: string;
   readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string; readonly handshakeFirst?: boolean };
+  /** Reply-inbox subject prefix (per-role permissions); the client's `_INBOX` when absent. */
+  readonly inboxPrefix?: string;
   /** How long the first connection may take before start-up fails. */
   readonly connectTimeoutMs: number;
   /** Wait between reconnect attempts, plus a random jitter so a fleet does not reconnect in lockstep. */
@@ -68,6 +70,7 @@ export async function connectNats(
     reconnectJitterTLS: settings.reconnectJitterMs,
     waitOnFirstConnect: false,
     ...authenticatorFor(settings),
+    ...(settings.inboxPrefix ? { inboxPrefix: settings.inboxPrefix } : {}),
     ...(settings.tls ? { tls: { ...settings.tls } } : {}),
   };
   let timer: NodeJS.Timeout | undefined;

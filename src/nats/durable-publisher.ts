@@ -29,6 +29,8 @@ export interface DurablePublisherDeps {
    * server); the publish goes on retrying afterwards. Concurrent callers share one call.
    */
   readonly provision?: () => Promise<void>;
+  /** Told of every publish that was not acknowledged and is retried (for a retries metric). */
+  readonly onRetry?: (retry: { readonly subject: string; readonly type: string; readonly attempt: number }) => void;
 }
 
 export interface DurablePublisher {
@@ -96,6 +98,7 @@ export function createDurablePublisher(deps: DurablePublisherDeps): DurablePubli
           throw new PublishError(`cannot publish ${type} ${eventId} to ${subject}: ${failure.reason}`, { cause: err, retryable: false });
         }
         const delay = backoffDelay(attempt, o.retryInitialDelayMs, o.retryMaxDelayMs);
+        deps.onRetry?.({ subject, type, attempt });
         // Loud at first and then every 10th attempt: an outage must be visible without flooding logs.
         if (attempt <= 3 || attempt % 10 === 0) log.warn({ err, attempt, retryInMs: delay }, 'publish not acked; retrying');
         if (isNoStream(err)) await provision().catch((perr: unknown) => log.warn({ err: perr }, 'could not provision streams'));

@@ -8,12 +8,14 @@ export { retryVerdict, hasApiCode, isAuthOrTlsFailure, isNoStream, type NatsFail
 export {
   ensureConsumer,
   ensureKv,
+  ensureStateBucket,
   ensureStream,
   openKv,
   openObjectStore,
   type DesiredBucket,
   type DesiredConsumer,
   type DesiredStream,
+  type StateBucket,
 } from './provision.js';
 export {
   createDurablePublisher,

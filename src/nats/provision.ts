@@ -1,5 +1,6 @@
 import {
   JetStreamApiCodes,
+  StorageType,
   type ConsumerConfig,
   type ConsumerInfo,
   type JetStreamClient,
@@ -165,4 +166,24 @@ export async function openObjectStore(
     return new Objm(js).create(name, create);
   }
   return new Objm(js).open(name);
+}
+
+/** A bucket holding current state (leases, claims, blocks, records): one revision per key, on disk. */
+export interface StateBucket {
+  readonly name: string;
+  /** Entry lifetime in ms, enforced by the server; absent: entries stay until deleted. */
+  readonly ttlMs?: number;
+  readonly description: string;
+}
+
+/**
+ * ensureKv for state: history 1 (an audit stream, not the bucket, keeps what happened) and file
+ * storage (state survives a server restart).
+ */
+export async function ensureStateBucket(js: JetStreamClient, b: StateBucket, logger?: Logger): Promise<KV> {
+  return ensureKv(
+    js,
+    { name: b.name, history: 1, storage: StorageType.File, description: b.description, ...(b.ttlMs === undefined ? {} : { ttl: b.ttlMs }) },
+    logger,
+  );
 }

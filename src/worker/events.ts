@@ -3,6 +3,7 @@ import type { HashListSyncEvent } from '../hash/object-store-sync.js';
 import type { ErrorCode, SourceError } from '../domain/errors.js';
 import type { RawFrame } from '../domain/frame.js';
 import type { SourceFailedError } from './sampler/errors.js';
+import type { DecodeMode, DecodeSwitchReason } from './sampler/decode-mode.js';
 
 /**
  * Everything the worker's stages report, in one typed map: stages emit through an
@@ -16,8 +17,32 @@ export interface WorkerEvents {
   'sampler.restart': { readonly attempt: number; readonly failures: number; readonly delayMs: number; readonly error: SourceError };
   /** The consumer fell behind and `frame` (the oldest queued) was discarded. */
   'sampler.drop': { readonly frame: RawFrame; readonly droppedTotal: number };
+  /**
+   * The source started failing (`down`: a run ended in error, ffmpeg is being restarted) or
+   * recovered (frames flow again, or the sampler ended). Paired, so a gauge of failing sources
+   * returns to 0.
+   */
+  'sampler.down': { readonly down: boolean };
+  /** The stream's decode mode: at the sampler's start (no `previous`) and at every switch. */
+  'sampler.decodeMode': {
+    readonly streamId: string;
+    readonly mode: DecodeMode;
+    readonly previous?: DecodeMode;
+    readonly reason?: DecodeSwitchReason;
+  };
+  /** A keyframe interval was measured (stream timestamps, consecutive keyframes of one run). */
+  'sampler.keyframe': { readonly streamId: string; readonly intervalMs: number };
+  /** CPU seconds ffmpeg used decoding this stream since the previous report. */
+  'sampler.decodeCpu': { readonly streamId: string; readonly mode: DecodeMode; readonly seconds: number };
+  /** The sampler stopped for good (ended, failed or stopped), in this decode mode. */
+  'sampler.closed': { readonly streamId: string; readonly mode: DecodeMode };
   /** Terminal: retries are spent (or the cause cannot be retried); frames() throws this error. */
   'sampler.failed': SourceFailedError;
+  /**
+   * The egress proxy did not make a connection ffmpeg asked for: `refused` by the source policy
+   * (a denied host or address; the source is given up), or `tls` (the host could not prove its name).
+   */
+  'sampler.egressBlocked': { readonly kind: 'refused' | 'tls' };
 
   'intake.assigned': { readonly streamId: string; readonly runId: string; readonly deliveryCount: number; readonly tookOverFrom?: string };
   'intake.finished': { readonly streamId: string; readonly runId: string; readonly outcome: AssignmentOutcome };
@@ -58,6 +83,9 @@ export interface WorkerEvents {
   'pipeline.active': { readonly delta: 1 | -1 };
   /** An error worth counting by its code (a metric label). */
   'pipeline.error': { readonly code: ErrorCode };
+
+  /** A publish was not acknowledged and is retried (`type`: the event type). */
+  'publish.retry': { readonly type: string; readonly attempt: number };
 }
 
 /** How a held stream ended (a metric label). */

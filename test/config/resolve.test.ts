@@ -62,6 +62,18 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ sampler: { backoffBaseMs: 15_000 } }).stages.sampler.backoffBaseMs).toBe(15_000);
   });
 
+  it('refuses a face cascade floor above the possible-minor bar, which would skip faces where they decide', () => {
+    expect(issuesOf({ classify: { facesNudityFloor: 0.6 } })).toEqual([
+      expect.stringMatching(/^classify\.facesNudityFloor: must be <= policy\.nudityWithMinorEscalateAt \(0\.5\)/),
+    ]);
+    expect(
+      resolveConfig({ classify: { facesNudityFloor: 0.6 }, policy: { nudityWithMinorEscalateAt: 0.6 } }).config.classify.facesNudityFloor,
+    ).toBe(0.6);
+    expect(resolveConfig({ classify: { facesNudityFloor: 0 } }).config.classify.facesNudityFloor).toBe(0);
+    // Absent: the bar itself (resolved by the worker's assembly).
+    expect(resolveConfig({}).config.classify.facesNudityFloor).toBeUndefined();
+  });
+
   it('refuses ingest.ackWaitMs 500 at load (it used to pass and fail only after connecting)', () => {
     expect(issuesOf({ ingest: { ackWaitMs: 500 } })).toEqual([expect.stringMatching(/^ingest\.ackWaitMs: /)]);
     expect(resolveConfig({ ingest: { ackWaitMs: 1000, leaseTtlMs: 1500 } }).stages.ingest.ackWaitMs).toBe(1000);

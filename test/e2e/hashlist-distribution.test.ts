@@ -17,6 +17,7 @@ import { captureIO } from '../support/capture-io.js';
 import { collectEvents, type EventCollector } from '../support/jetstream-events.js';
 import { startLiveSource, type LiveSource } from '../support/live-source.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
+import { ALLOW_LOOPBACK } from '../support/egress.js';
 
 // A running worker with no hash lists at all; a list is then published to the Object Store with
 // the operator's command. The worker must pick it up and kill the live stream, without a restart.
@@ -36,7 +37,12 @@ describe('hash list distribution over NATS', () => {
     const loaded = loadConfig({
       env: { NATS_URL: server.url, PATH: process.env.PATH },
       cwd: mkdtempSync(join(tmpdir(), 'streamscreen-dist-')),
-      overrides: { classify: { enabled: false }, metrics: { enabled: false }, worker: { id: 'dist-worker' } },
+      overrides: {
+        classify: { enabled: false },
+        metrics: { enabled: false },
+        worker: { id: 'dist-worker' },
+        sampler: { allowHosts: ALLOW_LOOPBACK },
+      },
     });
     worker = await startWorker(loaded, pino({ level: 'silent' }));
     kills = await collectEvents<KillSwitchEvent>(nc, 'SCREENING_DECISIONS', 'screening.killswitch.>');

@@ -15,6 +15,7 @@ import { readRgbImage } from '../../src/worker/sampler/image-file.js';
 import { eventually } from '../support/eventually.js';
 import { collectEvents, samplerPids, type EventCollector } from '../support/jetstream-events.js';
 import { startLiveSource, type LiveSource } from '../support/live-source.js';
+import { ALLOW_LOOPBACK } from '../support/egress.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 
 // List hygiene on real parts: nats-server (JetStream, the quarantine KV bucket), live RTMP
@@ -50,7 +51,8 @@ describe('list hygiene end to end', () => {
         metrics: { port: 0, host: '127.0.0.1' },
         worker: { id: 'hygiene', shutdownGraceMs: 500 },
         classify: { enabled: false },
-        sampler: { stallTimeoutMs: 8_000, maxRestarts: 2, backoffBaseMs: 200 },
+        // Loopback sources: allow-listed, the source policy refuses them by default.
+        sampler: { stallTimeoutMs: 8_000, maxRestarts: 2, backoffBaseMs: 200, allowHosts: ALLOW_LOOPBACK },
         hash: {
           lists: [
             { id: 'confirmed', path: join(dir, 'confirmed.txt'), action: 'kill' },

@@ -12,6 +12,7 @@ import { readRgbImage } from '../../src/worker/sampler/image-file.js';
 import { captureIO as capture } from '../support/capture-io.js';
 import { expectContract } from '../support/contract.js';
 import { defaultFfmpegPath } from '../support/live-source.js';
+import { ALLOW_LOOPBACK } from '../support/egress.js';
 
 const BRIDGE = fileURLToPath(new URL('../../../shared/pdq-vectors/decoded/bridge-1-original.png', import.meta.url));
 
@@ -30,7 +31,15 @@ describe('streamscreen screen', () => {
       JSON.stringify({
         classify: { enabled: false },
         log: { level: 'silent' },
-        sampler: { maxRestarts: 1, backoffBaseMs: 100, backoffMaxMs: 200, rwTimeoutMs: 1000, stallTimeoutMs: 3000 },
+        // Loopback is allow-listed: the source policy refuses it by default.
+        sampler: {
+          maxRestarts: 1,
+          backoffBaseMs: 100,
+          backoffMaxMs: 200,
+          rwTimeoutMs: 1000,
+          stallTimeoutMs: 3000,
+          allowHosts: ALLOW_LOOPBACK,
+        },
       }),
     );
   });
@@ -116,7 +125,13 @@ describe('streamscreen screen', () => {
     expect(code).toBe(1);
     const failure = JSON.parse(c.out().trim()) as ScreeningFailureEvent;
     expectContract('screening.failure.cli', failure);
-    expect(failure).toMatchObject({ type: 'failure', streamId: 'cli', code: 'source_failed' });
+    // The reason, not how it failed: 'Connection refused' stays in the logs (no port scanning through events).
+    expect(failure).toMatchObject({
+      type: 'failure',
+      streamId: 'cli',
+      code: 'source_unreachable',
+      message: 'the source could not be read',
+    });
     expect(JSON.stringify(failure)).not.toContain('key-that-must-not-leak');
   }, 30_000);
 

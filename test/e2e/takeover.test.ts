@@ -15,6 +15,7 @@ import { startLiveSource, type LiveSource } from '../support/live-source.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import { eventually } from '../support/eventually.js';
 import { collectEvents, samplerPids, type EventCollector } from '../support/jetstream-events.js';
+import { ALLOW_LOOPBACK } from '../support/egress.js';
 
 // Two real worker processes (the CLI, as deployed); the one screening a stream is SIGKILLed, so
 // none of its shutdown code runs. The other must take the stream over within 10 s and screen it.
@@ -70,6 +71,7 @@ describe('worker takeover', () => {
           hash: { lists: [{ id: 'confirmed', path: list }], objectStore: { enabled: false } },
           classify: { enabled: false },
           metrics: { enabled: false },
+          sampler: { allowHosts: ALLOW_LOOPBACK },
           // The kill-switch cooldown is per screening run; keep it short so both runs publish.
           policy: { killSwitchCooldownMs: 1_000 },
         }),

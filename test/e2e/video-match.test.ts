@@ -15,6 +15,7 @@ import { parseVpdqPath } from '../../src/hash/parse-vpdq.js';
 import { eventually } from '../support/eventually.js';
 import { collectEvents, samplerPids, type EventCollector } from '../support/jetstream-events.js';
 import { startLiveSource, type LiveSource } from '../support/live-source.js';
+import { ALLOW_LOOPBACK } from '../support/egress.js';
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 
 // Known videos matched live, on real parts: generated videos (lavfi pictures, slowly panned so
@@ -100,7 +101,8 @@ describe('known videos (vPDQ) matched on live streams', () => {
         metrics: { port: 0, host: '127.0.0.1' },
         worker: { id: 'vpdq', shutdownGraceMs: 500 },
         classify: { enabled: false },
-        sampler: { stallTimeoutMs: 8_000, maxRestarts: 2, backoffBaseMs: 200 },
+        // Loopback sources: allow-listed, the source policy refuses them by default.
+        sampler: { stallTimeoutMs: 8_000, maxRestarts: 2, backoffBaseMs: 200, allowHosts: ALLOW_LOOPBACK },
         // A stream showing 6 s of the video in order is a match, whatever share of it that is.
         hash: { lists: [{ id: 'known-videos', path: videos, format: 'vpdq', action: 'kill', video: { minMatchedSeconds: 6 } }] },
       },

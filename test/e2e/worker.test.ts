@@ -18,6 +18,7 @@ import { startLiveSource, type LiveSource, type LiveSourceOptions } from '../sup
 import { startNatsServer, type NatsServerHandle } from '../support/nats-server.js';
 import { eventually } from '../support/eventually.js';
 import { collectEvents, samplerPids, type EventCollector } from '../support/jetstream-events.js';
+import { ALLOW_LOOPBACK } from '../support/egress.js';
 
 // The whole path on real parts: nats-server with JetStream, a synthetic live RTMP source served
 // by ffmpeg on 127.0.0.1, the worker's ffmpeg sampler, PDQ, the matcher and the publisher.
@@ -48,7 +49,8 @@ async function startE2eWorker(id: string, list: string, classify: boolean): Prom
     overrides: {
       metrics: { port: 0, host: '127.0.0.1' },
       worker: { id, shutdownGraceMs: 500 },
-      sampler: { stallTimeoutMs: 8_000, maxRestarts: 2, backoffBaseMs: 200 },
+      // Loopback sources: allow-listed, the source policy refuses them by default.
+      sampler: { stallTimeoutMs: 8_000, maxRestarts: 2, backoffBaseMs: 200, allowHosts: ALLOW_LOOPBACK },
       classify: { enabled: classify },
     },
   });

@@ -72,7 +72,9 @@ export async function startIngestLoop(o: IngestLoopOptions): Promise<IngestLoop>
       hash: { lists: [{ id: 'known', path: list, action: 'kill' }] },
       // The kill path is the hash check; the classifiers would only slow a 2-core CI down.
       classify: { enabled: false },
-      sampler: { stallTimeoutMs: 8_000, backoffBaseMs: 200 },
+      // The worker pulls from nginx on loopback: the platform's own ingest, which the source policy
+      // refuses unless allow-listed (as a deployment lists its private ingest hosts).
+      sampler: { stallTimeoutMs: 8_000, backoffBaseMs: 200, allowHosts: ['127.0.0.1'] },
       ingests: [
         {
           id: 'nginx-1',

@@ -88,8 +88,10 @@ export function samplerPids(url: string): number[] {
       continue;
     }
     const args = cmd.split('\0');
-    // argv[0] only: the lifeline wrapper (sh) and its watcher carry the same arguments.
-    if (args[0]?.endsWith('ffmpeg') && args.includes(url) && args.includes('rawvideo')) pids.push(Number(entry));
+    // argv[0] only: the lifeline wrapper (sh) and its watcher carry the same arguments. The
+    // ffmpeg that opens the URL: the decoder (rawvideo out), or in keyframe mode the remuxer
+    // (-c copy to the keyframe relay).
+    if (args[0]?.endsWith('ffmpeg') && args.includes(url) && (args.includes('rawvideo') || args.includes('copy'))) pids.push(Number(entry));
   }
   return pids;
 }

@@ -38,6 +38,8 @@ export interface LiveSourceOptions {
   pattern?: string;
   /** A benign image to show (e.g. a file from ../shared/pdq-vectors/decoded/). */
   image?: string;
+  /** Seconds between keyframes; default 1. */
+  gopSeconds?: number;
   /** Seconds into each session at which `image` replaces the pattern; 0 (default) shows it from the start. */
   imageAfterSec?: number;
   /** A video file to play instead of a pattern (re-encoded at width x height), from `videoStartSec` for `videoSeconds`. */
@@ -107,11 +109,11 @@ export function encoderArgs(opts: LiveSourceOptions): string[] {
     'ultrafast',
     '-tune',
     'zerolatency',
-    // A keyframe every second so a sampler joining mid-stream decodes within a second.
+    // A keyframe every second (by default) so a sampler joining mid-stream decodes within a second.
     '-g',
-    String(fps),
+    String(Math.round(fps * (opts.gopSeconds ?? 1))),
     '-keyint_min',
-    String(fps),
+    String(Math.round(fps * (opts.gopSeconds ?? 1))),
     '-sc_threshold',
     '0',
   );

@@ -1,9 +1,7 @@
-import { parseArgs } from 'node:util';
-import { loadConfig, readEnv, type StreamscreenEnv } from '../../config/index.js';
+import { readEnv, type StreamscreenEnv } from '../../config/index.js';
 import { startEnforcer } from '../../enforcer/start-enforcer.js';
-import { createLogger } from './logger.js';
 import { processIO, type CommandIO } from './io.js';
-import { serveUntilSignalled } from './serve.js';
+import { runService } from './serve.js';
 
 const USAGE = `usage: streamscreen enforcer [--config FILE]
 
@@ -15,19 +13,14 @@ SIGTERM/SIGINT.
 `;
 
 export async function run(argv: string[], io: CommandIO = processIO, env: StreamscreenEnv = readEnv()): Promise<number> {
-  let values: { config?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (err) {
-    io.stderr.write(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout.write(USAGE);
-    return 0;
-  }
-  const loaded = loadConfig({ env, ...(values.config ? { file: values.config } : {}) });
-  const logger = createLogger(loaded.config.log.level, 'streamscreen-enforcer');
-  const enforcer = await startEnforcer(loaded, logger);
-  return serveUntilSignalled(enforcer, logger);
+  return runService(
+    {
+      usage: USAGE,
+      logName: 'streamscreen-enforcer',
+      start: startEnforcer,
+    },
+    argv,
+    io,
+    env,
+  );
 }

@@ -3,6 +3,7 @@ import { loadConfig, readEnv, type StreamscreenEnv } from '../../config/index.js
 import { startMatcher } from '../../matcher/start-matcher.js';
 import { createLogger } from './logger.js';
 import { processIO, type CommandIO } from './io.js';
+import { serveUntilSignalled } from './serve.js';
 
 const USAGE = `usage: streamscreen matcher serve [--config FILE] [--host H] [--port P]
 
@@ -13,7 +14,7 @@ over the Hasher-Matcher-Actioner's lookup API, each list a bank:
   GET  /m/raw_lookup?signal_type=pdq&signal=HEX[&include_distance=true]
   GET  /m/index/status,  GET /c/banks,  GET /c/bank/NAME
 Settings: matcher.host (127.0.0.1), matcher.port (5000), matcher.maxUploadBytes; SIGHUP re-reads
-the list files; SIGTERM/SIGINT stop it.
+the list files; SIGTERM/SIGINT stop it (a second signal exits at once).
 `;
 
 export async function run(argv: string[], io: CommandIO = processIO, env: StreamscreenEnv = readEnv()): Promise<number> {
@@ -51,21 +52,8 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Stream
   const running = await startMatcher(loaded, logger);
   // The port actually bound (0 picks one): scripts and tests read it here.
   io.stdout.write(`listening on http://${loaded.config.matcher.host}:${running.port}\n`);
-  return new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'matcher stopping');
-      running.stop().then(
-        () => resolve(0),
-        (err: unknown) => {
-          logger.error({ err }, 'stop failed');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    process.on('SIGHUP', () => {
-      running.reloadLists().catch((err: unknown) => logger.error({ err }, 'hash list reload failed'));
-    });
+  process.on('SIGHUP', () => {
+    running.reloadLists().catch((err: unknown) => logger.error({ err }, 'hash list reload failed'));
   });
+  return serveUntilSignalled(running, logger);
 }

@@ -1,10 +1,61 @@
+import { parseArgs } from 'node:util';
+import { loadConfig, type LoadedConfig, type StreamscreenEnv } from '../../config/index.js';
 import type { Logger } from '../../domain/logger.js';
+import type { CommandIO } from './io.js';
+import { createLogger } from './logger.js';
+
+/** What a long-running deployable offers its command: a stop, and optionally a reload on SIGHUP. */
+export interface Service {
+  stop(): Promise<void>;
+}
+
+export interface ServiceCommand<S extends Service> {
+  readonly usage: string;
+  /** pino `name` of the process's log lines; the worker's default when absent. */
+  readonly logName?: string;
+  start(loaded: LoadedConfig, logger: Logger): Promise<S>;
+  /** SIGHUP (e.g. the worker re-reads its hash list files). */
+  onHangup?(service: S, logger: Logger): Promise<void>;
+}
 
 /**
- * Runs a started service until SIGTERM/SIGINT, then stops it; a second signal exits at once.
- * Resolves with the exit code.
+ * The whole of `streamscreen worker|bridge|enforcer`: `--config FILE` or `--help`, the config
+ * loaded once, the service started, and run until a signal. Every deployable shuts down the same
+ * way, so an operator learns it once.
  */
-export function serveUntilSignalled(service: { stop(): Promise<void> }, logger: Logger): Promise<number> {
+export async function runService<S extends Service>(
+  cmd: ServiceCommand<S>,
+  argv: string[],
+  io: CommandIO,
+  env: StreamscreenEnv,
+): Promise<number> {
+  let values: { config?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (err) {
+    io.stderr.write(`${(err as Error).message}\n${cmd.usage}`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout.write(cmd.usage);
+    return 0;
+  }
+  const loaded = loadConfig({ env, ...(values.config ? { file: values.config } : {}) });
+  const logger = createLogger(loaded.config.log.level, cmd.logName);
+  if (loaded.file) logger.info({ file: loaded.file }, 'configuration loaded');
+  const service = await cmd.start(loaded, logger);
+  if (cmd.onHangup) {
+    process.on('SIGHUP', () => void cmd.onHangup?.(service, logger).catch((err: unknown) => logger.error({ err }, 'reload failed')));
+  }
+  return serveUntilSignalled(service, logger);
+}
+
+/**
+ * Runs a started service until SIGTERM/SIGINT, then stops it; a second signal exits at once (open
+ * NATS and ffmpeg handles would keep the process alive; the samplers' lifelines take their ffmpeg
+ * processes down with it). Resolves with the exit code.
+ */
+export function serveUntilSignalled(service: Service, logger: Logger): Promise<number> {
   return new Promise<number>((resolve) => {
     let signals = 0;
     const shutdown = (signal: NodeJS.Signals) => {

@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
-import { loadConfig, readEnv, type StreamscreenEnv } from '../../config/index.js';
+import { readEnv, type StreamscreenEnv } from '../../config/index.js';
 import { startWorker } from '../../worker/app/start-worker.js';
-import { createLogger } from './logger.js';
 import { processIO, type CommandIO } from './io.js';
+import { runService } from './serve.js';
 
 const USAGE = `usage: streamscreen worker [--config FILE]
 
@@ -13,45 +12,14 @@ SIGHUP re-reads the hash list files. A second SIGTERM/SIGINT exits at once.
 `;
 
 export async function run(argv: string[], io: CommandIO = processIO, env: StreamscreenEnv = readEnv()): Promise<number> {
-  let values: { config?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (err) {
-    io.stderr.write(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout.write(USAGE);
-    return 0;
-  }
-  const loaded = loadConfig({ env, ...(values.config ? { file: values.config } : {}) });
-  const logger = createLogger(loaded.config.log.level);
-  if (loaded.file) logger.info({ file: loaded.file }, 'configuration loaded');
-  const worker = await startWorker(loaded, logger);
-
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    const shutdown = (signal: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        logger.warn({ signal }, 'second signal: exiting without handing streams back');
-        // Open NATS and ffmpeg handles would keep the process alive; the samplers' lifelines
-        // take their ffmpeg processes down with us.
-        process.exit(130);
-      }
-      logger.info({ signal }, 'shutting down');
-      worker.stop().then(
-        () => resolve(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGTERM', shutdown);
-    process.on('SIGINT', shutdown);
-    process.on('SIGHUP', () => {
-      worker.reloadLists().catch((err: unknown) => logger.error({ err }, 'hash list reload failed'));
-    });
-  });
+  return runService(
+    {
+      usage: USAGE,
+      start: startWorker,
+      onHangup: (worker) => worker.reloadLists(),
+    },
+    argv,
+    io,
+    env,
+  );
 }

@@ -20,6 +20,14 @@ export const ClassifySection = z.strictObject({
   nudity: z.boolean().default(true),
   /** Face detection and apparent age; needs the face models in the manifest. */
   faces: z.boolean().default(true),
+  /**
+   * The cascade: the face/age model runs only on frames whose explicit score (nudity porn +
+   * hentai) reaches this, or on which a drop-in signal reaches its policy.customEscalateAt: the
+   * policy reads apparent ages nowhere else, so no decision changes, and benign frames (nearly
+   * all) skip it. Absent: policy.nudityWithMinorEscalateAt, the bar the policy uses with a
+   * possible minor; above it is refused (escalations would be missed); 0 runs faces on every frame.
+   */
+  facesNudityFloor: z.number().min(0).max(1).optional(),
   /** Drop-in classifiers declared in the manifest (kind `custom`). */
   custom: z.boolean().default(true),
   /** Run every session once before reporting ready, so the first real frame does not pay for it. */
@@ -40,6 +48,6 @@ export interface ClassifierOptions {
 }
 
 export function classifierOptions(section: ClassifySection): ClassifierOptions {
-  const { enabled: _enabled, faces: _faces, manifestPath, ...rest } = section;
+  const { enabled: _enabled, faces: _faces, facesNudityFloor: _floor, manifestPath, ...rest } = section;
   return { ...rest, manifestPath: manifestPath ?? defaultManifestPath() };
 }

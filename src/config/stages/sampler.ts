@@ -1,5 +1,9 @@
 import { z } from 'zod';
+import { parseAllowHosts } from '../../domain/egress/allow-list.js';
 import { positiveMs } from '../fields.js';
+
+/** Schemes a stream URL can have at all (the sampler reads http(s) as HLS). */
+export const SOURCE_SCHEMES = ['rtmp', 'rtmps', 'srt', 'http', 'https'] as const;
 
 /** Threads: 0 lets ffmpeg choose. */
 const threads = (def: number) => z.number().int().min(0).max(64).default(def);
@@ -51,6 +55,19 @@ export const SamplerSection = z
      * 1/fps of extra age; 0 is kept only so bench/measure-frame-age.ts can show that.
      */
     encoderThreads: threads(1),
+    /**
+     * `auto`: decode keyframes only (`-skip_frame nokey`) while a stream's keyframes are at most
+     * maxKeyframeIntervalMs apart, else every frame at fps (worker/sampler/decode-mode.ts). Decoding
+     * a 720p30 H.264 stream in full costs ~10x its keyframes alone, and a keyframe decodes to the
+     * same picture (same hash) either way. `keyframes` / `all` force one mode; forced keyframes need
+     * a keyframe interval below stallTimeoutMs.
+     */
+    decode: z.enum(['keyframes', 'all', 'auto']).default('auto'),
+    /**
+     * 2 s: platforms' ingest rules commonly require a keyframe at least every 2 s, and a frame every
+     * 2 s is the sparsest sampling accepted on keyframes alone (half the default 1 fps).
+     */
+    maxKeyframeIntervalMs: positiveMs(2_000),
     /** `file:` and bare paths are for local testing only. */
     allowFiles: z.boolean().default(false),
     /** Read local files at their native frame rate (`-re`), as if live. */
@@ -76,8 +93,30 @@ export const SamplerSection = z
     stopGraceMs: positiveMs(1_000),
     /** How long a finished frame may wait for its pts line on stderr before it is stamped with an estimate. */
     ptsWaitMs: z.number().int().nonnegative().default(200),
+    /**
+     * Hosts a stream URL may name although they are loopback, private, link-local, CGNAT, ULA or a
+     * metadata service: names, `*.` subdomain wildcards, addresses and CIDR blocks (the platform's
+     * own ingest servers on a private network, say). Empty: a stream URL, which whoever starts a
+     * stream controls, can never steer the worker into the network it runs in.
+     */
+    allowHosts: z.array(z.string().min(1)).default([]),
+    /** Schemes stream URLs may use; narrow it to what the platform serves (e.g. only rtmps and https). */
+    allowSchemes: z
+      .array(z.enum(SOURCE_SCHEMES))
+      .min(1)
+      .default([...SOURCE_SCHEMES]),
+    /** CA bundle (PEM) that https and rtmps sources are verified against; the system's trust store when absent. */
+    tlsCaFile: z.string().min(1).optional(),
+    /**
+     * How long a source may take to deliver its first frame, across all attempts, before it is given
+     * up (`source_unreachable`): a source that never answers must not hold one of the worker's
+     * maxStreams slots through maxRestarts rounds of timeouts and backoff. 30 s fits three
+     * attempts at the default rwTimeoutMs and backoff, plenty for a source that is there.
+     */
+    connectBudgetMs: positiveMs(30_000),
   })
   .superRefine((o, ctx) => {
+    for (const issue of parseAllowHosts(o.allowHosts).issues) ctx.addIssue({ code: 'custom', path: ['allowHosts'], message: issue });
     if (o.backoffMaxMs < o.backoffBaseMs) {
       ctx.addIssue({
         code: 'custom',

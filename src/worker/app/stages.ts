@@ -13,8 +13,12 @@ import { createFileHashLists, type FileHashLists } from '../../hash/file-lists.j
 import { createHashMatcher, type HashMatcherService } from '../../hash/hash-matcher.js';
 import { createPdqHasher } from '../../hash/pdq-hasher.js';
 import { createStreamScreener, type StreamScreener } from '../pipeline/stream-screener.js';
+import { faceGate } from '../policy/index.js';
 import type { DecisionPublisher } from '../publish/index.js';
 import { createSampler, resolveFfmpeg, type FfmpegBinary } from '../sampler/index.js';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { ConfigError } from '../../domain/errors.js';
 
 /** The stages shared by the worker and `streamscreen screen`. */
 export interface ScreeningStages {
@@ -69,11 +73,20 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
     classifier = await openClassifier({
       logger,
       ...(config.classify.faces ? { faceAge: faceAgeFactory } : {}),
+      // Faces only where apparent age can change a decision (policy/face-gate.ts).
+      faceGate: faceGate(stages.policy, config.classify.facesNudityFloor ?? stages.policy.nudityWithMinorEscalateAt),
       options: stages.classifier,
     });
     logger.info({ models: classifier.models, faces: classifier.faces }, 'classifiers ready');
   }
 
+  // A CA file that cannot be read must stop the deployment, not fail every https and rtmps stream.
+  const caFile = stages.sampler.tlsCaFile;
+  if (caFile) {
+    await access(caFile, constants.R_OK).catch((err: unknown) => {
+      throw new ConfigError(`sampler.tlsCaFile ${caFile} cannot be read`, [], { cause: err });
+    });
+  }
   const openSource: FrameSourceFactory = ({ streamId, url, signal }) =>
     createSampler({
       url,

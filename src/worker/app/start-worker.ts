@@ -20,7 +20,7 @@ import { createKvQuarantineStore, openQuarantineBucket } from '../../hash/quaran
 import { createIngest, defaultWorkerId } from '../intake/index.js';
 import { createDecisionPublisher } from '../publish/index.js';
 import { onAssignmentFor } from './assignment.js';
-import { readiness, type Readiness } from './readiness.js';
+import { readiness, type Readiness } from '../../domain/readiness.js';
 import { createResourceStack } from './resources.js';
 import { buildScreeningStages, createScreener, sinkFor } from './stages.js';
 import { workerMetricsListeners } from './worker-metrics.js';
@@ -60,6 +60,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
     const publisher = createDecisionPublisher({
       js: jetstream(nc),
       logger,
+      events,
       options: loaded.stages.publisher,
     });
     await publisher.provision();
@@ -114,6 +115,10 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       options: loaded.stages.ingest,
     });
 
+    // Disconnected, a read would wait out its request timeout and hold up the scrape; the gauges
+    // keep their last value and streamscreen_nats_connected says why.
+    metrics.setStartsWaitingSource(() => (connection.connected() ? ingest.waitingStarts() : Promise.resolve(undefined)));
+
     const ready = (): Readiness => {
       const intake = ingest.healthy();
       const r = readiness({
@@ -124,9 +129,15 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
         nats: { ok: connection.connected(), detail: 'disconnected' },
         intake: { ok: intake.ok, detail: intake.reasons },
       });
-      metrics.ready.set(r.ready ? 1 : 0);
       return r;
     };
+    metrics.streamCapacity.set(config.worker.maxStreams);
+    metrics.frameBudget.set(config.pipeline.frameBudgetMs / 1000);
+    metrics.observe({
+      ready: () => ready().ready,
+      natsConnected: () => connection.connected(),
+      startsOldestWaitingSeconds: async () => (connection.connected() ? (await ingest.startsBacklog()).oldestWaitingSeconds : undefined),
+    });
 
     // Metrics before intake: once streams are taken, the worker must be observable, and a taken
     // metrics port should fail the start before any stream is held.
@@ -146,7 +157,6 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
 
     resources.push('intake', ingest, (i) => i.stop({ graceMs: 0 }));
     await ingest.start();
-    ready();
     logger.info(
       {
         workerId,

@@ -11,7 +11,29 @@ export function workerMetricsListeners(metrics: Metrics): Listeners<WorkerEvents
   return {
     'sampler.restart': ({ error }) => metrics.sourceRestarts.inc({ code: error.code }),
     'sampler.drop': () => metrics.framesShed.inc({ reason: 'sampler_queue_full' }),
+    'sampler.down': ({ down }) => metrics.sourcesDown.inc(down ? 1 : -1),
+    'sampler.decodeMode': ({ streamId, mode, previous, reason }) => {
+      metrics.decodeStreams.inc({ mode });
+      metrics.streamDecodeMode.set({ stream: streamId, mode }, 1);
+      if (previous) {
+        metrics.decodeStreams.dec({ mode: previous });
+        metrics.streamDecodeMode.remove({ stream: streamId, mode: previous });
+      }
+      if (reason) metrics.decodeSwitches.inc({ to: mode, reason });
+    },
+    'sampler.keyframe': ({ streamId, intervalMs }) => metrics.streamKeyframeInterval.set({ stream: streamId }, intervalMs / 1000),
+    'sampler.decodeCpu': ({ streamId, mode, seconds }) => {
+      metrics.decodeCpu.inc({ mode }, seconds);
+      metrics.streamDecodeCpu.inc({ stream: streamId }, seconds);
+    },
+    'sampler.closed': ({ streamId, mode }) => {
+      metrics.decodeStreams.dec({ mode });
+      metrics.streamDecodeMode.remove({ stream: streamId, mode });
+      metrics.streamKeyframeInterval.remove({ stream: streamId });
+      metrics.streamDecodeCpu.remove({ stream: streamId });
+    },
     'sampler.failed': (error) => metrics.errors.inc({ code: errorCode(error) }),
+    'sampler.egressBlocked': ({ kind }) => metrics.egressBlocked.inc({ kind }),
     'intake.assigned': (e) => metrics.assignments.inc({ event: e.tookOverFrom ? 'takeover' : 'assigned' }),
     'intake.finished': (e) => metrics.assignments.inc({ event: e.outcome }),
     'intake.deadLetter': (e) => metrics.deadLetters.inc({ reason: e.reason }),
@@ -29,5 +51,6 @@ export function workerMetricsListeners(metrics: Metrics): Listeners<WorkerEvents
     'pipeline.overBudget': () => metrics.framesOverBudget.inc(),
     'pipeline.active': ({ delta }) => metrics.activeStreams.inc(delta),
     'pipeline.error': ({ code }) => metrics.errors.inc({ code }),
+    'publish.retry': ({ type }) => metrics.publishRetries.inc({ type }),
   };
 }

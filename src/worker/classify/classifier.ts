@@ -19,6 +19,12 @@ export interface ClassifierDeps {
   readonly faceAge?: FaceAgeModel | FaceAgeFactory;
   /** Use this manifest instead of reading `options.manifestPath`. */
   readonly manifest?: LoadedManifest;
+  /**
+   * The cascade: given what the nudity and drop-in models said, whether this frame needs the
+   * face/age model (worker/policy faceGate: only where apparent age can change a decision).
+   * Without it every frame gets faces. A skipped frame's signals have no `faces` (not "none found").
+   */
+  readonly faceGate?: (signals: Pick<FrameSignals, 'nudity' | 'custom'>) => boolean;
   /** Resolved at load (config/). */
   readonly options: ClassifierOptions;
 }
@@ -108,17 +114,23 @@ export function createClassifier(deps: ClassifierDeps): Classifier {
       // Models with the same input size share one scaling of this frame (the face part scales
       // its own way, as face-api does).
       const frame = scaledFrame(image);
-      const [nud, fa, cs] = await Promise.all([
-        nudity?.classify(frame),
-        face?.analyse(image),
-        Promise.all(custom.map((c) => c.signals(frame))),
-      ]).catch((err: unknown) => {
-        throw asInferenceError(err);
-      });
+      const gate = deps.faceGate;
       const signals: { -readonly [K in keyof FrameSignals]: FrameSignals[K] } = {};
-      if (nud) signals.nudity = nud;
-      if (fa) signals.faces = fa.faces;
-      if (cs.length > 0) signals.custom = Object.assign({}, ...cs) as Record<string, number>;
+      try {
+        // With a gate, faces wait for the other models' verdict (most frames then skip them);
+        // without one every model runs side by side.
+        const [nud, fa, cs] = await Promise.all([
+          nudity?.classify(frame),
+          gate ? undefined : face?.analyse(image),
+          Promise.all(custom.map((c) => c.signals(frame))),
+        ]);
+        if (nud) signals.nudity = nud;
+        if (cs.length > 0) signals.custom = Object.assign({}, ...cs) as Record<string, number>;
+        const faces = fa ?? (face && gate?.(signals) ? await face.analyse(image) : undefined);
+        if (faces) signals.faces = faces.faces;
+      } catch (err) {
+        throw asInferenceError(err);
+      }
       return signals;
     },
     async close() {

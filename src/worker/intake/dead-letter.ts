@@ -1,5 +1,6 @@
 import { SCHEMA_VERSION, type DeadLetterEvent, type DeadLetterReason } from '../../contracts/index.js';
 import { deadLetterEventId } from '../../domain/event-id.js';
+import { redactUrl, redactUrlsInText } from '../../domain/redact.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -52,7 +53,7 @@ export function buildDeadLetter(
       kept === data
         ? issues
         : [...issues, `payload: only the first ${kept.byteLength} of ${data.byteLength} bytes are kept in this dead letter`],
-    ...encodePayload(kept),
+    ...redactPayload(encodePayload(kept)),
     receivedAt: receivedAt.toISOString(),
     workerId,
   };
@@ -64,4 +65,35 @@ function utf8Boundary(data: Uint8Array, max: number): number {
   // Step back over continuation bytes (10xxxxxx) to the start of the sequence they belong to.
   while (end > max - 4 && end > 0 && (data[end]! & 0xc0) === 0x80) end--;
   return end;
+}
+
+/**
+ * A refused start still carries its stream URL, and the stream key or signed token in it; the
+ * dead-letter stream is read by whoever fixes producers, who need the event's shape, not its
+ * key. Every URL in the payload loses its secrets (redactUrl: userinfo, query values, the RTMP
+ * key) and everything else is kept as sent, byte for byte where the text allows. A payload that
+ * is not UTF-8 is redacted the same way over its bytes read as Latin-1 (URLs are ASCII).
+ */
+export function redactPayload(
+  p: Pick<DeadLetterEvent, 'payload' | 'payloadEncoding'>,
+): Pick<DeadLetterEvent, 'payload' | 'payloadEncoding'> {
+  if (p.payloadEncoding === 'base64') {
+    const text = Buffer.from(p.payload, 'base64').toString('latin1');
+    return { payload: Buffer.from(redactUrlsInText(text), 'latin1').toString('base64'), payloadEncoding: 'base64' };
+  }
+  const text = redactUrlsInText(p.payload);
+  // A url field the text pass could not see whole (JSON escapes such as \u002f inside it): re-serialise with it redacted.
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { payload: text, payloadEncoding: 'utf8' };
+  }
+  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+    const url = (parsed as { url?: unknown }).url;
+    if (typeof url === 'string' && redactUrl(url) !== url) {
+      return { payload: JSON.stringify({ ...parsed, url: redactUrl(url) }), payloadEncoding: 'utf8' };
+    }
+  }
+  return { payload: text, payloadEncoding: 'utf8' };
 }

@@ -7,3 +7,4 @@ export { provisionIngest, ensureLeaseBucket } from './provision.js';
 export { parseEndEvent, parseStartEvent, streamIdFromSubject, type DeadLetterReason, type ParseResult } from './parse-events.js';
 export { buildDeadLetter, encodePayload, MAX_DEAD_LETTER_PAYLOAD_BYTES } from './dead-letter.js';
 export { LeaseStore, type LeaseValue } from './lease.js';
+export { readStartsBacklog, type StartsBacklog } from './backlog.js';

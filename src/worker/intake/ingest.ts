@@ -19,6 +19,7 @@ import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
 import type { StreamStart } from '../../domain/stream.js';
 import { backoffDelay, sleep } from '../../domain/retry.js';
 import { admission } from './admission.js';
+import { readStartsBacklog, type StartsBacklog } from './backlog.js';
 import { disposeStart } from './dispose.js';
 import { HeldStream, runIdFor, type IngestPublisher, type ScreeningAssignment } from './held-stream.js';
 import { buildDeadLetter } from './dead-letter.js';
@@ -72,6 +73,14 @@ export interface Ingest {
    * down and being recreated, pulling starts failing). Cheap; call it per probe.
    */
   healthy(): IngestHealth;
+  /** Starts waiting for any worker (two JetStream API reads; for metrics at scrape time). */
+  startsBacklog(): Promise<StartsBacklog>;
+  /**
+   * Starts no worker has taken yet (the shared consumer's pending count): streams that are live
+   * and not screened, because every worker is full or none is running. Undefined before start()
+   * or when NATS does not answer.
+   */
+  waitingStarts(): Promise<number | undefined>;
 }
 
 export interface IngestHealth {
@@ -130,6 +139,15 @@ class IngestImpl implements Ingest {
     return [...this.active.keys()];
   }
 
+  async waitingStarts(): Promise<number | undefined> {
+    if (!this.jsm) return undefined;
+    try {
+      return (await this.jsm.consumers.info(this.options.startsStream, this.options.consumerName)).num_pending;
+    } catch {
+      return undefined;
+    }
+  }
+
   healthy(): IngestHealth {
     const reasons: string[] = [];
     if (!this.started) reasons.push('ingest not started');
@@ -140,6 +158,12 @@ class IngestImpl implements Ingest {
       if (this.pullProblem !== undefined) reasons.push(`not pulling stream starts (${this.pullProblem})`);
     }
     return { ok: reasons.length === 0, reasons };
+  }
+
+  async startsBacklog(): Promise<StartsBacklog> {
+    // Pulling begins only once the JetStream manager is open.
+    if (!this.pulling) throw new Error('ingest not started');
+    return readStartsBacklog(this.jsm, this.options);
   }
 
   async start(): Promise<void> {

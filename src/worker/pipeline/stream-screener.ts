@@ -222,6 +222,9 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         const totalMs = now() - frame.capturedAt;
         events.emit('pipeline.latency', { stage: 'decision', seconds: totalMs / 1000 });
         if (totalMs > deps.options.frameBudgetMs) events.emit('pipeline.overBudget', {});
+        // Per frame, at debug only: what npm run bench:load reads to measure every frame's
+        // latency (pts ties it to the source's timeline), where decisions are published only on matches.
+        log.debug({ seq: frame.seq, pts: frame.pts, capturedAt: frame.capturedAt, latencyMs: totalMs }, 'frame screened');
       }
       return signal.aborted ? { kind: 'stopped' } : { kind: 'source_ended' };
     } catch (err) {

@@ -1,4 +1,5 @@
 import type { EscalationPriority, EscalationReason, HashMatch } from '../../contracts/index.js';
+import { explicitScore } from './face-gate.js';
 import { possibleMinor } from './possible-minor.js';
 import type { PolicyOptions } from '../../config/index.js';
 import type { Decision, FrameAnalysis, PolicyState } from './types.js';
@@ -61,8 +62,7 @@ function escalationFor(frame: FrameAnalysis, options: PolicyOptions): { priority
   }
 
   const signals = frame.signals;
-  const nudity = signals?.nudity;
-  const explicit = nudity ? (nudity.porn ?? 0) + (nudity.hentai ?? 0) : 0;
+  const explicit = explicitScore(signals?.nudity);
   const minor = signals?.faces !== undefined && possibleMinor(signals.faces, options.challengeAge);
   if (minor && explicit >= options.nudityWithMinorEscalateAt) {
     reasons.push({ kind: 'classifier', signal: 'explicit', score: explicit, threshold: options.nudityWithMinorEscalateAt });

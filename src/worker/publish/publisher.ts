@@ -2,10 +2,13 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, QuarantineEvent, ScreeningFailureEvent } from '../../contracts/index.js';
 import { STREAM_ID_PATTERN, SUBJECTS } from '../../contracts/index.js';
 import type { PublisherOptions } from '../../config/index.js';
+import { encodeEvent } from '../../domain/encode-event.js';
 import { PublishError } from '../../domain/errors.js';
 import type { Logger } from '../../domain/logger.js';
 import { createDurablePublisher, type PublishCallOptions, type PublishReceipt } from '../../nats/index.js';
 import { provisionDecisionStreams } from './provision.js';
+import type { Emitter } from '../../domain/hooks.js';
+import type { WorkerEvents } from '../events.js';
 
 export interface DecisionPublisher {
   /**
@@ -31,6 +34,8 @@ export interface DecisionPublisherDeps {
   readonly logger: Logger;
   /** Resolved at load (config/). */
   readonly options: PublisherOptions;
+  /** Reports every retried publish (`publish.retry` of WorkerEvents). */
+  readonly events?: Emitter<WorkerEvents>;
 }
 
 /**
@@ -55,12 +60,25 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
     logger: deps.logger,
     settings: { timeoutMs: o.publishTimeoutMs, retryInitialDelayMs: o.retryBaseMs, retryMaxDelayMs: o.retryMaxMs },
     ...(o.provisionOnMissingStream ? { provision } : {}),
+    ...(deps.events
+      ? { onRetry: ({ type, attempt }: { type: string; attempt: number }) => deps.events?.emit('publish.retry', { type, attempt }) }
+      : {}),
   });
+  // Serialised here, not by the kit: a decision goes out even when its metadata cannot be (encodeEvent).
   const publish = (
     subject: string,
     event: KillSwitchEvent | EscalationEvent | ScreeningFailureEvent | DeadLetterEvent | QuarantineEvent,
     opts?: PublishCallOptions,
-  ) => durable.publish(subject, event, opts);
+  ) => {
+    const { payload, metadataOmitted } = encodeEvent(event);
+    if (metadataOmitted) {
+      logger.error(
+        { subject, eventId: event.eventId, type: event.type },
+        'event metadata cannot be serialised; publishing the event without it',
+      );
+    }
+    return durable.publishRaw(subject, event.type, event.eventId, payload, opts);
+  };
 
   const subjectFor = (prefix: string, streamId: string): string => {
     // A bad id would publish to the wrong subject (or a wildcard); it can never succeed.

@@ -1,4 +1,5 @@
 import type { SamplerOptions } from '../../config/index.js';
+import type { PreparedInput } from './source-policy.js';
 import type { SourceUrl } from './source-url.js';
 
 export type ArgOptions = Pick<
@@ -18,30 +19,83 @@ export type ArgOptions = Pick<
 
 export interface SamplerArgsInput {
   readonly source: SourceUrl;
+  /** The source after the source policy (source-policy.ts): what ffmpeg opens and the options that go with it. */
+  readonly prepared?: PreparedInput;
   readonly options: ArgOptions;
   /** From FfmpegBinary.hasFpsMode: 5.1+ deprecates `-vsync` in favour of `-fps_mode`. */
   readonly hasFpsMode: boolean;
+  /**
+   * This run decodes keyframes only: the decoder reads the keyframe relay's FLV on stdin
+   * (flv-keyframes.ts; buildDemuxArgs reads the source). Otherwise it reads the source and
+   * decodes every frame, and `fps` selects among them.
+   */
+  readonly keyframesOnly?: boolean;
 }
+
+const PREAMBLE = [
+  '-hide_banner',
+  // stdin is /dev/null under the watchdog (or the relay's pipe); -nostdin stops ffmpeg treating it as a keyboard.
+  '-nostdin',
+  '-nostats',
+  // info: showinfo's per-frame pts lines; level+: a [error]/[warning] tag for the classifier.
+  '-loglevel',
+  'level+info',
+];
 
 /** Instance name of the showinfo filter whose stderr lines carry each output frame's pts. */
 export const PTS_FILTER_NAME = 'showinfo@frame';
+/** Instance name of the showinfo filter that reports every decoded keyframe (its pts), before frames are selected. */
+export const KEYFRAME_FILTER_NAME = 'showinfo@key';
 
 /**
  * ffmpeg's argv (without the binary) for sampling one source to raw RGB frames on stdout.
  * Pure: the same input gives the same argv, so tests pin every flag.
  */
-export function buildSamplerArgs({ source, options: o, hasFpsMode }: SamplerArgsInput): string[] {
-  const args: string[] = [
-    '-hide_banner',
-    // stdin is /dev/null under the watchdog; -nostdin stops ffmpeg treating it as a keyboard.
-    '-nostdin',
-    '-nostats',
-    // info: showinfo's per-frame pts lines; level+: a [error]/[warning] tag for the classifier.
-    '-loglevel',
-    'level+info',
-  ];
+export function buildSamplerArgs({ source, prepared, options: o, hasFpsMode, keyframesOnly = false }: SamplerArgsInput): string[] {
+  const args: string[] = [...PREAMBLE];
 
   // ---- input ----
+  if (keyframesOnly) {
+    // The relay's FLV: keyframes only, each followed by an end-of-sequence packet that makes the
+    // decoder output it at once; that needs no frame threading (low_delay, one thread). Not
+    // -skip_frame nokey: with it the decoder ignores the end-of-sequence packets (measured).
+    args.push('-flags', 'low_delay', '-threads', String(o.threads));
+    args.push('-probesize', '32', '-analyzeduration', '0', '-f', 'flv', '-i', 'pipe:0');
+  } else {
+    args.push(...decoderFlags(o, source), ...sourceInput(source, o, prepared));
+  }
+  args.push(...outputArgs(o, hasFpsMode));
+  return args;
+}
+
+/**
+ * The first ffmpeg of a keyframe run: reads the source like a full-decode run and remuxes its
+ * video to FLV on stdout without decoding it (the relay keeps the keyframes), each packet
+ * written at once.
+ */
+export function buildDemuxArgs({ source, prepared, options: o }: Pick<SamplerArgsInput, 'source' | 'prepared' | 'options'>): string[] {
+  return [
+    ...PREAMBLE,
+    ...(o.lowLatency && (source.kind === 'rtmp' || source.kind === 'srt') ? ['-probesize', '32', '-analyzeduration', '0'] : []),
+    ...sourceInput(source, o, prepared),
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-dn',
+    '-copyts',
+    '-c',
+    'copy',
+    '-flush_packets',
+    '1',
+    '-f',
+    'flv',
+    'pipe:1',
+  ];
+}
+
+function decoderFlags(o: ArgOptions, source: SourceUrl): string[] {
+  const args: string[] = [];
   if (o.lowLatency) {
     if (source.kind === 'rtmp' || source.kind === 'srt') {
       // Start decoding after the smallest possible probe (the default analyses 5 s of stream
@@ -54,17 +108,26 @@ export function buildSamplerArgs({ source, options: o, hasFpsMode }: SamplerArgs
     args.push('-flags', 'low_delay');
   }
   args.push('-threads', String(o.threads));
+  return args;
+}
+
+/** Protocol and demuxer options for the source, then `-i`. */
+function sourceInput(source: SourceUrl, o: ArgOptions, prepared: PreparedInput | undefined): string[] {
+  const args: string[] = [];
   if (source.live) args.push('-rw_timeout', String(Math.round(o.rwTimeoutMs * 1000)));
   args.push('-protocol_whitelist', source.protocolWhitelist);
   if (source.kind === 'rtmp') args.push('-rtmp_live', 'live');
   // Join a live HLS stream at its newest segment, not three segments back.
   if (source.kind === 'hls') args.push('-live_start_index', '-1');
   if (source.kind === 'file' && o.fileRealtime) args.push('-re');
+  if (prepared) args.push(...prepared.args);
   if (source.format) args.push('-f', source.format);
-  args.push('-i', source.input);
+  args.push('-i', prepared?.input ?? source.input);
+  return args;
+}
 
-  // ---- output ----
-  args.push(
+function outputArgs(o: ArgOptions, hasFpsMode: boolean): string[] {
+  return [
     '-map',
     '0:v:0',
     '-an',
@@ -73,7 +136,7 @@ export function buildSamplerArgs({ source, options: o, hasFpsMode }: SamplerArgs
     // Keep the source's own timestamps, so pts lines up across restarts and with the platform's clock.
     '-copyts',
     '-vf',
-    buildFilterChain(o),
+    buildVideoFilter(o),
     // Write each filtered frame as it comes: no duplicating or dropping to a constant rate, so the
     // n-th frame on stdout is the n-th showinfo line.
     ...(hasFpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']),
@@ -90,8 +153,17 @@ export function buildSamplerArgs({ source, options: o, hasFpsMode }: SamplerArgs
     '-pix_fmt',
     'rgb24',
     'pipe:1',
-  );
-  return args;
+  ];
+}
+
+/**
+ * The frame chain, plus a branch that reports every decoded keyframe's pts (the sampler measures
+ * the stream's keyframe interval from it, in either decoding mode) and discards the frame. The
+ * branch passes only keyframes to its showinfo, without checksums: a line per keyframe, no
+ * per-pixel work.
+ */
+export function buildVideoFilter(o: Pick<ArgOptions, 'fps' | 'width' | 'height' | 'scaleMode' | 'scaleFlags' | 'rateFilter'>): string {
+  return `split=2[frames][keys];[keys]select='eq(key,1)',${KEYFRAME_FILTER_NAME}=checksum=0,nullsink;[frames]${buildFilterChain(o)}`;
 }
 
 export function buildFilterChain(o: Pick<ArgOptions, 'fps' | 'width' | 'height' | 'scaleMode' | 'scaleFlags' | 'rateFilter'>): string {

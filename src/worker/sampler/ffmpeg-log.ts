@@ -1,4 +1,4 @@
-import { PTS_FILTER_NAME } from './ffmpeg-args.js';
+import { KEYFRAME_FILTER_NAME, PTS_FILTER_NAME } from './ffmpeg-args.js';
 
 export type LogLevel = 'panic' | 'fatal' | 'error' | 'warning' | 'info' | 'verbose' | 'debug' | 'trace';
 
@@ -54,6 +54,18 @@ export function parseFrameInfo(line: LogLine): FrameInfo | undefined {
     width: size ? Number(size[1]) : undefined,
     height: size ? Number(size[2]) : undefined,
   };
+}
+
+/**
+ * A keyframe the decoder produced: its pts in seconds (undefined without a timestamp), from the
+ * keyframe branch's showinfo line; undefined for any other line.
+ */
+export function parseKeyframeInfo(line: LogLine): { readonly pts: number | undefined } | undefined {
+  if (line.context !== KEYFRAME_FILTER_NAME) return undefined;
+  const m = SHOWINFO.exec(line.text);
+  if (!m) return undefined;
+  const pts = Number(m[3]);
+  return { pts: m[2] === 'NOPTS' || !Number.isFinite(pts) ? undefined : pts };
 }
 
 /** Splits a byte stream of log text into lines; ffmpeg ends some lines with \r. */

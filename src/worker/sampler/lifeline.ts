@@ -18,6 +18,9 @@ import type { Readable, Writable } from 'node:stream';
  * signal n).
  */
 const WRAPPER = [
+  // ffmpeg honours these from the environment: no_proxy would let it bypass the egress proxy
+  // (source-policy.ts) for matching hosts, and the others would route sources the policy pins.
+  'unset no_proxy NO_PROXY http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY',
   'ff=; sig=',
   'trap \'sig=TERM; [ -n "$ff" ] && kill -TERM "$ff" 2>/dev/null\' TERM INT HUP',
   'trap \'sig=KILL; [ -n "$ff" ] && kill -KILL "$ff" 2>/dev/null\' USR1',
@@ -39,20 +42,45 @@ const WRAPPER = [
 
 export type LifelineChild = ChildProcessByStdio<Writable, Readable, Readable>;
 
+/**
+ * The same wrapper for a command that reads its stdin from the worker: that pipe arrives as fd 4
+ * (fd 3 is taken by the lifeline) and becomes the command's stdin.
+ */
+const WRAPPER_WITH_INPUT = WRAPPER.replace(
+  '( read -r _ <&3; kill -9 0 ) >/dev/null 2>&1 &',
+  '( read -r _ <&3; kill -9 0 ) >/dev/null 2>&1 4<&- &',
+)
+  .replace('"$@" 3<&- &', '"$@" 3<&- <&4 4<&- &')
+  .replace('exec 3<&-', 'exec 3<&- 4<&-');
+
 /** Runs whose 'close' (exit and stdio drained) has been seen. */
 const closedRuns = new WeakSet<LifelineChild>();
 
-/** Starts `command args...` under the lifeline wrapper; stdout and stderr are the command's own. */
-export function spawnWithLifeline(command: string, args: readonly string[], shell = '/bin/sh'): LifelineChild {
-  const child = spawn(shell, ['-c', WRAPPER, 'streamscreen-lifeline', command, ...args], {
+/**
+ * Starts `command args...` under the lifeline wrapper; stdout and stderr are the command's own.
+ * With `input`, the command's stdin is a pipe from the worker: write to `inputOf(child)`.
+ */
+export function spawnWithLifeline(
+  command: string,
+  args: readonly string[],
+  shell = '/bin/sh',
+  options: { input?: boolean } = {},
+): LifelineChild {
+  const child = spawn(shell, ['-c', options.input ? WRAPPER_WITH_INPUT : WRAPPER, 'streamscreen-lifeline', command, ...args], {
     // setsid: the group that `kill -9 0` and killGroup() target holds only our processes, never the worker.
     detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+    stdio: options.input ? ['pipe', 'pipe', 'pipe', 'ignore', 'pipe'] : ['pipe', 'pipe', 'pipe'],
+  }) as LifelineChild;
   // Nothing is ever written to the lifeline; an EPIPE after the wrapper is gone is of no interest.
   child.stdin.on('error', () => {});
   child.once('close', () => closedRuns.add(child));
   return child;
+}
+
+/** The command's stdin, for a child started with `input` (undefined otherwise). */
+export function inputOf(child: LifelineChild): Writable | undefined {
+  const pipe = child.stdio[4] as Writable | null | undefined;
+  return pipe ?? undefined;
 }
 
 /** Signals every process of the child's group; false when the group is already gone. */

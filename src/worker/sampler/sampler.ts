@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { SourceError, type SourceErrorCode } from '../../domain/errors.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
@@ -7,13 +8,30 @@ import type { Logger } from '../../domain/logger.js';
 import { backoffDelay } from '../../domain/retry.js';
 import { errorForExit } from './exit-reason.js';
 import { SourceFailedError } from './errors.js';
-import { buildSamplerArgs } from './ffmpeg-args.js';
+import { buildDemuxArgs, buildSamplerArgs } from './ffmpeg-args.js';
+import { FlvKeyframeRelay } from './flv-keyframes.js';
 import type { FfmpegBinary } from './ffmpeg-binary.js';
-import { LineSplitter, parseFrameInfo, parseLogLine, type LogLine } from './ffmpeg-log.js';
+import { LineSplitter, parseFrameInfo, parseKeyframeInfo, parseLogLine, type LogLine } from './ffmpeg-log.js';
+import {
+  initialDecodeState,
+  keyframeIntervalMs,
+  nextTickInMs,
+  onKeyframe,
+  onTick,
+  type DecodeMode,
+  type DecodeModeOptions,
+  type DecodeStep,
+  type DecodeSwitchReason,
+} from './decode-mode.js';
+import { processTreeCpuSeconds } from './process-cpu.js';
+import { createEgressPolicy, type Lookup } from './egress/policy.js';
+import { startEgressProxy, type EgressBlocked, type EgressProxy } from './egress/proxy.js';
+import { prepareSource, type Preparation } from './source-policy.js';
+import type { PreparedInput } from './source-policy.js';
 import { LatestQueue } from './frame-queue.js';
 import { FrameStamper } from './frame-stamper.js';
 import { FrameAssembler } from './framer.js';
-import { cutLifeline, hasExited, spawnWithLifeline, terminate, type LifelineChild } from './lifeline.js';
+import { cutLifeline, hasExited, inputOf, spawnWithLifeline, terminate, type LifelineChild } from './lifeline.js';
 import { parseSourceUrl, type SourceUrl } from './source-url.js';
 
 export interface CreateSamplerDeps {
@@ -30,6 +48,8 @@ export interface CreateSamplerDeps {
   signal?: AbortSignal;
   /** Jitter source for the backoff; tests pin it. */
   random?: () => number;
+  /** DNS for the source policy (node:dns by default); tests give names without touching real DNS. */
+  lookup?: Lookup;
 }
 
 export type SamplerState = 'running' | 'backoff' | 'ended' | 'failed' | 'stopped';
@@ -47,6 +67,12 @@ export interface SamplerStats {
   readonly lastError?: { readonly code: SourceErrorCode; readonly message: string };
   /** Process group of the current ffmpeg run (the lifeline wrapper's pid), if one is running. */
   readonly pid?: number;
+  /** What the current (or next) run decodes. */
+  readonly decodeMode: DecodeMode;
+  /** The stream's last measured keyframe interval, by its own timestamps. */
+  readonly keyframeIntervalMs?: number;
+  /** Restarts of ffmpeg to change the decode mode (not counted in `restarts`). */
+  readonly decodeSwitches: number;
 }
 
 export interface Sampler {
@@ -71,13 +97,41 @@ const TAIL_LINES = 40;
 /** After SIGKILL through the wrapper, how long before the whole group is killed instead. */
 const KILL_WAIT_MS = 1_000;
 const DROP_LOG_INTERVAL_MS = 10_000;
+/** How often a run's decode CPU is read from /proc (a few small reads per stream). */
+const CPU_SAMPLE_MS = 2_000;
+
+/** One ffmpeg run: the decoder, and in keyframe mode the remuxer feeding it through the relay. */
+interface Run {
+  readonly decoder: LifelineChild;
+  readonly demux: LifelineChild | undefined;
+}
+
+/** Stops every process of a run; resolves once all are gone. */
+async function endRun(run: Run, how: { graceful: boolean; graceMs: number }): Promise<void> {
+  await Promise.all(
+    [run.demux, run.decoder].filter((c): c is LifelineChild => c !== undefined && !hasExited(c)).map((c) => terminate(c, how)),
+  );
+}
+
+/** CPU seconds of a run's processes so far, undefined when /proc cannot tell. */
+function runCpuSeconds(run: Run): number | undefined {
+  let total = 0;
+  for (const c of [run.decoder, run.demux]) {
+    if (!c || c.pid === undefined) continue;
+    const s = processTreeCpuSeconds(c.pid);
+    if (s === undefined) return undefined;
+    total += s;
+  }
+  return total;
+}
 
 interface RunResult {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly frames: number;
   readonly lines: LogLine[];
-  readonly stallError?: SourceError;
+  /** Why the run was ended from here (stall, broken output, refused egress), or why it never started (source policy). */
+  readonly knownError?: SourceError;
   readonly spawnError?: Error;
 }
 
@@ -92,8 +146,16 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
   if (typeof deps.streamId !== 'string' || deps.streamId.length === 0) {
     throw new SourceError('source_invalid', 'streamId must be a non-empty string', { retryable: false });
   }
-  const source = parseSourceUrl(deps.url, { allowFiles: options.allowFiles, protocols: deps.ffmpeg.protocols });
-  const args = buildSamplerArgs({ source, options, hasFpsMode: deps.ffmpeg.hasFpsMode });
+  const source = parseSourceUrl(deps.url, {
+    allowFiles: options.allowFiles,
+    protocols: deps.ffmpeg.protocols,
+    schemes: new Set(options.allowSchemes),
+  });
+  const policy = createEgressPolicy({ allowHosts: options.allowHosts, lookup: deps.lookup, lookupTimeoutMs: options.rwTimeoutMs });
+  // http(s) and rtmps read through the egress proxy (source-policy.ts); rtmp and srt are pinned instead.
+  const needsProxy = source.kind === 'hls' || /^rtmps:/i.test(source.input);
+  const argsFor = (mode: DecodeMode, prepared: PreparedInput): string[] =>
+    buildSamplerArgs({ source, prepared, options, hasFpsMode: deps.ffmpeg.hasFpsMode, keyframesOnly: mode === 'keyframes' });
   // The caller's logger may already be bound to this stream; a second streamId key would be a duplicate in the JSON.
   const bound = typeof deps.logger.bindings === 'function' ? deps.logger.bindings() : {};
   const log = deps.logger.child({
@@ -116,11 +178,61 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
   let framesEmitted = 0;
   let estimatedPts = 0;
   let lastError: SourceError | undefined;
-  let current: LifelineChild | undefined;
+  /** The running ffmpeg: the decoder, and in keyframe mode the remuxer that reads the source for it. */
+  let current: Run | undefined;
   let nextSeq = 0;
   let lastStamp: { pts: number; capturedAt: number } | undefined;
   let lastDropLog = 0;
   let wake: (() => void) | undefined;
+  // A restart re-reads a file from its start, so `auto` switches only on live sources.
+  const decodeOptions: DecodeModeOptions = {
+    setting: options.decode === 'auto' && !source.live ? 'all' : options.decode,
+    maxKeyframeIntervalMs: options.maxKeyframeIntervalMs,
+  };
+  let decode = initialDecodeState(decodeOptions, Date.now());
+  let decodeSwitches = 0;
+  /** Set while a run is being stopped to restart ffmpeg in another decode mode. */
+  let switching: { from: DecodeMode; to: DecodeMode; reason: DecodeSwitchReason } | undefined;
+  /** Frames stopped because the source failed and ffmpeg is being restarted: the stream is unscreened. */
+  let down = false;
+  const setDown = (value: boolean): void => {
+    if (down === value) return;
+    down = value;
+    events.emit('sampler.down', { down: value });
+  };
+
+  let proxy: EgressProxy | undefined;
+  /** Set when the proxy refuses a connection of the current run: the run is ended and the source given up. */
+  let refusal: SourceError | undefined;
+
+  const onBlocked = (b: EgressBlocked): void => {
+    events.emit('sampler.egressBlocked', { kind: b.kind });
+    if (b.kind !== 'refused' || refusal) return;
+    // A source that sends ffmpeg towards a denied host (a playlist entry, a redirect) is given up
+    // whole: nothing it serves afterwards can be trusted to stay on allowed hosts.
+    refusal = new SourceError('source_refused', `egress refused ${b.host}:${b.port}: ${b.detail}`, { retryable: false });
+    if (current) void endRun(current, { graceful: false, graceMs: KILL_WAIT_MS });
+  };
+
+  const prepare = async (): Promise<Preparation> => {
+    if (needsProxy && !proxy) {
+      proxy = await startEgressProxy({
+        policy,
+        logger: log,
+        connectTimeoutMs: options.rwTimeoutMs,
+        idleTimeoutMs: Math.max(options.stallTimeoutMs, options.rwTimeoutMs) * 2,
+        verifyTls: true,
+        ...(options.tlsCaFile ? { ca: await readFile(options.tlsCaFile, 'utf8') } : {}),
+        onBlocked,
+      });
+    }
+    return prepareSource(source, { policy, proxyUrl: proxy?.url, tlsCaFile: options.tlsCaFile });
+  };
+  const closeProxy = async (): Promise<void> => {
+    const p = proxy;
+    proxy = undefined;
+    await p?.close();
+  };
 
   const queue = new LatestQueue<RawFrame>(
     options.maxQueuedFrames,
@@ -135,10 +247,16 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     },
   );
 
-  const runOnce = (attempt: number): Promise<RunResult> =>
+  const runOnce = (attempt: number, prepared: PreparedInput): Promise<RunResult> =>
     new Promise((resolve) => {
-      const child = spawnWithLifeline(deps.ffmpeg.path, args);
-      current = child;
+      const runMode = decode.mode;
+      const relayed = runMode === 'keyframes';
+      const child = spawnWithLifeline(deps.ffmpeg.path, argsFor(runMode, prepared), '/bin/sh', { input: relayed });
+      const demux = relayed ? spawnWithLifeline(deps.ffmpeg.path, buildDemuxArgs({ source, prepared, options })) : undefined;
+      const run: Run = { decoder: child, demux };
+      current = run;
+      // Timestamps may restart with a new connection: intervals are measured within one run.
+      decode = { ...decode, lastKeyPts: undefined, lastKeyAt: undefined };
       const startedAt = Date.now();
       const assembler = new FrameAssembler();
       const stamper = new FrameStamper({
@@ -158,13 +276,49 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       let spawnError: Error | undefined;
       let stallTimer: NodeJS.Timeout | undefined;
       let ptsTimer: NodeJS.Timeout | undefined;
+      let tickTimer: NodeJS.Timeout | undefined;
+      // Until the source has delivered a frame it holds a screening slot on credit: the connect budget.
+      const budgetTimer =
+        framesEmitted === 0
+          ? setTimeout(
+              () => {
+                if (framesEmitted > 0) return;
+                stallError = connectBudgetSpent();
+                void endRun(run, { graceful: false, graceMs: KILL_WAIT_MS });
+              },
+              Math.max(0, originMs + options.connectBudgetMs - Date.now()),
+            )
+          : undefined;
+      let cpuSeen = 0;
+      const sampleCpu = (): void => {
+        const seconds = runCpuSeconds(run);
+        if (seconds === undefined || seconds <= cpuSeen) return;
+        events.emit('sampler.decodeCpu', { streamId: deps.streamId, mode: runMode, seconds: seconds - cpuSeen });
+        cpuSeen = seconds;
+      };
+      const cpuTimer = setInterval(sampleCpu, CPU_SAMPLE_MS);
+      /** Applies what the decode-mode rules say: a switch stops this run, and the loop starts the next in the new mode. */
+      const applyDecode = (step: DecodeStep): void => {
+        decode = step.state;
+        clearTimeout(tickTimer);
+        if (step.kind === 'switch' && !switching && !stopping) {
+          switching = { from: runMode, to: step.state.mode, reason: step.reason };
+          void endRun(run, { graceful: true, graceMs: options.stopGraceMs });
+          return;
+        }
+        const wait = nextTickInMs(decode, Date.now(), decodeOptions);
+        if (wait !== undefined) tickTimer = setTimeout(() => applyDecode(onTick(decode, Date.now(), decodeOptions)), wait);
+      };
 
       events.emit('sampler.spawn', { attempt, pid: child.pid });
       log.info({ attempt, processGroup: child.pid }, 'ffmpeg started');
 
       const emit = (ready: RawFrame[]): void => {
         for (const f of ready) {
-          if (frames === 0) log.info({ attempt, firstFrameMs: f.capturedAt - startedAt }, 'frames flowing');
+          if (frames === 0) {
+            log.info({ attempt, firstFrameMs: f.capturedAt - startedAt }, 'frames flowing');
+            setDown(false);
+          }
           frames++;
           framesEmitted++;
           queue.push(f);
@@ -176,7 +330,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         clearTimeout(stallTimer);
         stallTimer = setTimeout(() => {
           stallError = new SourceError('source_stalled', `no frame from ffmpeg for ${options.stallTimeoutMs} ms`, { retryable: true });
-          void terminate(child, { graceful: false, graceMs: KILL_WAIT_MS });
+          void endRun(run, { graceful: false, graceMs: KILL_WAIT_MS });
         }, options.stallTimeoutMs);
       };
       const schedulePts = (): void => {
@@ -193,7 +347,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       };
       const broken = (message: string): void => {
         brokenError ??= new SourceError('ffmpeg_crashed', message, { retryable: true });
-        void terminate(child, { graceful: false, graceMs: KILL_WAIT_MS });
+        void endRun(run, { graceful: false, graceMs: KILL_WAIT_MS });
       };
       /** Cuts every frame whose bytes and (in shrink mode) size are in. */
       const pump = (): void => {
@@ -213,6 +367,17 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       };
       const onLine = (raw: string): void => {
         const line = parseLogLine(raw);
+        const key = parseKeyframeInfo(line);
+        if (key) {
+          const before = decode.intervalsMs;
+          const step = onKeyframe(decode, key.pts, Date.now(), decodeOptions);
+          const interval = keyframeIntervalMs(step.state);
+          if (step.state.intervalsMs !== before && interval !== undefined) {
+            events.emit('sampler.keyframe', { streamId: deps.streamId, intervalMs: interval });
+          }
+          applyDecode(step);
+          return;
+        }
         const info = parseFrameInfo(line);
         if (info) {
           if (info.width === undefined || info.height === undefined) {
@@ -228,12 +393,48 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
           pump();
           return;
         }
+        // Once the remuxer has ended, the decoder's complaints about its cut-off input say nothing.
+        if (!demuxExit) keepProblem(line, raw);
+      };
+      /** Errors and warnings, kept for the exit classifier (the remuxer's too: it is the one reading the source). */
+      const keepProblem = (line: LogLine, raw: string): void => {
         if (line.level === 'panic' || line.level === 'fatal' || line.level === 'error' || line.level === 'warning') {
+          // The h264 parser's complaint about each end-of-sequence packet the relay adds.
+          if (relayed && line.text.startsWith('missing picture in access unit')) return;
           lines.push(line);
           if (lines.length > TAIL_LINES) lines.shift();
           log.debug({ attempt, ffmpegLevel: line.level, ffmpeg: source.redact(raw) }, 'ffmpeg log');
         }
       };
+      let demuxExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+      if (demux) {
+        const relay = new FlvKeyframeRelay();
+        const input = inputOf(child)!;
+        // The decoder may be gone first; its stdin then refuses writes, and its close ends the run.
+        input.on('error', () => {});
+        demux.stdout.on('data', (chunk: Buffer) => {
+          try {
+            for (const b of relay.push(chunk)) input.write(b);
+          } catch (err) {
+            broken(`keyframe relay: ${(err as Error).message}`);
+          }
+        });
+        const demuxLines = new LineSplitter();
+        demux.stderr.setEncoding('utf8');
+        demux.stderr.on('data', (text: string) => {
+          for (const l of demuxLines.push(text)) keepProblem(parseLogLine(l), l);
+        });
+        demux.on('error', (err) => {
+          spawnError = err;
+        });
+        demux.on('close', (code, signal) => {
+          for (const l of demuxLines.flush()) keepProblem(parseLogLine(l), l);
+          demuxExit = { code, signal };
+          cutLifeline(demux);
+          // The decoder decodes what it has and exits: the run ends with the source.
+          input.end();
+        });
+      }
 
       armStall();
       child.stdout.on('data', (chunk: Buffer) => {
@@ -247,22 +448,40 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       child.on('error', (err) => {
         spawnError = err;
       });
-      child.on('close', (code, signal) => {
+      child.on('close', (decoderCode, decoderSignal) => {
         for (const l of splitter.flush()) onLine(l);
         clearTimeout(stallTimer);
         clearTimeout(ptsTimer);
+        clearTimeout(tickTimer);
+        clearTimeout(budgetTimer);
+        clearInterval(cpuTimer);
         emit(stamper.flush(Date.now()));
         estimatedPts += stamper.estimatedCount;
         const partial = assembler.reset();
         if (partial > 0) log.debug({ attempt, bytes: partial }, 'ffmpeg exited mid-frame; partial frame discarded');
         cutLifeline(child);
-        if (current === child) current = undefined;
-        resolve({ code, signal, frames, lines, stallError: stallError ?? brokenError, spawnError });
+        const finish = (): void => {
+          if (current === run) current = undefined;
+          // In keyframe mode the remuxer's exit says what happened to the source, unless the
+          // decoder failed on its own while the remuxer still ran.
+          const exit = demuxExit ?? { code: decoderCode, signal: decoderSignal };
+          resolve({ code: exit.code, signal: exit.signal, frames, lines, knownError: refusal ?? stallError ?? brokenError, spawnError });
+        };
+        if (demux && !demuxExit) {
+          // The decoder ended first (it failed, or the run is being stopped): its exit is the run's.
+          void terminate(demux, { graceful: false, graceMs: KILL_WAIT_MS }).then(() => {
+            demuxExit = undefined;
+            finish();
+          });
+        } else finish();
       });
     });
 
+  const connectBudgetSpent = (): SourceError =>
+    new SourceError('source_unreachable', `no frame within the connect budget of ${options.connectBudgetMs} ms`, { retryable: false });
+
   const classify = (r: RunResult): SourceError | undefined => {
-    if (r.stallError) return r.stallError;
+    if (r.knownError) return r.knownError;
     if (r.spawnError) {
       return new SourceError('ffmpeg_missing', `cannot start ffmpeg: ${r.spawnError.message}`, { retryable: false, cause: r.spawnError });
     }
@@ -280,9 +499,25 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     while (!stopping) {
       attempts++;
       state = 'running';
-      const result = await runOnce(attempts);
+      const prepared = await prepare();
+      if (stopping) break;
+      const result: RunResult = prepared.ok
+        ? await runOnce(attempts, prepared.value)
+        : { code: null, signal: null, frames: 0, lines: [], knownError: prepared.error };
       if (stopping) break;
       if (result.frames > 0) failures = 0;
+      if (switching) {
+        // A planned restart: no failure, no backoff.
+        const s = switching;
+        switching = undefined;
+        decodeSwitches++;
+        log.info(
+          { from: s.from, to: s.to, reason: s.reason, keyframeIntervalMs: keyframeIntervalMs(decode) },
+          'decode mode changed; restarting ffmpeg',
+        );
+        events.emit('sampler.decodeMode', { streamId: deps.streamId, mode: s.to, previous: s.from, reason: s.reason });
+        continue;
+      }
       const err = classify(result);
       if (!err) {
         log.info({ attempt: attempts, frames: framesEmitted }, 'source ended');
@@ -292,6 +527,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       }
       failures++;
       lastError = err;
+      setDown(true);
       if (!err.retryable || failures > options.maxRestarts) {
         const failed = new SourceFailedError(source.redacted, failures, err);
         state = 'failed';
@@ -301,6 +537,18 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         return;
       }
       const delayMs = backoffDelay(failures, options.backoffBaseMs, options.backoffMaxMs, deps.random);
+      if (framesEmitted === 0 && Date.now() + delayMs >= originMs + options.connectBudgetMs) {
+        const spent = connectBudgetSpent();
+        const failed = new SourceFailedError(source.redacted, failures, spent);
+        state = 'failed';
+        log.error(
+          { code: err.code, err: err.message, attempts: failures, connectBudgetMs: options.connectBudgetMs },
+          'giving up on the source',
+        );
+        events.emit('sampler.failed', failed);
+        queue.fail(failed);
+        return;
+      }
       restarts++;
       state = 'backoff';
       log.warn(
@@ -320,17 +568,25 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     state = 'stopped';
   };
 
-  const done = loop().catch((err: unknown) => {
-    // A bug in the loop itself: surface it as a terminal failure rather than a silent hang.
-    const cause = new SourceError('ffmpeg_crashed', `sampler supervisor failed: ${(err as Error)?.message ?? String(err)}`, {
-      retryable: false,
-      cause: err,
+  events.emit('sampler.decodeMode', { streamId: deps.streamId, mode: decode.mode });
+  const done = loop()
+    .catch((err: unknown) => {
+      // A bug in the loop itself: surface it as a terminal failure rather than a silent hang.
+      const cause = new SourceError('ffmpeg_crashed', `sampler supervisor failed: ${(err as Error)?.message ?? String(err)}`, {
+        retryable: false,
+        cause: err,
+      });
+      state = 'failed';
+      log.error({ err }, 'sampler supervisor failed');
+      queue.fail(new SourceFailedError(source.redacted, Math.max(1, attempts), cause));
+      if (current) void endRun(current, { graceful: false, graceMs: KILL_WAIT_MS });
+    })
+    .finally(async () => {
+      // Whatever way it ended, this sampler no longer counts as a failing source.
+      setDown(false);
+      events.emit('sampler.closed', { streamId: deps.streamId, mode: decode.mode });
+      await closeProxy();
     });
-    state = 'failed';
-    log.error({ err }, 'sampler supervisor failed');
-    queue.fail(new SourceFailedError(source.redacted, Math.max(1, attempts), cause));
-    if (current) void terminate(current, { graceful: false, graceMs: KILL_WAIT_MS });
-  });
 
   let stopPromise: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -338,9 +594,8 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       stopping = true;
       queue.clear();
       wake?.();
-      const child = current;
       // SIGTERM first: ffmpeg then closes its connection cleanly.
-      if (child && !hasExited(child)) await terminate(child, { graceful: true, graceMs: options.stopGraceMs });
+      if (current) await endRun(current, { graceful: true, graceMs: options.stopGraceMs });
       await done;
       if (state !== 'failed' && state !== 'ended') state = 'stopped';
     })();
@@ -371,7 +626,10 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       framesDropped: queue.dropped,
       framesEstimatedPts: estimatedPts,
       ...(lastError ? { lastError: { code: lastError.code, message: lastError.message } } : {}),
-      ...(current?.pid !== undefined ? { pid: current.pid } : {}),
+      ...(current?.decoder.pid !== undefined ? { pid: current.decoder.pid } : {}),
+      decodeMode: decode.mode,
+      ...(keyframeIntervalMs(decode) !== undefined ? { keyframeIntervalMs: keyframeIntervalMs(decode) } : {}),
+      decodeSwitches,
     }),
     done,
   };

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { SourceError } from '../../domain/errors.js';
 import { redactUrl, redactUrlsInText } from '../../domain/redact.js';
+import { srtQueryIssues } from './srt-options.js';
 
 export type SourceKind = 'rtmp' | 'srt' | 'hls' | 'file';
 
@@ -11,6 +12,8 @@ export interface ParseSourceUrlOptions {
   allowFiles?: boolean;
   /** Input protocols of the ffmpeg that will read the source (FfmpegBinary.protocols); gates srt. */
   protocols?: ReadonlySet<string>;
+  /** Schemes the operator allows (sampler.allowSchemes); others are refused (`source_refused`). Default: all five. */
+  schemes?: ReadonlySet<string>;
 }
 
 const MAX_URL_LENGTH = 4096;
@@ -21,10 +24,11 @@ const MAX_URL_LENGTH = 4096;
  * `concat:` or some other protocol; it is inherited by every nested open.
  */
 const PROTOCOL_WHITELIST: Readonly<Record<SourceKind, string>> = {
-  rtmp: 'rtmp,rtmps,tcp,tls',
+  // httpproxy: rtmps and https reach their server through the egress proxy's CONNECT tunnel.
+  rtmp: 'rtmp,rtmps,tcp,tls,httpproxy',
   srt: 'srt',
   // crypto: AES-128 segments are opened as crypto+http(s)://.
-  hls: 'http,https,tcp,tls,crypto',
+  hls: 'http,https,tcp,tls,crypto,httpproxy',
   file: 'file',
 };
 
@@ -100,10 +104,17 @@ function invalid(message: string): SourceError {
   return new SourceError('source_invalid', message, { retryable: false });
 }
 
+/** Well-formed, but against the source policy. */
+function refused(message: string): SourceError {
+  return new SourceError('source_refused', message, { retryable: false });
+}
+
 /**
  * Validates a stream URL against the scheme allowlist: rtmp/rtmps, srt (only when this ffmpeg has
- * it), http/https (read as HLS), and local paths only with `allowFiles`. Throws a non-retryable
- * SourceError('source_invalid') whose message never contains the URL's secrets.
+ * it, caller mode, allowed options only: srt-options.ts), http/https (read as HLS), and local
+ * paths only with `allowFiles`. Throws a non-retryable SourceError whose message never contains
+ * the URL's secrets: `source_invalid` for a malformed URL, `source_refused` for one the policy
+ * forbids. Hosts are checked per attempt, after resolution (source-policy.ts).
  */
 export function parseSourceUrl(raw: string, options: ParseSourceUrlOptions = {}): SourceUrl {
   if (typeof raw !== 'string' || raw.length === 0) throw invalid('source URL is empty');
@@ -153,7 +164,15 @@ export function parseSourceUrl(raw: string, options: ParseSourceUrlOptions = {})
     default:
       throw invalid(`source scheme "${scheme}" is not allowed (allowed: rtmp, rtmps, srt, http, https)`);
   }
+  if (options.schemes && !options.schemes.has(scheme)) {
+    throw refused(`source scheme "${scheme}" is not allowed here (sampler.allowSchemes: ${[...options.schemes].join(', ')})`);
+  }
   if (!url.hostname) throw invalid(`source URL has no host: ${redactUrl(raw)}`);
+  if (kind === 'srt') {
+    const q = raw.indexOf('?');
+    const issues = srtQueryIssues(q < 0 ? '' : raw.slice(q + 1));
+    if (issues.length) throw refused(issues.join('; '));
+  }
   if (options.protocols && !options.protocols.has(scheme)) {
     throw invalid(
       scheme === 'srt'

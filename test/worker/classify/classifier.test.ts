@@ -15,6 +15,7 @@ import type { Classifier } from '../../../src/worker/classify/types.js';
 import { GraphBuilder, sha256Hex } from '../../../tools/model-builder/onnx/index.js';
 import { ModelError } from '../../../src/domain/errors.js';
 import type { RgbImage } from '../../../src/domain/frame.js';
+import type { FrameSignals } from '../../../src/domain/signals.js';
 import { benignImage } from './face-support.js';
 import { modelsReady } from './support.js';
 
@@ -57,6 +58,39 @@ describe('composite classifier', () => {
     try {
       expect(c.faces).toBe(true);
       expect(c.models).toEqual(['face-age']);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('cascade: runs the face/age model only on frames the gate passes, given the other models first; a skipped frame has no faces', async () => {
+    let analysed = 0;
+    const asked: Pick<FrameSignals, 'nudity' | 'custom'>[] = [];
+    let pass = false;
+    const c = await openClassifier({
+      // The real face part, counting its runs.
+      faceAge: async (ctx) => {
+        const real = await faceAgeFactory(ctx);
+        return real && { warmUp: () => real.warmUp(), close: () => real.close(), analyse: (img) => (analysed++, real.analyse(img)) };
+      },
+      faceGate: (s) => {
+        asked.push(s);
+        return pass;
+      },
+      options: classifierOptions({ warmUp: false }),
+    });
+    try {
+      const people = await benignImage('q0291.png');
+      const skipped = await c.classify(people);
+      expect(analysed).toBe(0);
+      expect(skipped.faces).toBeUndefined();
+      // The gate saw exactly what the nudity model said about this frame.
+      expect(asked).toEqual([{ nudity: skipped.nudity }]);
+      pass = true;
+      const full = await c.classify(people);
+      expect(analysed).toBe(1);
+      // Same faces as the classifier without a gate finds: nothing lost when it runs.
+      expect(full).toEqual(await classifier.classify(people));
     } finally {
       await c.close();
     }

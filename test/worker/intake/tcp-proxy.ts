@@ -8,14 +8,21 @@ export interface TcpProxy {
   readonly url: string;
   /** Drop all bytes in both directions until restore(). */
   partition(): void;
+  /** The server goes away: open connections are closed and new ones refused until restore(). */
+  refuse(): void;
   restore(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let cut = false;
+  let refusing = false;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = connect(targetPort, '127.0.0.1');
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -39,8 +46,13 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     partition: () => {
       cut = true;
     },
+    refuse: () => {
+      refusing = true;
+      for (const s of sockets) s.destroy();
+    },
     restore: () => {
       cut = false;
+      refusing = false;
     },
     close: async () => {
       for (const s of sockets) s.destroy();

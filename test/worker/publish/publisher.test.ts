@@ -9,6 +9,8 @@ import { escalationEventId, failureEventId, killSwitchEventId } from '../../../s
 import { retryVerdict } from '../../../src/nats/index.js';
 import { createDecisionPublisher, type DecisionPublisher } from '../../../src/worker/publish/index.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
+import { createHooks } from '../../../src/domain/hooks.js';
+import type { WorkerEvents } from '../../../src/worker/events.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -217,10 +219,12 @@ describe('decision publisher on a real nats-server', () => {
     expect(receipt.stream).toBe('SCREENING_DECISIONS');
   });
 
-  it('stops retrying only when the caller aborts, rejecting with the abort reason', async () => {
+  it('stops retrying only when the caller aborts, rejecting with the abort reason, and reports every retry', async () => {
+    const retries: WorkerEvents['publish.retry'][] = [];
     const stranded = createDecisionPublisher({
       js: jetstream(nc),
       logger,
+      events: createHooks<WorkerEvents>(undefined, { 'publish.retry': (e) => retries.push(e) }),
       // No stream captures this prefix and provisioning is off: every attempt fails.
       options: publisherOptions({
         killSwitchSubjectPrefix: 'nowhere.killswitch',
@@ -238,5 +242,9 @@ describe('decision publisher on a real nats-server', () => {
     expect(settled).toBe(false);
     ac.abort(new LeaseLostError('stream-c'));
     await expect(pending).rejects.toBeInstanceOf(LeaseLostError);
+    // One report per failed attempt, numbered, for streamscreen_publish_retries_total{type}.
+    expect(retries.length).toBeGreaterThan(1);
+    expect(retries.map((r) => r.attempt)).toEqual(retries.map((_, i) => i + 1));
+    expect(new Set(retries.map((r) => r.type))).toEqual(new Set(['killswitch']));
   });
 });

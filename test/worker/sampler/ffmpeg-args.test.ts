@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildFilterChain, buildSamplerArgs, rateFilter, scaleFilter } from '../../../src/worker/sampler/ffmpeg-args.js';
+import {
+  buildDemuxArgs,
+  buildFilterChain,
+  buildSamplerArgs,
+  buildVideoFilter,
+  rateFilter,
+  scaleFilter,
+} from '../../../src/worker/sampler/ffmpeg-args.js';
 import { samplerOptions } from '../../support/stage-options.js';
 import { parseSourceUrl } from '../../../src/worker/sampler/source-url.js';
 
@@ -35,7 +42,7 @@ describe('buildSamplerArgs', () => {
       '-rw_timeout',
       '2500000',
       '-protocol_whitelist',
-      'rtmp,rtmps,tcp,tls',
+      'rtmp,rtmps,tcp,tls,httpproxy',
       '-rtmp_live',
       'live',
       '-f',
@@ -55,7 +62,7 @@ describe('buildSamplerArgs', () => {
       '-dn',
       '-copyts',
       '-vf',
-      buildFilterChain(opts),
+      buildVideoFilter(opts),
       '-fps_mode',
       'passthrough',
       '-threads',
@@ -70,6 +77,59 @@ describe('buildSamplerArgs', () => {
     ]);
   });
 
+  it('keyframe runs: a remuxer reads the source exactly as a full-decode run does; the decoder reads its FLV on stdin', () => {
+    const source = parseSourceUrl('rtmp://h/live/k', { protocols });
+    const all = buildSamplerArgs({ source, options: opts, hasFpsMode: true });
+    const decoder = buildSamplerArgs({ source, options: opts, hasFpsMode: true, keyframesOnly: true });
+    const demux = buildDemuxArgs({ source, options: opts });
+    // The remuxer: the same probe, protocol and demuxer options and input, copied (not decoded) to FLV, flushed per packet.
+    const sourcePart = all.slice(all.indexOf('-rw_timeout'), all.indexOf('-i') + 2);
+    expect(demux.slice(demux.indexOf('-rw_timeout'), demux.indexOf('-i') + 2)).toEqual(sourcePart);
+    expect(demux.slice(demux.indexOf('-i') + 2)).toEqual([
+      '-map',
+      '0:v:0',
+      '-an',
+      '-sn',
+      '-dn',
+      '-copyts',
+      '-c',
+      'copy',
+      '-flush_packets',
+      '1',
+      '-f',
+      'flv',
+      'pipe:1',
+    ]);
+    expect(demux).toContain('-probesize');
+    // The decoder: no network options; low-delay, one thread, FLV from stdin; no -skip_frame
+    // (it would make the decoder ignore the relay's end-of-sequence packets).
+    const input = decoder.slice(0, decoder.indexOf('-i') + 2);
+    expect(input.slice(input.indexOf('-flags'))).toEqual([
+      '-flags',
+      'low_delay',
+      '-threads',
+      '1',
+      '-probesize',
+      '32',
+      '-analyzeduration',
+      '0',
+      '-f',
+      'flv',
+      '-i',
+      'pipe:0',
+    ]);
+    expect(decoder).not.toContain('-skip_frame');
+    expect(decoder).not.toContain('-rw_timeout');
+    // Same output either way.
+    expect(decoder.slice(decoder.indexOf('-i') + 2)).toEqual(all.slice(all.indexOf('-i') + 2));
+  });
+
+  it('reports every decoded keyframe on a side branch that ends in a sink, before the frames are selected', () => {
+    expect(buildVideoFilter(opts)).toBe(
+      `split=2[frames][keys];[keys]select='eq(key,1)',showinfo@key=checksum=0,nullsink;[frames]${buildFilterChain(opts)}`,
+    );
+  });
+
   it('uses -vsync on builds without -fps_mode (the 2018 static build)', () => {
     const source = parseSourceUrl('rtmp://h/live/k', { protocols });
     const args = buildSamplerArgs({ source, options: opts, hasFpsMode: false });
@@ -81,7 +141,7 @@ describe('buildSamplerArgs', () => {
     const source = parseSourceUrl('https://cdn.example/live/index.m3u8?token=abc', { protocols });
     const args = buildSamplerArgs({ source, options: opts, hasFpsMode: true });
     expect(argAfter(args, '-f')).toBe('hls');
-    expect(argAfter(args, '-protocol_whitelist')).toBe('http,https,tcp,tls,crypto');
+    expect(argAfter(args, '-protocol_whitelist')).toBe('http,https,tcp,tls,crypto,httpproxy');
     expect(argAfter(args, '-live_start_index')).toBe('-1');
     expect(args).not.toContain('-probesize');
     expect(argAfter(args, '-flags')).toBe('low_delay');

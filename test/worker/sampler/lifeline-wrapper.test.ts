@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cutLifeline, spawnWithLifeline, terminate, type LifelineChild } from '../../../src/worker/sampler/lifeline.js';
+import { cutLifeline, inputOf, spawnWithLifeline, terminate, type LifelineChild } from '../../../src/worker/sampler/lifeline.js';
 import { groupMembers, waitUntil } from './helpers.js';
 
 function closed(child: LifelineChild): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -62,6 +62,31 @@ describe('lifeline wrapper', () => {
     const r = await done;
     expect(r.signal === null ? r.code : r.signal).not.toBe(0);
     await waitUntil('the group to empty', () => groupMembers(c.pid!).length === 0, 2_000);
+  });
+
+  it("with input: what the caller writes is the command's stdin, and its end ends the command", async () => {
+    const c = spawnWithLifeline('cat', [], '/bin/sh', { input: true });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const input = inputOf(c)!;
+    input.write('keyframe 1\n');
+    input.end('keyframe 2\n');
+    expect(await closed(c)).toEqual({ code: 0, signal: null });
+    expect(out).toBe('keyframe 1\nkeyframe 2\n');
+    expect(inputOf(spawnWithLifeline('true', []))).toBeUndefined();
+  });
+
+  it('with input: only the command holds the pipe, so when it stops reading, writes are refused instead of piling up', async () => {
+    // The command closes its stdin and lives on; were the wrapper or its watcher still holding
+    // the pipe, writes would fill it and then wait for ever.
+    const c = spawnWithLifeline('/bin/sh', ['-c', 'exec 0<&-; sleep 30'], '/bin/sh', { input: true });
+    await started(c, 'sleep');
+    const input = inputOf(c)!;
+    // The other end is closed by its last holder: the stream ends, and writes are refused.
+    await waitUntil('the input pipe to close', () => input.destroyed, 5_000);
+    const refused = await new Promise<Error | null | undefined>((resolve) => input.write(Buffer.alloc(1 << 20), resolve));
+    expect(refused).toBeInstanceOf(Error);
+    await terminate(c, { graceful: false, graceMs: 1000 });
   });
 
   it('cutting the lifeline kills the whole group (what a dying worker does)', async () => {

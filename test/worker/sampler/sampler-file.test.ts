@@ -1,3 +1,4 @@
+import { ALLOW_LOOPBACK } from '../../support/egress.js';
 import { capturingLogger } from '../../support/capture-logger.js';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -180,7 +181,7 @@ describe('sampling a local file (lavfi clip)', () => {
           streamId: 'evil',
           ffmpeg,
           logger,
-          options: samplerOptions({ maxRestarts: 3, backoffBaseMs: 10, backoffMaxMs: 20 }),
+          options: samplerOptions({ maxRestarts: 3, backoffBaseMs: 10, backoffMaxMs: 20, allowHosts: ALLOW_LOOPBACK }),
         });
         const err = await collect(s.frames()).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(SourceFailedError);

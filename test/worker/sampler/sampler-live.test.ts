@@ -6,7 +6,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { samplerOptions } from '../../support/stage-options.js';
 import type { RawFrame } from '../../../src/domain/frame.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
-import { createSampler, SourceFailedError, type Sampler } from '../../../src/worker/sampler/index.js';
+import { createSampler as createDenyingSampler, SourceFailedError, type Sampler } from '../../../src/worker/sampler/index.js';
+import { ALLOW_LOOPBACK } from '../../support/egress.js';
 import { freePort } from '../../support/free-port.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
 import { BUNDLED_FFMPEG, DEBIAN_FFMPEG, groupMembers, take } from './helpers.js';
@@ -27,6 +28,9 @@ async function live(opts: Parameters<typeof startLiveSource>[0]): Promise<LiveSo
   cleanups.push(() => src.stop());
   return src;
 }
+// The sources here run on loopback, which the source policy refuses unless it is allow-listed.
+const createSampler: typeof createDenyingSampler = (deps) =>
+  createDenyingSampler({ ...deps, options: { ...deps.options, allowHosts: ALLOW_LOOPBACK } });
 function track(s: Sampler): Sampler {
   cleanups.push(() => s.stop());
   return s;
@@ -243,7 +247,8 @@ describe('live sources', () => {
         ffmpeg: binaries.debian!,
         logger,
         events: createHooks<WorkerEvents>(undefined, { 'sampler.drop': () => dropEvents++ }),
-        options: samplerOptions({ fps: 5, maxQueuedFrames: 1 }),
+        // Every frame decoded, so 5 fps arrive from a source with a keyframe a second.
+        options: samplerOptions({ fps: 5, maxQueuedFrames: 1, decode: 'all' }),
       }),
     );
     const it = s.frames()[Symbol.asyncIterator]();

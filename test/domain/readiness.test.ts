@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readiness } from '../../../src/worker/app/readiness.js';
+import { readiness } from '../../src/domain/readiness.js';
 
 describe('readiness', () => {
   it('is ready only when every named check passes', () => {
