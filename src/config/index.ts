@@ -20,6 +20,7 @@ export {
 export type { IngestOptions } from './stages/ingest.js';
 export type { SamplerOptions } from './stages/sampler.js';
 export type { PublisherOptions } from './stages/publish.js';
+export type { OutboxOptions } from './stages/outbox.js';
 export type { ClassifierOptions } from './stages/classify.js';
 export type { ScreenerOptions } from './stages/pipeline.js';
 export type { PolicyOptions } from './stages/policy.js';

@@ -11,9 +11,10 @@ import {
   type QuarantineOptions,
 } from './stages/hash.js';
 import { ingestOptions, type IngestOptions } from './stages/ingest.js';
+import { outboxOptions, type OutboxOptions } from './stages/outbox.js';
 import { screenerOptions, type ScreenerOptions } from './stages/pipeline.js';
 import type { PolicyOptions } from './stages/policy.js';
-import type { PublisherOptions } from './stages/publish.js';
+import { publisherOptions, type PublisherOptions } from './stages/publish.js';
 import type { SamplerOptions } from './stages/sampler.js';
 
 /** Each stage's options, resolved once at load: stages take these and neither default nor check them again. */
@@ -21,6 +22,7 @@ export interface StageOptions {
   readonly ingest: IngestOptions;
   readonly sampler: SamplerOptions;
   readonly publisher: PublisherOptions;
+  readonly outbox: OutboxOptions;
   readonly matcher: HashMatcherOptions;
   readonly hashListSync: HashListSyncOptions;
   readonly quarantine: QuarantineOptions;
@@ -59,15 +61,20 @@ export function resolveUntyped(input: unknown, options: ResolveOptions = {}): Re
     throw new ConfigError(`invalid configuration${options.source ? ` in ${options.source}` : ''}`, issues);
   }
   const config = options.baseDir ? withListPathsFrom(parsed.data, options.baseDir) : parsed.data;
-  return { config, stages: stageOptions(config) };
+  return { config, stages: stageOptions(config, options.baseDir) };
 }
 
-/** What each stage takes, from a validated configuration (the only look-up: where the installed package keeps its models). */
-export function stageOptions(config: Config): StageOptions {
+/**
+ * What each stage takes, from a validated configuration (the only look-ups: where the installed
+ * package keeps its models, and the temp directory for an outbox given no directory). Relative
+ * paths are taken from `baseDir` (the config file's folder).
+ */
+export function stageOptions(config: Config, baseDir?: string): StageOptions {
   return {
-    ingest: ingestOptions(config.ingest, config.worker.maxStreams),
+    ingest: ingestOptions(config.ingest, config.worker.maxStreams, config.nats.replicas),
     sampler: config.sampler,
-    publisher: config.publish,
+    publisher: publisherOptions(config.publish, config.nats.replicas, config.policy),
+    outbox: outboxOptions(config.outbox, config.nats.url, baseDir),
     matcher: matcherOptions(config.hash),
     hashListSync: hashListSyncOptions(config.hash),
     quarantine: quarantineOptions(config.hash),

@@ -3,6 +3,7 @@ import { ms, positiveMs } from './fields.js';
 import { ClassifySection } from './stages/classify.js';
 import { HashSection } from './stages/hash.js';
 import { IngestSection } from './stages/ingest.js';
+import { OutboxSection } from './stages/outbox.js';
 import { PipelineSection } from './stages/pipeline.js';
 import { PolicySection } from './stages/policy.js';
 import { PublishSection } from './stages/publish.js';
@@ -62,6 +63,13 @@ export const ConfigSchema = z
         reconnectWaitMs: positiveMs(250),
         reconnectJitterMs: ms(250),
         /**
+         * Replicas of every stream and bucket the worker provisions (starts, ends, decisions, dead
+         * letters, leases, policy state). 1 for a single server; 3 on a JetStream cluster, so a node
+         * (or a stream's leader) can go down without losing a decision or a lease
+         * (deploy/nats/cluster/). Changing it on existing streams needs a cluster.
+         */
+        replicas: z.number().int().min(1).max(5).default(1),
+        /**
          * Subject prefix of this client's reply inboxes. With the reference permissions
          * (deploy/nats/accounts.conf) each role may only subscribe under `_INBOX_<role>`, so one role
          * cannot read another's replies; set it to that prefix. Default: the client's `_INBOX`.
@@ -104,6 +112,22 @@ export const ConfigSchema = z
          * go out (ingest's abort grace).
          */
         shutdownGraceMs: ms(0),
+        /**
+         * The whole shutdown (stop taking streams, finish in-flight frames, publish what the outbox
+         * holds, release leases, close) ends by this deadline even when NATS cannot be reached:
+         * what is not published by then stays in the outbox for the next start. 20 s: inside
+         * Kubernetes' default 30 s grace period, with room for the process to exit.
+         */
+        shutdownTimeoutMs: positiveMs(20_000),
+      })
+      .superRefine((w, ctx) => {
+        if (w.shutdownGraceMs >= w.shutdownTimeoutMs) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['shutdownGraceMs'],
+            message: `shutdownGraceMs (${w.shutdownGraceMs}) must be below shutdownTimeoutMs (${w.shutdownTimeoutMs})`,
+          });
+        }
       })
       .prefault({}),
 
@@ -113,6 +137,7 @@ export const ConfigSchema = z
     classify: ClassifySection.prefault({}),
     pipeline: PipelineSection.prefault({}),
     publish: PublishSection.prefault({}),
+    outbox: OutboxSection.prefault({}),
     policy: PolicySection.prefault({}),
     /** The ingest servers the bridge and the enforcer talk to. */
     ingests: IngestsSection.default([]),

@@ -35,6 +35,19 @@ export interface Metrics {
   readonly startsOldestWaiting: Gauge;
   /** 1 while the NATS connection is up, 0 while it reconnects. */
   readonly natsConnected: Gauge;
+  /** Decisions recorded and not yet acked by JetStream. */
+  readonly outboxDepth: Gauge;
+  readonly outboxBytes: Gauge;
+  /** maxEntries: alerts compare the depth with it. */
+  readonly outboxCapacity: Gauge;
+  /** Record time of the oldest pending decision (0 when none), for age alerts: time() - this. */
+  readonly outboxOldest: Gauge;
+  /** What happened to decisions in the outbox (recorded, published, replayed, overflow, write_failed, rejected). */
+  readonly outboxEvents: Counter<'event'>;
+  /** Lease entries out of step (revision_mismatch, vanished, inconsistent) and flapping streams. */
+  readonly leaseAnomalies: Counter<'kind'>;
+  /** Sources gone after the sampler's retries and probed again (`waiting`), or given up at the horizon (`gave_up`). */
+  readonly sourceProbes: Counter<'event'>;
   /** Streams this worker may hold at once (worker.maxStreams): active / capacity is its load. */
   readonly streamCapacity: Gauge;
   /** The per-frame capture-to-decision budget (pipeline.frameBudgetMs), for dashboards and alerts. */
@@ -187,6 +200,40 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       collect() {
         if (probes.natsConnected) this.set(probes.natsConnected() ? 1 : 0);
       },
+    }),
+    outboxDepth: new Gauge({
+      name: 'streamscreen_outbox_depth',
+      help: 'Decisions recorded in the local outbox and not yet acked by JetStream',
+      registers,
+    }),
+    outboxBytes: new Gauge({ name: 'streamscreen_outbox_bytes', help: 'Bytes of the decisions waiting in the outbox', registers }),
+    outboxCapacity: new Gauge({
+      name: 'streamscreen_outbox_capacity',
+      help: 'Decisions the outbox keeps on disk at most (outbox.maxEntries)',
+      registers,
+    }),
+    outboxOldest: new Gauge({
+      name: 'streamscreen_outbox_oldest_timestamp_seconds',
+      help: 'When the oldest decision still waiting in the outbox was recorded (0 when none)',
+      registers,
+    }),
+    outboxEvents: new Counter({
+      name: 'streamscreen_outbox_events_total',
+      help: 'Decisions recorded, published, replayed after a restart, kept in memory only (overflow, write_failed) or refused for good (rejected)',
+      labelNames: ['event'],
+      registers,
+    }),
+    leaseAnomalies: new Counter({
+      name: 'streamscreen_lease_anomalies_total',
+      help: 'Lease entries out of step with this worker (revision_mismatch, vanished, inconsistent) and streams two workers take turns on (flapping)',
+      labelNames: ['kind'],
+      registers,
+    }),
+    sourceProbes: new Counter({
+      name: 'streamscreen_source_probes_total',
+      help: 'Sources gone after the sampler retries, probed again (waiting) or given up at the horizon (gave_up)',
+      labelNames: ['event'],
+      registers,
     }),
     streamCapacity: new Gauge({ name: 'streamscreen_stream_capacity', help: 'Streams this worker may screen at once', registers }),
     frameBudget: new Gauge({ name: 'streamscreen_frame_budget_seconds', help: 'Per-frame capture-to-decision budget', registers }),

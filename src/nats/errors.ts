@@ -62,6 +62,11 @@ export function isNoStream(err: unknown): boolean {
   return causeChain(err).some((e) => e instanceof jserrors.JetStreamNotEnabled || e instanceof NoRespondersError);
 }
 
+/** The connection is closed or draining: nothing more can be sent on it (the process is stopping). */
+export function isConnectionClosed(err: unknown): boolean {
+  return causeChain(err).some((e) => e instanceof ClosedConnectionError || e instanceof DrainingConnectionError);
+}
+
 /** Credentials or TLS refused: retrying the connection with the same settings cannot help. */
 export function isAuthOrTlsFailure(err: unknown): boolean {
   return causeChain(err).some(

@@ -4,7 +4,7 @@
  * rules are the same everywhere. Nothing here knows about streams, frames or cases.
  */
 export { connectNats, watchConnection, type ConnectionWatch, type NatsConnectionSettings } from './connection.js';
-export { retryVerdict, hasApiCode, isAuthOrTlsFailure, isNoStream, type NatsFailure } from './errors.js';
+export { retryVerdict, hasApiCode, isAuthOrTlsFailure, isConnectionClosed, isNoStream, type NatsFailure } from './errors.js';
 export {
   ensureConsumer,
   ensureKv,

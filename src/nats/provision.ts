@@ -123,21 +123,25 @@ export interface DesiredBucket extends Partial<KvOptions> {
 }
 
 /**
- * Opens a KV bucket, creating it when missing and bringing its TTL to the wanted value (the one
- * setting our buckets change between versions). allow_direct defaults to off: a direct get may
- * be served by a lagging replica, and the state our buckets hold (leases, claims, blocks,
- * cooldowns) must be read at its latest revision.
+ * Opens a KV bucket, creating it when missing and bringing its TTL and replica count to the
+ * wanted values (the settings our buckets change between versions and deployments). allow_direct
+ * defaults to off: a direct get may be served by a lagging replica, and the state our buckets
+ * hold (leases, claims, blocks, cooldowns) must be read at its latest revision.
  */
 export async function ensureKv(js: JetStreamClient, want: DesiredBucket, logger?: Logger): Promise<KV> {
   const { name, ...opts } = want;
   const kv = await new Kvm(js).create(name, { allow_direct: false, ...opts });
-  if (want.ttl !== undefined) {
-    const status = await kv.status();
-    if (status.ttl !== want.ttl) {
-      const jsm = await js.jetstreamManager();
-      await jsm.streams.update(status.streamInfo.config.name, { max_age: nanos(want.ttl) });
-      logger?.warn({ bucket: name, from: status.ttl, to: want.ttl }, 'updated KV bucket TTL');
-    }
+  const status = await kv.status();
+  const patch: Partial<StreamConfig> = {};
+  if (want.ttl !== undefined && status.ttl !== want.ttl) patch.max_age = nanos(want.ttl);
+  if (want.replicas !== undefined && status.replicas !== want.replicas) patch.num_replicas = want.replicas;
+  if (Object.keys(patch).length > 0) {
+    const jsm = await js.jetstreamManager();
+    await jsm.streams.update(status.streamInfo.config.name, patch);
+    logger?.warn(
+      { bucket: name, ttl: { from: status.ttl, to: want.ttl }, replicas: { from: status.replicas, to: want.replicas } },
+      'updated KV bucket settings',
+    );
   }
   return kv;
 }

@@ -63,6 +63,31 @@ export interface WorkerEvents {
   };
   /** A start arrived for a stream another worker holds (normal only for re-announces and takeovers). */
   'intake.heldElsewhere': { readonly streamId: string; readonly holder: string };
+  /**
+   * A lease entry out of step (revision_mismatch, vanished: repaired; inconsistent: not
+   * repairable here) or two workers taking turns on a stream (flapping). Alerted; readiness red.
+   */
+  'intake.leaseAnomaly': { readonly streamId: string; readonly kind: 'revision_mismatch' | 'vanished' | 'inconsistent' | 'flapping' };
+  /**
+   * A held stream's source went away after the sampler's retries: the stream stays assigned and
+   * is screened again after `delayMs` (`waiting`), or is released at the give-up horizon (`gave_up`).
+   */
+  'intake.sourceProbe': {
+    readonly streamId: string;
+    readonly event: 'waiting' | 'gave_up';
+    readonly failures: number;
+    readonly delayMs?: number;
+  };
+
+  /** The outbox after every change: entries not yet acked by JetStream, their bytes, the oldest one's record time (epoch ms). */
+  'outbox.state': { readonly depth: number; readonly bytes: number; readonly capacity: number; readonly oldestRecordedAt?: number };
+  /**
+   * What happened to one decision in the outbox: `recorded` (on disk, fsynced), `published`
+   * (acked by JetStream), `replayed` (found on disk at start), `overflow` (outbox full: kept in
+   * memory only), `write_failed` (disk refused: kept in memory only), `rejected` (JetStream
+   * refuses it for good: moved aside, never retried).
+   */
+  'outbox.event': { readonly event: 'recorded' | 'published' | 'replayed' | 'overflow' | 'write_failed' | 'rejected' };
 
   /** Object Store hash-list distribution: every load, removal, refusal and retry. */
   'hashlist.sync': HashListSyncEvent;
@@ -90,6 +115,6 @@ export interface WorkerEvents {
 
 /** How a held stream ended (a metric label). */
 export type AssignmentOutcome =
-  'completed' | 'failed' | 'crashed' | 'ended' | 'shutdown' | 'superseded' | 'lease_lost' | 'skipped_ended' | 'abandoned';
+  'completed' | 'failed' | 'crashed' | 'ended' | 'shutdown' | 'superseded' | 'lease_lost' | 'gave_up' | 'skipped_ended' | 'abandoned';
 
 export type { HashListSyncEvent };

@@ -10,8 +10,10 @@ export interface NatsServerHandle {
   readonly port: number;
   readonly storeDir: string;
   connect(): Promise<NatsConnection>;
-  /** SIGKILL then start again on the same port and store (fault injection). */
-  restart(): Promise<void>;
+  /** SIGKILL then start again on the same port and store, after `downMs` (fault injection: an outage). */
+  restart(downMs?: number): Promise<void>;
+  /** SIGKILL, leaving the store for a later restart(). */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -80,10 +82,12 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     port,
     storeDir,
     connect: () => connect({ servers: url, ...(options.connectAs ?? {}) }),
-    restart: async () => {
+    restart: async (downMs = 0) => {
       await kill();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       await launch(port);
     },
+    kill,
     stop: async () => {
       await kill();
       await rm(root, { recursive: true, force: true });

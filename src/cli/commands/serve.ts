@@ -6,7 +6,8 @@ import { createLogger } from './logger.js';
 
 /** What a long-running deployable offers its command: a stop, and optionally a reload on SIGHUP. */
 export interface Service {
-  stop(): Promise<void>;
+  /** Resolves false when the stop was cut short (the worker's shutdown deadline): exit code 1. */
+  stop(): Promise<void | boolean>;
 }
 
 export interface ServiceCommand<S extends Service> {
@@ -47,7 +48,11 @@ export async function runService<S extends Service>(
   if (cmd.onHangup) {
     process.on('SIGHUP', () => void cmd.onHangup?.(service, logger).catch((err: unknown) => logger.error({ err }, 'reload failed')));
   }
-  return serveUntilSignalled(service, logger);
+  const code = await serveUntilSignalled(service, logger);
+  // The process ends when the shutdown does: a handle left open (a socket to a NATS that is gone,
+  // a timer of a client still reconnecting) must not keep it past its deadline. Logs are written
+  // synchronously (pino.destination), so nothing is lost.
+  process.exit(code);
 }
 
 /**
@@ -66,7 +71,7 @@ export function serveUntilSignalled(service: Service, logger: Logger): Promise<n
       }
       logger.info({ signal }, 'shutting down');
       service.stop().then(
-        () => resolve(0),
+        (clean) => resolve(clean === false ? 1 : 0),
         (err: unknown) => {
           logger.error({ err }, 'shutdown failed');
           resolve(1);

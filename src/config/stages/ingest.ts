@@ -45,10 +45,10 @@ export const IngestSection = z
      * min(ackWaitMs, leaseTtlMs) / 4 (1000 ms), so several tries fit in each window and one slow
      * round trip does not cost the stream.
      *
-     * A holder gives its lease up locally (aborts the screening) when no renewal has succeeded for
-     * leaseTtlMs - 2 * heartbeat since the last successful one was sent: always before the server
-     * can expire it and another worker take over, so two workers never screen one stream.
-     * Tolerated NATS outage with the defaults: 4 s.
+     * A holder stops screening only on evidence that another worker holds the stream (lease.ts),
+     * never because NATS cannot be reached: with NATS down nobody else can take it over, and
+     * giving it up would leave it unscreened. An outage longer than leaseTtlMs lets the entry
+     * expire; the holder creates it again when NATS is back, unless someone else has it.
      */
     heartbeatMs: z.number().int().positive().optional(),
     /**
@@ -75,15 +75,42 @@ export const IngestSection = z
     requestTimeoutMs: positiveMs(2_000),
     /** Create or update the streams, consumer and bucket at start. */
     provision: z.boolean().default(true),
+    /**
+     * A source the sampler gave up on after its retries (dropped, refused, stalled) keeps its
+     * stream: the failure is reported once and the stream is screened again after a delay growing
+     * from sourceProbeBaseMs to sourceProbeMaxMs, until its end event arrives. A broadcaster
+     * whose connection drops comes back on the same stream id with no new start event. 5 s: a
+     * quick reconnect is screened again at once; a minute at most: an abandoned stream costs one
+     * ffmpeg attempt a minute.
+     */
+    sourceProbeBaseMs: positiveMs(5_000),
+    sourceProbeMaxMs: positiveMs(60_000),
+    /**
+     * The give-up horizon: a source still gone this long after it went is released for good
+     * (acked), in case its end event never comes. 0: probe until the end. An hour: a platform
+     * whose ends are lost does not pile up probes for ever.
+     */
+    sourceGiveUpMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(60 * 60 * 1000),
     /** Larger start events are dead-lettered (`too_large`) unparsed; see MAX_START_EVENT_BYTES for why. */
     maxStartEventBytes: z.number().int().positive().default(MAX_START_EVENT_BYTES),
   })
   .superRefine((o, ctx) => {
     const heartbeat = heartbeatMsFor(o);
-    // The holder must notice a lost lease before the server can hand it to someone else, and
-    // call working() at least twice per ack_wait.
+    // Several renewals per TTL (one lost round trip must not let the entry expire), and
+    // working() at least twice per ack_wait.
     if (heartbeat * 3 > o.leaseTtlMs) {
       ctx.addIssue({ code: 'custom', path: ['heartbeatMs'], message: `heartbeat (${heartbeat} ms) must be at most leaseTtlMs / 3` });
+    }
+    if (o.sourceProbeMaxMs < o.sourceProbeBaseMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sourceProbeMaxMs'],
+        message: `sourceProbeMaxMs (${o.sourceProbeMaxMs}) must be >= sourceProbeBaseMs (${o.sourceProbeBaseMs})`,
+      });
     }
     if (heartbeat * 2 > o.ackWaitMs) {
       ctx.addIssue({ code: 'custom', path: ['heartbeatMs'], message: `heartbeat (${heartbeat} ms) must be at most ackWaitMs / 2` });
@@ -97,12 +124,14 @@ export interface IngestOptions extends IngestSection {
   readonly heartbeatMs: number;
   /** Streams one worker screens at once (worker.maxStreams); it pulls only while below this. */
   readonly maxConcurrentStreams: number;
+  /** Replicas of the streams and the bucket intake provisions (nats.replicas). */
+  readonly replicas: number;
 }
 
 function heartbeatMsFor(o: Pick<IngestSection, 'heartbeatMs' | 'ackWaitMs' | 'leaseTtlMs'>): number {
   return o.heartbeatMs ?? Math.floor(Math.min(o.ackWaitMs, o.leaseTtlMs) / 4);
 }
 
-export function ingestOptions(section: IngestSection, maxStreams: number): IngestOptions {
-  return { ...section, heartbeatMs: heartbeatMsFor(section), maxConcurrentStreams: maxStreams };
+export function ingestOptions(section: IngestSection, maxStreams: number, replicas = 1): IngestOptions {
+  return { ...section, heartbeatMs: heartbeatMsFor(section), maxConcurrentStreams: maxStreams, replicas };
 }

@@ -12,9 +12,8 @@ import type { WorkerEvents } from '../events.js';
 import { createFileHashLists, type FileHashLists } from '../../hash/file-lists.js';
 import { createHashMatcher, type HashMatcherService } from '../../hash/hash-matcher.js';
 import { createPdqHasher } from '../../hash/pdq-hasher.js';
-import { createStreamScreener, type StreamScreener } from '../pipeline/stream-screener.js';
+import { createStreamScreener, type PolicyStateStore, type StreamScreener } from '../pipeline/stream-screener.js';
 import { faceGate } from '../policy/index.js';
-import type { DecisionPublisher } from '../publish/index.js';
 import { createSampler, resolveFfmpeg, type FfmpegBinary } from '../sampler/index.js';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -37,6 +36,8 @@ export interface ScreenerWiring {
   readonly sink: DecisionSink;
   /** Flood quarantine shared by the workers (none for `screen`: one stream cannot flood). */
   readonly gate?: MatchGate;
+  /** Where cooldowns survive a handover (the worker's KV); absent for `screen`. */
+  readonly policyState?: PolicyStateStore;
 }
 
 /** The per-stream screener over the shared stages: one wiring for the worker and `screen`. */
@@ -53,6 +54,7 @@ export function createScreener(loaded: LoadedConfig, stages: ScreeningStages, w:
     sink: w.sink,
     policy: loaded.stages.policy,
     options: loaded.stages.screener,
+    ...(w.policyState ? { policyState: w.policyState } : {}),
   });
 }
 
@@ -109,14 +111,5 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
     close: async () => {
       await classifier?.close();
     },
-  };
-}
-
-export function sinkFor(publisher: DecisionPublisher): DecisionSink {
-  return {
-    killSwitch: async (event, signal) => void (await publisher.publishKillSwitch(event, { signal })),
-    escalation: async (event, signal) => void (await publisher.publishEscalation(event, { signal })),
-    failure: async (event, signal) => void (await publisher.publishFailure(event, { signal })),
-    quarantine: async (event, signal) => void (await publisher.publishQuarantine(event, { signal })),
   };
 }

@@ -18,11 +18,21 @@ import { createHashListSync, type HashListSync } from '../../hash/object-store-s
 import { createQuarantineGate, type QuarantineGate } from '../../hash/quarantine.js';
 import { createKvQuarantineStore, openQuarantineBucket } from '../../hash/quarantine-kv.js';
 import { createIngest, defaultWorkerId } from '../intake/index.js';
-import { createDecisionPublisher } from '../publish/index.js';
+import {
+  createDecisionPublisher,
+  createDecisionRecorder,
+  createOutbox,
+  createOutboxStore,
+  createStreamMemory,
+  ensurePolicyStateBucket,
+} from '../publish/index.js';
+import type { PolicyState } from '../policy/index.js';
+import { parsePolicyState } from './policy-state.js';
+import { shutdownWithin } from './shutdown.js';
 import { onAssignmentFor } from './assignment.js';
 import { readiness, type Readiness } from '../../domain/readiness.js';
 import { createResourceStack } from './resources.js';
-import { buildScreeningStages, createScreener, sinkFor } from './stages.js';
+import { buildScreeningStages, createScreener } from './stages.js';
 import { workerMetricsListeners } from './worker-metrics.js';
 
 export interface Worker {
@@ -32,10 +42,12 @@ export interface Worker {
   /** Re-reads the hash list files (SIGHUP); a bad file keeps the old version serving. */
   reloadLists(): Promise<void>;
   /**
-   * Two-stage shutdown: stop taking streams and let in-flight frames finish for `graceMs`, then
-   * hand every held stream back (nak, lease released) so another worker takes it at once.
+   * Shutdown within worker.shutdownTimeoutMs, NATS reachable or not: stop taking streams and let
+   * in-flight frames finish for `graceMs`, hand every held stream back (nak, lease released) so
+   * another worker takes it at once, publish what the outbox holds while time is left (the rest
+   * stays on disk for the next start), close. Resolves false when the deadline cut it short.
    */
-  stop(graceMs?: number): Promise<void>;
+  stop(graceMs?: number): Promise<boolean>;
 }
 
 export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise<Worker> {
@@ -53,9 +65,9 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       'nats',
       // A worker outlives NATS restarts: it reconnects forever and its publishes retry until acked.
       await connectNats(loaded.nats, logger, { instance: workerId }),
-      (c) => c.drain().catch(() => c.close()),
+      // Drain while NATS answers; a drain waiting on a server that is gone must not hold the exit.
+      (c) => closeNats(c, loaded.stages.ingest.requestTimeoutMs),
     );
-    const connection = watchConnection(nc, logger);
 
     const publisher = createDecisionPublisher({
       js: jetstream(nc),
@@ -64,6 +76,34 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       options: loaded.stages.publisher,
     });
     await publisher.provision();
+
+    // Closed before the connection (the stack closes in reverse): it must stop publishing before
+    // the connection goes, or it would take the closing connection for a refusal.
+    const outbox = resources.push(
+      'outbox',
+      createOutbox({
+        store: createOutboxStore({ dir: loaded.stages.outbox.dir, fsync: loaded.stages.outbox.fsync, logger }),
+        publish: (subject, type, eventId, payload, opts) => publisher.publishRecorded(subject, type, eventId, payload, opts),
+        logger,
+        limits: loaded.stages.outbox,
+        events,
+      }),
+      (o) => o.close(),
+    );
+    await outbox.open();
+    outbox.start();
+    const recorder = createDecisionRecorder(publisher, outbox);
+    const connection = watchConnection(nc, logger, (connected) => {
+      // Whatever waits in the outbox goes now, not after its retry backoff.
+      if (connected) outbox.wake();
+    });
+
+    const policyState = createStreamMemory<PolicyState>({
+      kv: await ensurePolicyStateBucket(jetstream(nc, { timeout: loaded.stages.ingest.requestTimeoutMs }), loaded.stages.publisher, logger),
+      logger,
+      parse: parsePolicyState,
+      readTimeoutMs: loaded.stages.ingest.requestTimeoutMs,
+    });
 
     let sync: HashListSync | undefined;
     if (config.hash.objectStore.enabled) {
@@ -102,14 +142,17 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       workerId,
       logger,
       events,
-      sink: sinkFor(publisher),
+      sink: recorder,
+      policyState,
       ...(gate ? { gate } : {}),
     });
     const ingest = createIngest({
       nc,
       logger,
       workerId,
-      publisher,
+      // Failure reports go through the outbox like every decision; dead letters are stored while
+      // their message is held, so they need none.
+      publisher: { publishFailure: (e) => recorder.failure(e), publishDeadLetter: (e, o) => publisher.publishDeadLetter(e, o) },
       events,
       onAssignment: onAssignmentFor(screener),
       options: loaded.stages.ingest,
@@ -128,6 +171,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
         ...(stages.classifier ? { classifiers: stages.classifier.ready } : {}),
         nats: { ok: connection.connected(), detail: 'disconnected' },
         intake: { ok: intake.ok, detail: intake.reasons },
+        outbox: outbox.health(),
       });
       return r;
     };
@@ -166,7 +210,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       'worker started',
     );
 
-    let stopping: Promise<void> | undefined;
+    let stopping: Promise<boolean> | undefined;
     return {
       workerId,
       metricsPort: server?.port,
@@ -180,13 +224,16 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
         );
       },
       stop: (graceMs = config.worker.shutdownGraceMs) =>
-        (stopping ??= (async () => {
-          logger.info({ graceMs }, 'worker stopping: handing streams back');
-          // Stage one and two of the shutdown are intake's; the rest closes in reverse opening order.
-          await ingest.stop({ graceMs });
-          await resources.close();
-          logger.info('worker stopped');
-        })()),
+        (stopping ??= shutdownWithin(config.worker.shutdownTimeoutMs, logger, {
+          // Stage one and two of the shutdown are intake's.
+          handBack: () => ingest.stop({ graceMs }),
+          cutShort: () => void ingest.stop({ graceMs: 0 }),
+          flush: (signal) => outbox.flush(signal),
+          pending: () => ({ outbox: outbox.depth, streams: ingest.activeStreams }),
+          // The rest closes in reverse opening order (the outbox before the connection).
+          close: () => resources.close(),
+          forceClose: () => nc.close(),
+        })),
     };
   } catch (err) {
     await resources.close().catch((closeErr: unknown) => logger.warn({ err: closeErr }, 'closing after a failed start'));
@@ -200,4 +247,18 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
  */
 function newWorkerId(config: LoadedConfig['config']): string {
   return config.worker.id ? `${config.worker.id}-${randomBytes(3).toString('hex')}` : defaultWorkerId();
+}
+
+/** Drains the connection, or closes it when the drain does not finish in time (NATS unreachable). */
+async function closeNats(nc: NatsConnection, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const drained = await Promise.race([
+    nc.drain().then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  if (!drained) await nc.close();
 }

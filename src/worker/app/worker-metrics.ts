@@ -52,5 +52,14 @@ export function workerMetricsListeners(metrics: Metrics): Listeners<WorkerEvents
     'pipeline.active': ({ delta }) => metrics.activeStreams.inc(delta),
     'pipeline.error': ({ code }) => metrics.errors.inc({ code }),
     'publish.retry': ({ type }) => metrics.publishRetries.inc({ type }),
+    'intake.leaseAnomaly': ({ kind }) => metrics.leaseAnomalies.inc({ kind }),
+    'intake.sourceProbe': ({ event }) => metrics.sourceProbes.inc({ event }),
+    'outbox.state': (s) => {
+      metrics.outboxDepth.set(s.depth);
+      metrics.outboxBytes.set(s.bytes);
+      metrics.outboxCapacity.set(s.capacity);
+      metrics.outboxOldest.set(s.oldestRecordedAt === undefined ? 0 : s.oldestRecordedAt / 1000);
+    },
+    'outbox.event': ({ event }) => metrics.outboxEvents.inc({ event }),
   };
 }

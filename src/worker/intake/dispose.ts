@@ -19,8 +19,8 @@ export async function disposeStart(t: DisposeTarget, d: Disposal): Promise<void>
       return;
     case 'ack_release':
       // Ack only as the verified owner: on 2.9 a stale ack deletes the message a new owner holds.
-      if (!(await t.lease.verify())) {
-        t.log.warn('not acking the start: this worker no longer holds the lease');
+      if ((await t.lease.verify()) !== 'owned') {
+        t.log.warn('not acking the start: this worker cannot show it still holds the lease');
         return;
       }
       try {
@@ -32,15 +32,15 @@ export async function disposeStart(t: DisposeTarget, d: Disposal): Promise<void>
       await t.lease.release();
       return;
     case 'release_nak':
-      if (!(await t.lease.verify())) {
-        t.log.warn('not handing back the start: this worker no longer holds the lease');
+      if ((await t.lease.verify()) !== 'owned') {
+        t.log.warn('not handing back the start: this worker cannot show it still holds the lease (it comes back after ack_wait)');
         return;
       }
       await t.lease.release();
       t.msg.nak(d.delayMs);
       return;
     case 'release_pass_on':
-      if (await t.lease.verify()) await t.lease.release();
+      if ((await t.lease.verify()) === 'owned') await t.lease.release();
       t.successor?.nak();
       return;
   }

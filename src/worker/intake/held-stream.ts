@@ -1,17 +1,29 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import type { AssignmentOutcome } from '../events.js';
+import type { AssignmentOutcome, WorkerEvents } from '../events.js';
+import type { Emitter } from '../../domain/hooks.js';
+import { sleep } from '../../domain/retry.js';
 import type { DeadLetterEvent, ScreeningFailureEvent } from '../../contracts/index.js';
 import { isRetryable, LeaseLostError } from '../../domain/errors.js';
 import { screeningFailureEvent } from '../../domain/failure.js';
 import type { Logger } from '../../domain/logger.js';
 import type { StreamStart } from '../../domain/stream.js';
 import { AssignmentAbortedError, type AbortCause } from './errors.js';
-import type { HeldLease } from './lease.js';
+import type { HeldLease, LeaseAnomaly, RenewResult } from './lease.js';
+import { monotonicMs } from './time.js';
 import { redactUrl } from '../../domain/redact.js';
 import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
 import { disposeStart } from './dispose.js';
 import type { IngestOptions } from '../../config/index.js';
-import { finishFor, settle, settleUnreported, type Disposal, type Finish, type Settlement } from './settlement.js';
+import {
+  nextStep,
+  settle,
+  settleUnreported,
+  SOURCE_OK,
+  type Disposal,
+  type Finish,
+  type ProbeState,
+  type Settlement,
+} from './settlement.js';
 
 /**
  * One live stream this worker screens. The pipeline's onAssignment promise lives as long as the
@@ -20,8 +32,9 @@ import { finishFor, settle, settleUnreported, type Disposal, type Finish, type S
 export interface ScreeningAssignment {
   readonly start: StreamStart;
   /**
-   * Unique per lease acquisition (a takeover gets a new one). Put it into event ids
-   * (domain/event-id.ts) so a new owner's decisions never dedupe against the old owner's.
+   * Unique per lease acquisition (a takeover gets a new one) and per screening of it (a source
+   * probed again after it went away gets `<run>.<n>`, because frame numbers start again). Put it
+   * into event ids (domain/event-id.ts) so no decision ever dedupes against an earlier one.
    */
   readonly runId: string;
   readonly workerId: string;
@@ -41,7 +54,11 @@ export interface ScreeningAssignment {
    * being retried when the stream ends or the worker starts shutting down is still delivered.
    */
   readonly publishSignal: AbortSignal;
-  /** Call before every publish. Throws LeaseLostError (and aborts the signal) when not the owner. */
+  /**
+   * Throws LeaseLostError once this worker knows another one holds the stream (from its last
+   * renewal; no round trip, so it answers at once while NATS is away). Decisions already made
+   * are recorded whatever it says: a kill-switch is never dropped because ownership changed.
+   */
   assertOwned(): Promise<void>;
 }
 
@@ -66,6 +83,7 @@ const OUTCOME: Record<Exclude<Finish['kind'], 'crashed'>, AssignmentOutcome> = {
   shutdown: 'shutdown',
   superseded: 'superseded',
   lease_lost: 'lease_lost',
+  gave_up: 'gave_up',
 };
 
 export interface HeldStreamDeps {
@@ -78,6 +96,9 @@ export interface HeldStreamDeps {
   readonly publisher: IngestPublisher;
   /** Aborted in the last shutdown stage: stops escalation retries. */
   readonly hardStop: AbortSignal;
+  readonly events: Emitter<WorkerEvents>;
+  /** Something in our own lease entry a healthy bucket would not show (lease.ts, LeaseAnomaly). */
+  readonly onAnomaly: (streamId: string, anomaly: LeaseAnomaly) => void;
   readonly onDone: (s: HeldStream, outcome: AssignmentOutcome) => void;
 }
 
@@ -100,6 +121,8 @@ export class HeldStream {
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private renewing = false;
+  /** Monotonic ms of the first renewal that went unanswered in a row. */
+  private unreachableSince: number | undefined;
   private successor: JsMsg | undefined;
   private runSettled: Promise<void> | undefined;
   private finishing: Promise<void> | undefined;
@@ -124,23 +147,59 @@ export class HeldStream {
   }
 
   run(onAssignment: (a: ScreeningAssignment) => Promise<ScreeningOutcome>): void {
-    const assignment = this.assignment();
     this.runSettled = (async () => {
-      let finish: Finish;
-      try {
-        finish = finishFor(await onAssignment(assignment));
-      } catch (err) {
-        // A rejection is a failure nobody reported yet.
-        finish = { kind: 'crashed', error: err };
-      }
-      if (this.finishing) {
-        if (finish.kind === 'crashed' && !this.controller.signal.aborted) {
-          this.log.warn({ err: finish.error }, 'onAssignment rejected after the assignment finished');
+      let probe: ProbeState = SOURCE_OK;
+      for (let attempt = 1; ; attempt++) {
+        const startedAt = monotonicMs();
+        let outcome: ScreeningOutcome;
+        try {
+          outcome = await onAssignment(this.assignment(attempt));
+        } catch (err) {
+          // A rejection is a failure nobody reported yet.
+          outcome = { kind: 'failed', error: err };
         }
-        return;
+        if (this.finishing) {
+          if (outcome.kind === 'failed' && !this.controller.signal.aborted) {
+            this.log.warn({ err: outcome.error }, 'onAssignment rejected after the assignment finished');
+          }
+          return;
+        }
+        const step = nextStep(outcome, probe, this.o, { now: monotonicMs(), ranMs: monotonicMs() - startedAt });
+        if (step.kind === 'finish') {
+          if (step.finish.kind === 'gave_up') {
+            this.log.warn({ failures: probe.failures }, 'source still gone at the give-up horizon: stream released');
+            this.deps.events.emit('intake.sourceProbe', { streamId: this.streamId, event: 'gave_up', failures: probe.failures });
+          }
+          void this.finish(step.finish);
+          return;
+        }
+        probe = step.state;
+        if (step.report && outcome.kind === 'failed') await this.report(outcome.error);
+        this.log.warn({ failures: probe.failures, retryInMs: step.delayMs }, 'source gone: the stream stays assigned and is probed again');
+        this.deps.events.emit('intake.sourceProbe', {
+          streamId: this.streamId,
+          event: 'waiting',
+          failures: probe.failures,
+          delayMs: step.delayMs,
+        });
+        // An end, a shutdown or a lost lease aborts the wait; their finish settles the stream.
+        if (
+          !(await sleep(step.delayMs, this.controller.signal).then(
+            () => true,
+            () => false,
+          ))
+        )
+          return;
       }
-      void this.finish(finish);
     })();
+  }
+
+  /**
+   * NATS is back: renew at once (and so learn whether the lease is still ours) rather than at
+   * the next heartbeat, and tell the server we still work on the start.
+   */
+  recheck(): void {
+    this.tick();
   }
 
   /** Another delivery for this stream id reached this worker while it holds the stream. */
@@ -177,53 +236,66 @@ export class HeldStream {
     return this.finish({ kind: 'shutdown' });
   }
 
-  private assignment(): ScreeningAssignment {
+  private assignment(attempt: number): ScreeningAssignment {
     const { start, msg } = this.current;
     return {
       start,
-      runId: this.runId,
+      runId: attempt === 1 ? this.runId : `${this.runId}.${attempt}`,
       workerId: this.deps.workerId,
       deliveryCount: msg.info.deliveryCount,
       signal: this.controller.signal,
       publishSignal: this.publishing.signal,
-      assertOwned: async () => {
-        if (this.leaseLost.signal.aborted) throw this.leaseLost.signal.reason;
-        if (this.state === 'finishing' || this.state === 'done') {
-          // Released (or being released) by us: not ours to publish for any more.
-          if (!(await this.lease.verify()))
-            throw new LeaseLostError(this.streamId, `stream ${this.streamId} is no longer assigned to this worker`);
-          return;
+      assertOwned: () => {
+        if (this.leaseLost.signal.aborted) return Promise.reject(this.leaseLost.signal.reason as Error);
+        if (this.lease.lost || this.lease.released) {
+          return Promise.reject(new LeaseLostError(this.streamId, `stream ${this.streamId} is no longer assigned to this worker`));
         }
-        if (!(await this.lease.verify())) {
-          this.onLeaseLost('ownership check found another holder or no lease');
-          throw this.leaseLost.signal.reason;
-        }
+        return Promise.resolve();
       },
     };
   }
 
   private tick(): void {
     if (this.state === 'done' || this.leaseLost.signal.aborted || this.lease.released) return;
-    if (this.lease.lost || !this.lease.isLocallyValid()) {
-      this.onLeaseLost(
-        this.lease.lost ? 'lease renewal refused' : `no successful renewal for ${this.o.leaseTtlMs - 2 * this.o.heartbeatMs} ms`,
-      );
-      return;
-    }
+    // Buffered by the client while disconnected; harmless if it never arrives.
     this.current.msg.working();
     this.successor?.working();
     if (this.renewing) return;
     this.renewing = true;
     this.lease
       .renew()
-      .then((r) => {
-        if (r === 'lost') this.onLeaseLost('lease was taken over, deleted or expired');
-        else if (r === 'unreachable') this.log.warn('lease renewal failed; retrying on the next heartbeat');
-      })
+      .then((r) => this.renewed(r))
       .catch((err: unknown) => this.log.error({ err }, 'lease renewal crashed'))
       .finally(() => {
         this.renewing = false;
       });
+  }
+
+  /** Acts on evidence only: screening stops when another holder is seen, never because NATS is away. */
+  private renewed(r: RenewResult): void {
+    if (r.outcome !== 'lost' && r.anomaly) {
+      this.log.warn({ anomaly: r.anomaly, repaired: r.outcome === 'renewed' ? r.repaired : undefined }, 'lease entry out of step');
+      this.deps.onAnomaly(this.streamId, r.anomaly);
+    }
+    if (r.outcome === 'lost') {
+      this.onLeaseLost(`another worker holds it now (${r.holder})`);
+      return;
+    }
+    if (r.outcome === 'unreachable') {
+      if (this.unreachableSince === undefined) {
+        this.unreachableSince = monotonicMs();
+        this.log.warn(
+          { err: r.error },
+          'lease cannot be renewed: still screening (nobody can be shown to hold the stream instead); ownership is checked when NATS answers',
+        );
+      }
+      return;
+    }
+    if (r.repaired === 'recreated') this.log.info({ revision: this.lease.revision }, 'lease entry was gone; created it again');
+    if (this.unreachableSince !== undefined) {
+      this.log.info({ afterMs: Math.round(monotonicMs() - this.unreachableSince) }, 'lease renewed again: still ours');
+      this.unreachableSince = undefined;
+    }
   }
 
   private onLeaseLost(why: string): void {

@@ -25,7 +25,8 @@ import { HeldStream, runIdFor, type IngestPublisher, type ScreeningAssignment } 
 import { buildDeadLetter } from './dead-letter.js';
 import { followEnds, lastEndFor, type EndsFollower } from './ends.js';
 import { parseStartEvent, type DeadLetterReason } from './parse-events.js';
-import { LeaseStore } from './lease.js';
+import { LeaseStore, type LeaseAnomaly } from './lease.js';
+import { LeaseHealth, type LeaseIssue } from './lease-health.js';
 import { openLeaseBucket, provisionIngest } from './provision.js';
 
 export interface IngestDeps {
@@ -92,6 +93,11 @@ export interface IngestHealth {
 const MAX_PENDING_DEAD_LETTERS = 16;
 /** Longest delay before an invalid start whose dead letter failed comes round again. */
 const MAX_DEAD_LETTER_RETRY_MS = 60_000;
+/**
+ * How long a lease issue keeps readiness red after it was last seen: long enough for a probe
+ * and an alert to notice it, short enough that a repaired one clears by itself.
+ */
+const LEASE_HEALTH_WINDOW_MS = 120_000;
 
 export function defaultWorkerId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -127,6 +133,7 @@ class IngestImpl implements Ingest {
   private started = false;
   /** Why the last pull of starts failed; cleared by the next one that works. */
   private pullProblem: string | undefined;
+  private readonly leaseHealth = new LeaseHealth(LEASE_HEALTH_WINDOW_MS);
 
   constructor(private readonly deps: IngestDeps) {
     this.options = deps.options;
@@ -157,6 +164,7 @@ class IngestImpl implements Ingest {
       if (!this.ends.healthy) reasons.push(`not receiving stream ends (${this.ends.problem ?? 'unknown'})`);
       if (this.pullProblem !== undefined) reasons.push(`not pulling stream starts (${this.pullProblem})`);
     }
+    reasons.push(...this.leaseHealth.problems());
     return { ok: reasons.length === 0, reasons };
   }
 
@@ -202,6 +210,7 @@ class IngestImpl implements Ingest {
       return;
     }
     this.pulling = this.pullLoop();
+    void this.followConnection();
     this.log.info({ maxConcurrentStreams: o.maxConcurrentStreams, ackWaitMs: o.ackWaitMs, leaseTtlMs: o.leaseTtlMs }, 'ingest started');
   }
 
@@ -241,6 +250,36 @@ class IngestImpl implements Ingest {
     await Promise.all([...this.active.values()].map((s) => s.shutdown()));
     await this.ends?.stop();
     this.log.info('ingest stopped');
+  }
+
+  /**
+   * On every reconnect each held stream renews at once: that is where it learns whether its
+   * lease survived the outage (still ours: go on; another holder: stop, its decisions still go
+   * out from the outbox; gone: created again).
+   */
+  private async followConnection(): Promise<void> {
+    try {
+      for await (const s of this.deps.nc.status()) {
+        if (this.hardStop.signal.aborted) return;
+        if (s.type !== 'reconnect') continue;
+        this.log.info({ held: this.activeStreams.length }, 'NATS reconnected: checking every held lease now');
+        for (const held of this.active.values()) held.recheck();
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'stopped following the NATS connection status');
+    }
+  }
+
+  private leaseIssue(streamId: string, issue: LeaseIssue): void {
+    this.leaseHealth.record(streamId, issue);
+    this.events.emit('intake.leaseAnomaly', { streamId, kind: issue });
+  }
+
+  private ownershipChanged(streamId: string): void {
+    if (this.leaseHealth.ownershipChanged(streamId) === 'flapping') {
+      this.log.error({ streamId }, 'two workers are taking turns on this stream: lease flapping');
+      this.events.emit('intake.leaseAnomaly', { streamId, kind: 'flapping' });
+    }
   }
 
   /** Pulls one start at a time, and only while below maxConcurrentStreams. */
@@ -338,7 +377,10 @@ class IngestImpl implements Ingest {
       return;
     }
     if (lease.kind !== 'acquired') return;
-    if (lease.previousHolder) this.log.info({ streamId: start.streamId, from: lease.previousHolder }, 'took over a stale lease');
+    if (lease.previousHolder) {
+      this.log.info({ streamId: start.streamId, from: lease.previousHolder }, 'took over a stale lease');
+      this.ownershipChanged(start.streamId);
+    }
     const runId = runIdFor(lease.lease, m);
     if (decided.kind !== 'screen') {
       const log = this.log.child({ streamId: start.streamId, runId });
@@ -367,7 +409,10 @@ class IngestImpl implements Ingest {
       workerId: this.workerId,
       publisher: this.deps.publisher,
       hardStop: this.hardStop.signal,
+      events: this.events,
+      onAnomaly: (streamId: string, anomaly: LeaseAnomaly) => this.leaseIssue(streamId, anomaly),
       onDone: (s, outcome) => {
+        if (outcome === 'lease_lost') this.ownershipChanged(s.streamId);
         if (this.active.get(s.streamId) === s) this.active.delete(s.streamId);
         this.events.emit('intake.finished', { streamId: s.streamId, runId: s.runId, outcome });
         this.wakeCapacityWaiters();

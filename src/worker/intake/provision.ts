@@ -27,6 +27,7 @@ import type { IngestOptions } from '../../config/index.js';
  *   holds the stream (our own backoff is nak(delay), not the consumer's backoff list).
  * - leases: KV with history 1 and max_age = lease TTL, so the *server* expires an unrenewed
  *   lease: takeover does not depend on any worker's clock.
+ * - every stream and the bucket at `nats.replicas` (3 on a cluster: a node can go down).
  */
 export async function provisionIngest(js: JetStreamClient, o: IngestOptions, logger?: Logger): Promise<KV> {
   const jsm = await js.jetstreamManager();
@@ -39,6 +40,7 @@ export async function provisionIngest(js: JetStreamClient, o: IngestOptions, log
       storage: StorageType.File,
       max_msgs_per_subject: 1,
       discard: DiscardPolicy.Old,
+      num_replicas: o.replicas,
     },
     logger,
   );
@@ -52,6 +54,7 @@ export async function provisionIngest(js: JetStreamClient, o: IngestOptions, log
       max_msgs_per_subject: 1,
       max_age: nanos(o.endsMaxAgeMs),
       discard: DiscardPolicy.Old,
+      num_replicas: o.replicas,
     },
     logger,
   );
@@ -66,6 +69,7 @@ export async function provisionIngest(js: JetStreamClient, o: IngestOptions, log
       ack_wait: nanos(o.ackWaitMs),
       max_deliver: -1,
       max_ack_pending: o.maxAckPending,
+      // A consumer follows its stream's replica count unless told otherwise (0).
     },
     logger,
   );
@@ -81,6 +85,7 @@ export async function ensureLeaseBucket(js: JetStreamClient, o: IngestOptions, l
       history: 1,
       ttl: o.leaseTtlMs,
       storage: StorageType.File,
+      replicas: o.replicas,
       description: 'streamscreen: which worker screens which live stream',
     },
     logger,

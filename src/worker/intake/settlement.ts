@@ -1,4 +1,5 @@
-import { isRetryable } from '../../domain/errors.js';
+import { isRetryable, SourceError } from '../../domain/errors.js';
+import { backoffDelay } from '../../domain/retry.js';
 import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
 import type { AbortCause } from './errors.js';
 
@@ -13,7 +14,9 @@ export type Finish =
   | { readonly kind: 'ended' }
   | { readonly kind: 'shutdown' }
   | { readonly kind: 'superseded' }
-  | { readonly kind: 'lease_lost' };
+  | { readonly kind: 'lease_lost' }
+  /** The source stayed away past the give-up horizon while being probed; its failure was reported when it went. */
+  | { readonly kind: 'gave_up' };
 
 /** What is done with the start message and the lease. */
 export type Disposal =
@@ -76,6 +79,8 @@ export function settle(finish: Finish, ctx: SettlementContext): Settlement {
       return { abort: 'superseded', waitForRun: true, disposal: { kind: 'release_pass_on' } };
     case 'lease_lost':
       return { waitForRun: true, disposal: { kind: 'leave' } };
+    case 'gave_up':
+      return { abort: 'completed', waitForRun: false, disposal: { kind: 'ack_release', cause: 'completed' } };
   }
 }
 
@@ -92,4 +97,56 @@ export interface UnreportedContext extends SettlementContext {
 export function settleUnreported(ctx: UnreportedContext): Disposal {
   if (ctx.leaseLost) return { kind: 'leave' };
   return { kind: 'release_nak', delayMs: ctx.stopping ? 0 : ctx.retryDelayMs };
+}
+
+/**
+ * The sampler gave up on a source that had been reachable, or may be again (its last error was
+ * retryable: refused, unreachable, stalled, dropped). A broadcaster whose connection drops for a
+ * minute comes back on the same stream id, and no new start is announced for it.
+ */
+export function isSourceGone(err: unknown): boolean {
+  return err instanceof SourceError && err.code === 'source_failed' && isRetryable(err.cause);
+}
+
+export interface ProbeOptions {
+  readonly sourceProbeBaseMs: number;
+  readonly sourceProbeMaxMs: number;
+  /** 0: probe until the stream ends. */
+  readonly sourceGiveUpMs: number;
+}
+
+/** Where a held stream stands with a source that went away. */
+export interface ProbeState {
+  /** Failed screenings in a row (0: the source works). */
+  readonly failures: number;
+  /** Monotonic ms of the first of them. */
+  readonly since?: number;
+}
+
+export const SOURCE_OK: ProbeState = { failures: 0 };
+
+export type NextStep =
+  | { readonly kind: 'finish'; readonly finish: Finish }
+  /** Keep the stream, wait, then screen it again; `report` the failure first (only when the source has just gone). */
+  | { readonly kind: 'probe'; readonly delayMs: number; readonly report: boolean; readonly state: ProbeState };
+
+/**
+ * What follows a screening's outcome. A source that went away keeps its stream: the failure is
+ * reported once, when it goes, and the stream is screened again after a delay growing from
+ * sourceProbeBaseMs to sourceProbeMaxMs, until the stream ends (the end aborts the wait), the
+ * give-up horizon passes, or the worker stops. A screening that ran longer than the longest
+ * probe delay counts as a recovery: its next failure is a new outage, reported again.
+ */
+export function nextStep(
+  outcome: ScreeningOutcome,
+  s: ProbeState,
+  o: ProbeOptions,
+  timing: { readonly now: number; readonly ranMs: number },
+): NextStep {
+  if (outcome.kind !== 'failed' || !isSourceGone(outcome.error)) return { kind: 'finish', finish: finishFor(outcome) };
+  const fresh = s.failures === 0 || timing.ranMs > o.sourceProbeMaxMs;
+  const state: ProbeState = fresh ? { failures: 1, since: timing.now } : { failures: s.failures + 1, since: s.since ?? timing.now };
+  if (o.sourceGiveUpMs > 0 && timing.now - (state.since ?? timing.now) >= o.sourceGiveUpMs)
+    return { kind: 'finish', finish: { kind: 'gave_up' } };
+  return { kind: 'probe', delayMs: backoffDelay(state.failures, o.sourceProbeBaseMs, o.sourceProbeMaxMs), report: fresh, state };
 }

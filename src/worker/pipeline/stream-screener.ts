@@ -39,7 +39,19 @@ export interface StreamScreenerDeps {
   readonly policy: PolicyOptions;
   /** pipeline.* and hash.dihedral, resolved at load. */
   readonly options: ScreenerOptions;
+  /**
+   * Where the policy's per-stream state (cooldowns) is kept across handovers: read when a
+   * screening starts, written after every decision. Without it each screening starts afresh.
+   */
+  readonly policyState?: PolicyStateStore;
   readonly now?: () => number;
+}
+
+/** The policy state of a stream, kept where the next holder of the stream finds it. */
+export interface PolicyStateStore {
+  load(streamId: string): Promise<PolicyState | undefined>;
+  /** In the background; never waits for NATS. */
+  save(streamId: string, state: PolicyState): void;
 }
 
 /** One stream this worker owns, as the ingest stage hands it over. */
@@ -130,7 +142,8 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
     const { start, signal } = job;
     const log = deps.logger.child({ streamId: start.streamId });
     let source: FrameSource | undefined;
-    let state: PolicyState = INITIAL_POLICY_STATE;
+    // A cooldown started by the stream's previous holder still holds.
+    let state: PolicyState = (await deps.policyState?.load(start.streamId)) ?? INITIAL_POLICY_STATE;
     // Which frames of known videos this stream matched lately (vPDQ over a sliding window).
     const videos = new VideoWindow();
     let classifierFailures = 0;
@@ -153,14 +166,19 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
           capturedAt: frame.capturedAt,
           decidedAt,
         });
-        // The lease is checked before every publish: a worker that lost the stream to another
-        // must not emit decisions for it, even ones it had already made.
-        await job.assertOwned();
-        if (event.type === 'killswitch') await deps.sink.killSwitch(event, job.publishSignal);
-        else await deps.sink.escalation(event, job.publishSignal);
+        // Recorded even if the stream has just changed hands: a decision made on a frame this
+        // worker screened is never dropped (the sink's outbox delivers it; consumers dedupe by id).
+        try {
+          if (event.type === 'killswitch') await deps.sink.killSwitch(event, job.publishSignal);
+          else await deps.sink.escalation(event, job.publishSignal);
+        } catch (err) {
+          log.error({ err, eventId: event.eventId, type: event.type, seq: frame.seq }, 'decision could not be handed over');
+          throw err;
+        }
         events.emit('pipeline.decision', { kind: event.type, shadow: decision.shadow });
         log.info({ eventId: event.eventId, type: event.type, latencyMs: event.latencyMs, seq: frame.seq }, 'decision published');
       }
+      if (result.decisions.length > 0) deps.policyState?.save(start.streamId, state);
     };
 
     /**

@@ -1,8 +1,9 @@
-import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
 import { SUBJECTS } from '../../contracts/index.js';
 import type { Logger } from '../../domain/logger.js';
-import { ensureStream } from '../../nats/index.js';
+import { ensureKv, ensureStream } from '../../nats/index.js';
 import type { PublisherOptions } from '../../config/index.js';
 
 /**
@@ -29,6 +30,7 @@ export async function provisionDecisionStreams(jsm: JetStreamManager, o: Publish
       discard: DiscardPolicy.Old,
       max_age: nanos(o.decisionsMaxAgeMs),
       duplicate_window: nanos(o.duplicateWindowMs),
+      num_replicas: o.replicas,
     },
     logger,
   );
@@ -42,6 +44,26 @@ export async function provisionDecisionStreams(jsm: JetStreamManager, o: Publish
       discard: DiscardPolicy.Old,
       max_age: nanos(o.deadLetterMaxAgeMs),
       duplicate_window: nanos(o.duplicateWindowMs),
+      num_replicas: o.replicas,
+    },
+    logger,
+  );
+}
+
+/**
+ * Per-stream policy state (cooldowns), read by whichever worker holds the stream. History 1: only
+ * the latest matters; max_age so state of streams long gone goes by itself.
+ */
+export async function ensurePolicyStateBucket(js: JetStreamClient, o: PublisherOptions, logger?: Logger): Promise<KV> {
+  return ensureKv(
+    js,
+    {
+      name: o.policyStateBucket,
+      history: 1,
+      ttl: o.policyStateTtlMs,
+      storage: StorageType.File,
+      replicas: o.replicas,
+      description: 'streamscreen: when each stream last got a kill-switch or escalation (cooldowns across handovers)',
     },
     logger,
   );

@@ -10,6 +10,9 @@ import { provisionDecisionStreams } from './provision.js';
 import type { Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
 
+/** What the outbox carries: every event on the decisions stream. */
+export type DecisionEvent = KillSwitchEvent | EscalationEvent | ScreeningFailureEvent | QuarantineEvent;
+
 export interface DecisionPublisher {
   /**
    * `screening.killswitch.<streamId>` (`screening.shadow.killswitch.<streamId>` when
@@ -24,6 +27,12 @@ export interface DecisionPublisher {
   publishDeadLetter(event: DeadLetterEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
   /** `screening.quarantine` (flood quarantine of a list entry, or its release). */
   publishQuarantine(event: QuarantineEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
+  /** The subject a decision goes to (what the outbox records with it). Throws for a stream id that is no subject token. */
+  subjectFor(event: DecisionEvent): string;
+  /** The bytes sent for an event (its metadata left out when it cannot be serialised: the decision still goes out). */
+  encode(event: DecisionEvent): string;
+  /** Publishes bytes recorded earlier (the outbox) exactly as recorded, retried until acked. */
+  publishRecorded(subject: string, type: string, eventId: string, payload: string, opts?: PublishCallOptions): Promise<PublishReceipt>;
   /** Creates/updates the outbound streams (idempotent). */
   provision(): Promise<void>;
   readonly options: PublisherOptions;
@@ -65,20 +74,18 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
       : {}),
   });
   // Serialised here, not by the kit: a decision goes out even when its metadata cannot be (encodeEvent).
+  const encode = (event: KillSwitchEvent | EscalationEvent | ScreeningFailureEvent | DeadLetterEvent | QuarantineEvent): string => {
+    const { payload, metadataOmitted } = encodeEvent(event);
+    if (metadataOmitted) {
+      logger.error({ eventId: event.eventId, type: event.type }, 'event metadata cannot be serialised; publishing the event without it');
+    }
+    return payload;
+  };
   const publish = (
     subject: string,
     event: KillSwitchEvent | EscalationEvent | ScreeningFailureEvent | DeadLetterEvent | QuarantineEvent,
     opts?: PublishCallOptions,
-  ) => {
-    const { payload, metadataOmitted } = encodeEvent(event);
-    if (metadataOmitted) {
-      logger.error(
-        { subject, eventId: event.eventId, type: event.type },
-        'event metadata cannot be serialised; publishing the event without it',
-      );
-    }
-    return durable.publishRaw(subject, event.type, event.eventId, payload, opts);
-  };
+  ) => durable.publishRaw(subject, event.type, event.eventId, encode(event), opts);
 
   const subjectFor = (prefix: string, streamId: string): string => {
     // A bad id would publish to the wrong subject (or a wildcard); it can never succeed.
@@ -88,17 +95,31 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
     return `${prefix}.${streamId}`;
   };
 
+  const subjectOf = (e: DecisionEvent): string => {
+    switch (e.type) {
+      case 'killswitch':
+        return subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.killswitch` : o.killSwitchSubjectPrefix, e.streamId);
+      case 'escalation':
+        return subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.escalation` : o.escalationSubjectPrefix, e.streamId);
+      case 'failure':
+        return subjectFor(o.failureSubjectPrefix, e.streamId);
+      case 'quarantine':
+        return SUBJECTS.quarantine;
+    }
+  };
+
   return {
     options: o,
     provision,
+    subjectFor: subjectOf,
+    encode,
+    publishRecorded: (subject, type, eventId, payload, opts) => durable.publishRaw(subject, type, eventId, payload, opts),
     // Shadow-mode decisions go to their own subjects: recorded for evaluating a policy, never
     // seen by whatever acts on the real ones.
-    publishKillSwitch: async (e, opts) =>
-      publish(subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.killswitch` : o.killSwitchSubjectPrefix, e.streamId), e, opts),
-    publishEscalation: async (e, opts) =>
-      publish(subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.escalation` : o.escalationSubjectPrefix, e.streamId), e, opts),
-    publishFailure: async (e, opts) => publish(subjectFor(o.failureSubjectPrefix, e.streamId), e, opts),
+    publishKillSwitch: async (e, opts) => publish(subjectOf(e), e, opts),
+    publishEscalation: async (e, opts) => publish(subjectOf(e), e, opts),
+    publishFailure: async (e, opts) => publish(subjectOf(e), e, opts),
     publishDeadLetter: async (e, opts) => publish(o.deadLetterSubject, e, opts),
-    publishQuarantine: async (e, opts) => publish(SUBJECTS.quarantine, e, opts),
+    publishQuarantine: async (e, opts) => publish(subjectOf(e), e, opts),
   };
 }

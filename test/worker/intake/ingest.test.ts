@@ -5,6 +5,7 @@ import type { WorkerEvents } from '../../../src/worker/events.js';
 import type { StoredMsg } from '@nats-io/jetstream';
 import type { DeadLetterEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, SourceError } from '../../../src/domain/errors.js';
+import { SourceFailedError } from '../../../src/worker/sampler/errors.js';
 import { AssignmentAbortedError, createIngest, type Ingest, type ScreeningAssignment } from '../../../src/worker/intake/index.js';
 import { killSwitchEventId } from '../../../src/domain/event-id.js';
 import type { PublishReceipt } from '../../../src/nats/index.js';
@@ -335,15 +336,24 @@ describe('ingest on a real nats-server', () => {
     expect((await kv.get('stolen'))?.json<{ workerId: string }>().workerId).toBe('worker-A');
   });
 
-  it('a deleted lease is noticed at the next ownership check', async () => {
+  it('a lease deleted behind its back is noticed, counted and created again: screening goes on', async () => {
     const rec = new Recorder();
-    await started(makeIngest(h, 't7', rec.onAssignment));
+    const anomalies: string[] = [];
+    const ingest = await started(
+      makeIngest(h, 't7', rec.onAssignment, {}, 'worker-A', { 'intake.leaseAnomaly': (e) => anomalies.push(`${e.streamId} ${e.kind}`) }),
+    );
     await publishStart(h, 't7', 'deleted');
     const asg = await eventually(() => rec.for('deleted')[0], 10_000, 'assignment');
-    await (await leaseBucket(h, 't7')).delete('deleted');
-    await expect(asg.assertOwned()).rejects.toBeInstanceOf(LeaseLostError);
-    expect(asg.signal.aborted).toBe(true);
-    expect(asg.signal.reason).toBeInstanceOf(LeaseLostError);
+    const kv = await leaseBucket(h, 't7');
+    await kv.delete('deleted');
+    await eventually(() => anomalies.length > 0, 3000, 'anomaly');
+    expect(anomalies).toEqual(['deleted vanished']);
+    await eventually(async () => (await kv.get('deleted'))?.operation === 'PUT', 3000, 'lease recreated');
+    expect((await kv.get('deleted'))?.json<{ workerId: string }>().workerId).toBe('worker-A');
+    expect(asg.signal.aborted).toBe(false);
+    await expect(asg.assertOwned()).resolves.toBeUndefined();
+    // Readiness says so until the issue is older than the health window.
+    expect(ingest.healthy()).toEqual({ ok: false, reasons: ['lease vanished on deleted'] });
   });
 
   it('graceful stop hands held streams to another worker at once (release + nak(0), not ack_wait)', async () => {
@@ -401,6 +411,47 @@ describe('ingest on a real nats-server', () => {
     // Terminal: acked, never screened again; only the flaky start is still held.
     await eventually(async () => (await startsState('t9')).messages === 1, 10_000, 'terminal acked');
     expect(rec.for('dead-source')).toHaveLength(0);
+  });
+
+  it('a source that went away keeps its stream: reported once, probed again until it is back, then screened; an end stops the probing', async () => {
+    const gone = (): SourceFailedError =>
+      new SourceFailedError('rtmp://media/live/***', 3, new SourceError('source_unreachable', 'connection refused', { retryable: true }));
+    const rec = new Recorder();
+    const runIds: string[] = [];
+    const probes: string[] = [];
+    await started(
+      makeIngest(
+        h,
+        't18',
+        async (a: ScreeningAssignment) => {
+          runIds.push(a.runId);
+          // 'back' returns after two failed screenings; 'abandoned' never does.
+          if (a.start.streamId === 'abandoned' || runIds.filter((r) => r.startsWith(runIds[0]!)).length <= 2) throw gone();
+          return rec.onAssignment(a);
+        },
+        { ingest: { sourceProbeBaseMs: 200, sourceProbeMaxMs: 400 } },
+        undefined,
+        { 'intake.sourceProbe': (e) => probes.push(`${e.streamId} ${e.event} ${e.failures}`) },
+      ),
+    );
+    await publishStart(h, 't18', 'back');
+    const asg = await eventually(() => rec.for('back')[0], 5000, 'screened again');
+    expect(probes).toEqual(['back waiting 1', 'back waiting 2']);
+    // Every screening has its own run id: frame numbers start again, event ids must not repeat.
+    expect(new Set(runIds).size).toBe(3);
+    expect(asg.runId).toBe(`${runIds[0]}.3`);
+    const failures = await storedOn('SCREENING_DECISIONS', (m) => m.subject === 'screening.failure.back');
+    // Reported once, by the reason the source went (a source's failure event carries only that).
+    expect(failures.map((m) => m.json<ScreeningFailureEvent>().code)).toEqual(['source_unreachable']);
+    expect((await startsState('t18')).messages).toBe(1);
+
+    await publishStart(h, 't18', 'abandoned');
+    await eventually(() => probes.some((p) => p.startsWith('abandoned waiting 2')), 5000, 'probing');
+    await publishEnd(h, 't18', 'abandoned');
+    await eventually(async () => (await startsState('t18')).messages === 1, 5000, 'acked at its end');
+    const tries = runIds.length;
+    await delay(800);
+    expect(runIds.length).toBe(tries);
   });
 
   it('a failure event the server refuses for good hands the start back with a delay, not in a tight loop', async () => {

@@ -32,7 +32,7 @@ describe('a worker cut off from NATS', () => {
     await server?.stop();
   });
 
-  it('gives the stream up before another worker can take it: never two screeners at once', async () => {
+  it('keeps screening while cut off; stops once it sees the worker that took over, which keeps the stream', async () => {
     const recA = new Recorder();
     const abortedAt = new Map<string, number>();
     const a = createIngest({
@@ -58,21 +58,24 @@ describe('a worker cut off from NATS', () => {
 
     const cutAt = Date.now();
     proxy.partition();
+    // NATS is up for B: A's entry expires after the TTL (3 s) and B takes the stream over.
     const asgB = await eventually(() => recB.for('island')[0], 15_000, 'B took over', 20);
     const takenAt = Date.now();
+    // A cannot tell a partition from NATS being down for everyone, so it has not stopped:
+    // it stops only on evidence that someone else holds the stream.
+    expect(asgA.signal.aborted).toBe(false);
+    await expect(asgA.assertOwned()).resolves.toBeUndefined();
 
-    // A stopped on its own (local lease deadline: TTL 3000 - 2 x heartbeat 500 after its last
-    // confirmed renewal), strictly before the server let B have the stream.
-    expect(recA.aborted.get(asgA)).toBeInstanceOf(LeaseLostError);
-    const aStoppedAt = abortedAt.get('island')!;
-    console.log(`partition: A stopped after ${aStoppedAt - cutAt} ms, B took over after ${takenAt - cutAt} ms`);
-    expect(aStoppedAt).toBeLessThan(takenAt);
-    expect(aStoppedAt - cutAt).toBeLessThan(3000);
-    expect(asgA.publishSignal.aborted).toBe(true);
-    await expect(asgA.assertOwned()).rejects.toBeInstanceOf(LeaseLostError);
-
-    // When A's network comes back its stale acks/naks must not disturb B's hold.
     proxy.restore();
+    const restoredAt = Date.now();
+    await eventually(() => abortedAt.has('island'), 10_000, 'A sees the new holder', 20);
+    expect(recA.aborted.get(asgA)).toBeInstanceOf(LeaseLostError);
+    await expect(asgA.assertOwned()).rejects.toBeInstanceOf(LeaseLostError);
+    console.log(
+      `partition: B took over ${takenAt - cutAt} ms after the cut; A stopped ${abortedAt.get('island')! - restoredAt} ms after it could reach NATS again`,
+    );
+
+    // A's stale acks/naks must not disturb B's hold.
     await new Promise((r) => setTimeout(r, 3000));
     expect(asgB.signal.aborted).toBe(false);
     await expect(asgB.assertOwned()).resolves.toBeUndefined();

@@ -91,9 +91,11 @@ class RecordingSink implements DecisionSink {
   kills: KillSwitchEvent[] = [];
   escalations: EscalationEvent[] = [];
   failures: ScreeningFailureEvent[] = [];
+  onKill?: () => void;
   async killSwitch(e: KillSwitchEvent) {
     expectContract(`screening.killswitch.${e.streamId}`, e);
     this.kills.push(e);
+    this.onKill?.();
   }
   async escalation(e: EscalationEvent) {
     expectContract(`screening.escalation.${e.streamId}`, e);
@@ -224,20 +226,46 @@ describe('stream screener', () => {
     expect(sink.quarantines).toHaveLength(1);
   });
 
-  it('publishes nothing once the lease is lost', async () => {
+  it('hands over a decision it made even when the stream has changed hands, then stops when told to', async () => {
     const sink = new RecordingSink();
-    const src = sourceOf([frame(0, 1_000_000, LISTED)]);
+    const lost = new AbortController();
+    const src = sourceOf([frame(0, 1_000_000, LISTED), frame(1, 1_000_010, BENIGN)]);
+    // The kill-switch for frame 0 is decided; meanwhile intake learns another worker holds the stream.
+    sink.onKill = () => lost.abort(new LeaseLostError('s1'));
     const outcome = await createStreamScreener(deps({ openSource: src.factory, sink })).screen(
       job({
+        signal: lost.signal,
         assertOwned: async () => {
           throw new LeaseLostError('s1');
         },
       }),
     );
-    expect(outcome).toEqual({ kind: 'lease_lost' });
-    expect(sink.kills).toEqual([]);
-    expect(sink.failures).toEqual([]);
+    // Never dropped because ownership changed: consumers dedupe by event id.
+    expect(sink.kills.map((k) => k.frame.seq)).toEqual([0]);
+    expect(outcome).toEqual({ kind: 'stopped' });
     expect(src.stopped()).toBe(true);
+  });
+
+  it('starts from the stored policy state, so a cooldown begun by the previous holder still holds, and stores its own', async () => {
+    const sink = new RecordingSink();
+    const saved: unknown[] = [];
+    const store = {
+      load: async () => ({ lastKillSwitchAt: 1_000_000, lastEscalationAt: {} }),
+      save: (_: string, st: unknown) => void saved.push(st),
+    };
+    const inside = sourceOf([frame(0, 1_000_000, LISTED)]);
+    await createStreamScreener(deps({ openSource: inside.factory, sink, policyState: store })).screen(job());
+    expect(sink.kills).toEqual([]);
+    expect(saved).toEqual([]);
+    const later = sourceOf([frame(0, 1_000_000, LISTED)]);
+    const d = deps({
+      openSource: later.factory,
+      sink,
+      policyState: { ...store, load: async () => ({ lastKillSwitchAt: 0, lastEscalationAt: {} }) },
+    });
+    await createStreamScreener(d).screen(job());
+    expect(sink.kills).toHaveLength(1);
+    expect(saved).toEqual([{ lastKillSwitchAt: Date.parse(sink.kills[0]!.decidedAt), lastEscalationAt: {} }]);
   });
 
   it('returns a source that failed for good as a failed outcome for intake to report, publishing nothing itself', async () => {
