@@ -91,7 +91,7 @@ export async function runIngestDemo(): Promise<number> {
     if (!exit) throw new Error('the encoder was not cut off within 60 s');
     const kill = kills.events.find((k) => k.streamId === record.streamId)!;
     const firstMatch = Date.parse(record.startedAt) + IMAGE_AFTER_S * 1000;
-    say(`worker kill-switch on list '${kill.match.list}' at distance ${kill.match.distance}`);
+    say(`worker kill-switch on list '${kill.match!.list}' at distance ${kill.match!.distance}`);
     say(`nginx dropped the encoder ${exit.at - firstMatch} ms after the first frame showing the image left it`);
 
     const retry = startRtmpPublisher(loop.publishUrl('victim-key'), { pattern: 'testsrc2' });

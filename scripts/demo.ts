@@ -81,7 +81,7 @@ async function main(): Promise<number> {
     const kill = await kills.waitFor((e) => e.streamId === 'demo-1', 60_000);
     process.stdout.write(`${JSON.stringify(kill, null, 2)}\n`);
     say(
-      `kill-switch for demo-1 on list '${kill.match.list}' at distance ${kill.match.distance}: ` +
+      `kill-switch for demo-1 on list '${kill.match!.list}' at distance ${kill.match!.distance}: ` +
         `${kill.latencyMs} ms from frame capture to decision, ` +
         `${((Date.parse(kill.decidedAt) - announcedAt) / 1000).toFixed(1)} s after the stream was announced ` +
         `(the image appears ${IMAGE_AFTER_S} s into the stream)`,

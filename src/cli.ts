@@ -44,6 +44,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     summary: "hash a video file or stream in Meta's vPDQ format (a known-video list)",
     load: () => import('./cli/commands/vpdq.js'),
   },
+  review: {
+    summary: 'confirm, dismiss, escalate or add-to-list an escalation case, and print the ack',
+    load: () => import('./cli/commands/review.js'),
+  },
+  evidence: {
+    summary: "export a case's evidence report bundle (frames, hashes, matches, models, scores, stream metadata)",
+    load: () => import('./cli/commands/evidence.js'),
+  },
   bridge: {
     summary: "answer the ingest's publish hooks (nginx-rtmp, SRS, MediaMTX, generic) and announce streams on NATS",
     load: () => import('./cli/commands/bridge.js'),

@@ -13,8 +13,10 @@ import {
 import { ingestOptions, type IngestOptions } from './stages/ingest.js';
 import { outboxOptions, type OutboxOptions } from './stages/outbox.js';
 import { screenerOptions, type ScreenerOptions } from './stages/pipeline.js';
-import type { PolicyOptions } from './stages/policy.js';
+import { evidenceOptions, type EvidenceOptions } from './stages/evidence.js';
+import { policyOptions, type PolicyOptions } from './stages/policy.js';
 import { publisherOptions, type PublisherOptions } from './stages/publish.js';
+import type { ReviewOptions } from './stages/review.js';
 import type { SamplerOptions } from './stages/sampler.js';
 
 /** Each stage's options, resolved once at load: stages take these and neither default nor check them again. */
@@ -29,6 +31,8 @@ export interface StageOptions {
   readonly classifier: ClassifierOptions;
   readonly screener: ScreenerOptions;
   readonly policy: PolicyOptions;
+  readonly evidence: EvidenceOptions;
+  readonly review: ReviewOptions;
 }
 
 export interface ResolvedConfig {
@@ -80,7 +84,9 @@ export function stageOptions(config: Config, baseDir?: string): StageOptions {
     quarantine: quarantineOptions(config.hash),
     classifier: classifierOptions(config.classify),
     screener: screenerOptions(config.pipeline, config.hash.dihedral),
-    policy: config.policy,
+    policy: policyOptions(config.policy),
+    evidence: evidenceOptions(config.evidence),
+    review: config.review,
   };
 }
 

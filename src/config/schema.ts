@@ -1,18 +1,19 @@
 import { z } from 'zod';
 import { ms, positiveMs } from './fields.js';
 import { ClassifySection } from './stages/classify.js';
+import { EvidenceSection } from './stages/evidence.js';
 import { HashSection } from './stages/hash.js';
 import { IngestSection } from './stages/ingest.js';
 import { OutboxSection } from './stages/outbox.js';
 import { PipelineSection } from './stages/pipeline.js';
 import { PolicySection } from './stages/policy.js';
 import { PublishSection } from './stages/publish.js';
+import { ReviewSection } from './stages/review.js';
 import { SamplerSection } from './stages/sampler.js';
 import { BridgeSection } from './stages/bridge.js';
 import { EnforcerSection } from './stages/enforcer.js';
 import { IngestsSection } from './stages/ingests.js';
 import { ConsoleConfigSchema } from './console-schema.js';
-import { EvidenceSection } from './evidence-schema.js';
 import { MatcherSection } from './matcher-schema.js';
 
 /**
@@ -143,7 +144,9 @@ export const ConfigSchema = z
     ingests: IngestsSection.default([]),
     bridge: BridgeSection.prefault({}),
     enforcer: EnforcerSection.prefault({}),
+    /** Written by the worker, read by the console and `streamscreen evidence`. */
     evidence: EvidenceSection.prefault({}),
+    review: ReviewSection.prefault({}),
     console: ConsoleConfigSchema.prefault({}),
     matcher: MatcherSection.prefault({}),
 

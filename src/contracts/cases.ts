@@ -91,6 +91,17 @@ const caseFields = {
   pdqHash: Hex64Schema.optional().describe('PDQ hash of the decisive frame'),
   killSwitch: KillSwitchFiredSchema.optional().describe('A kill-switch already fired for this stream in this case'),
   metadata: z.record(z.string(), z.unknown()).optional().describe("The stream start's platform metadata"),
+  models: z
+    .array(
+      z.strictObject({
+        id: z.string().min(1),
+        version: z.string().min(1).describe("The model source's version (manifest source.version)"),
+        sha256: Hex64Schema.optional().describe('SHA-256 of the model file'),
+      }),
+    )
+    .max(16)
+    .optional()
+    .describe('The classifier models that screened the stream (for reports: which model said what)'),
   workerId: z.string().min(1),
   shadow: z.boolean().optional().describe('Opened by a shadow policy: for evaluation, never paged'),
 };
@@ -124,3 +135,4 @@ export type CaseOpened = DeepReadonly<z.output<typeof CaseOpenedSchema>>;
 export type CaseUpdated = DeepReadonly<z.output<typeof CaseUpdatedSchema>>;
 export type CaseClosed = DeepReadonly<z.output<typeof CaseClosedSchema>>;
 export type CaseEvent = DeepReadonly<z.output<typeof CaseEventSchema>>;
+export type CaseModel = NonNullable<CaseOpened['models']>[number];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Hex64Schema, IsoTimeSchema, SchemaVersionSchema, StreamIdSchema, type DeepReadonly } from './common.js';
+import { CaseIdSchema, Hex64Schema, IsoTimeSchema, SchemaVersionSchema, StreamIdSchema, type DeepReadonly } from './common.js';
 
 /*
  * Outbound payloads are strict objects: the worker is their only producer, so a field the
@@ -47,6 +47,15 @@ export const FrameRefSchema = z.strictObject({
 
 const MetadataSchema = z.record(z.string(), z.unknown()).describe("The stream start's platform metadata, passed through");
 
+/** Which policy decided and which of its rules fired (issue 10): on every kill-switch, escalation and case event. */
+export const DecisionPolicySchema = z.strictObject({
+  version: z.string().min(1).describe('Version of the policy that decided (config digest or release)'),
+  rule: z
+    .string()
+    .min(1)
+    .describe('The rule that fired, e.g. kill_list_match, explicit_with_possible_minor, review_confirmed, fail_closed'),
+});
+
 const decisionFields = {
   schemaVersion: SchemaVersionSchema,
   eventId: z.string().min(1).describe('Deterministic id, also the Nats-Msg-Id: a retried publish is stored once'),
@@ -57,16 +66,44 @@ const decisionFields = {
   workerId: z.string().min(1),
   shadow: z.boolean().optional().describe('Shadow policy: published to the shadow subject, not acted on'),
   metadata: MetadataSchema.optional(),
+  caseId: CaseIdSchema.optional().describe('The escalation case this decision belongs to (screening.escalation.{opened,updated,closed})'),
+  policy: DecisionPolicySchema.optional().describe('Policy version and rule; always set by workers of issue 10 on'),
 };
+
+export const KillSwitchReasonSchema = z
+  .enum(['hash_match', 'review_confirmed', 'fail_closed'])
+  .describe(
+    'hash_match: a frame matched a kill list; review_confirmed: a reviewer confirmed a case; fail_closed: the stream cannot be screened and policy.failClosed is on',
+  );
 
 export const KillSwitchEventSchema = z
   .strictObject({
     type: z.literal('killswitch'),
-    reason: z.literal('hash_match'),
-    match: HashMatchSchema,
+    reason: KillSwitchReasonSchema,
+    match: HashMatchSchema.optional().describe('hash_match: the closest kill-list entry'),
+    review: z
+      .strictObject({ decisionId: z.string().min(1), reviewer: z.string().min(1).max(128) })
+      .optional()
+      .describe('review_confirmed: the decision that confirmed the case'),
+    unscreened: z
+      .strictObject({ code: z.string().min(1), message: z.string().max(2000) })
+      .optional()
+      .describe('fail_closed: why the stream cannot be screened'),
     ...decisionFields,
+    frame: FrameRefSchema.optional().describe(
+      "The frame decided on (hash_match); the case's decisive frame (review_confirmed); absent for fail_closed",
+    ),
+    latencyMs: z.number().min(0).optional().describe('hash_match: milliseconds from the frame leaving ffmpeg to the decision'),
   })
-  .describe('Stop this stream now: a frame matched a kill list');
+  .superRefine((e, ctx) => {
+    const need = (field: 'match' | 'frame' | 'latencyMs' | 'review' | 'unscreened') => {
+      if (e[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `required for reason ${e.reason}` });
+    };
+    if (e.reason === 'hash_match') (['match', 'frame', 'latencyMs'] as const).forEach(need);
+    if (e.reason === 'review_confirmed') need('review');
+    if (e.reason === 'fail_closed') need('unscreened');
+  })
+  .describe('Stop this stream now: a frame matched a kill list, a reviewer confirmed a case, or (fail-closed) it cannot be screened');
 
 export const EscalationPrioritySchema = z.enum(['critical', 'high', 'normal']);
 
@@ -157,3 +194,5 @@ export type ScreeningFailureEvent = DeepReadonly<z.output<typeof ScreeningFailur
 export type DeadLetterReason = z.output<typeof DeadLetterReasonSchema>;
 export type DeadLetterEvent = DeepReadonly<z.output<typeof DeadLetterEventSchema>>;
 export type QuarantineEvent = DeepReadonly<z.output<typeof QuarantineEventSchema>>;
+export type DecisionPolicy = DeepReadonly<z.output<typeof DecisionPolicySchema>>;
+export type KillSwitchReason = z.output<typeof KillSwitchReasonSchema>;

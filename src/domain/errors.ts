@@ -43,6 +43,10 @@ export const ERROR_CODES = [
   'assignment_completed',
   // Counted only: an invalid start whose dead letter could not be stored yet (it is retried).
   'deadletter_deferred',
+  // add-to-list: another writer holds the list's lock (retried).
+  // A preserved original asked for without a stated reason: refused, nothing read.
+  'evidence_why_required',
+  'list_busy',
   // Whatever was thrown that is not a StreamscreenError.
   'internal',
 ] as const;

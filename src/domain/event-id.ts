@@ -41,6 +41,30 @@ export function deadLetterEventId(stream: string, seq: number): string {
   return `dl-${stream}-${seq}`;
 }
 
+/** A case is named by the run, the reason class and what opened it (a frame, or an unscreened code). */
+export function caseIdFor(streamId: string, runId: string, reasonClass: string, openedBy: string | number): string {
+  return deterministicEventId('case', streamId, runId, reasonClass, openedBy);
+}
+
+/** One kill-switch per confirming decision, whoever applies it and however often. */
+export function reviewKillSwitchEventId(streamId: string, decisionId: string): string {
+  return deterministicEventId('ks', streamId, 'review', decisionId);
+}
+
+/** Fail-closed: one kill-switch per run and cause. */
+export function failClosedEventId(streamId: string, runId: string, code: string): string {
+  return deterministicEventId('ks', streamId, runId, 'fail_closed', code);
+}
+
+/** A decision's ack and audit record, once per result (a duplicate's ack is its own event). */
+export function reviewAckEventId(decisionId: string, result: string): string {
+  return deterministicEventId('ack', decisionId, result);
+}
+
+export function reviewAuditEventId(decisionId: string, result: string): string {
+  return deterministicEventId('audit', decisionId, result);
+}
+
 /** An enforcement audit record, from what it records: the kill (or the lift and its time), the action, the attempt. */
 export function enforcementEventId(...parts: ReadonlyArray<string | number>): string {
   return deterministicEventId('enf', ...parts);

@@ -1,4 +1,13 @@
-import type { EscalationEvent, HashMatch, KillSwitchEvent, QuarantineEvent, ScreeningFailureEvent } from '../contracts/index.js';
+import type {
+  CaseEvent,
+  EscalationEvent,
+  EvidenceFrame,
+  HashMatch,
+  KillSwitchEvent,
+  QuarantineEvent,
+  ScreeningFailureEvent,
+} from '../contracts/index.js';
+import type { StreamCases } from './cases.js';
 import type { RawFrame, RgbImage } from './frame.js';
 import type { PdqDihedralResult, PdqHash, PdqResult } from './pdq.js';
 import type { FrameSignals } from './signals.js';
@@ -109,4 +118,41 @@ export interface DecisionSink {
   escalation(event: EscalationEvent, signal?: AbortSignal): Promise<void>;
   failure(event: ScreeningFailureEvent, signal?: AbortSignal): Promise<void>;
   quarantine(event: QuarantineEvent, signal?: AbortSignal): Promise<void>;
+  /** `screening.escalation.{opened,updated,closed}.<streamId>`. */
+  caseEvent(event: CaseEvent, signal?: AbortSignal): Promise<void>;
+}
+
+/** One storyboard frame to store: its pixels, as sampled, and its PDQ hash when known. */
+export interface EvidenceSource {
+  readonly frame: RawFrame;
+  /** Lower-case hex. */
+  readonly pdqHash?: string;
+}
+
+export interface EvidenceRequest {
+  readonly streamId: string;
+  readonly caseId: string;
+  /** Oldest first; the last one is the frame the rule fired on. */
+  readonly frames: readonly EvidenceSource[];
+  /** Also keep the decisive frame's original (kill-switches and hash matches). */
+  readonly preserveOriginal: boolean;
+}
+
+/** Stores evidence renditions (reviewer copies, preserved originals) and says where they are. */
+export interface EvidenceStore {
+  store(request: EvidenceRequest, signal?: AbortSignal): Promise<EvidenceFrame[]>;
+}
+
+/**
+ * A stream's case state that must outlive the worker holding it (KV). save() resolves to the
+ * state now stored: when another writer changed it meanwhile, the merge of both.
+ */
+export interface CaseStateStore {
+  load(streamId: string): Promise<StreamCases>;
+  save(streamId: string, cases: StreamCases): Promise<StreamCases>;
+}
+
+/** Puts a PDQ hash on a named hash list (the Object Store distribution); resolves to the list version now holding it. */
+export interface HashListEditor {
+  add(list: { readonly id: string; readonly action: 'kill' | 'escalate'; readonly hash: string; readonly label?: string }): Promise<string>;
 }

@@ -2,6 +2,7 @@ import type { DeadLetterReason } from '../contracts/index.js';
 import type { HashListSyncEvent } from '../hash/object-store-sync.js';
 import type { ErrorCode, SourceError } from '../domain/errors.js';
 import type { RawFrame } from '../domain/frame.js';
+import type { FrameSignals } from '../domain/signals.js';
 import type { SourceFailedError } from './sampler/errors.js';
 import type { DecodeMode, DecodeSwitchReason } from './sampler/decode-mode.js';
 
@@ -47,7 +48,7 @@ export interface WorkerEvents {
   'intake.assigned': { readonly streamId: string; readonly runId: string; readonly deliveryCount: number; readonly tookOverFrom?: string };
   'intake.finished': { readonly streamId: string; readonly runId: string; readonly outcome: AssignmentOutcome };
   /** An invalid event was dead-lettered (for starts: once its dead letter is stored). */
-  'intake.deadLetter': { readonly subject: string; readonly reason: DeadLetterReason; readonly kind: 'start' | 'end' };
+  'intake.deadLetter': { readonly subject: string; readonly reason: DeadLetterReason; readonly kind: 'start' | 'end' | 'decision' };
   /**
    * A dead letter for an invalid start could not be stored within deadLetterTimeoutMs
    * (`timeout`: dead-letter stream unreachable or not answering) or was refused for good
@@ -100,10 +101,12 @@ export interface WorkerEvents {
   'pipeline.suppressed': { readonly list: string; readonly by: string };
   /** A match of a quarantined list entry: counted, not acted on. */
   'pipeline.quarantined': { readonly list: string };
-  'pipeline.decision': { readonly kind: 'killswitch' | 'escalation' | 'failure' | 'quarantine'; readonly shadow: boolean };
+  'pipeline.decision': { readonly kind: 'killswitch' | 'escalation' | 'failure' | 'case' | 'quarantine'; readonly shadow: boolean };
   /** Work skipped to stay within the budget, or lost: never silent. */
   'pipeline.shed': { readonly reason: 'classifier_failed' | 'classifiers_over_budget' | 'sampler_queue_full' };
   'pipeline.overBudget': Record<string, never>;
+  /** What the classifiers said about a frame (observers only: `npm run eval:benign` records them; nothing is logged). */
+  'pipeline.signals': { readonly streamId: string; readonly seq: number; readonly pts: number; readonly signals: FrameSignals };
   /** A stream's screening started (+1) or ended (-1). */
   'pipeline.active': { readonly delta: 1 | -1 };
   /** An error worth counting by its code (a metric label). */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/commands/screen.js';
-import type { KillSwitchEvent, ScreeningFailureEvent } from '../../src/contracts/index.js';
+import type { CaseEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../src/contracts/index.js';
 import { pdqToHex } from '../../src/domain/pdq.js';
 import { createPdqHasher } from '../../src/hash/pdq-hasher.js';
 import { readRgbImage } from '../../src/worker/sampler/image-file.js';
@@ -15,6 +15,27 @@ import { defaultFfmpegPath } from '../support/live-source.js';
 import { ALLOW_LOOPBACK } from '../support/egress.js';
 
 const BRIDGE = fileURLToPath(new URL('../../../shared/pdq-vectors/decoded/bridge-1-original.png', import.meta.url));
+
+type Printed = KillSwitchEvent | CaseEvent | ScreeningFailureEvent;
+
+const SUBJECT: Record<Printed['type'], string> = {
+  killswitch: 'screening.killswitch',
+  case_opened: 'screening.escalation.opened',
+  case_updated: 'screening.escalation.updated',
+  case_closed: 'screening.escalation.closed',
+  failure: 'screening.failure',
+};
+
+/** The JSON lines the command printed, each checked against its contract. */
+function printed(out: string): Printed[] {
+  const events = out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Printed);
+  for (const e of events) expectContract(`${SUBJECT[e.type]}.${e.streamId}`, e);
+  return events;
+}
 
 describe('streamscreen screen', () => {
   let dir: string;
@@ -73,16 +94,22 @@ describe('streamscreen screen', () => {
     const c = capture();
     const code = await run([video, '--allow-files', '--lists', list, '--stream-id', 'clip-1', '--config', config], c.io);
     expect(code).toBe(0);
-    const lines = c
-      .out()
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as KillSwitchEvent);
-    for (const e of lines) expectContract(`screening.killswitch.${e.streamId}`, e);
-    expect(lines, c.out()).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ type: 'killswitch', streamId: 'clip-1', match: { list: 'known', label: 'bridge' } });
-    expect(lines[0]!.frame.pts).toBeGreaterThanOrEqual(2);
+    const lines = printed(c.out());
+    // The decision with its rule and case, the case it opened (critical, carrying the kill-switch), and its close at the end.
+    expect(
+      lines.map((e) => e.type),
+      c.out(),
+    ).toEqual(['killswitch', 'case_opened', 'case_closed']);
+    const [kill, opened, closed] = lines as [KillSwitchEvent, CaseEvent, CaseEvent];
+    expect(kill).toMatchObject({ streamId: 'clip-1', match: { list: 'known', label: 'bridge' }, policy: { rule: 'kill_list_match' } });
+    expect(kill.frame!.pts).toBeGreaterThanOrEqual(2);
+    expect(opened).toMatchObject({
+      caseId: kill.caseId,
+      priority: 'critical',
+      policy: { rule: 'kill_list_match' },
+      killSwitch: { eventId: kill.eventId },
+    });
+    expect(closed).toMatchObject({ caseId: kill.caseId, type: 'case_closed', closure: { cause: 'stream_ended' } });
   }, 30_000);
 
   it('matches a mirrored stream only with dihedral matching on', async () => {
@@ -114,31 +141,38 @@ describe('streamscreen screen', () => {
     writeFileSync(dihedralConfig, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), hash: { dihedral: true } }));
     const flipped = capture();
     expect(await run([video, '--allow-files', '--lists', list, '--config', dihedralConfig], flipped.io)).toBe(0);
-    const kill = JSON.parse(flipped.out().trim().split('\n')[0]!) as KillSwitchEvent;
+    const kill = printed(flipped.out())[0] as KillSwitchEvent;
     expect(kill).toMatchObject({ type: 'killswitch', match: { list: 'known', label: 'bridge' } });
-    expect(kill.match.distance).toBeLessThanOrEqual(31);
+    expect(kill.match!.distance).toBeLessThanOrEqual(31);
   }, 30_000);
 
   it('reports an unreachable source as a failure line after its retries, and exits 1', async () => {
     const c = capture();
     const code = await run(['rtmp://127.0.0.1:9/live/key-that-must-not-leak', '--lists', list, '--config', config], c.io);
     expect(code).toBe(1);
-    const failure = JSON.parse(c.out().trim()) as ScreeningFailureEvent;
-    expectContract('screening.failure.cli', failure);
+    const lines = printed(c.out());
+    // Fail-safe: the stream that cannot be screened is an unscreened case, beside its failure event.
+    expect(lines.map((e) => e.type)).toEqual(['case_opened', 'failure']);
     // The reason, not how it failed: 'Connection refused' stays in the logs (no port scanning through events).
-    expect(failure).toMatchObject({
+    expect(lines[0]).toMatchObject({
+      reasonClass: 'unscreened',
+      policy: { rule: 'fail_safe' },
+      reasons: [{ kind: 'unscreened', code: 'source_unreachable', message: 'the source could not be read' }],
+    });
+    expect(lines[1]).toMatchObject({
       type: 'failure',
       streamId: 'cli',
       code: 'source_unreachable',
       message: 'the source could not be read',
     });
-    expect(JSON.stringify(failure)).not.toContain('key-that-must-not-leak');
+    expect(c.out()).not.toContain('key-that-must-not-leak');
+    expect(c.out()).not.toMatch(/refused/i);
   }, 30_000);
 
   it('refuses a local file unless files are allowed', async () => {
     const c = capture();
     const code = await run([BRIDGE, '--lists', list, '--config', config], c.io);
     expect(code).toBe(1);
-    expect(JSON.parse(c.out().trim())).toMatchObject({ type: 'failure', code: 'source_invalid' });
+    expect(printed(c.out()).at(-1)).toMatchObject({ type: 'failure', code: 'source_invalid' });
   });
 });

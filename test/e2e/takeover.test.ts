@@ -102,7 +102,7 @@ describe('worker takeover', () => {
       'a lease on takeover-1',
     );
     const first = await kills.waitFor((e) => e.streamId === 'takeover-1' && e.workerId === holder, 30_000);
-    expect(first.match.list).toBe('confirmed');
+    expect(first.match!.list).toBe('confirmed');
 
     // A configured worker id is a prefix; each process appends its own suffix.
     const victim = workers.find((w) => holder.startsWith(`${w.id}-`))!;

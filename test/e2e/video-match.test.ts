@@ -145,7 +145,7 @@ describe('known videos (vPDQ) matched on live streams', () => {
     await jetstream(nc).publish('streams.started.excerpt-1', JSON.stringify({ streamId: 'excerpt-1', url: source.url }));
     const kill = await kills.waitFor((e) => e.streamId === 'excerpt-1', 40_000);
     expect(kill).toMatchObject({ type: 'killswitch', reason: 'hash_match', match: { list: 'known-videos', action: 'kill' } });
-    const video = kill.match.video!;
+    const video = kill.match!.video!;
     expect(video).toMatchObject({ id: 'case-17', videoFrames: 18, rule: 'run' });
     // Fired as soon as 6 s of the video's timeline matched in order, starting about where the excerpt starts.
     expect(video.segment.start).toBeGreaterThanOrEqual(3);
@@ -156,7 +156,7 @@ describe('known videos (vPDQ) matched on live streams', () => {
     expect(video.share).toBeCloseTo(video.matchedFrames / 18, 3);
     expect(video.share).toBeLessThan(0.8);
     expect(video.queryShare).toBeGreaterThan(0.5);
-    expect(kill.match.distance).toBeLessThanOrEqual(31);
+    expect(kill.match!.distance).toBeLessThanOrEqual(31);
   }, 60_000);
 
   it('a stream showing a different generated video is screened and not matched', async () => {

@@ -36,6 +36,11 @@ export interface LiveSourceOptions {
   fps?: number;
   /** lavfi video source description, default `testsrc2`. */
   pattern?: string;
+  /**
+   * A filter applied to the pattern before encoding, e.g. a full-frame drawbox whose `enable`
+   * expression switches a controlled signal on and off over time (tests of k-of-n smoothing).
+   */
+  filter?: string;
   /** A benign image to show (e.g. a file from ../shared/pdq-vectors/decoded/). */
   image?: string;
   /** Seconds between keyframes; default 1. */
@@ -92,7 +97,8 @@ export function encoderArgs(opts: LiveSourceOptions): string[] {
       ]
     : ['-re', '-f', 'lavfi', '-i', `${opts.pattern ?? 'testsrc2'}=size=${w}x${h}:rate=${fps}`];
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input];
-  let filter = opts.video ? `[0:v]scale=${w}:${h},fps=${fps},format=yuv420p[v]` : '[0:v]format=yuv420p[v]';
+  const extra = opts.filter ? `${opts.filter},` : '';
+  let filter = opts.video ? `[0:v]scale=${w}:${h},fps=${fps},${extra}format=yuv420p[v]` : `[0:v]${extra}format=yuv420p[v]`;
   if (opts.image) {
     args.push('-re', '-loop', '1', '-framerate', String(fps), '-i', opts.image);
     const after = opts.imageAfterSec ?? 0;

@@ -12,8 +12,10 @@ import { processIO, type CommandIO } from './io.js';
 
 const USAGE = `usage: streamscreen screen URL [options]
 
-Screens one stream without NATS and prints each decision (kill-switch, escalation, failure) as
-a JSON line on stdout. Logs go to stderr. Stops at the end of the source or on SIGINT.
+Screens one stream without NATS and prints each decision as a JSON line on stdout: kill-switches
+and case events (case_opened, case_updated, case_closed: one case per reason class, with its
+caseId, priority and policy.rule; evidence is not stored here) and failures. Logs go to stderr.
+Stops at the end of the source or on SIGINT.
 
 options:
   --lists FILE[,FILE...]  hash lists (kill action), in addition to the configured ones
@@ -77,7 +79,8 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Stream
   const print = async (event: object) => {
     io.stdout.write(JSON.stringify(event) + '\n');
   };
-  const sink: DecisionSink = { killSwitch: print, escalation: print, failure: print, quarantine: print };
+  // A page repeats what its case_opened / priority_raised event says: the case events are printed instead.
+  const sink: DecisionSink = { killSwitch: print, escalation: async () => {}, failure: print, caseEvent: print, quarantine: print };
   const screener = createScreener(loaded, stages, { workerId: 'cli', logger, events, sink });
 
   const ac = new AbortController();

@@ -80,11 +80,9 @@ export interface PublisherOptions extends Readonly<z.output<typeof PublishSectio
 export function publisherOptions(
   section: z.output<typeof PublishSection>,
   replicas = 1,
-  cooldowns: { readonly killSwitchCooldownMs: number; readonly escalationCooldownMs: number } = {
-    killSwitchCooldownMs: 0,
-    escalationCooldownMs: 0,
-  },
+  // The kill-switch cooldown is the one kept across handovers since escalations became cases (issue 10).
+  cooldowns: { readonly killSwitchCooldownMs: number; readonly escalationCooldownMs?: number } = { killSwitchCooldownMs: 0 },
 ): PublisherOptions {
-  const longest = Math.max(cooldowns.killSwitchCooldownMs, cooldowns.escalationCooldownMs);
+  const longest = Math.max(cooldowns.killSwitchCooldownMs, cooldowns.escalationCooldownMs ?? 0);
   return { ...section, replicas, policyStateTtlMs: Math.max(60_000, 2 * longest) };
 }

@@ -1,4 +1,4 @@
-import type { PolicyState } from '../policy/index.js';
+import type { CooldownState } from '../policy/index.js';
 
 const PRIORITIES = ['normal', 'high', 'critical'] as const;
 
@@ -7,7 +7,7 @@ const PRIORITIES = ['normal', 'high', 'critical'] as const;
  * fields the policy uses, each a finite epoch-ms number; anything else refuses the whole value,
  * and the screening starts without it rather than on a guess.
  */
-export function parsePolicyState(value: unknown): PolicyState | undefined {
+export function parsePolicyState(value: unknown): CooldownState | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as { lastKillSwitchAt?: unknown; lastEscalationAt?: unknown };
   if (v.lastKillSwitchAt !== undefined && !isTime(v.lastKillSwitchAt)) return undefined;

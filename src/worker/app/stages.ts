@@ -5,15 +5,20 @@
 import type { LoadedConfig } from '../../config/index.js';
 import type { Emitter } from '../../domain/hooks.js';
 import type { Logger } from '../../domain/logger.js';
-import type { DecisionSink, FrameSourceFactory, MatchGate } from '../../domain/ports.js';
+import type { CaseStateStore, DecisionSink, EvidenceStore, FrameSourceFactory, HashListEditor, MatchGate } from '../../domain/ports.js';
+import type { CasePublisher } from '../cases/case-publisher.js';
+import type { CaseModel } from '../../contracts/index.js';
+import { AGE_GENDER_MODEL, FACE_DETECTOR_MODEL } from '../classify/face-constants.js';
+import { loadManifest } from '../classify/manifest.js';
 import { openClassifier, type Classifier } from '../classify/index.js';
 import { faceAgeFactory } from '../classify/load-face-part.js';
 import type { WorkerEvents } from '../events.js';
 import { createFileHashLists, type FileHashLists } from '../../hash/file-lists.js';
 import { createHashMatcher, type HashMatcherService } from '../../hash/hash-matcher.js';
 import { createPdqHasher } from '../../hash/pdq-hasher.js';
-import { createStreamScreener, type PolicyStateStore, type StreamScreener } from '../pipeline/stream-screener.js';
+import { createStreamScreener, type LiveStreamRegistry, type PolicyStateStore, type StreamScreener } from '../pipeline/stream-screener.js';
 import { faceGate } from '../policy/index.js';
+import type { DecisionPublisher } from '../publish/index.js';
 import { createSampler, resolveFfmpeg, type FfmpegBinary } from '../sampler/index.js';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -25,6 +30,8 @@ export interface ScreeningStages {
   readonly matcher: HashMatcherService;
   readonly fileLists: FileHashLists;
   readonly classifier?: Classifier;
+  /** Ids, versions and digests of the classifier models in use (from the manifest). */
+  readonly models: readonly CaseModel[];
   readonly openSource: FrameSourceFactory;
   close(): Promise<void>;
 }
@@ -36,6 +43,11 @@ export interface ScreenerWiring {
   readonly sink: DecisionSink;
   /** Flood quarantine shared by the workers (none for `screen`: one stream cannot flood). */
   readonly gate?: MatchGate;
+  /** The worker's case state in KV, evidence store, list editor and live registry (absent in `screen`). */
+  readonly cases?: CaseStateStore;
+  readonly evidence?: EvidenceStore;
+  readonly lists?: HashListEditor;
+  readonly live?: LiveStreamRegistry;
   /** Where cooldowns survive a handover (the worker's KV); absent for `screen`. */
   readonly policyState?: PolicyStateStore;
 }
@@ -54,6 +66,12 @@ export function createScreener(loaded: LoadedConfig, stages: ScreeningStages, w:
     sink: w.sink,
     policy: loaded.stages.policy,
     options: loaded.stages.screener,
+    models: stages.models,
+    storyboardFrames: loaded.stages.evidence.storyboardFrames,
+    ...(w.cases ? { cases: w.cases } : {}),
+    ...(w.evidence ? { evidence: w.evidence } : {}),
+    ...(w.lists ? { lists: w.lists } : {}),
+    ...(w.live ? { live: w.live } : {}),
     ...(w.policyState ? { policyState: w.policyState } : {}),
   });
 }
@@ -71,6 +89,7 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
   await fileLists.load();
 
   let classifier: Classifier | undefined;
+  let models: CaseModel[] = [];
   if (config.classify.enabled) {
     classifier = await openClassifier({
       logger,
@@ -80,6 +99,7 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
       options: stages.classifier,
     });
     logger.info({ models: classifier.models, faces: classifier.faces }, 'classifiers ready');
+    models = await modelRefs(classifier, stages.classifier.manifestPath);
   }
 
   // A CA file that cannot be read must stop the deployment, not fail every https and rtmps stream.
@@ -107,9 +127,31 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
     matcher,
     fileLists,
     classifier,
+    models,
     openSource,
     close: async () => {
       await classifier?.close();
     },
   };
+}
+
+export function sinkFor(publisher: DecisionPublisher, cases: CasePublisher): DecisionSink {
+  return {
+    killSwitch: async (event, signal) => void (await publisher.publishKillSwitch(event, { signal })),
+    escalation: async (event, signal) => void (await publisher.publishEscalation(event, { signal })),
+    failure: async (event, signal) => void (await publisher.publishFailure(event, { signal })),
+    caseEvent: async (event, signal) => void (await cases.publishCase(event, { signal })),
+    quarantine: async (event, signal) => void (await publisher.publishQuarantine(event, { signal })),
+  };
+}
+
+/** What case events name: each model in use with its source version and file digest. */
+async function modelRefs(classifier: Classifier, manifestPath: string): Promise<CaseModel[]> {
+  const manifest = await loadManifest(manifestPath);
+  // The face part runs two models under one id.
+  const ids = classifier.models.flatMap((id) => (id === 'face-age' ? [FACE_DETECTOR_MODEL, AGE_GENDER_MODEL] : [id]));
+  return ids.flatMap((id) => {
+    const entry = manifest.models.find((m) => m.id === id);
+    return entry ? [{ id, version: entry.source.version, sha256: entry.sha256 }] : [];
+  });
 }

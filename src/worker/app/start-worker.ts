@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, watchConnection } from '../../nats/index.js';
+import { connectNats, openKv, watchConnection } from '../../nats/index.js';
 import { redactUrl } from '../../domain/redact.js';
 import type { LoadedConfig } from '../../config/index.js';
-import { createHooks } from '../../domain/hooks.js';
+import { createHooks, type Listeners } from '../../domain/hooks.js';
 import type { Logger } from '../../domain/logger.js';
 import { createMetrics } from '../../metrics/metrics.js';
 import { startMetricsServer } from '../../metrics/server.js';
@@ -26,9 +26,19 @@ import {
   createStreamMemory,
   ensurePolicyStateBucket,
 } from '../publish/index.js';
-import type { PolicyState } from '../policy/index.js';
+import type { CooldownState } from '../policy/index.js';
 import { parsePolicyState } from './policy-state.js';
 import { shutdownWithin } from './shutdown.js';
+import { createCasePublisher } from '../cases/case-publisher.js';
+import { openCaseStore } from '../cases/case-store.js';
+import { openEvidenceBuckets } from '../evidence/buckets.js';
+import { createEvidenceStore } from '../evidence/evidence-store.js';
+import { openHashListBucket } from '../../hash/object-store-lists.js';
+import { createLiveRegistry, startDecisionApplier } from '../review/decision-applier.js';
+import { createListEditor } from '../review/list-editor.js';
+import type { EvidenceStore, HashListEditor } from '../../domain/ports.js';
+import { encodeEvent } from '../../domain/encode-event.js';
+import type { DecisionSink } from '../../domain/ports.js';
 import { onAssignmentFor } from './assignment.js';
 import { readiness, type Readiness } from '../../domain/readiness.js';
 import { createResourceStack } from './resources.js';
@@ -50,10 +60,15 @@ export interface Worker {
   stop(graceMs?: number): Promise<boolean>;
 }
 
-export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise<Worker> {
+export interface StartWorkerOptions {
+  /** More observers of the worker's events beside its metrics (the benign evaluation records per-frame scores). */
+  readonly listeners?: Listeners<WorkerEvents>;
+}
+
+export async function startWorker(loaded: LoadedConfig, logger: Logger, options: StartWorkerOptions = {}): Promise<Worker> {
   const { config } = loaded;
   const metrics = createMetrics();
-  const events = createHooks<WorkerEvents>(logger, workerMetricsListeners(metrics));
+  const events = createHooks<WorkerEvents>(logger, workerMetricsListeners(metrics), ...(options.listeners ? [options.listeners] : []));
   // A worker that cannot start must exit, not hang on a reconnecting NATS connection or warm
   // ONNX sessions: everything opened so far closes in reverse if start-up fails part-way.
   const resources = createResourceStack();
@@ -76,6 +91,31 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       options: loaded.stages.publisher,
     });
     await publisher.provision();
+    const js = jetstream(nc);
+    const casePublisher = createCasePublisher({ js, logger, options: loaded.stages.review, publish: loaded.stages.publisher });
+    if (loaded.stages.review.provision) await casePublisher.provision();
+    const caseStore = await openCaseStore(js, loaded.stages.review);
+    const evidenceOptions = loaded.stages.evidence;
+    let evidence: EvidenceStore | undefined;
+    if (evidenceOptions.enabled) {
+      evidence = createEvidenceStore({ buckets: await openEvidenceBuckets(js, evidenceOptions, logger), options: evidenceOptions });
+    } else {
+      // Never stored unencrypted: without a key, cases go out without a storyboard.
+      logger.warn(
+        { enabled: config.evidence.enabled },
+        'evidence is not stored (evidence.enabled is off or no evidence.keys is configured): cases carry no storyboard',
+      );
+    }
+    const lists: HashListEditor | undefined = config.hash.objectStore.enabled
+      ? createListEditor({
+          // Not created here: the bucket is the list publisher's (the reference NATS permissions let workers only read it).
+          lists: () => openHashListBucket(nc, config.hash.objectStore.bucket, { create: false }),
+          locks: caseStore.kv,
+          staleMs: loaded.stages.review.listLockStaleMs,
+          holder: workerId,
+        })
+      : undefined;
+    const live = createLiveRegistry();
 
     // Closed before the connection (the stack closes in reverse): it must stop publishing before
     // the connection goes, or it would take the closing connection for a refusal.
@@ -98,7 +138,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       if (connected) outbox.wake();
     });
 
-    const policyState = createStreamMemory<PolicyState>({
+    const policyState = createStreamMemory<CooldownState>({
       kv: await ensurePolicyStateBucket(jetstream(nc, { timeout: loaded.stages.ingest.requestTimeoutMs }), loaded.stages.publisher, logger),
       logger,
       parse: parsePolicyState,
@@ -138,12 +178,21 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
       await gate.start();
     }
 
+    // Case events go through the outbox like every decision, after the kill-switch recorded before them.
+    const sink: DecisionSink = {
+      ...recorder,
+      caseEvent: (e) => outbox.record(casePublisher.caseSubject(e), e, encodeEvent(e).payload),
+    };
     const screener = createScreener(loaded, stages, {
       workerId,
       logger,
       events,
-      sink: recorder,
+      sink,
       policyState,
+      cases: caseStore,
+      evidence,
+      lists,
+      live,
       ...(gate ? { gate } : {}),
     });
     const ingest = createIngest({
@@ -201,6 +250,26 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger): Promise
 
     resources.push('intake', ingest, (i) => i.stop({ graceMs: 0 }));
     await ingest.start();
+    // After intake: the lease bucket it provisions tells which streams another worker holds.
+    resources.push(
+      'review decisions',
+      await startDecisionApplier({
+        js,
+        logger,
+        workerId,
+        options: loaded.stages.review,
+        policy: loaded.stages.policy,
+        registry: live,
+        leases: await openKv(js, loaded.stages.ingest.leaseBucket),
+        cases: caseStore,
+        publisher: casePublisher,
+        sink,
+        ...(lists ? { lists } : {}),
+        deadLetter: (e) => publisher.publishDeadLetter(e),
+        events,
+      }),
+      (c) => c.stop(),
+    );
     logger.info(
       {
         workerId,

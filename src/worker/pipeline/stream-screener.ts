@@ -1,5 +1,5 @@
 import type { PolicyOptions, ScreenerOptions } from '../../config/index.js';
-import type { FrameRef, HashMatch } from '../../contracts/index.js';
+import type { CaseModel, FrameRef, HashMatch, ReviewDecision } from '../../contracts/index.js';
 import { errorCode, LeaseLostError } from '../../domain/errors.js';
 import { screeningFailureEvent } from '../../domain/failure.js';
 import type { RawFrame } from '../../domain/frame.js';
@@ -7,12 +7,15 @@ import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
 import type { Logger } from '../../domain/logger.js';
 import { DIHEDRAL_ORDER, pdqToHex, type PdqHash } from '../../domain/pdq.js';
 import type {
+  CaseStateStore,
   DecisionSink,
+  EvidenceStore,
   FrameClassifier,
   FrameHasher,
   FrameMatches,
   FrameSource,
   FrameSourceFactory,
+  HashListEditor,
   HashMatcher,
   MatchGate,
 } from '../../domain/ports.js';
@@ -20,8 +23,10 @@ import type { FrameSignals } from '../../domain/signals.js';
 import type { StreamStart } from '../../domain/stream.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
-import { decide, INITIAL_POLICY_STATE, type PolicyState } from '../policy/index.js';
-import { toEvent } from './decision-event.js';
+import { AssignmentAbortedError } from '../intake/errors.js';
+import type { CooldownState } from '../policy/index.js';
+import { CaseKeeper, type ReviewAckData } from './case-keeper.js';
+import { FrameRing } from './frame-ring.js';
 import { VideoWindow } from './video-window.js';
 
 export interface StreamScreenerDeps {
@@ -39,19 +44,41 @@ export interface StreamScreenerDeps {
   readonly policy: PolicyOptions;
   /** pipeline.* and hash.dihedral, resolved at load. */
   readonly options: ScreenerOptions;
+  /** Sampled frames kept per stream for the storyboard (evidence.storyboardFrames). */
+  readonly storyboardFrames?: number;
+  /** Case state in KV (handover, decisions for ended streams); absent: in memory only. */
+  readonly cases?: CaseStateStore;
+  /** Evidence renditions in the Object Store; absent: cases carry no storyboard. */
+  readonly evidence?: EvidenceStore;
+  /** add-to-list decisions. */
+  readonly lists?: HashListEditor;
+  /** The classifier models in use, for case events. */
+  readonly models?: readonly CaseModel[];
+  /** Streams screened here, for review decisions to reach their case state. */
+  readonly live?: LiveStreamRegistry;
   /**
-   * Where the policy's per-stream state (cooldowns) is kept across handovers: read when a
-   * screening starts, written after every decision. Without it each screening starts afresh.
+   * Where the kill-switch cooldown is kept across handovers (the worker's KV): read when a
+   * screening starts, written after every kill-switch. Without it each screening starts afresh.
    */
   readonly policyState?: PolicyStateStore;
   readonly now?: () => number;
 }
 
-/** The policy state of a stream, kept where the next holder of the stream finds it. */
+/** The cooldowns of a stream, kept where the next holder of the stream finds it. */
 export interface PolicyStateStore {
-  load(streamId: string): Promise<PolicyState | undefined>;
+  load(streamId: string): Promise<CooldownState | undefined>;
   /** In the background; never waits for NATS. */
-  save(streamId: string, state: PolicyState): void;
+  save(streamId: string, state: CooldownState): void;
+}
+
+/** Where review decisions find the stream a worker screens (worker/review/ applies them). */
+export interface LiveStreamRegistry {
+  /** Returns the function that unregisters it. */
+  register(streamId: string, stream: LiveStream): () => void;
+}
+
+export interface LiveStream {
+  review(decision: ReviewDecision): Promise<ReviewAckData>;
 }
 
 /** One stream this worker owns, as the ingest stage hands it over. */
@@ -140,46 +167,28 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
 
   async function screen(job: ScreeningJob): Promise<ScreeningOutcome> {
     const { start, signal } = job;
-    const log = deps.logger.child({ streamId: start.streamId });
+    const log = deps.logger.child({ streamId: start.streamId, runId: job.runId });
     let source: FrameSource | undefined;
-    // A cooldown started by the stream's previous holder still holds.
-    let state: PolicyState = (await deps.policyState?.load(start.streamId)) ?? INITIAL_POLICY_STATE;
+    let classifierFailures = 0;
+    const ring = new FrameRing(deps.storyboardFrames ?? 6);
     // Which frames of known videos this stream matched lately (vPDQ over a sliding window).
     const videos = new VideoWindow();
-    let classifierFailures = 0;
-
-    /** Runs the policy on what is known so far and publishes what it decides. */
-    const decideAndPublish = async (
-      frame: RawFrame,
-      known: { matches: HashMatch[]; videoMatches?: HashMatch[]; signals?: FrameSignals },
-      ref: () => FrameRef,
-    ) => {
-      const decidedAt = now();
-      const result = decide(state, { capturedAt: frame.capturedAt, seq: frame.seq, ...known }, deps.policy, decidedAt);
-      state = result.state;
-      for (const decision of result.decisions) {
-        const event = toEvent(decision, {
-          start,
-          runId: job.runId,
-          workerId: deps.workerId,
-          frame: ref(),
-          capturedAt: frame.capturedAt,
-          decidedAt,
-        });
-        // Recorded even if the stream has just changed hands: a decision made on a frame this
-        // worker screened is never dropped (the sink's outbox delivers it; consumers dedupe by id).
-        try {
-          if (event.type === 'killswitch') await deps.sink.killSwitch(event, job.publishSignal);
-          else await deps.sink.escalation(event, job.publishSignal);
-        } catch (err) {
-          log.error({ err, eventId: event.eventId, type: event.type, seq: frame.seq }, 'decision could not be handed over');
-          throw err;
-        }
-        events.emit('pipeline.decision', { kind: event.type, shadow: decision.shadow });
-        log.info({ eventId: event.eventId, type: event.type, latencyMs: event.latencyMs, seq: frame.seq }, 'decision published');
-      }
-      if (result.decisions.length > 0) deps.policyState?.save(start.streamId, state);
-    };
+    const keeper = new CaseKeeper({
+      ctx: { streamId: start.streamId, runId: job.runId, workerId: deps.workerId, metadata: start.metadata },
+      policy: deps.policy,
+      sink: deps.sink,
+      ...(deps.cases ? { store: deps.cases } : {}),
+      ...(deps.evidence ? { evidence: deps.evidence } : {}),
+      ...(deps.lists ? { lists: deps.lists } : {}),
+      ...(deps.models ? { models: deps.models } : {}),
+      ...(deps.policyState ? { cooldowns: deps.policyState } : {}),
+      ring,
+      logger: log,
+      events,
+      publishSignal: job.publishSignal,
+      assertOwned: () => job.assertOwned(),
+      now,
+    });
 
     /**
      * A classifier error costs that frame its signals, not the stream its screening: the hash
@@ -200,12 +209,18 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         if (classifierFailures === deps.options.classifierFailuresToReport) {
           await reportFailure(job, err, log, 'classifiers failing on this stream; hash screening continues');
         }
+        await keeper.unclassified({ code: 'classifiers_failed', message: 'classifiers failing on this stream; hash screening continues' });
         return undefined;
       }
     };
 
+    const unregister = deps.live?.register(start.streamId, keeper);
     events.emit('pipeline.active', { delta: 1 });
+    let outcome: ScreeningOutcome | undefined;
     try {
+      // A previous holder's open cases, suppressions and decisions continue here (handover). A
+      // case store that cannot be read costs the history, never the screening.
+      await keeper.load().catch((err: unknown) => log.warn({ err }, 'could not load the case state of this stream; starting afresh'));
       // Inside the try: a URL the sampler refuses (scheme not allowed) is a screening failure to
       // report like any other, not an exception that escapes the assignment.
       source = deps.openSource({ streamId: start.streamId, url: start.url, signal });
@@ -214,6 +229,8 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         events.emit('pipeline.frame', { source: 'ffmpeg' });
         const ageAtStart = now() - frame.capturedAt;
         const a = hashAndMatch(frame);
+        // A reference, not a copy: the storyboard costs no work per frame (frame-ring.ts).
+        ring.push({ frame, hash: a.hash });
         // Built only for frames that produce an event: hex and ISO formatting are not free per frame.
         const ref = (): FrameRef => ({
           seq: frame.seq,
@@ -223,18 +240,26 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
           quality: a.quality,
         });
         // The kill path does not wait for inference: hash matches are decided and published first.
-        const matches = await actingMatches(job, a.found, frame.seq, log);
+        const acting = await actingMatches(job, a.found, frame.seq, log);
+        // Known videos the stream's recent frames amount to: matches of their list (carrying `video`).
         const videoMatches = videos.observe(frame.capturedAt, a.found.videoFrames);
         for (const m of videoMatches) log.info({ seq: frame.seq, list: m.list, video: m.video }, 'known video matched');
-        await decideAndPublish(frame, { matches: [...matches], videoMatches }, ref);
+        await keeper.frame({ capturedAt: frame.capturedAt, seq: frame.seq, matches: [...acting, ...videoMatches], ref });
 
         if (deps.classifier) {
-          if (ageAtStart > deps.options.frameBudgetMs) {
+          if (!deps.classifier.ready) {
+            events.emit('pipeline.shed', { reason: 'classifier_failed' });
+            await keeper.unclassified({ code: 'models_not_ready', message: 'classifier models are not ready; hash screening continues' });
+          } else if (ageAtStart > deps.options.frameBudgetMs) {
             events.emit('pipeline.shed', { reason: 'classifiers_over_budget' });
             log.warn({ seq: frame.seq, ageMs: ageAtStart }, 'frame over latency budget before screening: classifiers skipped');
+            await keeper.unclassified({ code: 'classifiers_shed', message: 'classifiers shed: frames over the latency budget' });
           } else {
             const signals = await classify(frame, deps.classifier);
-            if (signals) await decideAndPublish(frame, { matches: [], signals }, ref);
+            if (signals) {
+              events.emit('pipeline.signals', { streamId: start.streamId, seq: frame.seq, pts: frame.pts, signals });
+              await keeper.frame({ capturedAt: frame.capturedAt, seq: frame.seq, matches: [], signals, ref });
+            }
           }
         }
         const totalMs = now() - frame.capturedAt;
@@ -244,19 +269,45 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         // latency (pts ties it to the source's timeline), where decisions are published only on matches.
         log.debug({ seq: frame.seq, pts: frame.pts, capturedAt: frame.capturedAt, latencyMs: totalMs }, 'frame screened');
       }
-      return signal.aborted ? { kind: 'stopped' } : { kind: 'source_ended' };
+      outcome = signal.aborted ? { kind: 'stopped' } : { kind: 'source_ended' };
     } catch (err) {
       if (err instanceof LeaseLostError) {
         log.warn({ err }, 'lease lost: stopped screening this stream');
-        return { kind: 'lease_lost' };
+        outcome = { kind: 'lease_lost' };
+      } else if (signal.aborted) {
+        outcome = { kind: 'stopped' };
+      } else {
+        events.emit('pipeline.error', { code: errorCode(err) });
+        // Reported by the assigner (intake), the one place a stream's terminal failure becomes an event.
+        outcome = { kind: 'failed', error: err };
       }
-      if (signal.aborted) return { kind: 'stopped' };
-      events.emit('pipeline.error', { code: errorCode(err) });
-      // Reported by the assigner (intake), the one place a stream's terminal failure becomes an event.
-      return { kind: 'failed', error: err };
     } finally {
+      unregister?.();
       events.emit('pipeline.active', { delta: -1 });
       await source?.stop().catch((err: unknown) => log.warn({ err }, 'sampler stop failed'));
+    }
+    await settleCases(keeper, outcome, job, log);
+    ring.clear();
+    return outcome;
+  }
+
+  /**
+   * What the end of a screening means for the stream's cases: an ended stream closes them; a
+   * stream that cannot be screened opens its unscreened case (fail-safe); a handover (shutdown,
+   * lost lease, re-announce) leaves them open in KV for the next holder. Then whatever is still
+   * queued goes out, within the publish grace intake allows.
+   */
+  async function settleCases(keeper: CaseKeeper, outcome: ScreeningOutcome, job: ScreeningJob, log: Logger): Promise<void> {
+    try {
+      if (outcome.kind === 'source_ended' || (outcome.kind === 'stopped' && endedBy(job.signal))) await keeper.ended();
+      if (outcome.kind === 'failed') {
+        // Code and message as the failure event states them: the public detail only, URLs redacted.
+        const f = screeningFailureEvent({ start: job.start, runId: job.runId, workerId: deps.workerId, error: outcome.error });
+        await keeper.unscreened({ code: f.code, message: f.message });
+      }
+      await keeper.flush();
+    } catch (err) {
+      if (!(err instanceof LeaseLostError)) log.warn({ err }, 'could not settle the cases of this stream');
     }
   }
 
@@ -276,4 +327,10 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
   }
 
   return { screen };
+}
+
+/** The stream itself ended (an end event, or intake completing it): not a handover. */
+function endedBy(signal: AbortSignal): boolean {
+  const reason: unknown = signal.reason;
+  return reason instanceof AssignmentAbortedError && (reason.reason === 'ended' || reason.reason === 'completed');
 }

@@ -1,10 +1,8 @@
 import pino from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EscalationEvent, KillSwitchEvent, QuarantineEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
+import type { KillSwitchEvent } from '../../../src/contracts/index.js';
 import { LeaseLostError, ModelError, SourceError } from '../../../src/domain/errors.js';
-import type { RawFrame, RgbImage } from '../../../src/domain/frame.js';
 import { pdqToHex } from '../../../src/domain/pdq.js';
-import type { DecisionSink, FrameSource } from '../../../src/domain/ports.js';
 import { createMetrics, type Metrics } from '../../../src/metrics/metrics.js';
 import { createHooks } from '../../../src/domain/hooks.js';
 import { workerMetricsListeners } from '../../../src/worker/app/worker-metrics.js';
@@ -14,8 +12,8 @@ import { indexParsedList } from '../../../src/hash/load-list.js';
 import { parseHashList } from '../../../src/hash/parse-hashlist.js';
 import { createPdqHasher } from '../../../src/hash/pdq-hasher.js';
 import { createMemoryQuarantineStore, createQuarantineGate } from '../../../src/hash/quarantine.js';
-import { createStreamScreener, type ScreeningJob, type StreamScreenerDeps } from '../../../src/worker/pipeline/stream-screener.js';
-import { expectContract } from '../../support/contract.js';
+import { createStreamScreener, type StreamScreenerDeps } from '../../../src/worker/pipeline/stream-screener.js';
+import { BENIGN, frame, job, LISTED, LISTED_TURNED, RecordingSink, sourceOf } from './support.js';
 import { matcherOptions, policyOptions, screenerOptions } from '../../support/stage-options.js';
 
 // The screener with the real PDQ hasher and matcher (pure, a millisecond a frame) on drawn frames;
@@ -23,32 +21,6 @@ import { matcherOptions, policyOptions, screenerOptions } from '../../support/st
 
 // The deployed defaults: the rules themselves are tested in test/policy.
 const policy = policyOptions();
-
-/** An RGB frame's pixels, as the sampler delivers them. */
-type Picture = RgbImage & { readonly data: Buffer };
-
-/** A synthetic picture with enough detail for PDQ (quality 100): smooth waves of grey, no real content. */
-function drawn(width: number, height: number, grey: (x: number, y: number) => number): Picture {
-  const data = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++)
-      data.fill(Math.max(0, Math.min(255, Math.round(grey(x, y)))), (y * width + x) * 3, (y * width + x + 1) * 3);
-  }
-  return { width, height, data };
-}
-
-/** The picture the test list holds, another one, and the listed one turned a quarter (as a phone held sideways). */
-const LISTED = drawn(96, 64, (x, y) => 128 + 80 * Math.sin(x / 7) * Math.cos(y / 5) + 40 * Math.sin((x + 2 * y) / 11));
-const BENIGN = drawn(96, 64, (x, y) => 128 + 90 * Math.cos(x / 4 + y / 9));
-const LISTED_TURNED = drawn(64, 96, (x, y) => luma(LISTED, y, LISTED.height - 1 - x));
-
-function luma(img: Picture, x: number, y: number): number {
-  return img.data[(y * img.width + x) * 3]!;
-}
-
-function frame(seq: number, capturedAt: number, img: Picture): RawFrame {
-  return { streamId: 's1', seq, pts: seq, capturedAt, ...img };
-}
 
 const hasher = createPdqHasher();
 const listedHash = pdqToHex(hasher.hash(LISTED).hash);
@@ -72,46 +44,6 @@ beforeAll(async () => {
   matcher = await listMatcher();
 });
 
-function sourceOf(frames: RawFrame[], failWith?: Error): { factory: StreamScreenerDeps['openSource']; stopped: () => boolean } {
-  let stopped = false;
-  const source: FrameSource = {
-    async *frames() {
-      for (const f of frames) yield f;
-      if (failWith) throw failWith;
-    },
-    async stop() {
-      stopped = true;
-    },
-  };
-  return { factory: () => source, stopped: () => stopped };
-}
-
-/** Records what the screener publishes, each event checked against src/contracts/ first. */
-class RecordingSink implements DecisionSink {
-  kills: KillSwitchEvent[] = [];
-  escalations: EscalationEvent[] = [];
-  failures: ScreeningFailureEvent[] = [];
-  onKill?: () => void;
-  async killSwitch(e: KillSwitchEvent) {
-    expectContract(`screening.killswitch.${e.streamId}`, e);
-    this.kills.push(e);
-    this.onKill?.();
-  }
-  async escalation(e: EscalationEvent) {
-    expectContract(`screening.escalation.${e.streamId}`, e);
-    this.escalations.push(e);
-  }
-  async failure(e: ScreeningFailureEvent) {
-    expectContract(`screening.failure.${e.streamId}`, e);
-    this.failures.push(e);
-  }
-  quarantines: QuarantineEvent[] = [];
-  async quarantine(e: QuarantineEvent) {
-    expectContract('screening.quarantine', e);
-    this.quarantines.push(e);
-  }
-}
-
 /** The screener's deps, with its events counted by the worker's real metrics listeners. */
 function deps(
   over: Partial<StreamScreenerDeps> & Pick<StreamScreenerDeps, 'openSource' | 'sink'>,
@@ -127,17 +59,6 @@ function deps(
     policy,
     options: screenerOptions({ frameBudgetMs: 500, classifierFailuresToReport: 3 }),
     now: () => 1_000_050,
-    ...over,
-  };
-}
-
-function job(over: Partial<ScreeningJob> = {}): ScreeningJob {
-  return {
-    start: { streamId: 's1', url: 'rtmp://ingest.example/live/secret-key', metadata: { channel: 'c-9' } },
-    runId: 'run-1',
-    signal: new AbortController().signal,
-    publishSignal: new AbortController().signal,
-    assertOwned: async () => {},
     ...over,
   };
 }
@@ -241,7 +162,7 @@ describe('stream screener', () => {
       }),
     );
     // Never dropped because ownership changed: consumers dedupe by event id.
-    expect(sink.kills.map((k) => k.frame.seq)).toEqual([0]);
+    expect(sink.kills.map((k) => k.frame!.seq)).toEqual([0]);
     expect(outcome).toEqual({ kind: 'stopped' });
     expect(src.stopped()).toBe(true);
   });
@@ -268,13 +189,17 @@ describe('stream screener', () => {
     expect(saved).toEqual([{ lastKillSwitchAt: Date.parse(sink.kills[0]!.decidedAt), lastEscalationAt: {} }]);
   });
 
-  it('returns a source that failed for good as a failed outcome for intake to report, publishing nothing itself', async () => {
+  it('returns a source that failed for good as a failed outcome for intake to report, and opens its unscreened case', async () => {
     const sink = new RecordingSink();
     const err = Object.assign(new SourceError('source_failed', 'gave up after 5 attempts'), { attempts: 5 });
     const src = sourceOf([frame(0, 1_000_000, BENIGN)], err);
     const outcome = await createStreamScreener(deps({ openSource: src.factory, sink })).screen(job());
     expect(outcome).toEqual({ kind: 'failed', error: err });
     expect(sink.failures).toEqual([]);
+    // Its fail-safe case is the screener's: the stream is unscreened.
+    expect(sink.cases.map((c) => [c.type, c.reasonClass, c.reasons[0]])).toEqual([
+      ['case_opened', 'unscreened', { kind: 'unscreened', code: 'source_failed', message: 'gave up after 5 attempts' }],
+    ]);
     expect(src.stopped()).toBe(true);
   });
 

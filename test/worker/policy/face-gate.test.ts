@@ -3,23 +3,29 @@ import { describe, expect, it } from 'vitest';
 import type { PolicyOptions } from '../../../src/config/index.js';
 import type { HashMatch } from '../../../src/contracts/index.js';
 import type { FrameSignals } from '../../../src/domain/signals.js';
-import { decide, faceGate, type FrameAnalysis, type PolicyState } from '../../../src/worker/policy/index.js';
+import { decide, faceGate, INITIAL_POLICY_STATE, type FrameAnalysis, type PolicyState } from '../../../src/worker/policy/index.js';
+import { policyOptions } from '../../support/stage-options.js';
 
 // The cascade runs the face/age model only where faceGate says so. These properties hold it to
-// "no decision changes": whatever the policy, the state of its cooldowns and the signals, a frame
+// "no decision changes": whatever the policy, its smoothing, the state of its cooldowns and
+// smoothing windows and the signals, a frame
 // decided with its faces and the same frame decided with faces only where the gate asked for them
 // give the same decisions and the same next state.
 
 const score = fc.double({ min: 0, max: 1, noNaN: true });
-const options: fc.Arbitrary<PolicyOptions> = fc.record({
-  mode: fc.constantFrom('enforce' as const, 'shadow' as const),
-  killSwitchCooldownMs: fc.integer({ min: 0, max: 120_000 }),
-  escalationCooldownMs: fc.integer({ min: 0, max: 120_000 }),
-  nudityEscalateAt: score,
-  nudityWithMinorEscalateAt: score,
-  challengeAge: fc.integer({ min: 1, max: 100 }),
-  customEscalateAt: fc.dictionary(fc.constantFrom('vendor_csam', 'vendor_grooming', 'other'), score, { maxKeys: 2 }),
-});
+const options: fc.Arbitrary<PolicyOptions> = fc
+  .record({
+    mode: fc.constantFrom('enforce' as const, 'shadow' as const),
+    killSwitchCooldownMs: fc.integer({ min: 0, max: 120_000 }),
+    caseUpdateIntervalMs: fc.integer({ min: 0, max: 120_000 }),
+    nudityEscalateAt: score,
+    nudityWithMinorEscalateAt: score,
+    challengeAge: fc.integer({ min: 1, max: 100 }),
+    customEscalateAt: fc.dictionary(fc.constantFrom('vendor_csam', 'vendor_grooming', 'other'), score, { maxKeys: 2 }),
+    n: fc.integer({ min: 1, max: 6 }),
+    k: fc.integer({ min: 1, max: 6 }),
+  })
+  .map(({ k, n, ...o }) => policyOptions({ ...o, smoothing: { k: Math.min(k, n), n } }));
 
 const match: fc.Arbitrary<HashMatch> = fc.record({
   list: fc.constantFrom('confirmed', 'suspected'),
@@ -46,19 +52,30 @@ const custom = fc.option(fc.dictionary(fc.constantFrom('vendor_csam', 'vendor_gr
   nil: undefined,
 });
 
-const state: fc.Arbitrary<PolicyState> = fc.record({
-  lastKillSwitchAt: fc.option(fc.integer({ min: 0, max: 200_000 }), { nil: undefined }),
-  lastEscalationAt: fc.record(
-    {
-      normal: fc.integer({ min: 0, max: 200_000 }),
-      high: fc.integer({ min: 0, max: 200_000 }),
-      critical: fc.integer({ min: 0, max: 200_000 }),
-    },
-    { requiredKeys: [] },
-  ),
-});
+/** A kill-switch cooldown and the smoothing windows of earlier frames (levels 0 none .. 3 critical). */
+const window = fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 6 });
+const state: fc.Arbitrary<PolicyState> = fc
+  .record({
+    lastKillSwitchAt: fc.option(fc.integer({ min: 0, max: 200_000 }), { nil: undefined }),
+    windows: fc.record(
+      { 'classifier:explicit': window, 'classifier:vendor_csam': window, 'classifier:other': window },
+      { requiredKeys: [] },
+    ),
+  })
+  .map(({ lastKillSwitchAt, windows }) => ({
+    ...INITIAL_POLICY_STATE,
+    ...(lastKillSwitchAt === undefined ? {} : { lastKillSwitchAt }),
+    windows,
+  }));
 
-const frameOf = (signals: FrameSignals, matches: HashMatch[]): FrameAnalysis => ({ capturedAt: 0, seq: 1, matches, signals });
+const ctx = { streamId: 's1', runId: 'r1', workerId: 'w1', metadata: {} };
+const frameOf = (signals: FrameSignals, matches: HashMatch[]): FrameAnalysis => ({
+  capturedAt: 0,
+  seq: 1,
+  matches,
+  signals,
+  ref: () => ({ seq: 1, pts: 1, capturedAt: new Date(0).toISOString() }),
+});
 
 /** What the classifier hands on under the cascade: no `faces` where the gate skipped them. */
 function gated(signals: FrameSignals, gate: (s: FrameSignals) => boolean): FrameSignals {
@@ -82,8 +99,8 @@ describe('face/age cascade (policy/face-gate.ts)', () => {
         (o, share, s, n, f, c, matches, now) => {
           const floor = share * o.nudityWithMinorEscalateAt;
           const signals: FrameSignals = { ...(n ? { nudity: n } : {}), faces: f, ...(c ? { custom: c } : {}) };
-          const withFaces = decide(s, frameOf(signals, matches), o, now);
-          const cascaded = decide(s, frameOf(gated(signals, faceGate(o, floor)), matches), o, now);
+          const withFaces = decide(s, frameOf(signals, matches), ctx, o, now);
+          const cascaded = decide(s, frameOf(gated(signals, faceGate(o, floor)), matches), ctx, o, now);
           expect(cascaded).toEqual(withFaces);
         },
       ),
@@ -92,32 +109,16 @@ describe('face/age cascade (policy/face-gate.ts)', () => {
   });
 
   it('would change decisions with a floor above nudityWithMinorEscalateAt (why config refuses one)', () => {
-    const o: PolicyOptions = {
-      mode: 'enforce',
-      killSwitchCooldownMs: 60_000,
-      escalationCooldownMs: 30_000,
-      nudityEscalateAt: 0.9,
-      nudityWithMinorEscalateAt: 0.5,
-      challengeAge: 25,
-      customEscalateAt: {},
-    };
+    const o = policyOptions({ smoothing: { k: 1, n: 1 } });
     const signals: FrameSignals = { nudity: { porn: 0.6, neutral: 0.4 }, faces: [{ box: [0, 0, 10, 10], score: 0.9, age: 15 }] };
     const frame = frameOf(signals, []);
-    expect(decide({ lastEscalationAt: {} }, frame, o, 0).decisions).toHaveLength(1);
+    expect(decide(INITIAL_POLICY_STATE, frame, ctx, o, 0).effects).toHaveLength(1);
     const skipped = frameOf(gated(signals, faceGate(o, 0.7)), []);
-    expect(decide({ lastEscalationAt: {} }, skipped, o, 0).decisions).toEqual([]);
+    expect(decide(INITIAL_POLICY_STATE, skipped, ctx, o, 0).effects).toEqual([]);
   });
 
   it('skips faces on benign frames and runs them where apparent age can matter', () => {
-    const o: PolicyOptions = {
-      mode: 'enforce',
-      killSwitchCooldownMs: 60_000,
-      escalationCooldownMs: 30_000,
-      nudityEscalateAt: 0.9,
-      nudityWithMinorEscalateAt: 0.5,
-      challengeAge: 25,
-      customEscalateAt: { vendor_csam: 0.7 },
-    };
+    const o = policyOptions({ customEscalateAt: { vendor_csam: 0.7 } });
     const gate = faceGate(o, 0.5);
     expect(gate({ nudity: { neutral: 0.97, porn: 0.02, hentai: 0.01 } })).toBe(false);
     expect(gate({})).toBe(false);

@@ -184,7 +184,7 @@ describe('outbox on a real nats-server', () => {
     outbox.wake();
     expect(await outbox.flush(AbortSignal.timeout(10_000))).toBe(true);
     const all = await stored('down-1');
-    expect(all.map((e) => e.frame.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(all.map((e) => e.frame!.seq)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(new Set(all.map((e) => e.eventId)).size).toBe(6);
     expect(records(join(dir, 'slot-0'))).toHaveLength(0);
     expect(events.filter((e) => e === 'recorded')).toHaveLength(6);
@@ -206,7 +206,7 @@ describe('outbox on a real nats-server', () => {
     expect(second.depth).toBe(1);
     second.start();
     expect(await second.flush(AbortSignal.timeout(10_000))).toBe(true);
-    expect((await stored('replay-1')).map((e) => e.frame.seq)).toEqual([7]);
+    expect((await stored('replay-1')).map((e) => e.frame!.seq)).toEqual([7]);
     expect(events).toEqual(['replayed', 'published']);
   });
 
@@ -237,7 +237,7 @@ describe('outbox on a real nats-server', () => {
     expect(outbox.health()).toEqual({ ok: false, reasons: [expect.stringContaining('outbox full (3 decisions')] });
     outbox.start();
     expect(await outbox.flush(AbortSignal.timeout(10_000))).toBe(true);
-    expect((await stored('full-1')).map((e) => e.frame.seq)).toEqual([0, 1, 2]);
+    expect((await stored('full-1')).map((e) => e.frame!.seq)).toEqual([0, 1, 2]);
     expect(outbox.health().ok).toBe(true);
   });
 });
