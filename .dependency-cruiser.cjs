@@ -1,11 +1,12 @@
 /**
  * The dependency rules of src/, checked for every folder by `npm run lint:deps` (part of npm test).
- * Layers point one way: contracts <- domain <- nats <- config <- deployables <- cli. A deployable
- * (worker, bridge, enforcer, review, console, matcher) imports the shared layers and its own
- * folder only, so each can be built, reasoned about and deployed alone.
+ * Layers point one way: contracts <- domain <- nats <- config <- hash <- deployables <- cli. A
+ * deployable (worker, bridge, enforcer, review, console, matcher) imports the shared layers and
+ * its own folder only, so each can be built, reasoned about and deployed alone. hash/ (PDQ, hash
+ * lists, the index and matcher) is shared by the worker and the matcher's lookup API.
  */
 const DEPLOYABLES = ['worker', 'bridge', 'enforcer', 'review', 'console', 'matcher'];
-const SHARED = '^src/(domain|contracts|nats|config|metrics)/';
+const SHARED = '^src/(domain|contracts|nats|config|metrics|hash)/';
 
 module.exports = {
   forbidden: [
@@ -36,6 +37,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/config/' },
       to: { path: '^src/', pathNot: '^src/(config|domain|contracts|nats)/' },
+    },
+    {
+      name: 'hash-below-deployables',
+      comment: 'PDQ, lists, index and matcher: a library the worker and the matcher share; it knows no stage.',
+      severity: 'error',
+      from: { path: '^src/hash/' },
+      to: { path: '^src/', pathNot: '^src/(hash|config|domain|contracts|nats)/' },
     },
     {
       name: 'metrics-below-deployables',

@@ -20,7 +20,7 @@ import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { RawFrame } from '../src/domain/frame.js';
 import { sealEvidence } from '../src/domain/evidence-envelope.js';
-import { createPdqHasher } from '../src/worker/hash/pdq-hasher.js';
+import { createPdqHasher } from '../src/hash/pdq-hasher.js';
 import { renderFrame } from '../src/worker/evidence/renditions.js';
 import { FrameRing } from '../src/worker/pipeline/frame-ring.js';
 import { decide, INITIAL_POLICY_STATE, type PolicyState } from '../src/worker/policy/index.js';

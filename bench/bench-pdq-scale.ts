@@ -8,7 +8,7 @@
  *
  *   npx tsx bench/bench-pdq-scale.ts [ffmpeg]
  *
- * test/worker/hash/pdq-frame-size.test.ts samples the same images with the sampler's own ffmpeg argv
+ * test/hash/pdq-frame-size.test.ts samples the same images with the sampler's own ffmpeg argv
  * (DEFAULT_SAMPLER_OPTIONS: shrink to 512x512, area) and asserts the bound for that choice.
  */
 import { execFile } from 'node:child_process';
@@ -16,7 +16,7 @@ import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { createPdqHasher } from '../src/worker/hash/pdq-hasher.js';
+import { createPdqHasher } from '../src/hash/pdq-hasher.js';
 import { hammingDistance } from '../src/domain/pdq.js';
 import { readRgbImage } from '../src/worker/sampler/image-file.js';
 import type { RgbImage } from '../src/domain/frame.js';

@@ -1,9 +1,9 @@
 /**
  * PDQ hashing speed on a 512x512 RGB frame (raw buffer already decoded, single thread): the
- * production hasher (src/worker/hash/pdq-hasher.ts, WebAssembly kernels) against a baseline measured
+ * production hasher (src/hash/pdq-hasher.ts, WebAssembly kernels) against a baseline measured
  * in the same run.
  *
- * Baseline: test/worker/hash/pdq-naive.ts, the straightforward implementation the test suite uses as
+ * Baseline: test/hash/pdq-naive.ts, the straightforward implementation the test suite uses as
  * its oracle: the same algorithm and the same float32 results, written step by step in plain
  * TypeScript (Math.fround at every float operation, one fresh buffer per step, the literal
  * 4-phase box filter per row and per strided column, the literal Torben median). It is what a
@@ -19,9 +19,9 @@ import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { RgbImage } from '../src/domain/frame.js';
-import { createPdqHasher } from '../src/worker/hash/pdq-hasher.js';
+import { createPdqHasher } from '../src/hash/pdq-hasher.js';
 import { pdqToHex } from '../src/domain/pdq.js';
-import { naiveBitsToHex, naivePdqHash } from '../test/worker/hash/pdq-naive.js';
+import { naiveBitsToHex, naivePdqHash } from '../test/hash/pdq-naive.js';
 
 export interface PdqBenchResult {
   pdq_ms_median_512: number;

@@ -16,7 +16,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../src/config/index.js';
 import type { KillSwitchEvent } from '../src/contracts/index.js';
 import { pdqToHex } from '../src/domain/pdq.js';
-import { createPdqHasher } from '../src/worker/hash/pdq-hasher.js';
+import { createPdqHasher } from '../src/hash/pdq-hasher.js';
 import { startWorker } from '../src/worker/app/start-worker.js';
 import { readRgbImage } from '../src/worker/sampler/image-file.js';
 import { defaultFfmpegPath, startLiveSource } from '../test/support/live-source.js';

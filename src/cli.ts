@@ -36,6 +36,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
     load: () => import('./cli/commands/console.js'),
   },
   match: { summary: 'look one PDQ hash up in the published (or local) hash lists', load: () => import('./cli/commands/match.js') },
+  matcher: {
+    summary: "serve the hash lists over the Hasher-Matcher-Actioner's lookup API (lists as banks)",
+    load: () => import('./cli/commands/matcher.js'),
+  },
+  vpdq: {
+    summary: "hash a video file or stream in Meta's vPDQ format (a known-video list)",
+    load: () => import('./cli/commands/vpdq.js'),
+  },
   review: {
     summary: 'confirm, dismiss, escalate or add-to-list an escalation case, and print the ack',
     load: () => import('./cli/commands/review.js'),

@@ -2,7 +2,14 @@ import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../domain/errors.js';
 import { ConfigSchema, type Config, type ConfigInput } from './schema.js';
 import { classifierOptions, type ClassifierOptions } from './stages/classify.js';
-import { hashListSyncOptions, matcherOptions, type HashListSyncOptions, type HashMatcherOptions } from './stages/hash.js';
+import {
+  hashListSyncOptions,
+  matcherOptions,
+  quarantineOptions,
+  type HashListSyncOptions,
+  type HashMatcherOptions,
+  type QuarantineOptions,
+} from './stages/hash.js';
 import { ingestOptions, type IngestOptions } from './stages/ingest.js';
 import { outboxOptions, type OutboxOptions } from './stages/outbox.js';
 import { screenerOptions, type ScreenerOptions } from './stages/pipeline.js';
@@ -20,6 +27,7 @@ export interface StageOptions {
   readonly outbox: OutboxOptions;
   readonly matcher: HashMatcherOptions;
   readonly hashListSync: HashListSyncOptions;
+  readonly quarantine: QuarantineOptions;
   readonly classifier: ClassifierOptions;
   readonly screener: ScreenerOptions;
   readonly policy: PolicyOptions;
@@ -73,6 +81,7 @@ export function stageOptions(config: Config, baseDir?: string): StageOptions {
     outbox: outboxOptions(config.outbox, config.nats.url, baseDir),
     matcher: matcherOptions(config.hash),
     hashListSync: hashListSyncOptions(config.hash),
+    quarantine: quarantineOptions(config.hash),
     classifier: classifierOptions(config.classify),
     screener: screenerOptions(config.pipeline, config.hash.dihedral),
     policy: policyOptions(config.policy),

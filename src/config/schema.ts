@@ -14,6 +14,7 @@ import { BridgeSection } from './stages/bridge.js';
 import { EnforcerSection } from './stages/enforcer.js';
 import { IngestsSection } from './stages/ingests.js';
 import { ConsoleConfigSchema } from './console-schema.js';
+import { MatcherSection } from './matcher-schema.js';
 
 /**
  * The one place where configuration defaults and rules live: each stage's section (stages/*.ts)
@@ -147,6 +148,7 @@ export const ConfigSchema = z
     evidence: EvidenceSection.prefault({}),
     review: ReviewSection.prefault({}),
     console: ConsoleConfigSchema.prefault({}),
+    matcher: MatcherSection.prefault({}),
 
     metrics: z
       .strictObject({

@@ -2,7 +2,13 @@ import type { z } from 'zod';
 import { CaseClosedSchema, CaseOpenedSchema, CaseUpdatedSchema } from './cases.js';
 import { BlockRecordSchema, EnforcementActionSchema, PublisherRecordSchema } from './enforcement.js';
 import { AuditRecordSchema, ReviewAckSchema, ReviewDecisionSchema } from './review.js';
-import { DeadLetterEventSchema, EscalationEventSchema, KillSwitchEventSchema, ScreeningFailureEventSchema } from './screening-events.js';
+import {
+  DeadLetterEventSchema,
+  EscalationEventSchema,
+  KillSwitchEventSchema,
+  QuarantineEventSchema,
+  ScreeningFailureEventSchema,
+} from './screening-events.js';
 import { StreamEndedSchema, StreamStartedSchema } from './stream-events.js';
 import { sharedStreams } from './streams.js';
 import { KV_BUCKETS, SUBJECTS } from './subjects.js';
@@ -128,6 +134,19 @@ export const CHANNELS: readonly ChannelContract[] = [
     producer: 'worker',
     draft: false,
     description: 'An inbound event that was refused, with every issue and the original payload.',
+  },
+  {
+    id: 'quarantine',
+    address: SUBJECTS.quarantine,
+    parameters: {},
+    message: 'Quarantine',
+    schema: QuarantineEventSchema,
+    action: 'send',
+    stream: 'SCREENING_DECISIONS',
+    producer: 'worker (quarantined), streamscreen hashlist release (released)',
+    draft: false,
+    description:
+      'A list entry matched on more distinct streams than hash.quarantine.maxStreams within its window and stopped acting (its matches are still counted), or an operator released it. Nats-Msg-Id is the eventId.',
   },
   {
     id: 'caseOpened',

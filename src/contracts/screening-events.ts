@@ -7,12 +7,34 @@ import { CaseIdSchema, Hex64Schema, IsoTimeSchema, SchemaVersionSchema, StreamId
  * is added here first (and to docs/asyncapi.yaml by `npm run contract`).
  */
 
+export const VideoMatchSchema = z
+  .strictObject({
+    id: z.string().min(1).describe('The known video (its vPDQ file name, or the published list id)'),
+    share: z.number().min(0).max(1).describe("Share of the video's distinct frames (quality >= 50) matched within the stream's window"),
+    queryShare: z.number().min(0).max(1).describe("Share of the stream's frames in the window that matched the video"),
+    matchedFrames: z.number().int().min(0),
+    videoFrames: z.number().int().min(1),
+    segment: z
+      .strictObject({ start: z.number().min(0), end: z.number().min(0) })
+      .describe('The longest run of the video matched without a gap: seconds into the known video'),
+    rule: z
+      .enum(['share', 'run'])
+      .describe("share: the matched shares reached the list's thresholds; run: enough consecutive seconds matched"),
+  })
+  .describe("A stream showing a known video (vPDQ), judged over the stream's recent frames");
+
 export const HashMatchSchema = z.strictObject({
   list: z.string().min(1).describe('Id of the hash list the entry came from'),
   label: z.string().optional(),
-  distance: z.number().int().min(0).max(256).describe('Hamming distance between the frame hash and the list entry'),
-  hash: Hex64Schema.describe("The list entry's PDQ hash"),
+  distance: z
+    .number()
+    .int()
+    .min(0)
+    .max(256)
+    .describe('Hamming distance between the frame hash and the list entry (a video match: the closest frame)'),
+  hash: Hex64Schema.describe("The list entry's PDQ hash (a video match: the known video's closest frame)"),
   action: z.enum(['kill', 'escalate']).optional().describe('What a hit on this list causes; lists default to kill'),
+  video: VideoMatchSchema.optional().describe('Known-video lists: the video the stream showed, how much of it and which part'),
 });
 
 export const FrameRefSchema = z.strictObject({
@@ -141,7 +163,28 @@ export const DeadLetterEventSchema = z
   })
   .describe('An inbound message that was refused, kept with the reason: never redelivered, never lost');
 
+export const QuarantineEventSchema = z
+  .strictObject({
+    schemaVersion: SchemaVersionSchema,
+    type: z.literal('quarantine'),
+    eventId: z.string().min(1).describe('Deterministic id (list, hash, state and when), also the Nats-Msg-Id'),
+    state: z
+      .enum(['quarantined', 'released'])
+      .describe('quarantined: the entry stopped acting; released: an operator put it back into service'),
+    list: z.string().min(1).describe('Id of the hash list holding the entry'),
+    hash: Hex64Schema.describe("The list entry's PDQ hash"),
+    label: z.string().optional(),
+    streams: z.number().int().min(0).describe('Distinct streams the entry matched on within the window'),
+    streamIds: z.array(z.string()).max(50).describe('Some of those streams (the most recent), for the operator to check'),
+    maxStreams: z.number().int().min(1).describe('The threshold: more distinct streams than this within the window quarantines'),
+    windowMs: z.number().int().positive(),
+    at: IsoTimeSchema,
+    by: z.string().min(1).describe('The worker that quarantined the entry, or the operator who released it'),
+  })
+  .describe('A hash list entry matched on too many streams at once and stopped acting (or was released by an operator)');
+
 export type HashMatch = DeepReadonly<z.output<typeof HashMatchSchema>>;
+export type VideoMatch = DeepReadonly<z.output<typeof VideoMatchSchema>>;
 export type FrameRef = DeepReadonly<z.output<typeof FrameRefSchema>>;
 export type KillSwitchEvent = DeepReadonly<z.output<typeof KillSwitchEventSchema>>;
 export type EscalationPriority = z.output<typeof EscalationPrioritySchema>;
@@ -150,5 +193,6 @@ export type EscalationEvent = DeepReadonly<z.output<typeof EscalationEventSchema
 export type ScreeningFailureEvent = DeepReadonly<z.output<typeof ScreeningFailureEventSchema>>;
 export type DeadLetterReason = z.output<typeof DeadLetterReasonSchema>;
 export type DeadLetterEvent = DeepReadonly<z.output<typeof DeadLetterEventSchema>>;
+export type QuarantineEvent = DeepReadonly<z.output<typeof QuarantineEventSchema>>;
 export type DecisionPolicy = DeepReadonly<z.output<typeof DecisionPolicySchema>>;
 export type KillSwitchReason = z.output<typeof KillSwitchReasonSchema>;

@@ -11,6 +11,8 @@ export const SUBJECTS = {
   failure: 'screening.failure',
   shadow: 'screening.shadow',
   deadLetter: 'screening.deadletter',
+  /** One subject: flood quarantine of a hash list entry (and its release). */
+  quarantine: 'screening.quarantine',
   /** Escalation cases: `<prefix>.<streamId>`; four tokens, so `screening.escalation.*` (per-frame escalations) never matches them. */
   caseOpened: 'screening.escalation.opened',
   caseUpdated: 'screening.escalation.updated',

@@ -14,6 +14,10 @@ export interface Metrics {
   readonly framesOverBudget: Counter;
   readonly decisions: Counter<'kind' | 'shadow'>;
   readonly hashMatches: Counter<'list'>;
+  /** Matches a negative list suppressed (`by`: the negative list). */
+  readonly hashMatchesSuppressed: Counter<'list' | 'by'>;
+  /** Matches of quarantined list entries (not acted on). */
+  readonly hashMatchesQuarantined: Counter<'list'>;
   readonly errors: Counter<'code'>;
   readonly sourceRestarts: Counter<'code'>;
   /** Connections the egress proxy did not make for ffmpeg (refused by the source policy, or TLS unverified). */
@@ -119,6 +123,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     hashMatches: new Counter({
       name: 'streamscreen_hash_matches_total',
       help: 'Frame hashes that matched a list',
+      labelNames: ['list'],
+      registers,
+    }),
+    hashMatchesSuppressed: new Counter({
+      name: 'streamscreen_hash_matches_suppressed_total',
+      help: 'Matches not acted on because the same frame matched a negative list (by = that list)',
+      labelNames: ['list', 'by'],
+      registers,
+    }),
+    hashMatchesQuarantined: new Counter({
+      name: 'streamscreen_hash_matches_quarantined_total',
+      help: 'Matches of list entries in flood quarantine (counted, not acted on)',
       labelNames: ['list'],
       registers,
     }),

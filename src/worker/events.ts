@@ -1,5 +1,6 @@
 import type { DeadLetterReason } from '../contracts/index.js';
-import type { ErrorCode, HashListError, SourceError } from '../domain/errors.js';
+import type { HashListSyncEvent } from '../hash/object-store-sync.js';
+import type { ErrorCode, SourceError } from '../domain/errors.js';
 import type { RawFrame } from '../domain/frame.js';
 import type { FrameSignals } from '../domain/signals.js';
 import type { SourceFailedError } from './sampler/errors.js';
@@ -96,7 +97,11 @@ export interface WorkerEvents {
   /** Seconds from the frame leaving ffmpeg to the end of a stage. */
   'pipeline.latency': { readonly stage: 'hash' | 'classify' | 'decision'; readonly seconds: number };
   'pipeline.match': { readonly list: string };
-  'pipeline.decision': { readonly kind: 'killswitch' | 'escalation' | 'failure' | 'case'; readonly shadow: boolean };
+  /** A match a negative list's hit on the same frame suppressed (`by`: the negative list). */
+  'pipeline.suppressed': { readonly list: string; readonly by: string };
+  /** A match of a quarantined list entry: counted, not acted on. */
+  'pipeline.quarantined': { readonly list: string };
+  'pipeline.decision': { readonly kind: 'killswitch' | 'escalation' | 'failure' | 'case' | 'quarantine'; readonly shadow: boolean };
   /** Work skipped to stay within the budget, or lost: never silent. */
   'pipeline.shed': { readonly reason: 'classifier_failed' | 'classifiers_over_budget' | 'sampler_queue_full' };
   'pipeline.overBudget': Record<string, never>;
@@ -115,8 +120,4 @@ export interface WorkerEvents {
 export type AssignmentOutcome =
   'completed' | 'failed' | 'crashed' | 'ended' | 'shutdown' | 'superseded' | 'lease_lost' | 'gave_up' | 'skipped_ended' | 'abandoned';
 
-export type HashListSyncEvent =
-  | { readonly type: 'loaded'; readonly id: string; readonly count: number; readonly sha256: string; readonly ms: number }
-  | { readonly type: 'removed'; readonly id: string }
-  | { readonly type: 'refused'; readonly id: string; readonly error: HashListError }
-  | { readonly type: 'retrying'; readonly id: string; readonly error: Error; readonly delayMs: number };
+export type { HashListSyncEvent };

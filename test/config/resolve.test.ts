@@ -112,7 +112,12 @@ describe('resolveConfig', () => {
       publish: { retryBaseMs: 50 },
     });
     expect(stages.ingest.maxConcurrentStreams).toBe(2);
-    expect(stages.matcher).toEqual({ maxDistance: 20, minQuality: 50 });
+    expect(stages.matcher).toEqual({
+      maxDistance: 20,
+      minQuality: 50,
+      video: { windowMs: 600_000, matchShare: 0.8, queryShare: 0, minMatchedSeconds: 30 },
+    });
+    expect(stages.quarantine).toEqual({ maxStreams: 10, windowMs: 600_000 });
     expect(stages.hashListSync).toMatchObject({ bucket: 'b1' });
     expect(stages.hashListSync).not.toHaveProperty('enabled');
     expect(stages.screener).toEqual({ frameBudgetMs: 250, classifierFailuresToReport: 5, dihedral: true });

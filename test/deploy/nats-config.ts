@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const NATS_DEPLOY_DIR = fileURLToPath(new URL('../../deploy/nats/', import.meta.url));
-export const ROLES = ['worker', 'bridge', 'enforcer', 'console', 'lists'] as const;
+export const ROLES = ['worker', 'bridge', 'enforcer', 'console', 'lists', 'matcher'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const rolePassword = (role: string): string => `test-password-for-${role}`;

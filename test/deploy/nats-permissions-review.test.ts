@@ -21,7 +21,7 @@ import { createCasePublisher } from '../../src/worker/cases/case-publisher.js';
 import { openCaseStore } from '../../src/worker/cases/case-store.js';
 import { openEvidenceBuckets } from '../../src/worker/evidence/buckets.js';
 import { createEvidenceStore } from '../../src/worker/evidence/evidence-store.js';
-import { openHashListBucket } from '../../src/worker/hash/object-store-lists.js';
+import { openHashListBucket } from '../../src/hash/object-store-lists.js';
 import { caseEvent } from '../../src/worker/pipeline/decision-event.js';
 import { persisted } from '../../src/worker/pipeline/case-keeper.js';
 import { decide, INITIAL_POLICY_STATE } from '../../src/worker/policy/index.js';

@@ -22,9 +22,11 @@ import { connectNats } from '../../src/nats/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KillSwitchEvent } from '../../src/contracts/index.js';
 import type { ScreeningOutcome } from '../../src/domain/screening-outcome.js';
-import { createHashMatcher } from '../../src/worker/hash/hash-matcher.js';
-import { downloadHashList, openHashListBucket, publishHashList } from '../../src/worker/hash/object-store-lists.js';
-import { createHashListSync } from '../../src/worker/hash/object-store-sync.js';
+import { createHashMatcher } from '../../src/hash/hash-matcher.js';
+import { downloadHashList, openHashListBucket, publishHashList } from '../../src/hash/object-store-lists.js';
+import { createHashListSync } from '../../src/hash/object-store-sync.js';
+import { createQuarantineGate, quarantineEvent, releaseRecord } from '../../src/hash/quarantine.js';
+import { createKvQuarantineStore, openQuarantineBucket } from '../../src/hash/quarantine-kv.js';
 import { createIngest, type ScreeningAssignment } from '../../src/worker/intake/index.js';
 import { killSwitchEventId } from '../../src/domain/event-id.js';
 import { createDecisionPublisher } from '../../src/worker/publish/index.js';
@@ -200,6 +202,38 @@ describe('deploy/nats/streamscreen.conf on nats-server', () => {
       await sync.start();
       expect(matcher.lists().map((l) => [l.id, l.count])).toEqual([['confirmed', 1]]);
       await sync.stop();
+      // The matcher deployable reads the same bucket under its own role.
+      const served = createHashMatcher(matcherOptions());
+      const matcherSync = createHashListSync({
+        nc: as('matcher'),
+        sink: served.source('nats'),
+        logger: silent,
+        ...hashListSyncOptions({ bucket: 'screening-hashlists' }),
+      });
+      await matcherSync.start();
+      expect(served.lists().map((l) => l.id)).toEqual(['confirmed']);
+      await matcherSync.stop();
+
+      // Flood quarantine: the worker creates and shares the state; the list publisher releases an entry.
+      const hit = { list: 'confirmed', hash: 'a'.repeat(64), distance: 0, action: 'kill' as const };
+      const gate = createQuarantineGate({
+        store: createKvQuarantineStore(await openQuarantineBucket(as('worker'), 'screening-quarantine')),
+        options: { maxStreams: 1, windowMs: 60_000 },
+        workerId: 'perm-worker',
+      });
+      await gate.start();
+      await gate.screen('perm-1', [hit]);
+      const flooded = await gate.screen('perm-2', [hit]);
+      expect(flooded.newlyQuarantined).toHaveLength(1);
+      await publisher.publishQuarantine(flooded.newlyQuarantined[0]!);
+      gate.stop();
+      const operatorView = await openQuarantineBucket(as('lists'), 'screening-quarantine', { create: false });
+      const released = await createKvQuarantineStore(operatorView!).update(hit, (r) =>
+        r ? releaseRecord(r, Date.now(), 'op') : undefined,
+      );
+      expect(released.after?.quarantinedAt).toBeUndefined();
+      const operatorPublisher = createDecisionPublisher({ js: jetstream(as('lists')), logger: silent, options: publisherOptions() });
+      await operatorPublisher.publishQuarantine(quarantineEvent(released.after!, { maxStreams: 1, windowMs: 60_000 }, 'released'));
       await as('worker').flush();
     } finally {
       await ingest.stop();

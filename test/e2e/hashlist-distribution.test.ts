@@ -10,7 +10,7 @@ import { run as hashlist } from '../../src/cli/commands/hashlist.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { KillSwitchEvent } from '../../src/contracts/index.js';
 import { pdqToHex } from '../../src/domain/pdq.js';
-import { createPdqHasher } from '../../src/worker/hash/pdq-hasher.js';
+import { createPdqHasher } from '../../src/hash/pdq-hasher.js';
 import { startWorker, type Worker } from '../../src/worker/app/start-worker.js';
 import { readRgbImage } from '../../src/worker/sampler/image-file.js';
 import { captureIO } from '../support/capture-io.js';

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/commands/screen.js';
 import type { CaseEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../src/contracts/index.js';
 import { pdqToHex } from '../../src/domain/pdq.js';
-import { createPdqHasher } from '../../src/worker/hash/pdq-hasher.js';
+import { createPdqHasher } from '../../src/hash/pdq-hasher.js';
 import { readRgbImage } from '../../src/worker/sampler/image-file.js';
 import { captureIO as capture } from '../support/capture-io.js';
 import { expectContract } from '../support/contract.js';

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pdqToHex } from '../../src/domain/pdq.js';
-import { createPdqHasher } from '../../src/worker/hash/pdq-hasher.js';
+import { createPdqHasher } from '../../src/hash/pdq-hasher.js';
 import { readRgbImage } from '../../src/worker/sampler/image-file.js';
 import { ALLOW_LOOPBACK } from './egress.js';
 import { eventually } from './eventually.js';

@@ -47,6 +47,10 @@ export interface LiveSourceOptions {
   gopSeconds?: number;
   /** Seconds into each session at which `image` replaces the pattern; 0 (default) shows it from the start. */
   imageAfterSec?: number;
+  /** A video file to play instead of a pattern (re-encoded at width x height), from `videoStartSec` for `videoSeconds`. */
+  video?: string;
+  videoStartSec?: number;
+  videoSeconds?: number;
   /** RTMP stream key (path); default `stream`. */
   streamKey?: string;
   port?: number;
@@ -83,18 +87,18 @@ export function encoderArgs(opts: LiveSourceOptions): string[] {
   const w = opts.width ?? 320;
   const h = opts.height ?? 240;
   const fps = opts.fps ?? 15;
-  const args = [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-re',
-    '-f',
-    'lavfi',
-    '-i',
-    `${opts.pattern ?? 'testsrc2'}=size=${w}x${h}:rate=${fps}`,
-  ];
-  let filter = `[0:v]${opts.filter ? `${opts.filter},` : ''}format=yuv420p[v]`;
+  const input = opts.video
+    ? [
+        ...(opts.videoStartSec ? ['-ss', String(opts.videoStartSec)] : []),
+        ...(opts.videoSeconds ? ['-t', String(opts.videoSeconds)] : []),
+        '-re',
+        '-i',
+        opts.video,
+      ]
+    : ['-re', '-f', 'lavfi', '-i', `${opts.pattern ?? 'testsrc2'}=size=${w}x${h}:rate=${fps}`];
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input];
+  const extra = opts.filter ? `${opts.filter},` : '';
+  let filter = opts.video ? `[0:v]scale=${w}:${h},fps=${fps},${extra}format=yuv420p[v]` : `[0:v]${extra}format=yuv420p[v]`;
   if (opts.image) {
     args.push('-re', '-loop', '1', '-framerate', String(fps), '-i', opts.image);
     const after = opts.imageAfterSec ?? 0;

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DIHEDRAL_ORDER, pdqToHex } from '../../domain/pdq.js';
-import { createPdqHasher } from '../../worker/hash/pdq-hasher.js';
+import { createPdqHasher } from '../../hash/pdq-hasher.js';
 import { readRgbImage } from '../../worker/sampler/image-file.js';
 import { processIO, type CommandIO } from './io.js';
 

@@ -5,9 +5,14 @@ import { pino } from 'pino';
 import { connectNats, type NatsConnectionSettings } from '../../nats/index.js';
 import { loadConfig, readEnv } from '../../config/index.js';
 import { HashListError, StreamscreenError } from '../../domain/errors.js';
-import { HASH_LIST_ACTIONS, type HashListAction, type HashListFormat } from '../../worker/hash/hash-list.js';
-import { decodeListMetadata, openHashListBucket, prepareHashList, uploadHashList } from '../../worker/hash/object-store-lists.js';
-import { parseHashListFile } from '../../worker/hash/parse-hashlist.js';
+import { HASH_LIST_ACTIONS, type HashListAction, type HashListFormat } from '../../hash/hash-list.js';
+import { decodeListMetadata, openHashListBucket, prepareHashList, uploadHashList } from '../../hash/object-store-lists.js';
+import { quarantineEvent, releaseRecord, type QuarantineRecord } from '../../hash/quarantine.js';
+import { createKvQuarantineStore, openQuarantineBucket } from '../../hash/quarantine-kv.js';
+import { isPdqHex } from '../../domain/pdq.js';
+import { createDecisionPublisher } from '../../worker/publish/index.js';
+import { jetstream } from '@nats-io/jetstream';
+import { parseHashListFile } from '../../hash/parse-hashlist.js';
 import { processIO, type CommandIO } from './io.js';
 
 /** Environment the CLI dispatcher passes in (commands do not read process.env themselves). */
@@ -37,21 +42,40 @@ export function bucketTarget(flags: BucketFlags, env: CommandEnv): { url: string
   };
 }
 
+/** The quarantine bucket, its settings and the publisher's, found as the worker finds them. */
+function quarantineTarget(flags: BucketFlags, env: CommandEnv) {
+  const loaded = loadConfig({ env: readEnv(env), ...(flags.config ? { file: flags.config } : {}) });
+  const url = flags['nats-url'] || loaded.config.nats.url;
+  return {
+    nats: flags['nats-url'] ? { ...loaded.nats, servers: url.split(',') } : loaded.nats,
+    bucket: flags.bucket || loaded.config.hash.quarantine.bucket,
+    quarantine: loaded.stages.quarantine,
+    publisher: loaded.stages.publisher,
+  };
+}
+
 const USAGE = `usage:
   streamscreen hashlist publish FILE --id ID [--action kill|escalate] [--label L] [--source S]
-                                    [--format text|csv] [--disabled]
+                                    [--format text|csv|vpdq] [--max-distance N] [--disabled]
   streamscreen hashlist ls [--json]
   streamscreen hashlist inspect ID
   streamscreen hashlist delete ID
-  streamscreen hashlist check FILE [--format text|csv]      (validate locally, no NATS)
+  streamscreen hashlist check FILE [--format text|csv|vpdq] (validate locally, no NATS)
+  streamscreen hashlist quarantined [--json]                entries in flood quarantine
+  streamscreen hashlist release LIST HASH [--by NAME]       put a quarantined entry back into service
 
 common options:
   --config FILE    config file (default config/streamscreen.json, or $STREAMSCREEN_CONFIG)
   --nats-url URL   default: the config's nats.url, or $NATS_URL
-  --bucket NAME    default: the config's hash.objectStore.bucket (the bucket workers watch)
+  --bucket NAME    default: the config's hash.objectStore.bucket (the bucket workers watch);
+                   for quarantined/release, hash.quarantine.bucket
 
 Lists are PDQ hashes, one per line (optionally TAB label; # comments), or CSV with a hash
-column. 'kill' lists (confirmed CSAM) stop a stream on a hit; 'escalate' lists send it to review.
+column. 'kill' lists (confirmed CSAM) stop a stream on a hit; 'escalate' lists send it to review;
+'negative' lists (known benign or false-match hashes) suppress a frame's other matches.
+--max-distance sets the list's own match distance (default: the worker's hash.maxDistance).
+An entry matching on more than hash.quarantine.maxStreams streams within its window stops acting
+(flood quarantine, reported on screening.quarantine) until 'release' puts it back.
 Exit status: 0 done, 1 failed (e.g. the file is invalid: nothing is published), 2 usage.
 `;
 
@@ -73,6 +97,10 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Comman
         return await remove(rest, io, env);
       case 'check':
         return await check(rest, io);
+      case 'quarantined':
+        return await quarantined(rest, io, env);
+      case 'release':
+        return await release(rest, io, env);
       case undefined:
       case 'help':
       case '--help':
@@ -83,7 +111,8 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Comman
         throw new UsageError(`unknown subcommand '${sub}'`);
     }
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    const code = (err as { code?: unknown }).code;
+    if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
       io.stderr.write(`streamscreen hashlist: ${(err as Error).message}\n\n${USAGE}`);
       return 2;
     }
@@ -104,8 +133,8 @@ function oneArg(positionals: string[], what: string): string {
 }
 
 function formatOption(value: string | undefined): HashListFormat | undefined {
-  if (value === undefined || value === 'text' || value === 'csv') return value;
-  throw new UsageError(`--format must be text or csv, got '${value}'`);
+  if (value === undefined || value === 'text' || value === 'csv' || value === 'vpdq') return value;
+  throw new UsageError(`--format must be text, csv or vpdq, got '${value}'`);
 }
 
 async function publish(argv: string[], io: CommandIO, env: CommandEnv): Promise<number> {
@@ -120,13 +149,17 @@ async function publish(argv: string[], io: CommandIO, env: CommandEnv): Promise<
       source: { type: 'string' },
       format: { type: 'string' },
       disabled: { type: 'boolean', default: false },
+      'max-distance': { type: 'string' },
     },
   });
   const file = oneArg(positionals, 'FILE');
   if (!values.id) throw new UsageError('--id is required');
   if (!HASH_LIST_ACTIONS.includes(values.action as HashListAction))
-    throw new UsageError(`--action must be kill or escalate, got '${values.action}'`);
+    throw new UsageError(`--action must be kill, escalate or negative, got '${values.action}'`);
   const format = formatOption(values.format);
+  const maxDistance = values['max-distance'] === undefined ? undefined : Number(values['max-distance']);
+  if (maxDistance !== undefined && !(Number.isInteger(maxDistance) && maxDistance >= 0 && maxDistance <= 128))
+    throw new UsageError(`--max-distance must be an integer 0..128, got '${values['max-distance']}'`);
   // Checked before connecting: an invalid file never reaches (or creates) the bucket.
   const prepared = await prepareHashList({
     file,
@@ -136,6 +169,7 @@ async function publish(argv: string[], io: CommandIO, env: CommandEnv): Promise<
     ...(values.label === undefined ? {} : { label: values.label }),
     ...(values.source === undefined ? {} : { source: values.source }),
     ...(format ? { format } : {}),
+    ...(maxDistance === undefined ? {} : { maxDistance }),
   });
   return withBucket(
     values,
@@ -258,6 +292,83 @@ async function check(argv: string[], io: CommandIO): Promise<number> {
   const { data, sha256, bytes } = await parseHashListFile(file, format ? { format } : {});
   io.stdout.write(`${JSON.stringify({ file, format: data.format, bytes, sha256, ...data.stats, distinctLabels: data.labels.size })}\n`);
   return 0;
+}
+
+async function quarantined(argv: string[], io: CommandIO, env: CommandEnv): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...COMMON, json: { type: 'boolean', default: false } },
+  });
+  if (positionals.length) throw new UsageError('quarantined takes no arguments');
+  const target = quarantineTarget(values, env);
+  const nc = await connectOnce(target.nats);
+  try {
+    const kv = await openQuarantineBucket(nc, target.bucket, { create: false });
+    const held = kv ? (await createKvQuarantineStore(kv).list()).filter((r) => r.quarantinedAt) : [];
+    if (values.json) {
+      for (const r of held) io.stdout.write(`${JSON.stringify(summary(r))}\n`);
+      return 0;
+    }
+    if (!held.length) {
+      io.stdout.write('no list entry is quarantined\n');
+      return 0;
+    }
+    for (const r of held) {
+      const s = summary(r);
+      io.stdout.write(
+        `${s.list} ${s.hash} since ${s.quarantinedAt} by ${s.quarantinedBy}: ${s.streams} streams${s.label ? ` (${s.label})` : ''}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await nc.close().catch(() => undefined);
+  }
+}
+
+function summary(r: QuarantineRecord) {
+  return {
+    list: r.list,
+    hash: r.hash,
+    ...(r.label === undefined ? {} : { label: r.label }),
+    quarantinedAt: r.quarantinedAt,
+    quarantinedBy: r.quarantinedBy,
+    streams: Object.keys(r.streams).length,
+  };
+}
+
+/** Puts a quarantined entry back into service in the shared state, and reports it (screening.quarantine, state released). */
+async function release(argv: string[], io: CommandIO, env: CommandEnv): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...COMMON, by: { type: 'string', default: 'operator' } },
+  });
+  if (positionals.length !== 2) throw new UsageError('expected LIST and HASH');
+  const [list, rawHash] = positionals as [string, string];
+  if (!isPdqHex(rawHash)) throw new UsageError('HASH must be 64 hex digits');
+  const hash = rawHash.toLowerCase();
+  const target = quarantineTarget(values, env);
+  const nc = await connectOnce(target.nats);
+  try {
+    const kv = await openQuarantineBucket(nc, target.bucket, { create: false });
+    const { before, after } = kv
+      ? await createKvQuarantineStore(kv).update({ list, hash }, (current) =>
+          current?.quarantinedAt ? releaseRecord(current, Date.now(), values.by) : undefined,
+        )
+      : {};
+    if (!before?.quarantinedAt || !after) {
+      io.stderr.write(`streamscreen hashlist: ${list} ${hash} is not quarantined\n`);
+      return 1;
+    }
+    const event = quarantineEvent(after, target.quarantine, 'released');
+    const publisher = createDecisionPublisher({ js: jetstream(nc), logger: silentLogger, options: target.publisher });
+    await publisher.publishQuarantine(event, { signal: AbortSignal.timeout(15_000) });
+    io.stdout.write(`released ${list} ${hash}: it acts again on every worker (event ${event.eventId})\n`);
+    return 0;
+  } finally {
+    await nc.close().catch(() => undefined);
+  }
 }
 
 /** Connects, opens the bucket (only `publish` creates it: a look-up should not), runs `body`. */

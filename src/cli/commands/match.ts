@@ -1,20 +1,22 @@
 import { parseArgs } from 'node:util';
 import { CONFIG_DEFAULTS, listIdFromPath, resolveConfig } from '../../config/index.js';
 import { HashListError } from '../../domain/errors.js';
-import { HASH_LIST_ID_PATTERN, type LoadedList } from '../../worker/hash/hash-list.js';
-import { createHashMatcher } from '../../worker/hash/hash-matcher.js';
-import { indexParsedList } from '../../worker/hash/load-list.js';
-import { downloadHashList, openHashListBucket } from '../../worker/hash/object-store-lists.js';
-import { parseHashListFile } from '../../worker/hash/parse-hashlist.js';
+import { HASH_LIST_ID_PATTERN, type LoadedList } from '../../hash/hash-list.js';
+import { createHashMatcher } from '../../hash/hash-matcher.js';
+import { indexParsedList } from '../../hash/load-list.js';
+import { downloadHashList, openHashListBucket } from '../../hash/object-store-lists.js';
+import { parseHashListFile } from '../../hash/parse-hashlist.js';
 import { isPdqHex, pdqFromHex } from '../../domain/pdq.js';
 import { bucketTarget, connectOnce, type BucketFlags, type CommandEnv } from './hashlist.js';
 import { processIO, type CommandIO } from './io.js';
 
-const USAGE = `usage: streamscreen match HASH [--lists a,b] [--radius ${CONFIG_DEFAULTS.hash.maxDistance}] [--file [ID=]PATH ...]
+const USAGE = `usage: streamscreen match HASH [--lists a,b] [--radius N] [--file [ID=]PATH ...]
                           [--config FILE] [--nats-url URL] [--bucket NAME]
 
 Looks one 64-hex PDQ hash up in the published hash lists (or in local --file lists) and prints
-each match as a JSON line: {"list","label","distance","hash","action"}. No quality gate applies.
+each match as a JSON line: {"list","label","distance","hash","action"}. No quality gate applies,
+and negative lists' hits are shown (action "negative") without suppressing the others. Each list
+matches at its own distance (default ${CONFIG_DEFAULTS.hash.maxDistance}) unless --radius gives one for all.
 Server and bucket come from the config file (default config/streamscreen.json, or
 $STREAMSCREEN_CONFIG) and $NATS_URL, as for the worker; --nats-url and --bucket override them.
 With --file, neither NATS nor the config file is used.
@@ -47,8 +49,8 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Comman
     return 0;
   }
   if (positionals.length !== 1 || !isPdqHex(positionals[0]!)) return usage(io, 'expected one PDQ hash (64 hex digits)');
-  const radius = values.radius === undefined ? CONFIG_DEFAULTS.hash.maxDistance : Number(values.radius);
-  if (!Number.isInteger(radius) || radius < 0 || radius > 256)
+  const radius = values.radius === undefined ? undefined : Number(values.radius);
+  if (radius !== undefined && (!Number.isInteger(radius) || radius < 0 || radius > 256))
     return usage(io, `--radius must be an integer 0..256, got '${values.radius}'`);
   const only = values.lists
     ?.split(',')
@@ -69,10 +71,10 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Comman
     const missing = [...wanted].filter((id) => !lists.some((l) => l.meta.id === id));
     if (missing.length) io.stderr.write(`streamscreen match: warning: no list named ${missing.join(', ')}\n`);
   }
-  // The look-up below is ungated and takes its own radius; the matcher's options do not apply to it.
+  // Each list matches at its own distance (default hash.maxDistance) unless --radius gives one for all.
   const matcher = createHashMatcher(resolveConfig().stages.matcher);
   matcher.source('cli').replaceAll(lists);
-  const matches = matcher.lookup(pdqFromHex(positionals[0]!), { radius });
+  const matches = matcher.lookup(pdqFromHex(positionals[0]!), radius === undefined ? {} : { radius });
   for (const m of matches) io.stdout.write(`${JSON.stringify(m)}\n`);
   return matches.length ? 0 : 1;
 }

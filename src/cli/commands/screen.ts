@@ -80,7 +80,7 @@ export async function run(argv: string[], io: CommandIO = processIO, env: Stream
     io.stdout.write(JSON.stringify(event) + '\n');
   };
   // A page repeats what its case_opened / priority_raised event says: the case events are printed instead.
-  const sink: DecisionSink = { killSwitch: print, escalation: async () => {}, failure: print, caseEvent: print };
+  const sink: DecisionSink = { killSwitch: print, escalation: async () => {}, failure: print, caseEvent: print, quarantine: print };
   const screener = createScreener(loaded, stages, { workerId: 'cli', logger, events, sink });
 
   const ac = new AbortController();

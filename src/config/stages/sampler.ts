@@ -25,7 +25,7 @@ export const SamplerSection = z
      * `shrink`: only sources larger than width x height are scaled (to exactly that size, aspect not
      * kept, as the PDQ reference reduces); smaller ones keep their size, because upscaling moves
      * their hash (median 10 bits vs 0 on the benign test images; bench/bench-pdq-scale.ts measures
-     * it and test/worker/hash/pdq-frame-size.test.ts holds these defaults to it). Frame sizes can
+     * it and test/hash/pdq-frame-size.test.ts holds these defaults to it). Frame sizes can
      * then differ between streams and change with the source: read them per frame.
      * `exact`: every frame scaled to width x height.
      */

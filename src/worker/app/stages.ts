@@ -5,7 +5,7 @@
 import type { LoadedConfig } from '../../config/index.js';
 import type { Emitter } from '../../domain/hooks.js';
 import type { Logger } from '../../domain/logger.js';
-import type { CaseStateStore, DecisionSink, EvidenceStore, FrameSourceFactory, HashListEditor } from '../../domain/ports.js';
+import type { CaseStateStore, DecisionSink, EvidenceStore, FrameSourceFactory, HashListEditor, MatchGate } from '../../domain/ports.js';
 import type { CasePublisher } from '../cases/case-publisher.js';
 import type { CaseModel } from '../../contracts/index.js';
 import { AGE_GENDER_MODEL, FACE_DETECTOR_MODEL } from '../classify/face-constants.js';
@@ -13,9 +13,9 @@ import { loadManifest } from '../classify/manifest.js';
 import { openClassifier, type Classifier } from '../classify/index.js';
 import { faceAgeFactory } from '../classify/load-face-part.js';
 import type { WorkerEvents } from '../events.js';
-import { createFileHashLists, type FileHashLists } from '../hash/file-lists.js';
-import { createHashMatcher, type HashMatcherService } from '../hash/hash-matcher.js';
-import { createPdqHasher } from '../hash/pdq-hasher.js';
+import { createFileHashLists, type FileHashLists } from '../../hash/file-lists.js';
+import { createHashMatcher, type HashMatcherService } from '../../hash/hash-matcher.js';
+import { createPdqHasher } from '../../hash/pdq-hasher.js';
 import { createStreamScreener, type LiveStreamRegistry, type PolicyStateStore, type StreamScreener } from '../pipeline/stream-screener.js';
 import { faceGate } from '../policy/index.js';
 import type { DecisionPublisher } from '../publish/index.js';
@@ -41,6 +41,8 @@ export interface ScreenerWiring {
   readonly logger: Logger;
   readonly events: Emitter<WorkerEvents>;
   readonly sink: DecisionSink;
+  /** Flood quarantine shared by the workers (none for `screen`: one stream cannot flood). */
+  readonly gate?: MatchGate;
   /** The worker's case state in KV, evidence store, list editor and live registry (absent in `screen`). */
   readonly cases?: CaseStateStore;
   readonly evidence?: EvidenceStore;
@@ -59,6 +61,7 @@ export function createScreener(loaded: LoadedConfig, stages: ScreeningStages, w:
     openSource: stages.openSource,
     hasher: createPdqHasher(),
     matcher: stages.matcher,
+    ...(w.gate ? { gate: w.gate } : {}),
     classifier: stages.classifier,
     sink: w.sink,
     policy: loaded.stages.policy,
@@ -138,6 +141,7 @@ export function sinkFor(publisher: DecisionPublisher, cases: CasePublisher): Dec
     escalation: async (event, signal) => void (await publisher.publishEscalation(event, { signal })),
     failure: async (event, signal) => void (await publisher.publishFailure(event, { signal })),
     caseEvent: async (event, signal) => void (await cases.publishCase(event, { signal })),
+    quarantine: async (event, signal) => void (await publisher.publishQuarantine(event, { signal })),
   };
 }
 

@@ -14,7 +14,9 @@ import type { Logger } from '../../domain/logger.js';
 import { createMetrics } from '../../metrics/metrics.js';
 import { startMetricsServer } from '../../metrics/server.js';
 import type { WorkerEvents } from '../events.js';
-import { createHashListSync, type HashListSync } from '../hash/object-store-sync.js';
+import { createHashListSync, type HashListSync } from '../../hash/object-store-sync.js';
+import { createQuarantineGate, type QuarantineGate } from '../../hash/quarantine.js';
+import { createKvQuarantineStore, openQuarantineBucket } from '../../hash/quarantine-kv.js';
 import { createIngest, defaultWorkerId } from '../intake/index.js';
 import {
   createDecisionPublisher,
@@ -31,7 +33,7 @@ import { createCasePublisher } from '../cases/case-publisher.js';
 import { openCaseStore } from '../cases/case-store.js';
 import { openEvidenceBuckets } from '../evidence/buckets.js';
 import { createEvidenceStore } from '../evidence/evidence-store.js';
-import { openHashListBucket } from '../hash/object-store-lists.js';
+import { openHashListBucket } from '../../hash/object-store-lists.js';
 import { createLiveRegistry, startDecisionApplier } from '../review/decision-applier.js';
 import { createListEditor } from '../review/list-editor.js';
 import type { EvidenceStore, HashListEditor } from '../../domain/ports.js';
@@ -159,6 +161,23 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger, options:
       await sync.start();
     }
 
+    let gate: QuarantineGate | undefined;
+    const q = config.hash.quarantine;
+    if (q.enabled) {
+      const kv = await openQuarantineBucket(nc, q.bucket);
+      gate = resources.push(
+        'quarantine',
+        createQuarantineGate({
+          store: createKvQuarantineStore(kv),
+          options: loaded.stages.quarantine,
+          workerId,
+          logger,
+        }),
+        (g) => g.stop(),
+      );
+      await gate.start();
+    }
+
     // Case events go through the outbox like every decision, after the kill-switch recorded before them.
     const sink: DecisionSink = {
       ...recorder,
@@ -174,6 +193,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger, options:
       evidence,
       lists,
       live,
+      ...(gate ? { gate } : {}),
     });
     const ingest = createIngest({
       nc,
@@ -196,6 +216,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger, options:
       const r = readiness({
         'hash lists': stages.matcher.ready,
         ...(sync ? { 'object-store hash lists': sync.ready } : {}),
+        ...(gate ? { 'quarantine state': gate.ready } : {}),
         ...(stages.classifier ? { classifiers: stages.classifier.ready } : {}),
         nats: { ok: connection.connected(), detail: 'disconnected' },
         intake: { ok: intake.ok, detail: intake.reasons },

@@ -44,6 +44,8 @@ export function workerMetricsListeners(metrics: Metrics): Listeners<WorkerEvents
     'pipeline.frame': ({ source }) => metrics.framesReceived.inc({ source }),
     'pipeline.latency': ({ stage, seconds }) => metrics.frameLatency.observe({ stage }, seconds),
     'pipeline.match': ({ list }) => metrics.hashMatches.inc({ list }),
+    'pipeline.suppressed': ({ list, by }) => metrics.hashMatchesSuppressed.inc({ list, by }),
+    'pipeline.quarantined': ({ list }) => metrics.hashMatchesQuarantined.inc({ list }),
     'pipeline.decision': ({ kind, shadow }) => metrics.decisions.inc({ kind, shadow: String(shadow) }),
     'pipeline.shed': ({ reason }) => metrics.framesShed.inc({ reason }),
     'pipeline.overBudget': () => metrics.framesOverBudget.inc(),

@@ -12,10 +12,12 @@ import type {
   EvidenceStore,
   FrameClassifier,
   FrameHasher,
+  FrameMatches,
   FrameSource,
   FrameSourceFactory,
   HashListEditor,
   HashMatcher,
+  MatchGate,
 } from '../../domain/ports.js';
 import type { FrameSignals } from '../../domain/signals.js';
 import type { StreamStart } from '../../domain/stream.js';
@@ -25,6 +27,7 @@ import { AssignmentAbortedError } from '../intake/errors.js';
 import type { CooldownState } from '../policy/index.js';
 import { CaseKeeper, type ReviewAckData } from './case-keeper.js';
 import { FrameRing } from './frame-ring.js';
+import { VideoWindow } from './video-window.js';
 
 export interface StreamScreenerDeps {
   readonly workerId: string;
@@ -34,6 +37,8 @@ export interface StreamScreenerDeps {
   readonly openSource: FrameSourceFactory;
   readonly hasher: FrameHasher;
   readonly matcher: HashMatcher;
+  /** Flood quarantine: list entries matching on too many streams stop acting. None: every match acts. */
+  readonly gate?: MatchGate;
   readonly classifier?: FrameClassifier;
   readonly sink: DecisionSink;
   readonly policy: PolicyOptions;
@@ -102,7 +107,7 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
   const now = deps.now ?? Date.now;
   const events = deps.events ?? silentHooks<WorkerEvents>();
 
-  function hashAndMatch(frame: RawFrame): { hash: PdqHash; quality: number; matches: HashMatch[] } {
+  function hashAndMatch(frame: RawFrame): { hash: PdqHash; quality: number; found: FrameMatches } {
     let hashes: readonly PdqHash[];
     let quality: number;
     if (deps.options.dihedral && deps.hasher.hashDihedral) {
@@ -115,9 +120,49 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
       quality = r.quality;
     }
     events.emit('pipeline.latency', { stage: 'hash', seconds: (now() - frame.capturedAt) / 1000 });
-    const matches = hashes.length === 1 ? deps.matcher.match(hashes[0]!, quality) : deps.matcher.matchAny(hashes, quality);
-    for (const m of matches) events.emit('pipeline.match', { list: m.list });
-    return { hash: hashes[0]!, quality, matches };
+    const found = deps.matcher.matchFrame(hashes, quality);
+    for (const m of found.matches) events.emit('pipeline.match', { list: m.list });
+    return { hash: hashes[0]!, quality, found };
+  }
+
+  /**
+   * The matches that act on this frame: none when a negative list recognised it (the suppressed
+   * ones counted and logged), and none of a quarantined entry (counted, logged; an entry this
+   * frame pushed over the threshold is reported). Quarantine needs shared state, so it is
+   * consulted only for frames that matched.
+   */
+  async function actingMatches(job: ScreeningJob, found: FrameMatches, seq: number, log: Logger): Promise<readonly HashMatch[]> {
+    if (found.suppressed.length > 0) {
+      const by = found.negative[0]!.list;
+      for (const m of found.suppressed) events.emit('pipeline.suppressed', { list: m.list, by });
+      log.info(
+        { seq, negative: found.negative, suppressed: found.suppressed.map((m) => ({ list: m.list, hash: m.hash, distance: m.distance })) },
+        'matches suppressed: the frame matched a negative list',
+      );
+    }
+    if (!deps.gate || found.matches.length === 0) return found.matches;
+    const gated = await deps.gate.screen(job.start.streamId, found.matches);
+    for (const m of gated.quarantined) events.emit('pipeline.quarantined', { list: m.list });
+    if (gated.quarantined.length > 0) {
+      log.warn(
+        { seq, quarantined: gated.quarantined.map((m) => ({ list: m.list, hash: m.hash })) },
+        'matches of quarantined entries not acted on',
+      );
+    }
+    for (const event of gated.newlyQuarantined) {
+      log.error(
+        { eventId: event.eventId, list: event.list, hash: event.hash, streams: event.streams },
+        'list entry quarantined: matched on too many streams',
+      );
+      try {
+        await deps.sink.quarantine(event, job.publishSignal);
+        events.emit('pipeline.decision', { kind: 'quarantine', shadow: false });
+      } catch (err) {
+        // The quarantine itself is in the shared store; only the report is lost. Screening goes on.
+        log.error({ err, eventId: event.eventId }, 'could not publish the quarantine event');
+      }
+    }
+    return gated.acting;
   }
 
   async function screen(job: ScreeningJob): Promise<ScreeningOutcome> {
@@ -126,6 +171,8 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
     let source: FrameSource | undefined;
     let classifierFailures = 0;
     const ring = new FrameRing(deps.storyboardFrames ?? 6);
+    // Which frames of known videos this stream matched lately (vPDQ over a sliding window).
+    const videos = new VideoWindow();
     const keeper = new CaseKeeper({
       ctx: { streamId: start.streamId, runId: job.runId, workerId: deps.workerId, metadata: start.metadata },
       policy: deps.policy,
@@ -193,7 +240,11 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
           quality: a.quality,
         });
         // The kill path does not wait for inference: hash matches are decided and published first.
-        await keeper.frame({ capturedAt: frame.capturedAt, seq: frame.seq, matches: a.matches, ref });
+        const acting = await actingMatches(job, a.found, frame.seq, log);
+        // Known videos the stream's recent frames amount to: matches of their list (carrying `video`).
+        const videoMatches = videos.observe(frame.capturedAt, a.found.videoFrames);
+        for (const m of videoMatches) log.info({ seq: frame.seq, list: m.list, video: m.video }, 'known video matched');
+        await keeper.frame({ capturedAt: frame.capturedAt, seq: frame.seq, matches: [...acting, ...videoMatches], ref });
 
         if (deps.classifier) {
           if (!deps.classifier.ready) {

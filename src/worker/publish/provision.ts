@@ -1,6 +1,7 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
+import { SUBJECTS } from '../../contracts/index.js';
 import type { Logger } from '../../domain/logger.js';
 import { ensureKv, ensureStream } from '../../nats/index.js';
 import type { PublisherOptions } from '../../config/index.js';
@@ -22,6 +23,7 @@ export async function provisionDecisionStreams(jsm: JetStreamManager, o: Publish
         `${o.failureSubjectPrefix}.*`,
         `${o.shadowSubjectPrefix}.killswitch.*`,
         `${o.shadowSubjectPrefix}.escalation.*`,
+        SUBJECTS.quarantine,
       ],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,

@@ -1,6 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../contracts/index.js';
-import { STREAM_ID_PATTERN } from '../../contracts/index.js';
+import type { DeadLetterEvent, EscalationEvent, KillSwitchEvent, QuarantineEvent, ScreeningFailureEvent } from '../../contracts/index.js';
+import { STREAM_ID_PATTERN, SUBJECTS } from '../../contracts/index.js';
 import type { PublisherOptions } from '../../config/index.js';
 import { encodeEvent } from '../../domain/encode-event.js';
 import { PublishError } from '../../domain/errors.js';
@@ -11,7 +11,7 @@ import type { Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
 
 /** What the outbox carries: every event on the decisions stream. */
-export type DecisionEvent = KillSwitchEvent | EscalationEvent | ScreeningFailureEvent;
+export type DecisionEvent = KillSwitchEvent | EscalationEvent | ScreeningFailureEvent | QuarantineEvent;
 
 export interface DecisionPublisher {
   /**
@@ -25,6 +25,8 @@ export interface DecisionPublisher {
   publishFailure(event: ScreeningFailureEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
   /** `screening.deadletter`. */
   publishDeadLetter(event: DeadLetterEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
+  /** `screening.quarantine` (flood quarantine of a list entry, or its release). */
+  publishQuarantine(event: QuarantineEvent, opts?: PublishCallOptions): Promise<PublishReceipt>;
   /** The subject a decision goes to (what the outbox records with it). Throws for a stream id that is no subject token. */
   subjectFor(event: DecisionEvent): string;
   /** The bytes sent for an event (its metadata left out when it cannot be serialised: the decision still goes out). */
@@ -72,7 +74,7 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
       : {}),
   });
   // Serialised here, not by the kit: a decision goes out even when its metadata cannot be (encodeEvent).
-  const encode = (event: KillSwitchEvent | EscalationEvent | ScreeningFailureEvent | DeadLetterEvent): string => {
+  const encode = (event: KillSwitchEvent | EscalationEvent | ScreeningFailureEvent | DeadLetterEvent | QuarantineEvent): string => {
     const { payload, metadataOmitted } = encodeEvent(event);
     if (metadataOmitted) {
       logger.error({ eventId: event.eventId, type: event.type }, 'event metadata cannot be serialised; publishing the event without it');
@@ -81,7 +83,7 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
   };
   const publish = (
     subject: string,
-    event: KillSwitchEvent | EscalationEvent | ScreeningFailureEvent | DeadLetterEvent,
+    event: KillSwitchEvent | EscalationEvent | ScreeningFailureEvent | DeadLetterEvent | QuarantineEvent,
     opts?: PublishCallOptions,
   ) => durable.publishRaw(subject, event.type, event.eventId, encode(event), opts);
 
@@ -101,6 +103,8 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
         return subjectFor(e.shadow ? `${o.shadowSubjectPrefix}.escalation` : o.escalationSubjectPrefix, e.streamId);
       case 'failure':
         return subjectFor(o.failureSubjectPrefix, e.streamId);
+      case 'quarantine':
+        return SUBJECTS.quarantine;
     }
   };
 
@@ -116,5 +120,6 @@ export function createDecisionPublisher(deps: DecisionPublisherDeps): DecisionPu
     publishEscalation: async (e, opts) => publish(subjectOf(e), e, opts),
     publishFailure: async (e, opts) => publish(subjectOf(e), e, opts),
     publishDeadLetter: async (e, opts) => publish(o.deadLetterSubject, e, opts),
+    publishQuarantine: async (e, opts) => publish(subjectOf(e), e, opts),
   };
 }

@@ -1,4 +1,4 @@
-import type { EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../contracts/index.js';
+import type { EscalationEvent, KillSwitchEvent, QuarantineEvent, ScreeningFailureEvent } from '../../contracts/index.js';
 import type { Outbox } from './outbox.js';
 import type { DecisionEvent, DecisionPublisher } from './publisher.js';
 
@@ -13,9 +13,11 @@ export interface DecisionRecorder {
   killSwitch(event: KillSwitchEvent): Promise<void>;
   escalation(event: EscalationEvent): Promise<void>;
   failure(event: ScreeningFailureEvent): Promise<void>;
+  /** A list entry's flood quarantine (screening.quarantine). */
+  quarantine(event: QuarantineEvent): Promise<void>;
 }
 
 export function createDecisionRecorder(publisher: Pick<DecisionPublisher, 'subjectFor' | 'encode'>, outbox: Outbox): DecisionRecorder {
   const record = (e: DecisionEvent): Promise<void> => outbox.record(publisher.subjectFor(e), e, publisher.encode(e));
-  return { killSwitch: record, escalation: record, failure: record };
+  return { killSwitch: record, escalation: record, failure: record, quarantine: record };
 }

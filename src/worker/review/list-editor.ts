@@ -3,9 +3,9 @@ import type { ObjectStore } from '@nats-io/obj';
 import { HashListError, StreamscreenError } from '../../domain/errors.js';
 import type { HashListEditor } from '../../domain/ports.js';
 import { sleep } from '../../domain/retry.js';
-import { HASH_LIST_ID_PATTERN } from '../hash/hash-list.js';
-import { decodeListMetadata, encodeListMetadata } from '../hash/object-store-lists.js';
-import { parseHashList } from '../hash/parse-hashlist.js';
+import { HASH_LIST_ID_PATTERN } from '../../hash/hash-list.js';
+import { decodeListMetadata, encodeListMetadata } from '../../hash/object-store-lists.js';
+import { parseHashList } from '../../hash/parse-hashlist.js';
 
 /** Another writer holds the list: retryable (the decision is redelivered and tried again). */
 export class ListBusyError extends StreamscreenError {

@@ -6,8 +6,8 @@ import type { RawFrame } from '../../../src/domain/frame.js';
 import type { CaseStateStore, EvidenceRequest, EvidenceStore, FrameClassifier } from '../../../src/domain/ports.js';
 import type { FrameSignals } from '../../../src/domain/signals.js';
 import { AssignmentAbortedError } from '../../../src/worker/intake/errors.js';
-import { createHashMatcher } from '../../../src/worker/hash/hash-matcher.js';
-import { createPdqHasher } from '../../../src/worker/hash/pdq-hasher.js';
+import { createHashMatcher } from '../../../src/hash/hash-matcher.js';
+import { createPdqHasher } from '../../../src/hash/pdq-hasher.js';
 import { createStreamScreener, type LiveStream, type StreamScreenerDeps } from '../../../src/worker/pipeline/stream-screener.js';
 import { matcherOptions, policyOptions, screenerOptions } from '../../support/stage-options.js';
 import { BENIGN, frame, job, RecordingSink, sourceOf } from './support.js';
@@ -153,7 +153,12 @@ describe('stream screener: cases', () => {
     };
     // The hash matcher reports a kill-list hit for every frame.
     const match = { list: 'confirmed', distance: 3, hash: 'f'.repeat(64), action: 'kill' as const };
-    const matcher = { ready: true, match: () => [match], matchAny: () => [match] };
+    const matcher = {
+      ready: true,
+      match: () => [match],
+      matchAny: () => [match],
+      matchFrame: () => ({ matches: [match], negative: [], suppressed: [], videoFrames: [] }),
+    };
     await createStreamScreener(deps({ openSource: sourceOf(frames(2)).factory, sink, matcher, evidence })).screen(job());
     expect(order).toEqual(['kill', 'evidence']);
     expect(evidence.requests[0]!.preserveOriginal).toBe(true);

@@ -7,10 +7,11 @@ import { createMetrics, type Metrics } from '../../../src/metrics/metrics.js';
 import { createHooks } from '../../../src/domain/hooks.js';
 import { workerMetricsListeners } from '../../../src/worker/app/worker-metrics.js';
 import type { WorkerEvents } from '../../../src/worker/events.js';
-import { createHashMatcher, type HashMatcherService } from '../../../src/worker/hash/hash-matcher.js';
-import { indexParsedList } from '../../../src/worker/hash/load-list.js';
-import { parseHashList } from '../../../src/worker/hash/parse-hashlist.js';
-import { createPdqHasher } from '../../../src/worker/hash/pdq-hasher.js';
+import { createHashMatcher, type HashMatcherService } from '../../../src/hash/hash-matcher.js';
+import { indexParsedList } from '../../../src/hash/load-list.js';
+import { parseHashList } from '../../../src/hash/parse-hashlist.js';
+import { createPdqHasher } from '../../../src/hash/pdq-hasher.js';
+import { createMemoryQuarantineStore, createQuarantineGate } from '../../../src/hash/quarantine.js';
 import { createStreamScreener, type StreamScreenerDeps } from '../../../src/worker/pipeline/stream-screener.js';
 import { BENIGN, frame, job, LISTED, LISTED_TURNED, RecordingSink, sourceOf } from './support.js';
 import { matcherOptions, policyOptions, screenerOptions } from '../../support/stage-options.js';
@@ -24,13 +25,18 @@ const policy = policyOptions();
 const hasher = createPdqHasher();
 const listedHash = pdqToHex(hasher.hash(LISTED).hash);
 
-/** A matcher serving one kill list that holds LISTED's hash, as the reference tool prints it. */
-async function listMatcher(): Promise<HashMatcherService> {
+/** A matcher serving one kill list that holds LISTED's hash, as the reference tool prints it (and a negative list holding it, if asked). */
+async function listMatcher(negative = false): Promise<HashMatcherService> {
   const matcher = createHashMatcher(matcherOptions());
-  const parsed = await parseHashList([new TextEncoder().encode(`${listedHash}\n`)], 'confirmed.txt');
+  const parsed = async (id: string) => parseHashList([new TextEncoder().encode(`${listedHash}\n`)], `${id}.txt`);
   matcher
     .source('test')
-    .replaceAll([await indexParsedList(parsed, { id: 'confirmed', action: 'kill', label: 'case-1', origin: 'test:confirmed' })]);
+    .replaceAll([
+      await indexParsedList(await parsed('confirmed'), { id: 'confirmed', action: 'kill', label: 'case-1', origin: 'test:confirmed' }),
+      ...(negative
+        ? [await indexParsedList(await parsed('logo-cards'), { id: 'logo-cards', action: 'negative', maxDistance: 4, origin: 'test:logo' })]
+        : []),
+    ]);
   return matcher;
 }
 let matcher: HashMatcherService;
@@ -92,6 +98,53 @@ describe('stream screener', () => {
     expect(kills[0]).toEqual([]);
     expect(kills[1]).toHaveLength(1);
     expect(kills[1]![0]).toMatchObject({ match: { list: 'confirmed', distance: 0, hash: listedHash }, frame: { hash: turned } });
+  });
+
+  it('acts on nothing a negative list recognised, and counts what it suppressed', async () => {
+    const sink = new RecordingSink();
+    const d = deps({ openSource: sourceOf([frame(0, 1_000_000, LISTED)]).factory, sink, matcher: await listMatcher(true) });
+    expect(await createStreamScreener(d).screen(job())).toEqual({ kind: 'source_ended' });
+    expect(sink.kills).toEqual([]);
+    expect(sink.escalations).toEqual([]);
+    const text = await d.metrics.registry.getSingleMetricAsString('streamscreen_hash_matches_suppressed_total');
+    expect(text).toContain('streamscreen_hash_matches_suppressed_total{list="confirmed",by="logo-cards"} 1');
+  });
+
+  it('stops acting on an entry that matched on more streams than the quarantine allows, and reports it once', async () => {
+    const sink = new RecordingSink();
+    const store = createMemoryQuarantineStore();
+    let t = 1_000_000;
+    const gateOf = (workerId: string) =>
+      createQuarantineGate({ store, options: { maxStreams: 2, windowMs: 60_000 }, workerId, now: () => (t += 10) });
+    // Two workers sharing the store: one quarantines, the other sees it through its watch.
+    const [g1, g2] = [gateOf('w1'), gateOf('w2')];
+    await g1.start();
+    await g2.start();
+    const screenOn = async (streamId: string, gate: typeof g1) => {
+      const d = deps({ openSource: sourceOf([frame(0, 1_000_000, LISTED)]).factory, sink, gate });
+      await createStreamScreener(d).screen(job({ start: { streamId, url: 'rtmp://x/live/k', metadata: {} } }));
+      return d.metrics;
+    };
+    await screenOn('s1', g1);
+    await screenOn('s2', g2);
+    expect(sink.kills.map((k) => k.streamId)).toEqual(['s1', 's2']);
+    const third = await screenOn('s3', g1);
+    expect(sink.kills.map((k) => k.streamId)).toEqual(['s1', 's2']);
+    expect(sink.quarantines).toHaveLength(1);
+    expect(sink.quarantines[0]).toMatchObject({
+      state: 'quarantined',
+      list: 'confirmed',
+      hash: listedHash,
+      streams: 3,
+      maxStreams: 2,
+      by: 'w1',
+    });
+    expect(await third.registry.getSingleMetricAsString('streamscreen_hash_matches_quarantined_total')).toContain('{list="confirmed"} 1');
+    // The other worker holds it as quarantined too: a fourth stream is not killed there either.
+    expect(g2.isQuarantined({ list: 'confirmed', hash: listedHash })).toBe(true);
+    await screenOn('s4', g2);
+    expect(sink.kills).toHaveLength(2);
+    expect(sink.quarantines).toHaveLength(1);
   });
 
   it('hands over a decision it made even when the stream has changed hands, then stops when told to', async () => {

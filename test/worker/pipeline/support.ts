@@ -1,4 +1,4 @@
-import type { CaseEvent, EscalationEvent, KillSwitchEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
+import type { CaseEvent, EscalationEvent, KillSwitchEvent, QuarantineEvent, ScreeningFailureEvent } from '../../../src/contracts/index.js';
 import type { RawFrame, RgbImage } from '../../../src/domain/frame.js';
 import type { DecisionSink, FrameSource } from '../../../src/domain/ports.js';
 import type { ScreeningJob, StreamScreenerDeps } from '../../../src/worker/pipeline/stream-screener.js';
@@ -67,6 +67,11 @@ export class RecordingSink implements DecisionSink {
   async caseEvent(e: CaseEvent) {
     expectContract(`screening.escalation.${e.type.replace('case_', '')}.${e.streamId}`, e);
     this.cases.push(e);
+  }
+  quarantines: QuarantineEvent[] = [];
+  async quarantine(e: QuarantineEvent) {
+    expectContract('screening.quarantine', e);
+    this.quarantines.push(e);
   }
 }
 

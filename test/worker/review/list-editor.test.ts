@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../../src/config/index.js';
 import { openCaseStore } from '../../../src/worker/cases/case-store.js';
-import { downloadHashList, openHashListBucket } from '../../../src/worker/hash/object-store-lists.js';
+import { downloadHashList, openHashListBucket } from '../../../src/hash/object-store-lists.js';
 import { createListEditor } from '../../../src/worker/review/list-editor.js';
 import { startNatsServer, type NatsServerHandle } from '../../support/nats-server.js';
 

@@ -8,7 +8,7 @@ import { createHooks, type Listeners } from '../../../src/domain/hooks.js';
 import type { RawFrame } from '../../../src/domain/frame.js';
 import { hammingDistance, type PdqHash } from '../../../src/domain/pdq.js';
 import type { WorkerEvents } from '../../../src/worker/events.js';
-import { createPdqHasher } from '../../../src/worker/hash/pdq-hasher.js';
+import { createPdqHasher } from '../../../src/hash/pdq-hasher.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
 import { readRgbImage } from '../../../src/worker/sampler/image-file.js';
 import { createSampler, type Sampler } from '../../../src/worker/sampler/index.js';
