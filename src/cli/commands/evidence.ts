@@ -1,15 +1,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { jetstream, JetStreamApiCodes, type JetStreamClient } from '@nats-io/jetstream';
+import { JetStreamApiCodes, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { CaseEvent, EvidenceRef } from '../../contracts/index.js';
-import { connectNats, hasApiCode } from '../../nats/index.js';
+import { hasApiCode } from '../../nats/index.js';
 import { createCasePublisher } from '../../worker/cases/case-publisher.js';
 import { createEvidenceReader } from '../../worker/evidence/evidence-reader.js';
-import { findCase, killSwitchesOf } from '../../worker/review/case-lookup.js';
+import { killSwitchesOf } from '../../worker/review/case-lookup.js';
 import { processIO, type CommandIO } from './io.js';
-import { commandConfig, silentLogger } from './nats-target.js';
+import { withCase } from './case-command.js';
+import { silentLogger } from './nats-target.js';
 
 const USAGE = `usage:
   streamscreen evidence export CASE_OR_EVENT_ID --out DIR --operator ID --why TEXT [options]
@@ -76,105 +77,97 @@ export async function run(
     return 2;
   }
 
-  const { loaded, nats } = commandConfig(values, env);
-  const evidence = loaded.stages.evidence;
-  const nc = await connectNats(nats, silentLogger, { instance: `evidence-cli-${process.pid}` });
-  try {
-    const js = jetstream(nc);
-    const found = await findCase(js, loaded.stages.review, loaded.stages.publisher.decisionsStream, id!);
-    if (!found) {
-      io.stderr.write(`streamscreen evidence: no case or event '${id}' found\n`);
-      return 1;
-    }
-    const c = found.latest;
-    const publisher = createCasePublisher({ js, logger: silentLogger, options: loaded.stages.review, publish: loaded.stages.publisher });
-    const reader = createEvidenceReader({ js, keys: evidence.keys, audit: (r) => publisher.publishAudit(r) });
-    const out = resolve(values.out!);
-    await mkdir(join(out, 'frames'), { recursive: true });
+  return withCase('evidence', values, env, io, id!, async ({ loaded, js, found }) => {
+    const evidence = loaded.stages.evidence;
+    try {
+      const c = found.latest;
+      const publisher = createCasePublisher({ js, logger: silentLogger, options: loaded.stages.review, publish: loaded.stages.publisher });
+      const reader = createEvidenceReader({ js, keys: evidence.keys, audit: (r) => publisher.publishAudit(r) });
+      const out = resolve(values.out!);
+      await mkdir(join(out, 'frames'), { recursive: true });
 
-    const frames = [];
-    for (const f of c.storyboard) {
-      const files = [];
-      for (const ref of f.renditions) {
-        if (ref.rendition === 'original' && values['no-originals']) continue;
-        const bytes = await reader.read({
-          ref,
-          actor: { kind: 'operator', id: values.operator! },
-          why: values.why!,
+      const frames = [];
+      for (const f of c.storyboard) {
+        const files = [];
+        for (const ref of f.renditions) {
+          if (ref.rendition === 'original' && values['no-originals']) continue;
+          const bytes = await reader.read({
+            ref,
+            actor: { kind: 'operator', id: values.operator! },
+            why: values.why!,
+            caseId: c.caseId,
+            streamId: c.streamId,
+            purpose: 'evidence_exported',
+          });
+          const file = join('frames', `${f.seq}-${ref.rendition}.${extension(ref)}`);
+          await writeFile(join(out, file), bytes);
+          files.push({
+            rendition: ref.rendition,
+            file,
+            sha256: ref.sha256,
+            size: ref.size,
+            contentType: ref.contentType,
+            preserved: ref.preserved,
+          });
+        }
+        frames.push({ seq: f.seq, capturedAt: f.capturedAt, pts: f.pts, decisive: f.decisive, pdqHash: f.pdqHash, files });
+      }
+
+      const report = {
+        reportVersion: 1,
+        generatedAt: new Date().toISOString(),
+        generatedBy: values.operator,
+        why: values.why,
+        case: {
           caseId: c.caseId,
           streamId: c.streamId,
-          purpose: 'evidence_exported',
-        });
-        const file = join('frames', `${f.seq}-${ref.rendition}.${extension(ref)}`);
-        await writeFile(join(out, file), bytes);
-        files.push({
-          rendition: ref.rendition,
-          file,
-          sha256: ref.sha256,
-          size: ref.size,
-          contentType: ref.contentType,
-          preserved: ref.preserved,
-        });
-      }
-      frames.push({ seq: f.seq, capturedAt: f.capturedAt, pts: f.pts, decisive: f.decisive, pdqHash: f.pdqHash, files });
+          reasonClass: c.reasonClass,
+          state: c.type === 'case_closed' ? 'closed' : 'open',
+          priority: c.priority,
+          revision: c.revision,
+          openedAt: c.openedAt,
+          updatedAt: c.updatedAt,
+          policy: c.policy,
+          ...(c.type === 'case_closed' ? { closure: c.closure } : {}),
+          ...(c.killSwitch ? { killSwitch: c.killSwitch } : {}),
+          decisiveFrame: c.frame,
+          pdqHash: c.pdqHash,
+        },
+        matches: c.reasons.flatMap((r) => (r.kind === 'hash_match' ? [r.match] : [])),
+        scores: c.reasons.filter((r) => r.kind === 'classifier' || r.kind === 'possible_minor'),
+        unscreened: c.reasons.filter((r) => r.kind === 'unscreened'),
+        models: c.models ?? [],
+        history: found.events.map((e) => ({
+          revision: e.revision,
+          type: e.type,
+          at: e.updatedAt,
+          priority: e.priority,
+          rule: e.policy.rule,
+          ...changeOf(e),
+        })),
+        killSwitches: await killSwitchesOf(
+          js,
+          loaded.stages.publisher.decisionsStream,
+          loaded.stages.publisher.killSwitchSubjectPrefix,
+          c.streamId,
+        ),
+        stream: {
+          streamId: c.streamId,
+          metadata: c.metadata ?? {},
+          publisher: await publisherRecord(js, values['publishers-bucket'], c.streamId),
+        },
+        frames,
+      };
+      await writeFile(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ out, caseId: c.caseId, streamId: c.streamId, frames: frames.length, files: frames.reduce((n, f) => n + f.files.length, 0) })}\n`,
+      );
+      return 0;
+    } catch (err) {
+      io.stderr.write(`streamscreen evidence: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 1;
     }
-
-    const report = {
-      reportVersion: 1,
-      generatedAt: new Date().toISOString(),
-      generatedBy: values.operator,
-      why: values.why,
-      case: {
-        caseId: c.caseId,
-        streamId: c.streamId,
-        reasonClass: c.reasonClass,
-        state: c.type === 'case_closed' ? 'closed' : 'open',
-        priority: c.priority,
-        revision: c.revision,
-        openedAt: c.openedAt,
-        updatedAt: c.updatedAt,
-        policy: c.policy,
-        ...(c.type === 'case_closed' ? { closure: c.closure } : {}),
-        ...(c.killSwitch ? { killSwitch: c.killSwitch } : {}),
-        decisiveFrame: c.frame,
-        pdqHash: c.pdqHash,
-      },
-      matches: c.reasons.flatMap((r) => (r.kind === 'hash_match' ? [r.match] : [])),
-      scores: c.reasons.filter((r) => r.kind === 'classifier' || r.kind === 'possible_minor'),
-      unscreened: c.reasons.filter((r) => r.kind === 'unscreened'),
-      models: c.models ?? [],
-      history: found.events.map((e) => ({
-        revision: e.revision,
-        type: e.type,
-        at: e.updatedAt,
-        priority: e.priority,
-        rule: e.policy.rule,
-        ...changeOf(e),
-      })),
-      killSwitches: await killSwitchesOf(
-        js,
-        loaded.stages.publisher.decisionsStream,
-        loaded.stages.publisher.killSwitchSubjectPrefix,
-        c.streamId,
-      ),
-      stream: {
-        streamId: c.streamId,
-        metadata: c.metadata ?? {},
-        publisher: await publisherRecord(js, values['publishers-bucket'], c.streamId),
-      },
-      frames,
-    };
-    await writeFile(join(out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-    io.stdout.write(
-      `${JSON.stringify({ out, caseId: c.caseId, streamId: c.streamId, frames: frames.length, files: frames.reduce((n, f) => n + f.files.length, 0) })}\n`,
-    );
-    return 0;
-  } catch (err) {
-    io.stderr.write(`streamscreen evidence: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
-  } finally {
-    await nc.close();
-  }
+  });
 }
 
 function extension(ref: EvidenceRef): string {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { DeliverPolicy, jetstream, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import type { ReviewOptions } from '../../config/index.js';
 import {
   EscalationPrioritySchema,
@@ -11,11 +11,11 @@ import {
   type ReviewAck,
   type ReviewDecision,
 } from '../../contracts/index.js';
-import { connectNats } from '../../nats/index.js';
 import { createCasePublisher, reviewStreams } from '../../worker/cases/case-publisher.js';
-import { findCase, scanStream } from '../../worker/review/case-lookup.js';
+import { scanStream } from '../../worker/review/case-lookup.js';
 import { processIO, type CommandIO } from './io.js';
-import { commandConfig, silentLogger } from './nats-target.js';
+import { withCase } from './case-command.js';
+import { silentLogger } from './nats-target.js';
 
 const USAGE = `usage:
   streamscreen review confirm|dismiss|escalate CASE --reviewer ID [--reason TEXT] [options]
@@ -93,16 +93,8 @@ export async function run(
     return 2;
   }
 
-  const { loaded, nats } = commandConfig(values, env);
-  const o = loaded.stages.review;
-  const nc = await connectNats(nats, silentLogger, { instance: `review-cli-${process.pid}` });
-  try {
-    const js = jetstream(nc);
-    const found = await findCase(js, o, loaded.stages.publisher.decisionsStream, caseRef!);
-    if (!found) {
-      io.stderr.write(`streamscreen review: no case '${caseRef}' in ${reviewStreams(o).cases.name}\n`);
-      return 1;
-    }
+  return withCase('review', values, env, io, caseRef!, async ({ loaded, js, found }) => {
+    const o = loaded.stages.review;
     const c = found.latest;
     const hash = values.hash ?? c.pdqHash;
     if (kind === 'add-to-list' && !hash) {
@@ -174,9 +166,7 @@ export async function run(
     }
     io.stdout.write(`${JSON.stringify(result)}\n`);
     return result.result === 'rejected' ? 1 : 0;
-  } finally {
-    await nc.close();
-  }
+  });
 }
 
 async function storedAck(js: JetStreamClient, o: ReviewOptions, d: ReviewDecision): Promise<ReviewAck | undefined> {
