@@ -19,6 +19,8 @@
  * The same settings can come from BENCH_LOAD_STEPS, BENCH_LOAD_STEP_SECONDS, BENCH_LOAD_WARMUP_SECONDS,
  * BENCH_LOAD_MODES, BENCH_LOAD_HASHES. A mode stops ramping after `--stop-after` steps over budget.
  * Writes bench-results/load.json and bench-results/load.svg. Needs `npm run build` first.
+ * BENCH_LOAD_WORKER_NODE_OPTIONS (space-separated) go to the worker's node before the script,
+ * e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it (written when the worker exits).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -36,6 +38,7 @@ import { loadChart } from './chart.js';
 import { ensureClip, ensureHashList } from './inputs.js';
 import { startNginxRtmp, type NginxRtmp } from '../../test/support/nginx-rtmp.js';
 import { sampleTree, type TreeSample } from './proc-stats.js';
+import { breakdownPctPerStream, formatBreakdown, machineBusyPct, machineTicks, sampleBreakdown, type Breakdown } from './cpu-breakdown.js';
 import { startPublisher, type Publisher } from './publishers.js';
 
 type Mode = 'auto' | 'all';
@@ -102,6 +105,11 @@ interface Step {
   readonly decoders: number;
   readonly streams_keyframes_only: number;
   readonly within_budget: boolean;
+  /** Percent of a core per stream: the worker's main thread, its other threads, each kind of ffmpeg. */
+  readonly cpu_pct_per_stream_by_role: Breakdown;
+  /** The whole machine's busy share (100 = all cores), and the harness without the worker, in percent of one core. */
+  readonly machine_busy_pct: number;
+  readonly harness_cpu_pct: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -125,7 +133,8 @@ class WorkerProcess {
     configFile: string,
     readonly metricsPort: number,
   ) {
-    this.child = spawnWithLifeline(process.execPath, [CLI, 'worker', '--config', configFile]);
+    const nodeOptions = (process.env.BENCH_LOAD_WORKER_NODE_OPTIONS ?? '').split(' ').filter((a) => a.length > 0);
+    this.child = spawnWithLifeline(process.execPath, [...nodeOptions, CLI, 'worker', '--config', configFile]);
     this.child.stdout.resume();
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (text: string) => this.onText(text));
@@ -247,10 +256,16 @@ async function runMode(
 
       const m0 = await worker.metrics();
       const cpu0: TreeSample = sampleTree(worker.pid);
+      const roles0 = sampleBreakdown(worker.pid);
+      const machine0 = machineTicks();
+      const harness0 = sampleTree(process.pid).cpuSeconds;
       const t0 = Date.now();
       await sleep(stepSeconds * 1000);
       const t1 = Date.now();
       const cpu1: TreeSample = sampleTree(worker.pid);
+      const roles1 = sampleBreakdown(worker.pid);
+      const machine1 = machineTicks();
+      const harness1 = sampleTree(process.pid).cpuSeconds;
       const m1 = await worker.metrics();
       const seconds = (t1 - t0) / 1000;
 
@@ -282,13 +297,19 @@ async function runMode(
         streams_keyframes_only: total(m1, 'streamscreen_decode_streams', { mode: 'keyframes' }),
         // Within budget: p99 under it, nothing shed, and (nearly) every expected frame decided.
         within_budget: percentile(latencies, 99) <= budgetMs && shed === 0 && inWindow.length >= 0.9 * expected,
+        cpu_pct_per_stream_by_role: breakdownPctPerStream(roles0, roles1, seconds, n),
+        // Whether the machine itself ran out: everything on it, and the harness (this process, the
+        // publishers, nginx, nats-server, and the worker tree under it) as percent of one core.
+        machine_busy_pct: machineBusyPct(machine0, machine1),
+        harness_cpu_pct: r1(((harness1 - harness0 - (cpu1.cpuSeconds - cpu0.cpuSeconds)) / seconds) * 100),
       };
       results.push(step);
       console.log(
         `[${mode}] N=${n}: p50/p95/p99 ${step.p50_frame_to_decision_ms}/${step.p95_frame_to_decision_ms}/${step.p99_frame_to_decision_ms} ms, ` +
           `source p99 ${step.p99_source_to_decision_ms} ms, CPU ${step.cpu_pct_per_stream} %/stream (${step.cpu_pct_total} % total), ` +
           `memory ${step.memory_mb} MB, decided ${step.frames_decided}/${step.frames_expected}, shed ${shed}, breaches ${breaches} ` +
-          `${step.within_budget ? 'OK' : 'OVER BUDGET'}`,
+          `${step.within_budget ? 'OK' : 'OVER BUDGET'}\n    CPU %/stream by role: ${formatBreakdown(step.cpu_pct_per_stream_by_role)}; ` +
+          `machine ${step.machine_busy_pct} % busy (all cores), harness without the worker ${step.harness_cpu_pct} % of a core`,
       );
       if (!step.within_budget && ++failures >= stopAfter) break;
     }
