@@ -101,6 +101,10 @@ describe('buildSamplerArgs', () => {
       'pipe:1',
     ]);
     expect(demux).toContain('-probesize');
+    // The remuxer's demuxer drops the frames between keyframes, before they are piped to the worker.
+    expect(argAfter(demux, '-discard:v')).toBe('nokey');
+    expect(demux.indexOf('-discard:v')).toBeLessThan(demux.indexOf('-i'));
+    expect(all).not.toContain('-discard:v');
     // The decoder: no network options; low-delay, one thread, FLV from stdin; no -skip_frame
     // (it would make the decoder ignore the relay's end-of-sequence packets).
     const input = decoder.slice(0, decoder.indexOf('-i') + 2);

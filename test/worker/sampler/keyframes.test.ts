@@ -19,6 +19,9 @@ import { ALLOW_LOOPBACK } from '../../support/egress.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
 import { startNginxRtmp } from '../../support/nginx-rtmp.js';
 import { spawnWithLifeline, terminate } from '../../../src/worker/sampler/lifeline.js';
+import { buildDemuxArgs } from '../../../src/worker/sampler/ffmpeg-args.js';
+import { FlvKeyframeRelay } from '../../../src/worker/sampler/flv-keyframes.js';
+import { parseSourceUrl } from '../../../src/worker/sampler/source-url.js';
 import { DEBIAN_FFMPEG, SHARED_DECODED, take, waitUntil } from './helpers.js';
 
 // Keyframe-aware sampling on real ffmpeg. A clip like a platform's ingest (H.264 with B-frames,
@@ -253,4 +256,26 @@ describe('auto decoding on live RTMP sources', () => {
     // switch's reconnect may be refused once and retried; an ingest server accepts at once.
     expect(s.stats().restarts).toBeLessThanOrEqual(1);
   }, 40_000);
+});
+
+describe('the keyframe remuxer on a live RTMP source', () => {
+  it('pipes the keyframes only: the frames between them are dropped by its demuxer, not by the relay', async () => {
+    const src = await startLiveSource({ kind: 'rtmp', fps: 15, gopSeconds: 1 });
+    cleanups.push(() => src.stop());
+    const source = parseSourceUrl(src.url, { protocols: ffmpeg.protocols });
+    const demux = spawnWithLifeline(DEBIAN_FFMPEG, buildDemuxArgs({ source, options: samplerOptions({ allowHosts: ALLOW_LOOPBACK }) }));
+    cleanups.push(() => terminate(demux, { graceful: false, graceMs: 1000 }));
+    demux.stderr.resume();
+    const relay = new FlvKeyframeRelay();
+    let chunks = 0;
+    demux.stdout.on('data', (chunk: Buffer) => {
+      chunks++;
+      relay.push(chunk);
+    });
+    await waitUntil('four keyframes', () => relay.stats.keyframes >= 4, 15_000);
+    // 15 frames a second arrive at the source; about one a second leaves the remuxer.
+    console.info(`remuxer: ${chunks} pipe chunks, relay: ${JSON.stringify(relay.stats)}`);
+    expect(relay.stats.dropped).toBe(0);
+    expect(chunks).toBeLessThan(4 * relay.stats.keyframes + 4);
+  }, 30_000);
 });
