@@ -105,6 +105,9 @@ export function buildDemuxArgs({ source, prepared, options: o }: Pick<SamplerArg
   ];
 }
 
+/** Sampling at most this many frames a second, full decoding skips non-reference frames (see decoderFlags). */
+export const SKIP_NONREF_MAX_FPS = 2;
+
 function decoderFlags(o: ArgOptions, source: SourceUrl): string[] {
   const args: string[] = [];
   if (o.lowLatency) {
@@ -118,6 +121,15 @@ function decoderFlags(o: ArgOptions, source: SourceUrl): string[] {
     // Decoder flag: disables frame threading, whose pipeline holds (threads - 1) frames back.
     args.push('-flags', 'low_delay');
   }
+  // Sampling a few frames a second, the decoder need not decode the frames no other frame is
+  // predicted from (B-frames, mostly): the frames it does decode come out bit-identical (nothing
+  // they depend on is skipped), and `select` takes the first of them in each 1/fps slot instead of
+  // the first frame, at most a few frames (~100 ms) later. npm run bench:sampler -- --decode all
+  // measured the load benchmark's clip (2 B-frames): decoder CPU -26 %. Not -skip_loop_filter: it
+  // saves less (~19 %) and changes every frame's pixels, so hashes move. Above SKIP_NONREF_MAX_FPS
+  // a slot may hold no reference frame at all (with B-pyramids, up to 4 in a row are not), so
+  // denser sampling decodes everything.
+  if (o.fps <= SKIP_NONREF_MAX_FPS) args.push('-skip_frame', 'noref');
   args.push('-threads', String(o.threads));
   return args;
 }

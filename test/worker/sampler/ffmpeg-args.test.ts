@@ -6,6 +6,7 @@ import {
   buildVideoFilter,
   rateFilter,
   scaleFilter,
+  SKIP_NONREF_MAX_FPS,
 } from '../../../src/worker/sampler/ffmpeg-args.js';
 import { samplerOptions } from '../../support/stage-options.js';
 import { parseSourceUrl } from '../../../src/worker/sampler/source-url.js';
@@ -37,6 +38,8 @@ describe('buildSamplerArgs', () => {
       '0',
       '-flags',
       'low_delay',
+      '-skip_frame',
+      'noref',
       '-threads',
       '1',
       '-rw_timeout',
@@ -179,6 +182,17 @@ describe('buildSamplerArgs', () => {
     expect(args).not.toContain('nobuffer');
     const out = args.slice(args.indexOf('-i') + 2);
     expect(argAfter(out, '-threads')).toBe('0');
+  });
+});
+
+describe('full decoding skips non-reference frames when sampling sparsely', () => {
+  const source = parseSourceUrl('rtmp://h/live/k', { protocols });
+  it('up to SKIP_NONREF_MAX_FPS, never above it, never in keyframe runs', () => {
+    for (const fps of [0.2, 1, SKIP_NONREF_MAX_FPS]) {
+      expect(argAfter(buildSamplerArgs({ source, options: { ...opts, fps }, hasFpsMode: true }), '-skip_frame')).toBe('noref');
+    }
+    expect(buildSamplerArgs({ source, options: { ...opts, fps: SKIP_NONREF_MAX_FPS + 1 }, hasFpsMode: true })).not.toContain('-skip_frame');
+    expect(buildSamplerArgs({ source, options: opts, hasFpsMode: true, keyframesOnly: true })).not.toContain('-skip_frame');
   });
 });
 
