@@ -55,6 +55,8 @@ const { values } = parseArgs({
     'clip-seconds': { type: 'string', default: '20' },
     ffmpeg: { type: 'string', default: '/usr/bin/ffmpeg' },
     note: { type: 'string', default: '' },
+    // Config sections merged over the benchmark's (JSON), e.g. '{"classify":{"offThread":false}}' for an A/B run.
+    'worker-config': { type: 'string', default: process.env.BENCH_LOAD_WORKER_CONFIG ?? '{}' },
   },
 });
 const steps = values.steps.split(',').map(Number);
@@ -220,6 +222,7 @@ async function runMode(
       metrics: { host: '127.0.0.1', port: metricsPort },
       // Debug: the per-frame "frame screened" line this benchmark reads.
       log: { level: 'debug' },
+      ...(JSON.parse(values['worker-config']) as Record<string, unknown>),
     }),
   );
   const worker = new WorkerProcess(configFile, metricsPort);
