@@ -69,6 +69,22 @@ export interface Metrics {
   readonly streamKeyframeInterval: Gauge<'stream'>;
   readonly streamDecodeMode: Gauge<'stream' | 'mode'>;
   readonly streamDecodeCpu: Counter<'stream'>;
+  /** Whether the worker takes new streams: 1 for `admitting` or for the reason it is full (cpu, elu, breaches, degraded, cap). */
+  readonly admissionState: Gauge<'state'>;
+  /** Streams the measured CPU and event loop say this worker could hold (worker.maxStreams in fixed mode). */
+  readonly measuredCapacity: Gauge;
+  /** CPU of the worker and its ffmpeg children over the CPUs available to it (0..1, window average). */
+  readonly cpuUtilisation: Gauge;
+  /** CPUs available to the worker (online CPUs, or the cgroup quota when lower). */
+  readonly cpusAvailable: Gauge;
+  /** Event-loop utilisation of the main thread (0..1, window average). */
+  readonly eventLoopUtilisation: Gauge;
+  /** Share of decided frames over the budget in the breach window. */
+  readonly budgetBreachRatio: Gauge;
+  /** Graceful degradation: 0 normal, 1 keyframes only, 2 half frame rate, 3 classifiers off for the lowest-risk streams. */
+  readonly degradationLevel: Gauge;
+  /** Degradation steps entered (`up`) and left (`down`), by step. */
+  readonly degradationTransitions: Counter<'step' | 'direction'>;
   /**
    * Values read at scrape time (readiness, connection, the oldest waiting start): the worker
    * hands their sources in once it has them. Until then the gauges report 0.
@@ -282,6 +298,48 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'streamscreen_stream_decode_cpu_seconds_total',
       help: 'CPU seconds used by the ffmpeg decoder of each held stream',
       labelNames: ['stream'],
+      registers,
+    }),
+    admissionState: new Gauge({
+      name: 'streamscreen_admission_state',
+      help: 'Whether this worker takes new streams: 1 for admitting, or for why it is full (cpu, elu, breaches, degraded, cap)',
+      labelNames: ['state'],
+      registers,
+    }),
+    measuredCapacity: new Gauge({
+      name: 'streamscreen_measured_capacity_streams',
+      help: 'Streams the measured CPU and event loop say this worker could hold (capped at worker.maxStreams)',
+      registers,
+    }),
+    cpuUtilisation: new Gauge({
+      name: 'streamscreen_worker_cpu_utilisation',
+      help: 'CPU of the worker process tree (worker and ffmpeg children) over the CPUs available to it, window average',
+      registers,
+    }),
+    cpusAvailable: new Gauge({
+      name: 'streamscreen_worker_cpus_available',
+      help: 'CPUs available to the worker (online CPUs, or the cgroup cpu.max quota when lower)',
+      registers,
+    }),
+    eventLoopUtilisation: new Gauge({
+      name: 'streamscreen_event_loop_utilisation',
+      help: 'Share of time the main thread was busy, window average',
+      registers,
+    }),
+    budgetBreachRatio: new Gauge({
+      name: 'streamscreen_budget_breach_ratio',
+      help: 'Share of decided frames over the per-frame budget in the breach window (frames lost count as breaches)',
+      registers,
+    }),
+    degradationLevel: new Gauge({
+      name: 'streamscreen_degradation_level',
+      help: 'Graceful degradation: 0 normal, 1 keyframes only, 2 half frame rate, 3 classifiers off for the lowest-risk streams',
+      registers,
+    }),
+    degradationTransitions: new Counter({
+      name: 'streamscreen_degradation_transitions_total',
+      help: 'Degradation steps entered (direction=up) and left (direction=down), by step',
+      labelNames: ['step', 'direction'],
       registers,
     }),
     observe(p) {

@@ -114,7 +114,25 @@ export interface WorkerEvents {
 
   /** A publish was not acknowledged and is retried (`type`: the event type). */
   'publish.retry': { readonly type: string; readonly attempt: number };
+
+  /** The capacity governor's measures after each sample (shares of 0..1; undefined while unknown). */
+  'capacity.sample': {
+    readonly cpu: number | undefined;
+    readonly elu: number | undefined;
+    readonly breaches: number | undefined;
+    readonly cpusAvailable: number;
+    readonly estimatedCapacity: number;
+  };
+  /** Admission changed: `admitting`, or full and why (cpu, elu, breaches, degraded, cap). */
+  'capacity.admission': { readonly state: AdmissionLabel; readonly previous: AdmissionLabel };
+  /** The degradation level changed (one step at a time). */
+  'capacity.degradation': { readonly level: number; readonly previous: number };
+  /** A sampled frame not passed on because the worker runs at half rate (degradation level 2). */
+  'sampler.thinned': { readonly streamId: string };
 }
+
+/** Whether a worker takes new streams, or why not (a metric label). */
+export type AdmissionLabel = 'admitting' | 'cpu' | 'elu' | 'breaches' | 'degraded' | 'cap';
 
 /** How a held stream ended (a metric label). */
 export type AssignmentOutcome =

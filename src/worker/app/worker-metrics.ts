@@ -61,5 +61,22 @@ export function workerMetricsListeners(metrics: Metrics): Listeners<WorkerEvents
       metrics.outboxOldest.set(s.oldestRecordedAt === undefined ? 0 : s.oldestRecordedAt / 1000);
     },
     'outbox.event': ({ event }) => metrics.outboxEvents.inc({ event }),
+    'capacity.sample': (s) => {
+      if (s.cpu !== undefined) metrics.cpuUtilisation.set(s.cpu);
+      if (s.elu !== undefined) metrics.eventLoopUtilisation.set(s.elu);
+      metrics.budgetBreachRatio.set(s.breaches ?? 0);
+      metrics.cpusAvailable.set(s.cpusAvailable);
+      metrics.measuredCapacity.set(s.estimatedCapacity);
+    },
+    'capacity.admission': ({ state, previous }) => {
+      metrics.admissionState.set({ state: previous }, 0);
+      metrics.admissionState.set({ state }, 1);
+    },
+    'capacity.degradation': ({ level, previous }) => {
+      metrics.degradationLevel.set(level);
+      const up = level > previous;
+      metrics.degradationTransitions.inc({ step: String(up ? level : previous), direction: up ? 'up' : 'down' });
+    },
+    'sampler.thinned': () => metrics.framesShed.inc({ reason: 'degraded_half_rate' }),
   };
 }
