@@ -19,7 +19,7 @@ import { createPdqHasher } from '../../hash/pdq-hasher.js';
 import { createStreamScreener, type LiveStreamRegistry, type PolicyStateStore, type StreamScreener } from '../pipeline/stream-screener.js';
 import { faceGate } from '../policy/index.js';
 import type { DecisionPublisher } from '../publish/index.js';
-import { createSampler, resolveFfmpeg, type FfmpegBinary } from '../sampler/index.js';
+import { createSampler, resolveFfmpeg, type FfmpegBinary, type SamplingPressure } from '../sampler/index.js';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { ConfigError } from '../../domain/errors.js';
@@ -80,7 +80,12 @@ export function createScreener(loaded: LoadedConfig, stages: ScreeningStages, w:
  * Loads hash lists (all or nothing: a bad list refuses start-up with its file and line), finds
  * ffmpeg, and warms the classifiers up, in that order of cost.
  */
-export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger, events: Emitter<WorkerEvents>): Promise<ScreeningStages> {
+export async function buildScreeningStages(
+  loaded: LoadedConfig,
+  logger: Logger,
+  events: Emitter<WorkerEvents>,
+  extras: { readonly pressure?: SamplingPressure } = {},
+): Promise<ScreeningStages> {
   const { config, stages } = loaded;
   const ffmpeg = await resolveFfmpeg({ envPath: loaded.ffmpeg.envPath, pathEnv: loaded.ffmpeg.pathEnv, logger });
 
@@ -120,6 +125,7 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
       logger: logger.child({ streamId }),
       options: stages.sampler,
       events,
+      ...(extras.pressure ? { pressure: extras.pressure } : {}),
     });
 
   return {
