@@ -321,7 +321,12 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       const applyDecode = (step: DecodeStep): void => {
         decode = step.state;
         clearTimeout(tickTimer);
-        if (step.kind === 'switch' && !switching && !stopping) {
+        if (step.kind === 'switch' && switching) {
+          // A second switch while the run stops (degradation changed meanwhile): the next run takes the latest.
+          switching = { ...switching, to: step.state.mode, reason: step.reason };
+          return;
+        }
+        if (step.kind === 'switch' && !stopping) {
           switching = { from: runMode, to: step.state.mode, reason: step.reason };
           void endRun(run, { graceful: true, graceMs: options.stopGraceMs });
           return;
@@ -538,6 +543,8 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         // A planned restart: no failure, no backoff.
         const s = switching;
         switching = undefined;
+        // Switched there and back before the restart: the same mode again, no change to report.
+        if (s.to === s.from) continue;
         decodeSwitches++;
         log.info(
           { from: s.from, to: s.to, reason: s.reason, keyframeIntervalMs: keyframeIntervalMs(decode) },

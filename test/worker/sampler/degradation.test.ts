@@ -89,7 +89,9 @@ describe('graceful degradation in the sampler (real ffmpeg)', () => {
     const modes: WorkerEvents['sampler.decodeMode'][] = [];
     const s = sampler(src.url, { decode: 'auto', maxKeyframeIntervalMs: 2000 }, pressure, { 'sampler.decodeMode': (e) => modes.push(e) });
     const it = s.frames()[Symbol.asyncIterator]();
-    await waitUntil('the fall back to full decoding', () => s.stats().decodeMode === 'all', 15_000);
+    // The full-decoding run has started once its mode is reported.
+    await waitUntil('the fall back to full decoding', () => modes.length >= 2, 15_000);
+    expect(modes[1]).toMatchObject({ mode: 'all', previous: 'keyframes' });
 
     pressure.set(1);
     await waitUntil('the forced switch to keyframes', () => modes.length >= 3, 10_000);
