@@ -8,16 +8,16 @@ import { positiveMs } from '../fields.js';
 export const InferenceSection = z.strictObject({
   /**
    * Frames (of different streams, nearest deadline first) handed to the classifiers together.
-   * 1: on the 2-core class a batch of 2 or 4 costs as much per frame as single frames
-   * (bench:sched: batch 2 ≈ 1.0x, batch 4 ≈ 1.0x the per-frame time of batch 1), while every
-   * frame in a batch waits for the slowest, so batching buys latency nothing here. A machine
-   * where bench:sched shows a gain (more cores per session, a GPU) raises it.
+   * 1: batching does not pay on this CPU class. `npm run bench:sched` (default models, bursts of
+   * 16 streams' frames, medians, 2-core machine shared with other work): per-frame cost 1.00x of
+   * batch 1 at batch 2 and 0.90x (slower) at batch 4, while every frame of a batch waits for
+   * the slowest. Raise it where bench:sched shows a gain (more cores per session, a GPU).
    */
   maxBatch: z.number().int().min(1).max(64).default(1),
   /**
-   * Batches in flight at once. 1: one inference at a time leaves the second core to ffmpeg and
-   * PDQ, and the nudity and face models already overlap a frame's scaling with another's run
-   * (bench:sched: concurrency 2 gives no throughput on 2 cores, only a longer tail).
+   * Batches in flight at once. 1: bench:sched measured 1.02x at 2 (noise) on 2 cores, and one
+   * inference at a time leaves the other core to ffmpeg and PDQ hashing, which every stream
+   * needs before any classifier.
    */
   concurrency: z.number().int().min(1).max(16).default(1),
   /** Classified frames per stream whose highest risk score decides whether the stream is low-risk under degradation. */
