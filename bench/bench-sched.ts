@@ -50,7 +50,7 @@ const r2 = (v: number): number => Math.round(v * 100) / 100;
 /** Synthetic frames with detail (no real content): one per stream, different per round. */
 function frame(stream: number, round: number): RawFrame {
   const size = 512;
-  const data = new Uint8Array(size * size * 3);
+  const data = Buffer.alloc(size * size * 3);
   for (let i = 0; i < data.length; i++) data[i] = (i * (31 + stream) + ((i / (size * 3)) | 0) * (7 + round)) & 255;
   return { streamId: `s${stream}`, seq: round, pts: round, capturedAt: Date.now(), width: size, height: size, data };
 }

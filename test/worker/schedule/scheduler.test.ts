@@ -20,7 +20,7 @@ const BUDGET = 500;
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 function frameOf(streamId: string, seq: number, capturedAt: number): RawFrame {
-  return { streamId, seq, pts: seq, capturedAt, width: 1, height: 1, data: new Uint8Array(3) };
+  return { streamId, seq, pts: seq, capturedAt, width: 1, height: 1, data: Buffer.alloc(3) };
 }
 
 interface Rig {
