@@ -221,6 +221,16 @@ function admissionState(m: ReturnType<typeof parseExposition>): string {
   return m.samples.find((s) => s.name === 'streamscreen_admission_state' && s.value === 1)?.labels.state ?? 'unknown';
 }
 
+/** Shed frames of the step by reason (superseded, classifiers_over_budget, ...), for finding where the load goes. */
+function shedReasons(m0: ReturnType<typeof parseExposition>, m1: ReturnType<typeof parseExposition>): string {
+  const name = 'streamscreen_frames_shed_total';
+  const reasons = new Set(m1.samples.filter((x) => x.name === name).map((x) => x.labels.reason ?? ''));
+  const parts = [...reasons]
+    .map((reason) => [reason, total(m1, name, { reason }) - total(m0, name, { reason })] as const)
+    .filter(([, v]) => v > 0);
+  return parts.length ? ` (${parts.map(([r, v]) => `${r} ${v}`).join(', ')})` : '';
+}
+
 async function runMode(
   mode: Mode,
   ctx: { nats: NatsServerHandle; nc: NatsConnection; rtmp: NginxRtmp; clip: string; hashList: string; dir: string },
@@ -340,7 +350,7 @@ async function runMode(
       console.log(
         `[${mode}] N=${n}: p50/p95/p99 ${step.p50_frame_to_decision_ms}/${step.p95_frame_to_decision_ms}/${step.p99_frame_to_decision_ms} ms, ` +
           `source p99 ${step.p99_source_to_decision_ms} ms, CPU ${step.cpu_pct_per_stream} %/stream (${step.cpu_pct_total} % total), ` +
-          `memory ${step.memory_mb} MB, decided ${step.frames_decided}/${step.frames_expected}, shed ${shed}, breaches ${breaches} ` +
+          `memory ${step.memory_mb} MB, decided ${step.frames_decided}/${step.frames_expected}, shed ${shed}${shedReasons(m0, m1)}, breaches ${breaches} ` +
           `${step.within_budget ? 'OK' : 'OVER BUDGET'}`,
       );
       if (!step.within_budget && ++failures >= stopAfter) break;

@@ -190,6 +190,21 @@ export const ConfigSchema = z
         message: `must be <= policy.nudityWithMinorEscalateAt (${c.policy.nudityWithMinorEscalateAt}): frames in between would escalate as possible minors only with faces`,
       });
     }
+    const inference = c.pipeline.inference;
+    if (inference.degradeRiskFloor > c.policy.nudityWithMinorEscalateAt) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pipeline', 'inference', 'degradeRiskFloor'],
+        message: `must be <= policy.nudityWithMinorEscalateAt (${c.policy.nudityWithMinorEscalateAt}): a stream scoring at an escalation bar could lose its classifiers under degradation`,
+      });
+    }
+    if (c.classify.enabled && inference.maxBatch > c.classify.maxBatch) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pipeline', 'inference', 'maxBatch'],
+        message: `must be <= classify.maxBatch (${c.classify.maxBatch}): the models would split the scheduler's batches anyway`,
+      });
+    }
   });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -85,6 +85,16 @@ export interface Metrics {
   readonly degradationLevel: Gauge;
   /** Degradation steps entered (`up`) and left (`down`), by step. */
   readonly degradationTransitions: Counter<'step' | 'direction'>;
+  /** Frames waiting for the worker's inference scheduler (one waiting frame per stream at most). */
+  readonly inferenceQueueDepth: Gauge;
+  /** Time a frame waited in the inference scheduler before its classification started. */
+  readonly inferenceQueueWait: Histogram;
+  /** Frames started together as one batch. */
+  readonly inferenceBatchSize: Histogram;
+  /** Time one batch's classification took. */
+  readonly inferenceRun: Histogram;
+  /** Streams whose classifiers are off under degradation (low-risk streams). */
+  readonly degradedStreams: Gauge;
   /**
    * Values read at scrape time (readiness, connection, the oldest waiting start): the worker
    * hands their sources in once it has them. Until then the gauges report 0.
@@ -253,6 +263,34 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     streamCapacity: new Gauge({ name: 'streamscreen_stream_capacity', help: 'Streams this worker may screen at once', registers }),
     frameBudget: new Gauge({ name: 'streamscreen_frame_budget_seconds', help: 'Per-frame capture-to-decision budget', registers }),
+    inferenceQueueDepth: new Gauge({
+      name: 'streamscreen_inference_queue_depth',
+      help: 'Frames waiting for the inference scheduler (at most one per stream)',
+      registers,
+    }),
+    inferenceQueueWait: new Histogram({
+      name: 'streamscreen_inference_queue_wait_seconds',
+      help: 'Time a frame waited in the inference scheduler before its classification started',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    inferenceBatchSize: new Histogram({
+      name: 'streamscreen_inference_batch_size',
+      help: 'Frames the inference scheduler started together as one batch',
+      buckets: [1, 2, 4, 8, 16],
+      registers,
+    }),
+    inferenceRun: new Histogram({
+      name: 'streamscreen_inference_run_seconds',
+      help: "Time one batch's classification took",
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    degradedStreams: new Gauge({
+      name: 'streamscreen_degraded_streams',
+      help: 'Streams whose classifiers are off under degradation (lowest-risk streams; hash screening continues)',
+      registers,
+    }),
     sourcesDown: new Gauge({
       name: 'streamscreen_sources_down',
       help: 'Held streams whose source is failing (ffmpeg restarting, no frames flowing)',

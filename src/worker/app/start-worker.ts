@@ -84,8 +84,15 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger, options:
   const resources = createResourceStack();
   const workerId = newWorkerId(config);
   try {
-    const stages = resources.push('stages', await buildScreeningStages(loaded, logger, events, { pressure: governor.degradation }), (s) =>
-      s.close(),
+    const stages = resources.push(
+      'stages',
+      await buildScreeningStages(loaded, logger, events, {
+        // One view, two readers: samplers (keyframes only, half rate) and the inference scheduler
+        // (classifiers off for the lowest-risk streams).
+        pressure: governor.degradation,
+        degradation: governor.degradation,
+      }),
+      (s) => s.close(),
     );
     governor.start();
     resources.push('capacity governor', governor, (g) => g.stop());
