@@ -376,7 +376,7 @@ async function runMode(
           `memory ${step.memory_mb} MB, decided ${step.frames_decided}/${step.frames_expected}, shed ${shed}, breaches ${breaches} ` +
           `${step.within_budget ? 'OK' : 'OVER BUDGET'}\n    CPU %/stream by role: ${formatBreakdown(step.cpu_pct_per_stream_by_role)}; ` +
           `machine ${step.machine_busy_pct} % busy (all cores), harness without the worker ${step.harness_cpu_pct} % of a core`,
-          `memory ${step.memory_mb} MB, decided ${step.frames_decided}/${step.frames_expected}, shed ${shed}${shedReasons(m0, m1)}, breaches ${breaches} ` +
+        `memory ${step.memory_mb} MB, decided ${step.frames_decided}/${step.frames_expected}, shed ${shed}${shedReasons(m0, m1)}, breaches ${breaches} ` +
           `${step.within_budget ? 'OK' : 'OVER BUDGET'}`,
       );
       if (!step.within_budget && ++failures >= stopAfter) break;
