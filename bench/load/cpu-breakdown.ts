@@ -76,19 +76,6 @@ export function sampleBreakdown(root: number): Breakdown {
   return out;
 }
 
-/** CPU seconds so far of each thread name of one process (node names its threads: libuv-worker, V8 ...). */
-export function threadsByName(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of tasks(pid)) {
-    const t = read(`/proc/${pid}/task/${tid}/stat`);
-    if (!t) continue;
-    const s = parseStat(t);
-    const name = Number(tid) === pid ? 'main' : s.comm;
-    out.set(name, (out.get(name) ?? 0) + s.ticks / USER_HZ);
-  }
-  return out;
-}
-
 /** Percent of one core per stream of each role between two samples. */
 export function breakdownPctPerStream(a: Breakdown, b: Breakdown, seconds: number, streams: number): Breakdown {
   return Object.fromEntries(ROLES.map((r) => [r, Math.round(((b[r] - a[r]) / seconds / streams) * 1000) / 10])) as Breakdown;

@@ -63,7 +63,7 @@ const { values } = parseArgs({
     'clip-seconds': { type: 'string', default: '20' },
     ffmpeg: { type: 'string', default: '/usr/bin/ffmpeg' },
     note: { type: 'string', default: '' },
-    // Config sections merged over the benchmark's (JSON), e.g. '{"classify":{"offThread":false}}' for an A/B run.
+    // Config sections merged over the benchmark's (JSON), e.g. '{"classify":{"maxBatch":1}}' for an A/B run.
     'worker-config': { type: 'string', default: process.env.BENCH_LOAD_WORKER_CONFIG ?? '{}' },
     admission: { type: 'string', default: process.env.BENCH_LOAD_ADMISSION ?? 'fixed' },
     offer: { type: 'string', default: '' },
@@ -267,7 +267,6 @@ async function runMode(
       metrics: { host: '127.0.0.1', port: metricsPort },
       // Debug: the per-frame "frame screened" line this benchmark reads.
       log: { level: 'debug' },
-      ...(JSON.parse(values['worker-config']) as Record<string, unknown>),
     }),
   );
   const worker = new WorkerProcess(configFile, metricsPort);

@@ -16,13 +16,6 @@ export const ClassifySection = z.strictObject({
   maxBatch: z.number().int().min(1).max(64).default(4),
   /** Busy-wait ORT worker threads; off, because spinning steals cores from the samplers. */
   spinning: z.boolean().default(false),
-  /**
-   * Each model's session on a worker thread of its own. onnxruntime-node runs inference
-   * synchronously on the calling thread, so on the event loop every inference (~10 ms a frame
-   * for the nudity model) holds up every stream's pipes, PDQ and hash check, and the worker's
-   * inference never uses a second core. npm run bench:load measured the difference (README).
-   */
-  offThread: z.boolean().default(true),
   /** The nudity model (manifest entry of kind `nudity`). */
   nudity: z.boolean().default(true),
   /** Face detection and apparent age; needs the face models in the manifest. */
@@ -49,7 +42,6 @@ export interface ClassifierOptions {
   readonly intraOpThreads: number;
   readonly maxBatch: number;
   readonly spinning: boolean;
-  readonly offThread: boolean;
   readonly nudity: boolean;
   readonly custom: boolean;
   readonly warmUp: boolean;

@@ -48,12 +48,7 @@ export function createClassifier(deps: ClassifierDeps): Classifier {
 
   async function start(): Promise<void> {
     const manifest = deps.manifest ?? (await loadManifest(options.manifestPath));
-    const session: ImageModelOptions = {
-      intraOpThreads: options.intraOpThreads,
-      spinning: options.spinning,
-      maxBatch: options.maxBatch,
-      offThread: options.offThread,
-    };
+    const session: ImageModelOptions = { intraOpThreads: options.intraOpThreads, spinning: options.spinning, maxBatch: options.maxBatch };
     try {
       if (options.nudity) {
         const entries = manifest.models.filter((m) => m.kind === 'nudity');

@@ -27,7 +27,7 @@ import { cropBoxFor, decodeGrid, nonMaxSuppression, toPixels, type FaceCandidate
 import { clipCrop, detectorInput, faceCropInput, type CropRect } from './face-preprocess.js';
 import type { LoadedManifest, ManifestEntry } from './manifest.js';
 import { assertFrame } from './rgb-image.js';
-import { createInFlight, openModelSession, type ModelSession, type SessionOptions } from './session.js';
+import { createInFlight, openModelSession, type SessionOptions } from './session.js';
 import type { FaceAgeModel } from './types.js';
 
 export interface FaceAgeOptions {
@@ -219,7 +219,7 @@ export async function createFaceAgeModel(deps: FaceAgeModelDeps): Promise<OnnxFa
 }
 
 interface Session {
-  readonly session: ModelSession;
+  readonly session: ort.InferenceSession;
   /** Runs `fn` when no other call on this session is running (onnxruntime sessions are used one run at a time here). */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** One run with the single input, returning the named output. */

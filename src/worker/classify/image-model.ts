@@ -51,7 +51,7 @@ export async function createImageModel(manifest: LoadedManifest, entry: Manifest
   const runBatch = async (images: readonly RgbImage[]): Promise<ImageOutputs[]> => {
     const batch = fixedBatch ?? images.length;
     const feeds: Record<string, ort.Tensor> = { [input.name]: buildInputTensor(input, images, batch) };
-    let results: Record<string, ort.Tensor>;
+    let results: ort.InferenceSession.OnnxValueMapType;
     try {
       results = await session.run(feeds);
     } catch (err) {

@@ -3,9 +3,6 @@ import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { ModelError } from '../../domain/errors.js';
 import type { LoadedManifest, ManifestEntry } from './manifest.js';
-import { createThreadSession, inProcessSession, type ModelSession } from './session-thread.js';
-
-export type { ModelSession };
 
 export interface SessionOptions {
   /** Threads one inference may use. 1 suits a worker screening many streams on few cores. */
@@ -15,45 +12,34 @@ export interface SessionOptions {
    * but burns whole cores that the ffmpeg samplers and PDQ need.
    */
   readonly spinning?: boolean;
-  /**
-   * Run each model's session on a worker thread of its own (session-thread.ts), so inference
-   * never blocks the event loop. Absent or false: on the calling thread.
-   */
-  readonly offThread?: boolean;
 }
 
-/** onnxruntime's options for every session of the worker: all graph optimisations, sequential execution. */
-function sessionCreateOptions(options: SessionOptions): ort.InferenceSession.SessionOptions {
+/**
+ * An onnxruntime CPU session with our defaults: all graph optimisations, sequential execution.
+ * Every session of the worker is made here, so all are configured one way. `label` names the
+ * model in the error (default: the path, or the byte count).
+ */
+export async function createSession(model: string | Uint8Array, options: SessionOptions, label?: string): Promise<ort.InferenceSession> {
   if (!(Number.isInteger(options.intraOpThreads) && options.intraOpThreads >= 1)) {
     throw new ModelError('model_invalid', `intraOpThreads must be a positive integer, got ${options.intraOpThreads}`);
   }
   const spin = options.spinning ? '1' : '0';
-  return {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    intraOpNumThreads: options.intraOpThreads,
-    interOpNumThreads: 1,
-    enableCpuMemArena: true,
-    enableMemPattern: true,
-    extra: { 'session.intra_op.allow_spinning': spin, 'session.inter_op.allow_spinning': spin },
-  };
-}
-
-const loadFailed = (what: string, err: unknown): ModelError =>
-  new ModelError('model_invalid', `cannot load ONNX model ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-
-/**
- * An onnxruntime CPU session with our defaults, on the calling thread. Every session of the
- * worker is configured here, so all are configured one way. `label` names the model in the
- * error (default: the path, or the byte count).
- */
-export async function createSession(model: string | Uint8Array, options: SessionOptions, label?: string): Promise<ort.InferenceSession> {
-  const createOptions = sessionCreateOptions(options);
   try {
-    return await ort.InferenceSession.create(model as string, createOptions);
+    return await ort.InferenceSession.create(model as string, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      intraOpNumThreads: options.intraOpThreads,
+      interOpNumThreads: 1,
+      enableCpuMemArena: true,
+      enableMemPattern: true,
+      extra: { 'session.intra_op.allow_spinning': spin, 'session.inter_op.allow_spinning': spin },
+    });
   } catch (err) {
-    throw loadFailed(label ?? (typeof model === 'string' ? model : `${model.byteLength}-byte model`), err);
+    const what = label ?? (typeof model === 'string' ? model : `${model.byteLength}-byte model`);
+    throw new ModelError('model_invalid', `cannot load ONNX model ${what}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -61,7 +47,11 @@ export async function createSession(model: string | Uint8Array, options: Session
  * The session for a manifest entry: reads its file, checks it against the manifest's sha256 (a
  * stale or swapped model must not screen silently) and creates the session from those bytes.
  */
-export async function openModelSession(manifest: LoadedManifest, entry: ManifestEntry, options: SessionOptions): Promise<ModelSession> {
+export async function openModelSession(
+  manifest: LoadedManifest,
+  entry: ManifestEntry,
+  options: SessionOptions,
+): Promise<ort.InferenceSession> {
   const path = manifest.resolveFile(entry);
   let bytes: Uint8Array;
   try {
@@ -76,14 +66,7 @@ export async function openModelSession(manifest: LoadedManifest, entry: Manifest
       `model '${entry.id}': ${path} has sha256 ${sha256}, the manifest says ${entry.sha256} (rebuild with \`npm run models\`)`,
     );
   }
-  const label = `model '${entry.id}' (${path})`;
-  if (!options.offThread) return inProcessSession(await createSession(bytes, options, label));
-  const createOptions = sessionCreateOptions(options);
-  try {
-    return await createThreadSession(bytes, createOptions);
-  } catch (err) {
-    throw loadFailed(label, err);
-  }
+  return createSession(bytes, options, `model '${entry.id}' (${path})`);
 }
 
 /**
