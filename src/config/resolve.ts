@@ -80,7 +80,7 @@ export function stageOptions(config: Config, baseDir?: string): StageOptions {
     publisher: publisherOptions(config.publish, config.nats.replicas, config.policy),
     outbox: outboxOptions(config.outbox, config.nats.url, baseDir),
     matcher: matcherOptions(config.hash),
-    hashListSync: hashListSyncOptions(config.hash),
+    hashListSync: hashListSyncOptions(config.hash, config.nats.replicas),
     quarantine: quarantineOptions(config.hash),
     classifier: classifierOptions(config.classify),
     screener: screenerOptions(config.pipeline, config.hash.dihedral),
