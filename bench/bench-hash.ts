@@ -260,6 +260,8 @@ async function runMain(args: Args): Promise<void> {
     http_lookup_cpu_p99_ms_1m: http.http_cpu_p99_ms,
     http_lookup_direct_p50_ms_1m: http.direct_p50_ms,
     http_lookup_direct_p99_ms_1m: http.direct_p99_ms,
+    http_lookup_vs_direct_p50: r3(http.http_p50_ms / http.direct_p50_ms),
+    http_lookup_vs_direct_p99: r3(http.http_p99_ms / http.direct_p99_ms),
     http_lookup_requests: http.requests,
     big_size: big?.size ?? 0,
     time_to_matchable: ttm,
@@ -292,7 +294,8 @@ async function runMain(args: Args): Promise<void> {
     [
       `HTTP GET /m/lookup p50 / p99 (${args.size})`,
       fmt(http.http_p50_ms, 'ms'),
-      `${fmt(http.http_p99_ms, 'ms')} (same look-up without HTTP: p50 ${http.direct_p50_ms} ms, p99 ${http.direct_p99_ms} ms)`,
+      `${fmt(http.http_p99_ms, 'ms')} (same look-up without HTTP: p50 ${http.direct_p50_ms} ms, p99 ${http.direct_p99_ms} ms; ` +
+        `HTTP / direct ${results.http_lookup_vs_direct_p50}x p50, ${results.http_lookup_vs_direct_p99}x p99)`,
     ],
     [`HTTP GET /m/lookup CPU p50 / p99 (${args.size})`, fmt(http.http_cpu_p50_ms, 'ms'), fmt(http.http_cpu_p99_ms, 'ms')],
   ];

@@ -2,7 +2,9 @@
  * Lookup latency over real HTTP: the matcher's HMA API (src/matcher/hma-api.ts) on 127.0.0.1
  * serving one list, queried one request at a time over a kept-alive connection from this
  * process, timed at the client (request sent to JSON parsed). The baseline in the same run is the
- * same look-up without HTTP, so the ratio shows what the HTTP layer costs.
+ * same look-up without HTTP, so the ratio shows what the HTTP layer costs. The API runs with the
+ * matcher's default settings and a logger at info (written to /dev/null), so whatever it logs
+ * per request in production is paid here too.
  */
 import { request, Agent } from 'node:http';
 import { pino } from 'pino';
@@ -58,14 +60,15 @@ export async function httpLookupLatency(index: HashIndex, size: number, queries:
     data,
     index,
   };
-  const matcher = createHashMatcher(resolveConfig().stages.matcher);
+  const resolved = resolveConfig();
+  const matcher = createHashMatcher(resolved.stages.matcher);
   matcher.source('bench').replaceAll([list]);
   const app = await buildHmaApi({
     backend: matcher,
     decode: () => Promise.reject(new Error('no uploads in this benchmark')),
     hash: () => new Uint16Array(16),
-    logger: pino({ level: 'silent' }),
-    options: { maxUploadBytes: 1 << 20 },
+    logger: pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: true })),
+    options: resolved.config.matcher,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
