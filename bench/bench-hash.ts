@@ -55,6 +55,7 @@ interface Args {
 interface BigFigures {
   size: number;
   key_bits: number;
+  slots: number;
   parse_s: number;
   build_s: number;
   load_total_s: number;
@@ -228,6 +229,7 @@ async function runMain(args: Args): Promise<void> {
     queries: args.queries,
     query_hits: indexRun.hits,
     index_key_bits_1m: mih.keyBits,
+    index_slots_1m: mih.slotCount,
     index_build_s_1m: r3(buildS),
     index_query_p50_ms_1m: r3(p50),
     index_query_p99_ms_1m: r3(quantile(indexRun.times, 0.99)),
@@ -254,6 +256,7 @@ async function runMain(args: Args): Promise<void> {
     index_query_cpu_p50_ms_10m: big?.query_cpu_p50_ms ?? null,
     index_query_cpu_p99_ms_10m: big?.query_cpu_p99_ms ?? null,
     index_key_bits_10m: big?.key_bits ?? null,
+    index_slots_10m: big?.slots ?? null,
     http_lookup_p50_ms_1m: http.http_p50_ms,
     http_lookup_p99_ms_1m: http.http_p99_ms,
     http_lookup_cpu_p50_ms_1m: http.http_cpu_p50_ms,
@@ -276,7 +279,7 @@ async function runMain(args: Args): Promise<void> {
       fmt(results.pdq_ms_median_512, 'ms'),
       `${fmt(results.pdq_ms_p99_512, 'ms')}${results.pdq_speedup_vs_baseline ? `, ${results.pdq_speedup_vs_baseline}x baseline` : ''}${'skipped' in pdq ? ` (${pdq.skipped})` : ''}`,
     ],
-    [`index build (${args.size}, ${mih.keyBits} key bits)`, fmt(results.index_build_s_1m, 's'), ''],
+    [`index build (${args.size}, ${mih.slotCount} slots, ${mih.keyBits} key bits)`, fmt(results.index_build_s_1m, 's'), ''],
     [`index query p50 / p99 (${args.size})`, fmt(results.index_query_p50_ms_1m, 'ms'), fmt(results.index_query_p99_ms_1m, 'ms')],
     [
       `index query CPU p50 / p99 (${args.size})`,
@@ -303,7 +306,11 @@ async function runMain(args: Args): Promise<void> {
     rows.push(
       [`load ${big.size}: parse / index build`, fmt(big.parse_s, 's'), fmt(big.build_s, 's')],
       [`RSS after load / peak (${big.size})`, fmt(big.rss_mb, 'MB'), fmt(big.peak_rss_mb, 'MB')],
-      [`index query p50 / p99 (${big.size}, ${big.key_bits} key bits)`, fmt(big.query_p50_ms, 'ms'), fmt(big.query_p99_ms, 'ms')],
+      [
+        `index query p50 / p99 (${big.size}, ${big.slots} slots, ${big.key_bits} key bits)`,
+        fmt(big.query_p50_ms, 'ms'),
+        fmt(big.query_p99_ms, 'ms'),
+      ],
       [`index query CPU p50 / p99 (${big.size})`, fmt(big.query_cpu_p50_ms, 'ms'), fmt(big.query_cpu_p99_ms, 'ms')],
       ['bytes per hash', String(big.bytes_per_hash), ''],
     );
@@ -415,6 +422,7 @@ async function runBig(file: string, size: number, queries: number, radius: numbe
   const figures: BigFigures = {
     size,
     key_bits: index.keyBits,
+    slots: index.slotCount,
     parse_s: r3(parseS),
     build_s: r3(buildS),
     load_total_s: r3(parseS + buildS),
