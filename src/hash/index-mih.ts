@@ -60,8 +60,10 @@ function probeMasks(bits: number): ProbeMasks {
  * from 2^22 (4M) on. Wider keys mean more, smaller buckets: more probes, but fewer entries
  * filtered and fewer candidates (the filter byte covers deeper bits), for 8 offset tables of
  * 2^bits + 1 u32 (16 MiB at 19 bits: 1.6 bytes per entry at 10M). Measured (bench:hash
- * conditions, CPU time per query, r = 31, same process): 1M entries 16 bits 0.19 ms, 17 bits
- * 0.16 ms, 18 bits 0.19 ms; 10M entries 18 bits 0.67 ms, 19 bits 0.61 ms.
+ * conditions, CPU time per query, r = 31, same process, 8 slots): 1M entries 16 bits 0.19 ms,
+ * 17 bits 0.16 ms, 18 bits 0.19 ms; 10M entries 18 bits 0.67 ms, 19 bits 0.61 ms. With 11 slots
+ * (each query's fastest of 5 runs, the layouts interleaved, loaded machine): 1M 16 bits 0.051 ms,
+ * 17 bits 0.051 ms, 18 bits 0.057 ms; 300k 16 bits 0.029 ms, 17 bits 0.034 ms: the same choice.
  */
 export function keyBitsFor(entries: number): number {
   return Math.min(MAX_KEY_BITS, Math.max(MIN_KEY_BITS, Math.ceil(Math.log2(Math.max(1, entries))) - 3));
