@@ -110,7 +110,7 @@ async function main(): Promise<void> {
       worker: { id: 'eval', maxStreams: Number(values.concurrency) },
       // Files are read as fast as they decode: every sampled frame is kept for the classifiers, none is shed as late.
       sampler: { allowFiles: true, fileRealtime: false, maxQueuedFrames: 100_000 },
-      pipeline: { frameBudgetMs: 3_600_000 },
+      pipeline: { frameBudgetMs: 3_600_000, classifyEveryFrame: true },
       // Generous leases: a 2-core machine decoding files flat out can starve a heartbeat for seconds.
       ingest: { leaseTtlMs: 30_000, ackWaitMs: 30_000 },
       metrics: { enabled: false },

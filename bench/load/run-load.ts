@@ -15,6 +15,14 @@
  *
  *   npm run bench:load [-- --steps 4,8,16,24,32,40,48] [--step-seconds 30] [--warmup-seconds 10]
  *                         [--modes auto,all] [--hashes 1000000] [--stop-after 1]
+ *                         [--admission measured [--offer 60] [--admission-seconds 60]]
+ *
+ * The ramp forces the N it measures: the worker runs with `admission: fixed`, maxStreams the
+ * largest step and degradation off, so each step is raw capacity. `--admission measured` adds,
+ * per mode, a run of a fresh worker with measured admission (and degradation) offered `--offer`
+ * streams (default 1.5 x the largest step): after `--admission-seconds` it reports how many the
+ * worker admitted, its admission state and degradation level, and whether the admitted streams
+ * stayed within the budget (the rest wait in the consumer, as they would for another worker).
  *
  * The same settings can come from BENCH_LOAD_STEPS, BENCH_LOAD_STEP_SECONDS, BENCH_LOAD_WARMUP_SECONDS,
  * BENCH_LOAD_MODES, BENCH_LOAD_HASHES. A mode stops ramping after `--stop-after` steps over budget.
@@ -52,6 +60,9 @@ const { values } = parseArgs({
     'clip-seconds': { type: 'string', default: '20' },
     ffmpeg: { type: 'string', default: '/usr/bin/ffmpeg' },
     note: { type: 'string', default: '' },
+    admission: { type: 'string', default: process.env.BENCH_LOAD_ADMISSION ?? 'fixed' },
+    offer: { type: 'string', default: '' },
+    'admission-seconds': { type: 'string', default: '60' },
   },
 });
 const steps = values.steps.split(',').map(Number);
@@ -61,13 +72,17 @@ const modes = values.modes.split(',') as Mode[];
 const hashCount = Number(values.hashes);
 const stopAfter = Number(values['stop-after']);
 const budgetMs = Number(values['budget-ms']);
+const measuredAdmission = values.admission === 'measured';
+if (!['fixed', 'measured'].includes(values.admission)) throw new Error('--admission: fixed or measured');
+const offer = values.offer ? Number(values.offer) : Math.ceil(steps.at(-1)! * 1.5);
+const admissionSeconds = Number(values['admission-seconds']);
 const GOP_SECONDS = 2;
 const FPS = 1;
 if (!steps.every((n) => Number.isInteger(n) && n > 0) || steps.some((n, i) => i > 0 && n <= steps[i - 1]!)) {
   throw new Error('--steps must be increasing positive integers, e.g. 4,8,16');
 }
 if (!modes.every((m) => m === 'auto' || m === 'all')) throw new Error('--modes: auto and/or all');
-for (const [k, v] of Object.entries({ stepSeconds, warmupSeconds, hashCount, stopAfter, budgetMs })) {
+for (const [k, v] of Object.entries({ stepSeconds, warmupSeconds, hashCount, stopAfter, budgetMs, offer, admissionSeconds })) {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`${k} must be a positive number`);
 }
 
@@ -102,6 +117,14 @@ interface Step {
   readonly decoders: number;
   readonly streams_keyframes_only: number;
   readonly within_budget: boolean;
+  /** `fixed`: the ramp forces N; `measured`: `offered` streams, of which the worker admitted `streams`. */
+  readonly admission: 'fixed' | 'measured';
+  readonly offered: number;
+  /** The worker's admission state at the end of the step (`admitting` or why it is full). */
+  readonly admission_state: string;
+  readonly degradation_level: number;
+  /** The worker's own estimate (streamscreen_measured_capacity_streams). */
+  readonly measured_capacity: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -193,17 +216,39 @@ function total(m: ReturnType<typeof parseExposition>, name: string, labels: Reco
     .reduce((a, s) => a + s.value, 0);
 }
 
+/** 1 for the state the worker reports now (`admitting`, or why it is full). */
+function admissionState(m: ReturnType<typeof parseExposition>): string {
+  return m.samples.find((s) => s.name === 'streamscreen_admission_state' && s.value === 1)?.labels.state ?? 'unknown';
+}
+
+/** Shed frames of the step by reason (superseded, classifiers_over_budget, ...), for finding where the load goes. */
+function shedReasons(m0: ReturnType<typeof parseExposition>, m1: ReturnType<typeof parseExposition>): string {
+  const name = 'streamscreen_frames_shed_total';
+  const reasons = new Set(m1.samples.filter((x) => x.name === name).map((x) => x.labels.reason ?? ''));
+  const parts = [...reasons]
+    .map((reason) => [reason, total(m1, name, { reason }) - total(m0, name, { reason })] as const)
+    .filter(([, v]) => v > 0);
+  return parts.length ? ` (${parts.map(([r, v]) => `${r} ${v}`).join(', ')})` : '';
+}
+
 async function runMode(
   mode: Mode,
   ctx: { nats: NatsServerHandle; nc: NatsConnection; rtmp: NginxRtmp; clip: string; hashList: string; dir: string },
+  admission: 'fixed' | 'measured' = 'fixed',
 ): Promise<Step[]> {
   const metricsPort = await freePort();
-  const configFile = join(ctx.dir, `worker-${mode}.json`);
+  const configFile = join(ctx.dir, `worker-${mode}-${admission}.json`);
+  const measured = admission === 'measured';
+  const ramp = measured ? [offer] : steps;
   await writeFile(
     configFile,
     JSON.stringify({
       nats: { url: ctx.nats.url },
-      worker: { id: `bench-${mode}`, maxStreams: steps.at(-1)! },
+      // The ramp forces N (fixed admission, no degradation): it measures raw capacity. The measured
+      // run offers more than that and lets the worker decide, degrading if it must.
+      worker: measured
+        ? { id: `bench-${mode}-measured`, maxStreams: Math.max(48, offer), admission: 'measured' }
+        : { id: `bench-${mode}`, maxStreams: steps.at(-1)!, admission: 'fixed', capacity: { degrade: { enabled: false } } },
       // The sources are on loopback, which the source policy refuses unless it is listed.
       sampler: { decode: mode, fps: FPS, allowHosts: ['127.0.0.0/8'] },
       hash: { lists: [{ id: 'bench-kill', path: ctx.hashList, action: 'kill' }], objectStore: { enabled: false } },
@@ -222,10 +267,10 @@ async function runMode(
   try {
     await worker.waitReady(180_000);
     console.log(`[${mode}] worker ready (pid ${worker.pid})`);
-    for (const n of steps) {
+    for (const offered of ramp) {
       const fresh: Publisher[] = [];
-      while (publishers.length < n) {
-        const id = `load-${mode}-${publishers.length}`;
+      while (publishers.length < offered) {
+        const id = `load-${mode}-${admission}-${publishers.length}`;
         const p = startPublisher(values.ffmpeg, ctx.clip, ctx.rtmp.rtmpUrl('live', id));
         publishers.push(p);
         fresh.push(p);
@@ -237,15 +282,22 @@ async function runMode(
         const id = p.url.slice(p.url.lastIndexOf('/') + 1);
         await js.publish(`streams.started.${id}`, JSON.stringify({ streamId: id, url: p.url }));
       }
-      const deadline = Date.now() + 60_000;
-      while (total(await worker.metrics(), 'streamscreen_active_streams') < n) {
-        if (Date.now() > deadline)
-          throw new Error(`[${mode}] only ${total(await worker.metrics(), 'streamscreen_active_streams')} of ${n} streams taken`);
-        await sleep(500);
+      if (measured) {
+        // The worker takes what its measures allow, a burst and then more as each settles.
+        await sleep(admissionSeconds * 1000);
+      } else {
+        const deadline = Date.now() + 60_000;
+        while (total(await worker.metrics(), 'streamscreen_active_streams') < offered) {
+          if (Date.now() > deadline)
+            throw new Error(`[${mode}] only ${total(await worker.metrics(), 'streamscreen_active_streams')} of ${offered} streams taken`);
+          await sleep(500);
+        }
       }
       await sleep(warmupSeconds * 1000);
 
       const m0 = await worker.metrics();
+      // Measured: the streams admitted at the start of the window are the N measured.
+      const n = measured ? Math.max(1, total(m0, 'streamscreen_active_streams')) : offered;
       const cpu0: TreeSample = sampleTree(worker.pid);
       const t0 = Date.now();
       await sleep(stepSeconds * 1000);
@@ -282,12 +334,23 @@ async function runMode(
         streams_keyframes_only: total(m1, 'streamscreen_decode_streams', { mode: 'keyframes' }),
         // Within budget: p99 under it, nothing shed, and (nearly) every expected frame decided.
         within_budget: percentile(latencies, 99) <= budgetMs && shed === 0 && inWindow.length >= 0.9 * expected,
+        admission,
+        offered,
+        admission_state: admissionState(m1),
+        degradation_level: total(m1, 'streamscreen_degradation_level'),
+        measured_capacity: total(m1, 'streamscreen_measured_capacity_streams'),
       };
       results.push(step);
+      if (measured) {
+        console.log(
+          `[${mode} measured] offered ${offered}, admitted ${n} (state ${step.admission_state}, degradation level ${step.degradation_level}, ` +
+            `measured capacity ${step.measured_capacity})`,
+        );
+      }
       console.log(
         `[${mode}] N=${n}: p50/p95/p99 ${step.p50_frame_to_decision_ms}/${step.p95_frame_to_decision_ms}/${step.p99_frame_to_decision_ms} ms, ` +
           `source p99 ${step.p99_source_to_decision_ms} ms, CPU ${step.cpu_pct_per_stream} %/stream (${step.cpu_pct_total} % total), ` +
-          `memory ${step.memory_mb} MB, decided ${step.frames_decided}/${step.frames_expected}, shed ${shed}, breaches ${breaches} ` +
+          `memory ${step.memory_mb} MB, decided ${step.frames_decided}/${step.frames_expected}, shed ${shed}${shedReasons(m0, m1)}, breaches ${breaches} ` +
           `${step.within_budget ? 'OK' : 'OVER BUDGET'}`,
       );
       if (!step.within_budget && ++failures >= stopAfter) break;
@@ -310,7 +373,7 @@ async function runMode(
 function maxWithin(results: readonly Step[], mode: Mode): Step | undefined {
   // The largest N such that it and every smaller step held the budget.
   let best: Step | undefined;
-  for (const s of results.filter((r) => r.mode === mode)) {
+  for (const s of results.filter((r) => r.mode === mode && r.admission === 'fixed')) {
     if (!s.within_budget) break;
     best = s;
   }
@@ -329,7 +392,10 @@ async function main(): Promise<void> {
   const results: Step[] = [];
   const load0 = loadavg()[0]!;
   try {
-    for (const mode of modes) results.push(...(await runMode(mode, { nats, nc, rtmp, clip, hashList, dir })));
+    for (const mode of modes) {
+      results.push(...(await runMode(mode, { nats, nc, rtmp, clip, hashList, dir })));
+      if (measuredAdmission) results.push(...(await runMode(mode, { nats, nc, rtmp, clip, hashList, dir }, 'measured')));
+    }
   } finally {
     await nc.close();
     await rtmp.stop();
@@ -355,12 +421,27 @@ async function main(): Promise<void> {
     cpu_pct_per_stream: auto?.cpu_pct_per_stream ?? null,
     cpu_pct_per_stream_full_decode: full?.cpu_pct_per_stream ?? null,
     memory_mb_per_stream: auto?.memory_mb_per_stream ?? null,
+    // Per mode, when run with --admission measured: streams offered and admitted, and whether the admitted ones held the budget.
+    measured_admission: results
+      .filter((r) => r.admission === 'measured')
+      .map((r) => ({
+        mode: r.mode,
+        offered: r.offered,
+        admitted: r.streams,
+        within_budget: r.within_budget,
+        p99_frame_to_decision_ms: r.p99_frame_to_decision_ms,
+        admission_state: r.admission_state,
+        degradation_level: r.degradation_level,
+        measured_capacity: r.measured_capacity,
+      })),
     budget_ms: budgetMs,
     settings: {
       steps,
       step_seconds: stepSeconds,
       warmup_seconds: warmupSeconds,
       modes,
+      admission: values.admission,
+      ...(measuredAdmission ? { offer, admission_seconds: admissionSeconds } : {}),
       hashes: hashCount,
       gop_seconds: GOP_SECONDS,
       fps: FPS,
@@ -373,14 +454,21 @@ async function main(): Promise<void> {
   await mkdir(out, { recursive: true });
   await writeFile(join(out, 'load.json'), JSON.stringify(summary, null, 2) + '\n');
   const note = `${machine.cpus} cores (${machine.model ?? '?'}), load average ${machine.loadavg_1m_before} before the run${values.note ? `; ${values.note}` : ''}`;
-  await writeFile(join(out, 'load.svg'), loadChart(results, budgetMs, note));
+  await writeFile(
+    join(out, 'load.svg'),
+    loadChart(
+      results.filter((r) => r.admission === 'fixed'),
+      budgetMs,
+      note,
+    ),
+  );
   console.log(
     '\n| mode | N | p50 | p95 | p99 capture→decision | p99 source→decision | CPU %/stream | memory MB | decided/expected | shed | breaches | within |',
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of results) {
     console.log(
-      `| ${s.mode} | ${s.streams} | ${s.p50_frame_to_decision_ms} | ${s.p95_frame_to_decision_ms} | ${s.p99_frame_to_decision_ms} | ${s.p99_source_to_decision_ms} | ${s.cpu_pct_per_stream} | ${s.memory_mb} | ${s.frames_decided}/${s.frames_expected} | ${s.frames_shed} | ${s.budget_breaches} | ${s.within_budget ? 'yes' : 'no'} |`,
+      `| ${s.admission === 'measured' ? `${s.mode} (measured, ${s.streams} of ${s.offered} admitted)` : s.mode} | ${s.streams} | ${s.p50_frame_to_decision_ms} | ${s.p95_frame_to_decision_ms} | ${s.p99_frame_to_decision_ms} | ${s.p99_source_to_decision_ms} | ${s.cpu_pct_per_stream} | ${s.memory_mb} | ${s.frames_decided}/${s.frames_expected} | ${s.frames_shed} | ${s.budget_breaches} | ${s.within_budget ? 'yes' : 'no'} |`,
     );
   }
   console.log(

@@ -26,3 +26,4 @@ export type { ScreenerOptions } from './stages/pipeline.js';
 export type { PolicyOptions } from './stages/policy.js';
 export type { EvidenceOptions } from './stages/evidence.js';
 export type { ReviewOptions } from './stages/review.js';
+export type { CapacityOptions, AdmissionMode } from './stages/capacity.js';

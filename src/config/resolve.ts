@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../domain/errors.js';
 import { ConfigSchema, type Config, type ConfigInput } from './schema.js';
+import { capacityOptions, type CapacityOptions } from './stages/capacity.js';
 import { classifierOptions, type ClassifierOptions } from './stages/classify.js';
 import {
   hashListSyncOptions,
@@ -33,6 +34,7 @@ export interface StageOptions {
   readonly policy: PolicyOptions;
   readonly evidence: EvidenceOptions;
   readonly review: ReviewOptions;
+  readonly capacity: CapacityOptions;
 }
 
 export interface ResolvedConfig {
@@ -87,6 +89,7 @@ export function stageOptions(config: Config, baseDir?: string): StageOptions {
     policy: policyOptions(config.policy),
     evidence: evidenceOptions(config.evidence),
     review: config.review,
+    capacity: capacityOptions(config.worker.capacity, config.worker.admission, config.worker.maxStreams),
   };
 }
 

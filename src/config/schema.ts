@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ms, positiveMs } from './fields.js';
+import { AdmissionMode, CapacitySection } from './stages/capacity.js';
 import { ClassifySection } from './stages/classify.js';
 import { EvidenceSection } from './stages/evidence.js';
 import { HashSection } from './stages/hash.js';
@@ -104,8 +105,23 @@ export const ConfigSchema = z
       .strictObject({
         /** Defaults to `<hostname>-<pid>` so two workers on one host never share a lease identity. */
         id: z.string().min(1).optional(),
-        /** Streams one worker screens at once; each costs one ffmpeg decode plus hashing/inference. */
-        maxStreams: z.number().int().positive().default(4),
+        /**
+         * The hard cap on streams one worker screens at once; with `admission: measured` the worker
+         * stops below it as soon as its CPU, event loop or budget says so. 48: above what the load
+         * benchmark holds on 2 cores (32 in auto at 2.4-2.9 % of a core per stream, 40 the target),
+         * so measured admission does the limiting, and low enough to size memory by: about 40 MB per
+         * stream plus 250 MB, 2.2 GB at 48. With `admission: fixed` set it from the benchmark for the
+         * worker's cores (streams per core per mode: README, sizing).
+         */
+        maxStreams: z.number().int().positive().default(48),
+        /**
+         * `measured` (default): pull a new stream only while the worker's measured CPU, event loop and
+         * budget breaches leave room (worker.capacity), up to maxStreams. `fixed`: up to maxStreams,
+         * whatever the load (the load benchmark uses it to force the number it measures).
+         */
+        admission: AdmissionMode.default('measured'),
+        /** Measured admission's thresholds and the steps of graceful degradation. */
+        capacity: CapacitySection.prefault({}),
         /**
          * Stage one of shutdown: how long held streams may finish on their own before they are handed
          * back to other workers. 0, because live streams do not finish on their own and every second
@@ -172,6 +188,21 @@ export const ConfigSchema = z
         code: 'custom',
         path: ['classify', 'facesNudityFloor'],
         message: `must be <= policy.nudityWithMinorEscalateAt (${c.policy.nudityWithMinorEscalateAt}): frames in between would escalate as possible minors only with faces`,
+      });
+    }
+    const inference = c.pipeline.inference;
+    if (inference.degradeRiskFloor > c.policy.nudityWithMinorEscalateAt) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pipeline', 'inference', 'degradeRiskFloor'],
+        message: `must be <= policy.nudityWithMinorEscalateAt (${c.policy.nudityWithMinorEscalateAt}): a stream scoring at an escalation bar could lose its classifiers under degradation`,
+      });
+    }
+    if (c.classify.enabled && inference.maxBatch > c.classify.maxBatch) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pipeline', 'inference', 'maxBatch'],
+        message: `must be <= classify.maxBatch (${c.classify.maxBatch}): the models would split the scheduler's batches anyway`,
       });
     }
   });

@@ -69,6 +69,32 @@ export interface Metrics {
   readonly streamKeyframeInterval: Gauge<'stream'>;
   readonly streamDecodeMode: Gauge<'stream' | 'mode'>;
   readonly streamDecodeCpu: Counter<'stream'>;
+  /** Whether the worker takes new streams: 1 for `admitting` or for the reason it is full (cpu, elu, breaches, degraded, cap). */
+  readonly admissionState: Gauge<'state'>;
+  /** Streams the measured CPU and event loop say this worker could hold (worker.maxStreams in fixed mode). */
+  readonly measuredCapacity: Gauge;
+  /** CPU of the worker and its ffmpeg children over the CPUs available to it (0..1, window average). */
+  readonly cpuUtilisation: Gauge;
+  /** CPUs available to the worker (online CPUs, or the cgroup quota when lower). */
+  readonly cpusAvailable: Gauge;
+  /** Event-loop utilisation of the main thread (0..1, window average). */
+  readonly eventLoopUtilisation: Gauge;
+  /** Share of decided frames over the budget in the breach window. */
+  readonly budgetBreachRatio: Gauge;
+  /** Graceful degradation: 0 normal, 1 keyframes only, 2 half frame rate, 3 classifiers off for the lowest-risk streams. */
+  readonly degradationLevel: Gauge;
+  /** Degradation steps entered (`up`) and left (`down`), by step. */
+  readonly degradationTransitions: Counter<'step' | 'direction'>;
+  /** Frames waiting for the worker's inference scheduler (one waiting frame per stream at most). */
+  readonly inferenceQueueDepth: Gauge;
+  /** Time a frame waited in the inference scheduler before its classification started. */
+  readonly inferenceQueueWait: Histogram;
+  /** Frames started together as one batch. */
+  readonly inferenceBatchSize: Histogram;
+  /** Time one batch's classification took. */
+  readonly inferenceRun: Histogram;
+  /** Streams whose classifiers are off under degradation (low-risk streams). */
+  readonly degradedStreams: Gauge;
   /**
    * Values read at scrape time (readiness, connection, the oldest waiting start): the worker
    * hands their sources in once it has them. Until then the gauges report 0.
@@ -237,6 +263,34 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     streamCapacity: new Gauge({ name: 'streamscreen_stream_capacity', help: 'Streams this worker may screen at once', registers }),
     frameBudget: new Gauge({ name: 'streamscreen_frame_budget_seconds', help: 'Per-frame capture-to-decision budget', registers }),
+    inferenceQueueDepth: new Gauge({
+      name: 'streamscreen_inference_queue_depth',
+      help: 'Frames waiting for the inference scheduler (at most one per stream)',
+      registers,
+    }),
+    inferenceQueueWait: new Histogram({
+      name: 'streamscreen_inference_queue_wait_seconds',
+      help: 'Time a frame waited in the inference scheduler before its classification started',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    inferenceBatchSize: new Histogram({
+      name: 'streamscreen_inference_batch_size',
+      help: 'Frames the inference scheduler started together as one batch',
+      buckets: [1, 2, 4, 8, 16],
+      registers,
+    }),
+    inferenceRun: new Histogram({
+      name: 'streamscreen_inference_run_seconds',
+      help: "Time one batch's classification took",
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    degradedStreams: new Gauge({
+      name: 'streamscreen_degraded_streams',
+      help: 'Streams whose classifiers are off under degradation (lowest-risk streams; hash screening continues)',
+      registers,
+    }),
     sourcesDown: new Gauge({
       name: 'streamscreen_sources_down',
       help: 'Held streams whose source is failing (ffmpeg restarting, no frames flowing)',
@@ -282,6 +336,48 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'streamscreen_stream_decode_cpu_seconds_total',
       help: 'CPU seconds used by the ffmpeg decoder of each held stream',
       labelNames: ['stream'],
+      registers,
+    }),
+    admissionState: new Gauge({
+      name: 'streamscreen_admission_state',
+      help: 'Whether this worker takes new streams: 1 for admitting, or for why it is full (cpu, elu, breaches, degraded, cap)',
+      labelNames: ['state'],
+      registers,
+    }),
+    measuredCapacity: new Gauge({
+      name: 'streamscreen_measured_capacity_streams',
+      help: 'Streams the measured CPU and event loop say this worker could hold (capped at worker.maxStreams)',
+      registers,
+    }),
+    cpuUtilisation: new Gauge({
+      name: 'streamscreen_worker_cpu_utilisation',
+      help: 'CPU of the worker process tree (worker and ffmpeg children) over the CPUs available to it, window average',
+      registers,
+    }),
+    cpusAvailable: new Gauge({
+      name: 'streamscreen_worker_cpus_available',
+      help: 'CPUs available to the worker (online CPUs, or the cgroup cpu.max quota when lower)',
+      registers,
+    }),
+    eventLoopUtilisation: new Gauge({
+      name: 'streamscreen_event_loop_utilisation',
+      help: 'Share of time the main thread was busy, window average',
+      registers,
+    }),
+    budgetBreachRatio: new Gauge({
+      name: 'streamscreen_budget_breach_ratio',
+      help: 'Share of decided frames over the per-frame budget in the breach window (frames lost count as breaches)',
+      registers,
+    }),
+    degradationLevel: new Gauge({
+      name: 'streamscreen_degradation_level',
+      help: 'Graceful degradation: 0 normal, 1 keyframes only, 2 half frame rate, 3 classifiers off for the lowest-risk streams',
+      registers,
+    }),
+    degradationTransitions: new Counter({
+      name: 'streamscreen_degradation_transitions_total',
+      help: 'Degradation steps entered (direction=up) and left (direction=down), by step',
+      labelNames: ['step', 'direction'],
       registers,
     }),
     observe(p) {

@@ -103,7 +103,9 @@ export interface WorkerEvents {
   'pipeline.quarantined': { readonly list: string };
   'pipeline.decision': { readonly kind: 'killswitch' | 'escalation' | 'failure' | 'case' | 'quarantine'; readonly shadow: boolean };
   /** Work skipped to stay within the budget, or lost: never silent. */
-  'pipeline.shed': { readonly reason: 'classifier_failed' | 'classifiers_over_budget' | 'sampler_queue_full' };
+  'pipeline.shed': {
+    readonly reason: 'classifier_failed' | 'classifiers_over_budget' | 'sampler_queue_full' | 'superseded' | 'degraded_low_risk';
+  };
   'pipeline.overBudget': Record<string, never>;
   /** What the classifiers said about a frame (observers only: `npm run eval:benign` records them; nothing is logged). */
   'pipeline.signals': { readonly streamId: string; readonly seq: number; readonly pts: number; readonly signals: FrameSignals };
@@ -112,9 +114,38 @@ export interface WorkerEvents {
   /** An error worth counting by its code (a metric label). */
   'pipeline.error': { readonly code: ErrorCode };
 
+  /** Frames waiting for the inference scheduler (worker/schedule/), after every change. */
+  'schedule.depth': { readonly depth: number };
+  /** How long a frame waited in the inference scheduler before its classification started. */
+  'schedule.wait': { readonly seconds: number };
+  /** Frames the scheduler started together (one batch). */
+  'schedule.batch': { readonly size: number };
+  /** How long one batch's classification took. */
+  'schedule.run': { readonly seconds: number };
+  /** A stream's classifiers were turned off (degradation, low-risk stream) or back on. */
+  'schedule.degraded': { readonly streamId: string; readonly degraded: boolean };
+
   /** A publish was not acknowledged and is retried (`type`: the event type). */
   'publish.retry': { readonly type: string; readonly attempt: number };
+
+  /** The capacity governor's measures after each sample (shares of 0..1; undefined while unknown). */
+  'capacity.sample': {
+    readonly cpu: number | undefined;
+    readonly elu: number | undefined;
+    readonly breaches: number | undefined;
+    readonly cpusAvailable: number;
+    readonly estimatedCapacity: number;
+  };
+  /** Admission changed: `admitting`, or full and why (cpu, elu, breaches, degraded, cap). */
+  'capacity.admission': { readonly state: AdmissionLabel; readonly previous: AdmissionLabel };
+  /** The degradation level changed (one step at a time). */
+  'capacity.degradation': { readonly level: number; readonly previous: number };
+  /** A sampled frame not passed on because the worker runs at half rate (degradation level 2). */
+  'sampler.thinned': { readonly streamId: string };
 }
+
+/** Whether a worker takes new streams, or why not (a metric label). */
+export type AdmissionLabel = 'admitting' | 'cpu' | 'elu' | 'breaches' | 'degraded' | 'cap';
 
 /** How a held stream ended (a metric label). */
 export type AssignmentOutcome =

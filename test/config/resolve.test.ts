@@ -74,6 +74,16 @@ describe('resolveConfig', () => {
     expect(resolveConfig({}).config.classify.facesNudityFloor).toBeUndefined();
   });
 
+  it('refuses, all at once, a degradation floor above the lowest escalation bar and scheduler batches the models would split', () => {
+    expect(issuesOf({ pipeline: { inference: { degradeRiskFloor: 0.6, maxBatch: 8 } } })).toEqual([
+      expect.stringMatching(/^pipeline\.inference\.degradeRiskFloor: must be <= policy\.nudityWithMinorEscalateAt \(0\.5\)/),
+      expect.stringMatching(/^pipeline\.inference\.maxBatch: must be <= classify\.maxBatch \(4\)/),
+    ]);
+    expect(resolveConfig({ pipeline: { inference: { maxBatch: 8 } }, classify: { maxBatch: 8 } }).stages.screener.inference.maxBatch).toBe(
+      8,
+    );
+  });
+
   it('refuses ingest.ackWaitMs 500 at load (it used to pass and fail only after connecting)', () => {
     expect(issuesOf({ ingest: { ackWaitMs: 500 } })).toEqual([expect.stringMatching(/^ingest\.ackWaitMs: /)]);
     expect(resolveConfig({ ingest: { ackWaitMs: 1000, leaseTtlMs: 1500 } }).stages.ingest.ackWaitMs).toBe(1000);
@@ -120,7 +130,13 @@ describe('resolveConfig', () => {
     expect(stages.quarantine).toEqual({ maxStreams: 10, windowMs: 600_000 });
     expect(stages.hashListSync).toMatchObject({ bucket: 'b1' });
     expect(stages.hashListSync).not.toHaveProperty('enabled');
-    expect(stages.screener).toEqual({ frameBudgetMs: 250, classifierFailuresToReport: 5, dihedral: true });
+    expect(stages.screener).toEqual({
+      frameBudgetMs: 250,
+      classifierFailuresToReport: 5,
+      classifyEveryFrame: false,
+      inference: { maxBatch: 1, concurrency: 1, riskWindow: 5, degradeRiskFloor: 0.25 },
+      dihedral: true,
+    });
     expect(stages.publisher.retryBaseMs).toBe(50);
     expect(stages.classifier.manifestPath).toBe(defaultManifestPath());
     expect(resolveConfig({ classify: { manifestPath: '/m/manifest.json' } }).stages.classifier.manifestPath).toBe('/m/manifest.json');

@@ -1,12 +1,45 @@
 import { z } from 'zod';
 import { positiveMs } from '../fields.js';
 
+/**
+ * The worker's one inference scheduler, shared by all its streams (src/worker/schedule/). Batch
+ * and concurrency defaults come from `npm run bench:sched` (real models, same run, medians).
+ */
+export const InferenceSection = z.strictObject({
+  /**
+   * Frames (of different streams, nearest deadline first) handed to the classifiers together.
+   * 1: batching does not pay on this CPU class. `npm run bench:sched` (default models, bursts of
+   * 16 streams' frames, medians, 2-core machine shared with other work): per-frame cost 1.00x of
+   * batch 1 at batch 2 and 0.90x (slower) at batch 4, while every frame of a batch waits for
+   * the slowest. Raise it where bench:sched shows a gain (more cores per session, a GPU).
+   */
+  maxBatch: z.number().int().min(1).max(64).default(1),
+  /**
+   * Batches in flight at once. 1: bench:sched measured 1.02x at 2 (noise) on 2 cores, and one
+   * inference at a time leaves the other core to ffmpeg and PDQ hashing, which every stream
+   * needs before any classifier.
+   */
+  concurrency: z.number().int().min(1).max(16).default(1),
+  /** Classified frames per stream whose highest risk score decides whether the stream is low-risk under degradation. */
+  riskWindow: z.number().int().min(1).max(64).default(5),
+  /**
+   * Under degradation (classifiers off for the lowest-risk streams) a stream whose recent risk
+   * score (porn + hentai, or any drop-in signal) reached this is never degraded. 0.25: half the
+   * lowest escalation bar (policy.nudityWithMinorEscalateAt, 0.5), so a stream on its way
+   * towards a page keeps its classifiers; benign scenes score far below it.
+   */
+  degradeRiskFloor: z.number().min(0).max(1).default(0.25),
+});
+
+export type InferenceSection = z.output<typeof InferenceSection>;
+
 /** Per-frame screening (config section `pipeline`). */
 export const PipelineSection = z.strictObject({
   /**
    * Capture-to-decision budget per frame. At the default 1 fps a frame must be decided well
-   * before the next arrives; a frame already older than this skips the classifiers (the hash
-   * check, the kill path, always runs) and the skip is counted in streamscreen_frames_shed_total.
+   * before the next arrives; a frame already older than this when the inference scheduler would
+   * start it skips the classifiers (the hash check, the kill path, always runs) and the skip is
+   * counted in streamscreen_frames_shed_total.
    */
   frameBudgetMs: positiveMs(500),
   /**
@@ -14,6 +47,15 @@ export const PipelineSection = z.strictObject({
    * for the stream (hash screening goes on). Above 1 so one bad frame does not page anyone.
    */
   classifierFailuresToReport: z.number().int().positive().default(5),
+  /**
+   * true: every sampled frame is classified, in order, and a stream's next frame waits for its
+   * previous frame's classification: offline evaluation of files read faster than real time
+   * (`npm run eval:benign`). false (live screening): the hash check of a frame never waits
+   * behind inference, and a newer frame replaces one still waiting for the classifiers
+   * (latest-frame-wins, counted as shed `superseded`).
+   */
+  classifyEveryFrame: z.boolean().default(false),
+  inference: InferenceSection.prefault({}),
 });
 
 export type PipelineSection = z.output<typeof PipelineSection>;

@@ -19,7 +19,8 @@ import { createPdqHasher } from '../../hash/pdq-hasher.js';
 import { createStreamScreener, type LiveStreamRegistry, type PolicyStateStore, type StreamScreener } from '../pipeline/stream-screener.js';
 import { faceGate } from '../policy/index.js';
 import type { DecisionPublisher } from '../publish/index.js';
-import { createSampler, resolveFfmpeg, type FfmpegBinary } from '../sampler/index.js';
+import { createSampler, resolveFfmpeg, type FfmpegBinary, type SamplingPressure } from '../sampler/index.js';
+import { createInferenceScheduler, type DegradationView, type InferenceScheduler } from '../schedule/index.js';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { ConfigError } from '../../domain/errors.js';
@@ -30,6 +31,8 @@ export interface ScreeningStages {
   readonly matcher: HashMatcherService;
   readonly fileLists: FileHashLists;
   readonly classifier?: Classifier;
+  /** The one inference scheduler over `classifier`, shared by every stream screened here. */
+  readonly scheduler?: InferenceScheduler;
   /** Ids, versions and digests of the classifier models in use (from the manifest). */
   readonly models: readonly CaseModel[];
   readonly openSource: FrameSourceFactory;
@@ -63,6 +66,7 @@ export function createScreener(loaded: LoadedConfig, stages: ScreeningStages, w:
     matcher: stages.matcher,
     ...(w.gate ? { gate: w.gate } : {}),
     classifier: stages.classifier,
+    ...(stages.scheduler ? { scheduler: stages.scheduler } : {}),
     sink: w.sink,
     policy: loaded.stages.policy,
     options: loaded.stages.screener,
@@ -80,7 +84,17 @@ export function createScreener(loaded: LoadedConfig, stages: ScreeningStages, w:
  * Loads hash lists (all or nothing: a bad list refuses start-up with its file and line), finds
  * ffmpeg, and warms the classifiers up, in that order of cost.
  */
-export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger, events: Emitter<WorkerEvents>): Promise<ScreeningStages> {
+export async function buildScreeningStages(
+  loaded: LoadedConfig,
+  logger: Logger,
+  events: Emitter<WorkerEvents>,
+  extra: {
+    /** The overload governor's view for the scheduler (classifiers off for low-risk streams); absent: never degraded. */
+    readonly degradation?: DegradationView;
+    /** The same governor's view for the samplers (keyframes only, half rate); absent: never degraded. */
+    readonly pressure?: SamplingPressure;
+  } = {},
+): Promise<ScreeningStages> {
   const { config, stages } = loaded;
   const ffmpeg = await resolveFfmpeg({ envPath: loaded.ffmpeg.envPath, pathEnv: loaded.ffmpeg.pathEnv, logger });
 
@@ -101,6 +115,16 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
     logger.info({ models: classifier.models, faces: classifier.faces }, 'classifiers ready');
     models = await modelRefs(classifier, stages.classifier.manifestPath);
   }
+  const ready = classifier;
+  const scheduler = ready
+    ? createInferenceScheduler({
+        classify: (frame) => ready.classify(frame),
+        options: { ...stages.screener.inference, frameBudgetMs: stages.screener.frameBudgetMs },
+        ...(extra.degradation ? { degradation: extra.degradation } : {}),
+        events,
+        logger: logger.child({ stage: 'schedule' }),
+      })
+    : undefined;
 
   // A CA file that cannot be read must stop the deployment, not fail every https and rtmps stream.
   const caFile = stages.sampler.tlsCaFile;
@@ -120,6 +144,7 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
       logger: logger.child({ streamId }),
       options: stages.sampler,
       events,
+      ...(extra.pressure ? { pressure: extra.pressure } : {}),
     });
 
   return {
@@ -127,9 +152,12 @@ export async function buildScreeningStages(loaded: LoadedConfig, logger: Logger,
     matcher,
     fileLists,
     classifier,
+    ...(scheduler ? { scheduler } : {}),
     models,
     openSource,
     close: async () => {
+      // Waiting frames settle as cancelled and running ones finish before the sessions go.
+      await scheduler?.close();
       await classifier?.close();
     },
   };

@@ -17,6 +17,7 @@ import type { WorkerEvents } from '../events.js';
 import { createHashListSync, type HashListSync } from '../../hash/object-store-sync.js';
 import { createQuarantineGate, type QuarantineGate } from '../../hash/quarantine.js';
 import { createKvQuarantineStore, openQuarantineBucket } from '../../hash/quarantine-kv.js';
+import { createCapacityGovernor } from '../capacity/index.js';
 import { createIngest, defaultWorkerId } from '../intake/index.js';
 import {
   createDecisionPublisher,
@@ -69,12 +70,32 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger, options:
   const { config } = loaded;
   const metrics = createMetrics();
   const events = createHooks<WorkerEvents>(logger, workerMetricsListeners(metrics), ...(options.listeners ? [options.listeners] : []));
+  // Measured admission and graceful degradation: it hears every decided frame through the events.
+  const governor = createCapacityGovernor({
+    options: loaded.stages.capacity,
+    frameBudgetMs: loaded.stages.screener.frameBudgetMs,
+    logger,
+    events,
+  });
+  events.on(governor.listeners);
+  metrics.admissionState.set({ state: 'admitting' }, 1);
   // A worker that cannot start must exit, not hang on a reconnecting NATS connection or warm
   // ONNX sessions: everything opened so far closes in reverse if start-up fails part-way.
   const resources = createResourceStack();
   const workerId = newWorkerId(config);
   try {
-    const stages = resources.push('stages', await buildScreeningStages(loaded, logger, events), (s) => s.close());
+    const stages = resources.push(
+      'stages',
+      await buildScreeningStages(loaded, logger, events, {
+        // One view, two readers: samplers (keyframes only, half rate) and the inference scheduler
+        // (classifiers off for the lowest-risk streams).
+        pressure: governor.degradation,
+        degradation: governor.degradation,
+      }),
+      (s) => s.close(),
+    );
+    governor.start();
+    resources.push('capacity governor', governor, (g) => g.stop());
 
     const nc: NatsConnection = resources.push(
       'nats',
@@ -205,6 +226,7 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger, options:
       events,
       onAssignment: onAssignmentFor(screener),
       options: loaded.stages.ingest,
+      capacity: governor,
     });
 
     // Disconnected, a read would wait out its request timeout and hold up the scrape; the gauges

@@ -49,6 +49,11 @@ export function workerMetricsListeners(metrics: Metrics): Listeners<WorkerEvents
     'pipeline.decision': ({ kind, shadow }) => metrics.decisions.inc({ kind, shadow: String(shadow) }),
     'pipeline.shed': ({ reason }) => metrics.framesShed.inc({ reason }),
     'pipeline.overBudget': () => metrics.framesOverBudget.inc(),
+    'schedule.depth': ({ depth }) => metrics.inferenceQueueDepth.set(depth),
+    'schedule.wait': ({ seconds }) => metrics.inferenceQueueWait.observe(seconds),
+    'schedule.batch': ({ size }) => metrics.inferenceBatchSize.observe(size),
+    'schedule.run': ({ seconds }) => metrics.inferenceRun.observe(seconds),
+    'schedule.degraded': ({ degraded }) => metrics.degradedStreams.inc(degraded ? 1 : -1),
     'pipeline.active': ({ delta }) => metrics.activeStreams.inc(delta),
     'pipeline.error': ({ code }) => metrics.errors.inc({ code }),
     'publish.retry': ({ type }) => metrics.publishRetries.inc({ type }),
@@ -61,5 +66,22 @@ export function workerMetricsListeners(metrics: Metrics): Listeners<WorkerEvents
       metrics.outboxOldest.set(s.oldestRecordedAt === undefined ? 0 : s.oldestRecordedAt / 1000);
     },
     'outbox.event': ({ event }) => metrics.outboxEvents.inc({ event }),
+    'capacity.sample': (s) => {
+      if (s.cpu !== undefined) metrics.cpuUtilisation.set(s.cpu);
+      if (s.elu !== undefined) metrics.eventLoopUtilisation.set(s.elu);
+      metrics.budgetBreachRatio.set(s.breaches ?? 0);
+      metrics.cpusAvailable.set(s.cpusAvailable);
+      metrics.measuredCapacity.set(s.estimatedCapacity);
+    },
+    'capacity.admission': ({ state, previous }) => {
+      metrics.admissionState.set({ state: previous }, 0);
+      metrics.admissionState.set({ state }, 1);
+    },
+    'capacity.degradation': ({ level, previous }) => {
+      metrics.degradationLevel.set(level);
+      const up = level > previous;
+      metrics.degradationTransitions.inc({ step: String(up ? level : previous), direction: up ? 'up' : 'down' });
+    },
+    'sampler.thinned': () => metrics.framesShed.inc({ reason: 'degraded_half_rate' }),
   };
 }

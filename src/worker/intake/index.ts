@@ -8,3 +8,4 @@ export { parseEndEvent, parseStartEvent, streamIdFromSubject, type DeadLetterRea
 export { buildDeadLetter, encodePayload, MAX_DEAD_LETTER_PAYLOAD_BYTES } from './dead-letter.js';
 export { LeaseStore, type LeaseValue } from './lease.js';
 export { readStartsBacklog, type StartsBacklog } from './backlog.js';
+export type { AdmissionGate } from './capacity-gate.js';

@@ -18,6 +18,7 @@ import type { Logger } from '../../domain/logger.js';
 import type { ScreeningOutcome } from '../../domain/screening-outcome.js';
 import type { StreamStart } from '../../domain/stream.js';
 import { backoffDelay, sleep } from '../../domain/retry.js';
+import type { AdmissionGate } from './capacity-gate.js';
 import { admission } from './admission.js';
 import { readStartsBacklog, type StartsBacklog } from './backlog.js';
 import { disposeStart } from './dispose.js';
@@ -47,6 +48,12 @@ export interface IngestDeps {
   readonly onAssignment: (assignment: ScreeningAssignment) => Promise<ScreeningOutcome>;
   /** Reports assignments, finishes and dead letters (`intake.*` of WorkerEvents). */
   readonly events?: Emitter<WorkerEvents>;
+  /**
+   * Asked before every pull whether one more stream fits (measured admission, capacity/). Without
+   * it, intake pulls while it holds fewer than maxConcurrentStreams. Either way, a start not pulled
+   * stays in the shared consumer for another worker.
+   */
+  readonly capacity?: AdmissionGate;
 }
 
 export interface StopOptions {
@@ -282,14 +289,32 @@ class IngestImpl implements Ingest {
     }
   }
 
-  /** Pulls one start at a time, and only while below maxConcurrentStreams. */
+  /** Whether one more stream fits: never past maxConcurrentStreams, and only while the capacity gate (if any) agrees. */
+  private hasRoom(): boolean {
+    if (this.active.size >= this.options.maxConcurrentStreams) return false;
+    return this.deps.capacity?.admission(this.active.size).kind !== 'full';
+  }
+
+  /**
+   * Pulls one start at a time, and only while there is room. At capacity it pulls nothing, so the
+   * starts stay in the shared consumer for other workers, and looks again when a stream ends or
+   * the capacity gate samples anew.
+   */
   private async pullLoop(): Promise<void> {
     const o = this.options;
     let failures = 0;
     let consumer: Consumer | undefined;
+    // One waiter for a freed slot however many samples pass meanwhile.
+    let freed: Promise<void> | undefined;
     while (!this.intake.signal.aborted) {
-      if (this.active.size >= o.maxConcurrentStreams) {
-        await new Promise<void>((r) => this.capacityWaiters.push(r));
+      if (!this.hasRoom()) {
+        freed ??= new Promise<void>((r) =>
+          this.capacityWaiters.push(() => {
+            freed = undefined;
+            r();
+          }),
+        );
+        await (this.deps.capacity ? Promise.race([freed, this.deps.capacity.changed()]) : freed);
         continue;
       }
       try {
@@ -419,6 +444,7 @@ class IngestImpl implements Ingest {
       },
     });
     this.active.set(start.streamId, held);
+    this.deps.capacity?.admitted();
     this.log.info({ streamId: start.streamId, runId, delivery: m.info.deliveryCount }, 'screening stream');
     this.events.emit('intake.assigned', {
       streamId: start.streamId,

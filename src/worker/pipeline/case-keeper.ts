@@ -179,7 +179,7 @@ export class CaseKeeper {
       }
       changed = true;
       this.#queueCase(e, ctx);
-      if (e.evidence && this.#d.evidence) this.#queueEvidence(e, e.evidence.preserveOriginal && !e.record.shadow);
+      if (e.evidence && this.#d.evidence) this.#queueEvidence(e, e.evidence.preserveOriginal && !e.record.shadow, capturedAt);
     }
     if (changed) {
       this.#dirty = true;
@@ -246,10 +246,15 @@ export class CaseKeeper {
     });
   }
 
-  #queueEvidence(e: CaseEffect, preserveOriginal: boolean): void {
+  #queueEvidence(e: CaseEffect, preserveOriginal: boolean, decisiveAt: number | undefined): void {
     const store = this.#d.evidence!;
     // Taken now, at the decision: the storyboard is the frames up to the one the rule fired on.
-    const frames = this.#d.ring.snapshot().map((f) => ({ frame: f.frame, ...(f.hash ? { pdqHash: pdqToHex(f.hash) } : {}) }));
+    // A classifier's decision arrives after later frames were hashed (the frame loop does not
+    // wait for inference): those are not part of its storyboard.
+    const frames = this.#d.ring
+      .snapshot()
+      .filter((f) => decisiveAt === undefined || f.frame.capturedAt <= decisiveAt)
+      .map((f) => ({ frame: f.frame, ...(f.hash ? { pdqHash: pdqToHex(f.hash) } : {}) }));
     const { caseId, streamId } = e.record;
     this.#evidence = this.#evidence.then(async () => {
       try {

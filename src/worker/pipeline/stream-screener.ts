@@ -20,11 +20,11 @@ import type {
   MatchGate,
   VideoFrameHit,
 } from '../../domain/ports.js';
-import type { FrameSignals } from '../../domain/signals.js';
 import type { StreamStart } from '../../domain/stream.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { WorkerEvents } from '../events.js';
 import { AssignmentAbortedError } from '../intake/errors.js';
+import { createInferenceScheduler, type InferenceOutcome, type InferenceScheduler } from '../schedule/index.js';
 import type { CooldownState } from '../policy/index.js';
 import { CaseKeeper, type ReviewAckData } from './case-keeper.js';
 import { FrameRing } from './frame-ring.js';
@@ -42,6 +42,11 @@ export interface StreamScreenerDeps {
   /** Flood quarantine: list entries matching on too many streams stop acting. None: every match acts. */
   readonly gate?: MatchGate;
   readonly classifier?: FrameClassifier;
+  /**
+   * The worker's inference scheduler over `classifier`, shared by all streams (worker/schedule/).
+   * Absent: the screener makes one for the streams it screens, from `options.inference`.
+   */
+  readonly scheduler?: InferenceScheduler;
   readonly sink: DecisionSink;
   readonly policy: PolicyOptions;
   /** pipeline.* and hash.dihedral, resolved at load. */
@@ -108,6 +113,19 @@ export interface StreamScreener {
 export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
   const now = deps.now ?? Date.now;
   const events = deps.events ?? silentHooks<WorkerEvents>();
+  // The worker hands in its one scheduler, shared by all its streams; a screener given only a
+  // classifier (tests, tools) schedules the streams it screens itself, with the same options.
+  const scheduler: InferenceScheduler | undefined =
+    deps.scheduler ??
+    (deps.classifier
+      ? createInferenceScheduler({
+          classify: (frame) => deps.classifier!.classify(frame),
+          options: { ...deps.options.inference, frameBudgetMs: deps.options.frameBudgetMs },
+          events,
+          logger: deps.logger,
+          now,
+        })
+      : undefined);
 
   function hashAndMatch(frame: RawFrame): { hash: PdqHash; quality: number; found: FrameMatches } {
     let hashes: readonly PdqHash[];
@@ -175,14 +193,15 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
 
   async function screen(job: ScreeningJob): Promise<ScreeningOutcome> {
     const { start, signal } = job;
-    const log = deps.logger.child({ streamId: start.streamId, runId: job.runId });
+    const streamId = start.streamId;
+    const log = deps.logger.child({ streamId, runId: job.runId });
     let source: FrameSource | undefined;
     let classifierFailures = 0;
     const ring = new FrameRing(deps.storyboardFrames ?? 6);
     // Which frames of known videos this stream matched lately (vPDQ over a sliding window).
     const videos = new VideoWindow();
     const keeper = new CaseKeeper({
-      ctx: { streamId: start.streamId, runId: job.runId, workerId: deps.workerId, metadata: start.metadata },
+      ctx: { streamId, runId: job.runId, workerId: deps.workerId, metadata: start.metadata },
       policy: deps.policy,
       sink: deps.sink,
       ...(deps.cases ? { store: deps.cases } : {}),
@@ -197,32 +216,81 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
       assertOwned: () => job.assertOwned(),
       now,
     });
+    // The keeper's calls for this stream, one after another: the hash path and the
+    // classification results never interleave their decisions and publishes. Only keeper work
+    // is ever on this chain, never an inference, so the hash path waits for no classifier.
+    let keeperTail: Promise<unknown> = Promise.resolve();
+    const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+      const p = keeperTail.then(fn);
+      keeperTail = p.catch(() => undefined);
+      return p;
+    };
+    // Classification results, handled in the order their frames arrived.
+    let results: Promise<void> = Promise.resolve();
+    // The first error a result's handling raised (a lost lease, a kill-switch not handed over):
+    // it ends the screening as it would have in the frame loop.
+    let resultError: { err: unknown } | undefined;
+    const release = (): void => scheduler?.release(streamId);
+    signal.addEventListener('abort', release, { once: true });
+
+    /** Per frame, at debug only: what npm run bench:load reads to measure every frame's latency. */
+    const screened = (frame: RawFrame, fields: Record<string, unknown>, decidedAt: number): void => {
+      const totalMs = decidedAt - frame.capturedAt;
+      events.emit('pipeline.latency', { stage: 'decision', seconds: totalMs / 1000 });
+      if (totalMs > deps.options.frameBudgetMs) events.emit('pipeline.overBudget', {});
+      // pts ties it to the source's timeline; decisions are published only on matches.
+      log.debug({ seq: frame.seq, pts: frame.pts, capturedAt: frame.capturedAt, latencyMs: totalMs, ...fields }, 'frame screened');
+    };
 
     /**
      * A classifier error costs that frame its signals, not the stream its screening: the hash
      * check goes on. Repeated failures are reported once as a screening failure, so nobody
      * believes classifiers are watching a stream when they are not.
      */
-    const classify = async (frame: RawFrame, classifier: FrameClassifier): Promise<FrameSignals | undefined> => {
-      try {
-        const signals = await classifier.classify(frame);
-        events.emit('pipeline.latency', { stage: 'classify', seconds: (now() - frame.capturedAt) / 1000 });
-        classifierFailures = 0;
-        return signals;
-      } catch (err) {
-        classifierFailures++;
-        events.emit('pipeline.error', { code: errorCode(err) });
-        events.emit('pipeline.shed', { reason: 'classifier_failed' });
-        log.warn({ err, seq: frame.seq, consecutive: classifierFailures }, 'classifiers failed on a frame; hash screening continues');
-        if (classifierFailures === deps.options.classifierFailuresToReport) {
-          await reportFailure(job, err, log, 'classifiers failing on this stream; hash screening continues');
-        }
-        await keeper.unclassified({ code: 'classifiers_failed', message: 'classifiers failing on this stream; hash screening continues' });
-        return undefined;
+    const classifierFailed = async (frame: RawFrame, err: unknown): Promise<void> => {
+      classifierFailures++;
+      events.emit('pipeline.error', { code: errorCode(err) });
+      events.emit('pipeline.shed', { reason: 'classifier_failed' });
+      log.warn({ err, seq: frame.seq, consecutive: classifierFailures }, 'classifiers failed on a frame; hash screening continues');
+      if (classifierFailures === deps.options.classifierFailuresToReport) {
+        await reportFailure(job, err, log, 'classifiers failing on this stream; hash screening continues');
       }
+      await keeper.unclassified({ code: 'classifiers_failed', message: 'classifiers failing on this stream; hash screening continues' });
     };
 
-    const unregister = deps.live?.register(start.streamId, keeper);
+    /** What the scheduler made of a frame, applied to the stream's policy state (on the keeper chain). */
+    const onOutcome = async (frame: RawFrame, outcome: InferenceOutcome, ref: () => FrameRef, hashDecidedAt: number): Promise<void> => {
+      switch (outcome.kind) {
+        case 'classified': {
+          events.emit('pipeline.latency', { stage: 'classify', seconds: (now() - frame.capturedAt) / 1000 });
+          classifierFailures = 0;
+          events.emit('pipeline.signals', { streamId, seq: frame.seq, pts: frame.pts, signals: outcome.signals });
+          await keeper.frame({ capturedAt: frame.capturedAt, seq: frame.seq, matches: [], signals: outcome.signals, ref });
+          screened(frame, { classified: true, queuedMs: outcome.queuedMs, ranMs: outcome.ranMs }, now());
+          return;
+        }
+        case 'failed':
+          await classifierFailed(frame, outcome.error);
+          break;
+        case 'shed':
+          if (outcome.reason === 'classifiers_over_budget') {
+            log.warn(
+              { seq: frame.seq, ageMs: now() - frame.capturedAt },
+              'frame over latency budget before inference: classifiers skipped',
+            );
+            await keeper.unclassified({ code: 'classifiers_shed', message: 'classifiers shed: frames over the latency budget' });
+          }
+          // degraded_low_risk: a deliberate step of the overload governor, logged per stream by
+          // the scheduler, not a failure that should open an unscreened case.
+          break;
+        case 'superseded':
+        case 'cancelled':
+          break;
+      }
+      screened(frame, { classified: false, skipped: outcome.kind === 'shed' ? outcome.reason : outcome.kind }, hashDecidedAt);
+    };
+
+    const unregister = deps.live?.register(streamId, keeper);
     events.emit('pipeline.active', { delta: 1 });
     let outcome: ScreeningOutcome | undefined;
     try {
@@ -231,11 +299,11 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
       await keeper.load().catch((err: unknown) => log.warn({ err }, 'could not load the case state of this stream; starting afresh'));
       // Inside the try: a URL the sampler refuses (scheme not allowed) is a screening failure to
       // report like any other, not an exception that escapes the assignment.
-      source = deps.openSource({ streamId: start.streamId, url: start.url, signal });
+      source = deps.openSource({ streamId, url: start.url, signal });
       for await (const frame of source.frames()) {
         if (signal.aborted) break;
+        if (resultError) throw resultError.err;
         events.emit('pipeline.frame', { source: 'ffmpeg' });
-        const ageAtStart = now() - frame.capturedAt;
         const a = hashAndMatch(frame);
         // A reference, not a copy: the storyboard costs no work per frame (frame-ring.ts).
         ring.push({ frame, hash: a.hash });
@@ -252,31 +320,33 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         // Known videos the stream's recent frames amount to: matches of their list (carrying `video`).
         const videoMatches = videos.observe(frame.capturedAt, acting.videoFrames);
         for (const m of videoMatches) log.info({ seq: frame.seq, list: m.list, video: m.video }, 'known video matched');
-        await keeper.frame({ capturedAt: frame.capturedAt, seq: frame.seq, matches: [...acting.matches, ...videoMatches], ref });
+        await serial(() =>
+          keeper.frame({ capturedAt: frame.capturedAt, seq: frame.seq, matches: [...acting.matches, ...videoMatches], ref }),
+        );
+        const hashDecidedAt = now();
 
-        if (deps.classifier) {
-          if (!deps.classifier.ready) {
-            events.emit('pipeline.shed', { reason: 'classifier_failed' });
-            await keeper.unclassified({ code: 'models_not_ready', message: 'classifier models are not ready; hash screening continues' });
-          } else if (ageAtStart > deps.options.frameBudgetMs) {
-            events.emit('pipeline.shed', { reason: 'classifiers_over_budget' });
-            log.warn({ seq: frame.seq, ageMs: ageAtStart }, 'frame over latency budget before screening: classifiers skipped');
-            await keeper.unclassified({ code: 'classifiers_shed', message: 'classifiers shed: frames over the latency budget' });
-          } else {
-            const signals = await classify(frame, deps.classifier);
-            if (signals) {
-              events.emit('pipeline.signals', { streamId: start.streamId, seq: frame.seq, pts: frame.pts, signals });
-              await keeper.frame({ capturedAt: frame.capturedAt, seq: frame.seq, matches: [], signals, ref });
-            }
-          }
+        if (!deps.classifier) {
+          screened(frame, { classified: false }, hashDecidedAt);
+        } else if (!deps.classifier.ready || !scheduler) {
+          events.emit('pipeline.shed', { reason: 'classifier_failed' });
+          await serial(() =>
+            keeper.unclassified({ code: 'models_not_ready', message: 'classifier models are not ready; hash screening continues' }),
+          );
+          screened(frame, { classified: false, skipped: 'models_not_ready' }, hashDecidedAt);
+        } else {
+          // Submitted, not awaited: the next frame's hash check never waits for this inference.
+          const openCase = keeper.state.cases.some((c) => c.state === 'open');
+          const pending = scheduler.submit({ streamId, frame, openCase });
+          results = results
+            .then(() => pending)
+            .then((o) => serial(() => onOutcome(frame, o, ref, hashDecidedAt)))
+            .catch((err: unknown) => void (resultError ??= { err }));
+          // Offline evaluation: every frame classified, in order (pipeline.classifyEveryFrame).
+          if (deps.options.classifyEveryFrame) await results;
         }
-        const totalMs = now() - frame.capturedAt;
-        events.emit('pipeline.latency', { stage: 'decision', seconds: totalMs / 1000 });
-        if (totalMs > deps.options.frameBudgetMs) events.emit('pipeline.overBudget', {});
-        // Per frame, at debug only: what npm run bench:load reads to measure every frame's
-        // latency (pts ties it to the source's timeline), where decisions are published only on matches.
-        log.debug({ seq: frame.seq, pts: frame.pts, capturedAt: frame.capturedAt, latencyMs: totalMs }, 'frame screened');
       }
+      await results;
+      if (resultError) throw resultError.err;
       outcome = signal.aborted ? { kind: 'stopped' } : { kind: 'source_ended' };
     } catch (err) {
       if (err instanceof LeaseLostError) {
@@ -290,6 +360,11 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         outcome = { kind: 'failed', error: err };
       }
     } finally {
+      // Its waiting frame settles as cancelled; one already running finishes and is handled
+      // before the cases settle, so no classification outlives the stream's screening.
+      signal.removeEventListener('abort', release);
+      release();
+      await results;
       unregister?.();
       events.emit('pipeline.active', { delta: -1 });
       await source?.stop().catch((err: unknown) => log.warn({ err }, 'sampler stop failed'));

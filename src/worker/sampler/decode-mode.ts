@@ -11,12 +11,17 @@
 export type DecodeSetting = 'keyframes' | 'all' | 'auto';
 export type DecodeMode = 'keyframes' | 'all';
 
-/** Why the mode changed (a metric label). */
-export type DecodeSwitchReason = 'sparse_keyframes' | 'no_keyframe' | 'dense_keyframes';
+/** Why the mode changed (a metric label); `degraded`: keyframes forced by graceful degradation. */
+export type DecodeSwitchReason = 'sparse_keyframes' | 'no_keyframe' | 'dense_keyframes' | 'degraded';
 
 export interface DecodeModeOptions {
   readonly setting: DecodeSetting;
   readonly maxKeyframeIntervalMs: number;
+  /**
+   * Graceful degradation (level 1+): an `auto` stream decodes keyframes only however sparse they
+   * are, and one decoding in full goes back to keyframes at once. A stream set to `all` stays so.
+   */
+  readonly forceKeyframes?: boolean;
 }
 
 export interface DecodeModeState {
@@ -70,6 +75,7 @@ export function onKeyframe(state: DecodeModeState, ptsSec: number | undefined, n
   }
   const next: DecodeModeState = { ...state, intervalsMs, lastKeyPts: ptsSec ?? state.lastKeyPts, lastKeyAt: now };
   if (o.setting !== 'auto') return { kind: 'stay', state: next };
+  if (o.forceKeyframes) return state.mode === 'keyframes' ? { kind: 'stay', state: next } : forceKeyframes(next, now);
   const limit = o.maxKeyframeIntervalMs * INTERVAL_SLACK;
   const latest = intervalsMs.at(-1);
   if (state.mode === 'keyframes') {
@@ -86,15 +92,30 @@ export function onKeyframe(state: DecodeModeState, ptsSec: number | undefined, n
 
 /** Clock tick: in keyframe mode, keyframes that stopped coming count as too sparse. */
 export function onTick(state: DecodeModeState, now: number, o: DecodeModeOptions): DecodeStep {
-  if (o.setting !== 'auto' || state.mode !== 'keyframes' || state.lastKeyAt === undefined) return { kind: 'stay', state };
+  if (o.setting !== 'auto' || o.forceKeyframes || state.mode !== 'keyframes' || state.lastKeyAt === undefined)
+    return { kind: 'stay', state };
   if (now - state.lastKeyAt > o.maxKeyframeIntervalMs * NO_KEYFRAME_FACTOR) return fallBack(state, now, 'no_keyframe');
   return { kind: 'stay', state };
 }
 
 /** When onTick next needs calling (ms from now), or undefined while nothing can time out. */
 export function nextTickInMs(state: DecodeModeState, now: number, o: DecodeModeOptions): number | undefined {
-  if (o.setting !== 'auto' || state.mode !== 'keyframes' || state.lastKeyAt === undefined) return undefined;
+  if (o.setting !== 'auto' || o.forceKeyframes || state.mode !== 'keyframes' || state.lastKeyAt === undefined) return undefined;
   return Math.max(0, state.lastKeyAt + o.maxKeyframeIntervalMs * NO_KEYFRAME_FACTOR - now + 1);
+}
+
+/**
+ * The options changed (degradation forced keyframes, or stopped forcing them): an `auto` stream
+ * decoding in full switches to keyframes now rather than at its next keyframe, which on a stream
+ * with sparse keyframes may be many seconds away.
+ */
+export function onOptionsChanged(state: DecodeModeState, now: number, o: DecodeModeOptions): DecodeStep {
+  if (o.setting === 'auto' && o.forceKeyframes && state.mode === 'all') return forceKeyframes(state, now);
+  return { kind: 'stay', state };
+}
+
+function forceKeyframes(state: DecodeModeState, now: number): DecodeStep {
+  return { kind: 'switch', reason: 'degraded', state: { ...state, mode: 'keyframes', since: now, lastKeyAt: undefined } };
 }
 
 /** The last measured keyframe interval, if two keyframes have been seen. */

@@ -17,6 +17,7 @@ import {
   keyframeIntervalMs,
   nextTickInMs,
   onKeyframe,
+  onOptionsChanged,
   onTick,
   type DecodeMode,
   type DecodeModeOptions,
@@ -50,6 +51,18 @@ export interface CreateSamplerDeps {
   random?: () => number;
   /** DNS for the source policy (node:dns by default); tests give names without touching real DNS. */
   lookup?: Lookup;
+  /** Graceful degradation in force (the capacity governor's view): keyframes only, half rate. */
+  pressure?: SamplingPressure;
+}
+
+/** What graceful degradation asks of a sampler; read at every change it announces. */
+export interface SamplingPressure {
+  /** `auto` streams decode keyframes only, however sparse they are. */
+  readonly keyframesOnly: boolean;
+  /** Every other sampled frame is not passed on (counted by `sampler.thinned`). */
+  readonly halfRate: boolean;
+  /** Called after every change; returns a function that unsubscribes. */
+  onChange(listener: () => void): () => void;
 }
 
 export type SamplerState = 'running' | 'backoff' | 'ended' | 'failed' | 'stopped';
@@ -185,10 +198,17 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
   let lastDropLog = 0;
   let wake: (() => void) | undefined;
   // A restart re-reads a file from its start, so `auto` switches only on live sources.
-  const decodeOptions: DecodeModeOptions = {
+  const pressure = deps.pressure;
+  const currentDecodeOptions = (): DecodeModeOptions => ({
     setting: options.decode === 'auto' && !source.live ? 'all' : options.decode,
     maxKeyframeIntervalMs: options.maxKeyframeIntervalMs,
-  };
+    forceKeyframes: pressure?.keyframesOnly ?? false,
+  });
+  let decodeOptions = currentDecodeOptions();
+  /** Set by the running ffmpeg run: applies changed decode options to it. */
+  let onDecodeOptions: (() => void) | undefined;
+  /** Frames sampled while at half rate: every odd one is not passed on. */
+  let halfRateCount = 0;
   let decode = initialDecodeState(decodeOptions, Date.now());
   let decodeSwitches = 0;
   /** Set while a run is being stopped to restart ffmpeg in another decode mode. */
@@ -301,7 +321,12 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       const applyDecode = (step: DecodeStep): void => {
         decode = step.state;
         clearTimeout(tickTimer);
-        if (step.kind === 'switch' && !switching && !stopping) {
+        if (step.kind === 'switch' && switching) {
+          // A second switch while the run stops (degradation changed meanwhile): the next run takes the latest.
+          switching = { ...switching, to: step.state.mode, reason: step.reason };
+          return;
+        }
+        if (step.kind === 'switch' && !stopping) {
           switching = { from: runMode, to: step.state.mode, reason: step.reason };
           void endRun(run, { graceful: true, graceMs: options.stopGraceMs });
           return;
@@ -313,6 +338,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       events.emit('sampler.spawn', { attempt, pid: child.pid });
       log.info({ attempt, processGroup: child.pid }, 'ffmpeg started');
 
+      onDecodeOptions = () => applyDecode(onOptionsChanged(decode, Date.now(), decodeOptions));
       const emit = (ready: RawFrame[]): void => {
         for (const f of ready) {
           if (frames === 0) {
@@ -321,6 +347,12 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
           }
           frames++;
           framesEmitted++;
+          // Half rate (degradation level 2): the frame was decoded and framed, but what costs is the
+          // hashing and inference downstream, and those are spared. Counted, never silent.
+          if (pressure?.halfRate && halfRateCount++ % 2 === 1) {
+            events.emit('sampler.thinned', { streamId: deps.streamId });
+            continue;
+          }
           queue.push(f);
         }
         nextSeq = stamper.nextSeq;
@@ -455,6 +487,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         clearTimeout(tickTimer);
         clearTimeout(budgetTimer);
         clearInterval(cpuTimer);
+        onDecodeOptions = undefined;
         emit(stamper.flush(Date.now()));
         estimatedPts += stamper.estimatedCount;
         const partial = assembler.reset();
@@ -510,6 +543,8 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
         // A planned restart: no failure, no backoff.
         const s = switching;
         switching = undefined;
+        // Switched there and back before the restart: the same mode again, no change to report.
+        if (s.to === s.from) continue;
         decodeSwitches++;
         log.info(
           { from: s.from, to: s.to, reason: s.reason, keyframeIntervalMs: keyframeIntervalMs(decode) },
@@ -568,6 +603,11 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
     state = 'stopped';
   };
 
+  const stopFollowingPressure = pressure?.onChange(() => {
+    decodeOptions = currentDecodeOptions();
+    if (!pressure.halfRate) halfRateCount = 0;
+    onDecodeOptions?.();
+  });
   events.emit('sampler.decodeMode', { streamId: deps.streamId, mode: decode.mode });
   const done = loop()
     .catch((err: unknown) => {
@@ -582,6 +622,7 @@ export function createSampler(deps: CreateSamplerDeps): Sampler {
       if (current) void endRun(current, { graceful: false, graceMs: KILL_WAIT_MS });
     })
     .finally(async () => {
+      stopFollowingPressure?.();
       // Whatever way it ended, this sampler no longer counts as a failing source.
       setDown(false);
       events.emit('sampler.closed', { streamId: deps.streamId, mode: decode.mode });

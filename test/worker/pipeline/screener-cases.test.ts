@@ -84,7 +84,8 @@ function deps(over: Partial<StreamScreenerDeps> & Pick<StreamScreenerDeps, 'open
     hasher: createPdqHasher(),
     matcher: createHashMatcher(matcherOptions()),
     policy: policyOptions(),
-    options: screenerOptions({ frameBudgetMs: 60_000 }),
+    // In-memory sources yield every frame at once: each is classified, in order (no latest-frame-wins).
+    options: screenerOptions({ frameBudgetMs: 60_000, classifyEveryFrame: true }),
     // Time advances a little with every reading, so the frame budget is never the issue here.
     now: () => (t += 10),
     ...over,

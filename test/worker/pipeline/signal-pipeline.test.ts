@@ -53,7 +53,7 @@ async function screen(file: string): Promise<RecordingSink> {
     classifier,
     sink,
     policy: policyOptions(),
-    options: screenerOptions({ frameBudgetMs: 60_000 }),
+    options: screenerOptions({ frameBudgetMs: 60_000, classifyEveryFrame: true }),
   });
   const outcome = await screener.screen(job({ start: { streamId: 's1', url: file, metadata: {} } }));
   expect(outcome).toEqual({ kind: 'source_ended' });

@@ -57,7 +57,8 @@ function deps(
     hasher,
     matcher,
     policy,
-    options: screenerOptions({ frameBudgetMs: 500, classifierFailuresToReport: 3 }),
+    // In-memory sources yield every frame at once: each is classified, in order (no latest-frame-wins).
+    options: screenerOptions({ frameBudgetMs: 500, classifierFailuresToReport: 3, classifyEveryFrame: true }),
     now: () => 1_000_050,
     ...over,
   };
@@ -91,7 +92,7 @@ describe('stream screener', () => {
     const kills: KillSwitchEvent[][] = [];
     for (const dihedral of [false, true]) {
       const sink = new RecordingSink();
-      const options = screenerOptions({ frameBudgetMs: 500, classifierFailuresToReport: 3 }, { dihedral });
+      const options = screenerOptions({ frameBudgetMs: 500, classifierFailuresToReport: 3, classifyEveryFrame: true }, { dihedral });
       await createStreamScreener(deps({ openSource: sourceOf([frame(0, 1_000_000, LISTED_TURNED)]).factory, sink, options })).screen(job());
       kills.push(sink.kills);
     }
