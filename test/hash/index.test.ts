@@ -225,6 +225,9 @@ describe('multi-index hashing equals brute force exactly', () => {
     const hashes = randomHashes(10, seededRandom(1));
     expect(() => MihIndex.build(hashes, 10, { keyBits: 20 })).toThrow(/keyBits must be an integer 16..19/);
     expect(() => MihIndex.build(hashes, 10, { shardEntries: 0 })).toThrow(/shardEntries/);
+    expect(() => MihIndex.build(hashes, 10, { slots: 7 })).toThrow(/slots must be an integer 8..16/);
+    // 14 slots are 18-19 bits wide: too narrow for 19-bit keys.
+    expect(() => MihIndex.build(hashes, 10, { slots: 14, keyBits: 19 })).toThrow(/at least keyBits \(19\) wide/);
     expect(() => MihIndex.build(hashes, 11)).toThrow(/hold 10 entries, not 11/);
   });
 
