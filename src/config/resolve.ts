@@ -85,7 +85,7 @@ export function stageOptions(config: Config, baseDir?: string): StageOptions {
     hashListSync: hashListSyncOptions(config.hash, config.nats.replicas),
     quarantine: quarantineOptions(config.hash),
     classifier: classifierOptions(config.classify),
-    screener: screenerOptions(config.pipeline, config.hash.dihedral),
+    screener: screenerOptions(config.pipeline, config.hash.dihedral, config.policy.nudityWithMinorEscalateAt),
     policy: policyOptions(config.policy),
     evidence: evidenceOptions(config.evidence),
     review: config.review,
