@@ -19,6 +19,12 @@ export const MatcherSection = z.strictObject({
     .int()
     .min(1024)
     .default(20 * 1024 * 1024),
+  /**
+   * Fastify's two info lines per request ("incoming request", "request completed"). Off by
+   * default: a look-up takes about a tenth of a millisecond, and logging every one of thousands a
+   * second costs more than the look-up; failed requests are logged either way.
+   */
+  logRequests: z.boolean().default(false),
   /** Serve the Object Store lists as well as the configured files (hash.objectStore). */
   objectStore: z.boolean().default(true),
 });

@@ -191,7 +191,7 @@ export const ConfigSchema = z
       });
     }
     const inference = c.pipeline.inference;
-    if (inference.degradeRiskFloor > c.policy.nudityWithMinorEscalateAt) {
+    if (inference.degradeRiskFloor !== undefined && inference.degradeRiskFloor > c.policy.nudityWithMinorEscalateAt) {
       ctx.addIssue({
         code: 'custom',
         path: ['pipeline', 'inference', 'degradeRiskFloor'],

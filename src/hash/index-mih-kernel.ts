@@ -1,8 +1,8 @@
 /**
  * The hash index's search loop as a WebAssembly kernel (layout and reasoning in index-mih.ts).
  *
- * Why not JavaScript: a query filters tens of thousands of bucket entries and checks about a
- * thousand candidates; JavaScript has no popcount instruction (a table load per 16 bits
+ * Why not JavaScript: a query visits thousands of buckets, filters tens of thousands of bucket
+ * entries and checks hundreds of candidates; JavaScript has no popcount instruction (a table load per 16 bits
  * instead), no 64-bit integers and no SIMD compares.
  *
  * Per slot, three passes, each a loop whose iterations do not wait on each other, so the
@@ -17,18 +17,29 @@
  */
 import { assembleModule, FunctionBuilder } from './wasm-asm.js';
 
-/** Slots of 32 bits: words (2s, 2s+1) of the hash. */
-export const SLOTS = 8;
+/** Most slots an index has (the slot tables are sized for it). */
+export const MAX_SLOTS = 16;
+/**
+ * Per slot, 32 bytes of the slot table the caller writes before each search: the query's bucket
+ * key (0) and filter bits (4), the slot radius t (8, -1: slot not probed), the probe masks that
+ * leave filter budget (12) and all probe masks (16) for t, then 12 bytes unused.
+ */
+export const SLOT_ENTRY_BYTES = 32;
+/**
+ * Per slot, 32 bytes of the index's slot masks: the slot's bits as four i64 masks over the hash
+ * as the kernel loads it (words little-endian, four per i64), so a slot's distance is four
+ * popcounts of (xor & mask) whatever its width and offset.
+ */
+export const SLOT_MASK_BYTES = 32;
 /** Candidates buffered before pass 3 runs; a fuller slot runs it more than once. */
 export const CANDIDATE_CAPACITY = 1 << 14;
 
 /** The search's parameters, in call order (all i32 addresses, sizes or counts). */
 const PARAMS = [
   'radius',
-  'slotRadius',
-  'keyBits',
-  'nPartial',
-  'nMasks',
+  'nSlots',
+  'slotTable',
+  'slotMasks',
   'masks',
   'query',
   'hashes',
@@ -48,10 +59,25 @@ const PARAMS = [
 type NumbersFor<T extends readonly unknown[]> = { -readonly [K in keyof T]: number };
 export type SearchKernel = (...args: NumbersFor<typeof PARAMS>) => void;
 
+/** Pushes whether slot `slot` (a local) of the xor in x0..x3 is within that slot's radius. */
+function emitSlotNear(fn: FunctionBuilder, slot: string): void {
+  fn.get(slot).i32(5).op('i32.shl').get('slotMasks').op('i32.add').set('ma');
+  for (let k = 0; k < 4; k++) {
+    fn.get(`x${k}`)
+      .get('ma')
+      .mem('i64.load', k * 8)
+      .op('i64.and', 'i64.popcnt');
+    if (k > 0) fn.op('i64.add');
+  }
+  fn.op('i32.wrap_i64');
+  fn.get(slot).i32(5).op('i32.shl').get('slotTable').op('i32.add').mem('i32.load', 8).op('i32.le_s');
+}
+
 /**
  * Emits the full check of candidate entry `id` found in slot `s`: its distance over all 256
- * bits, and whether `s` is the first slot within the slot radius, so an entry close in several
- * slots is reported once, by the first, without per-query state.
+ * bits, and whether `s` is the first slot within its slot radius, so an entry close in several
+ * slots is reported once, by the first, without per-query state. The slot test runs only for
+ * entries within the radius (the hits), so it may loop.
  */
 function emitVerify(fn: FunctionBuilder): void {
   fn.get('id').i32(5).op('i32.shl').get('hashes').op('i32.add').set('base');
@@ -65,16 +91,15 @@ function emitVerify(fn: FunctionBuilder): void {
   fn.get('x3').op('i64.popcnt', 'i64.add', 'i32.wrap_i64').set('total');
   fn.get('total').get('radius').op('i32.le_u');
   fn.ifTrue(() => {
-    // Bit k of `near`: slot k (32 bits, one half of an i64) is within the slot radius.
+    // `near`: some slot before s is within its radius (that slot reports the entry).
     fn.i32(0).set('near');
-    for (let k = 0; k < SLOTS; k++) {
-      fn.get('near').get(`x${k >> 1}`);
-      if (k & 1) fn.i64(32).op('i64.shr_u');
-      fn.op('i32.wrap_i64', 'i32.popcnt').get('slotRadius').op('i32.le_u');
-      if (k > 0) fn.i32(k).op('i32.shl');
-      fn.op('i32.or').set('near');
-    }
-    fn.get('near').op('i32.ctz').get('s').op('i32.eq');
+    fn.i32(0).set('v');
+    fn.whileLess('v', 's', 1, () => {
+      emitSlotNear(fn, 'v');
+      fn.get('near').op('i32.or').set('near');
+    });
+    emitSlotNear(fn, 's');
+    fn.get('near').op('i32.eqz', 'i32.and');
     fn.ifTrue(() => {
       fn.get('count').get('capacity').op('i32.lt_u');
       fn.ifTrue(() => {
@@ -180,6 +205,12 @@ function searchKernel(): FunctionBuilder {
     slotPositions: 'i32',
     touch: 'i32',
     c: 'i32',
+    v: 'i32',
+    ma: 'i32',
+    slotRadius: 'i32',
+    nPartial: 'i32',
+    nMasks: 'i32',
+    entry: 'i32',
     candEnd: 'i32',
     candLimit: 'i32',
     qfv: 'v128',
@@ -197,11 +228,14 @@ function searchKernel(): FunctionBuilder {
     .set('candLimit');
 
   fn.i32(0).set('s');
-  fn.whileLess('s', SLOTS, 1, () => {
-    // The slot's 32 bits, word 2s high (the words are stored little-endian, 2s first).
-    fn.get('s').i32(2).op('i32.shl').get('query').op('i32.add').mem('i32.load').i32(16).op('i32.rotl').set('at');
-    fn.get('at').i32(32).get('keyBits').op('i32.sub', 'i32.shr_u').set('qtop');
-    fn.get('at').i32(24).get('keyBits').op('i32.sub', 'i32.shr_u').i32(0xff).op('i32.and').set('qf');
+  fn.whileLess('s', 'nSlots', 1, () => {
+    // The query's key and filter bits in this slot, its radius and probe counts: from the slot table.
+    fn.get('s').i32(5).op('i32.shl').get('slotTable').op('i32.add').set('entry');
+    fn.get('entry').mem('i32.load').set('qtop');
+    fn.get('entry').mem('i32.load', 4).set('qf');
+    fn.get('entry').mem('i32.load', 8).set('slotRadius');
+    fn.get('entry').mem('i32.load', 12).set('nPartial');
+    fn.get('entry').mem('i32.load', 16).set('nMasks');
     fn.get('qf').op('i8x16.splat').set('qfv');
     fn.get('s').get('offsetsBytes').op('i32.mul').get('offsets').op('i32.add').set('table');
     fn.get('s').get('filterBytes').op('i32.mul').get('filters').op('i32.add').set('slotFilters');
@@ -211,7 +245,8 @@ function searchKernel(): FunctionBuilder {
     // Pass 1: every probe's bucket range and filter budget, the first and last filter byte of
     // each touched (a bucket's filters span one or two cache lines at the sizes keyBitsFor picks).
     // Masks are ordered by popcount, so the ranges are too: those before nPartial have budget
-    // left for the filter, the rest (560 of 697 at r = 31 and 16 key bits) need it equal.
+    // left for the filter, the rest (most: 680 of 834 per slot with 8 slots at 17 key bits, 136 of
+    // 154 with 11) need it equal.
     fn.i32(0).set('k');
     fn.get('ranges').set('r');
     fn.whileLess('k', 'nMasks', 1, () => {

@@ -83,19 +83,22 @@ export function decodeListMetadata(info: Pick<ObjectInfo, 'name' | 'metadata' | 
 /**
  * Opens the bucket lists are distributed through (object name = list id; the name comes from
  * config hash.objectStore.bucket), creating it (file storage) when it does not exist yet: workers
- * may start before the first list is published. Read-only callers pass `create: false` and get null.
+ * may start before the first list is published, with `replicas` (nats.replicas; an existing bucket
+ * keeps its own). Read-only callers pass `create: false` and get null.
  */
-export async function openHashListBucket(nc: NatsConnection, bucket: string): Promise<ObjectStore>;
+export async function openHashListBucket(nc: NatsConnection, bucket: string, options?: { replicas?: number }): Promise<ObjectStore>;
 export async function openHashListBucket(nc: NatsConnection, bucket: string, options: { create: false }): Promise<ObjectStore | null>;
 export async function openHashListBucket(
   nc: NatsConnection,
   bucket: string,
-  options: { create?: boolean } = {},
+  options: { create: false } | { replicas?: number } = {},
 ): Promise<ObjectStore | null> {
   return openObjectStore(
     jetstream(nc),
     bucket,
-    options.create === false ? false : { description: 'streamscreen PDQ hash lists (object name = list id)' },
+    'create' in options
+      ? false
+      : { description: 'streamscreen PDQ hash lists (object name = list id)', ...(options.replicas ? { replicas: options.replicas } : {}) },
   );
 }
 

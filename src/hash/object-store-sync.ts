@@ -269,7 +269,7 @@ export function createHashListSync(deps: HashListSyncDeps & HashListSyncOptions)
     },
     async start() {
       if (os) throw new Error('hash list sync already started');
-      os = await openHashListBucket(nc, bucket);
+      os = await openHashListBucket(nc, bucket, { replicas: deps.replicas });
       // Watch first, then list: an update landing in between is seen by the watch.
       await watch(os);
       for (const info of await os.list()) enqueue(info);

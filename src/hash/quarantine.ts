@@ -12,7 +12,7 @@
 import type { HashMatch, QuarantineEvent } from '../contracts/index.js';
 import { SCHEMA_VERSION } from '../contracts/index.js';
 import type { Logger } from '../domain/logger.js';
-import type { GateResult, MatchGate } from '../domain/ports.js';
+import type { FrameMatches, GateResult, MatchGate, VideoFrameHit } from '../domain/ports.js';
 
 import type { QuarantineOptions } from '../config/index.js';
 
@@ -209,6 +209,41 @@ export function createQuarantineGate(deps: QuarantineGateDeps): QuarantineGate {
       }
       return { acting, quarantined: held, newlyQuarantined: reported };
     },
+  };
+}
+
+/** What the gate made of one frame: its acting image matches, and the known-video frame hits that still count. */
+export interface FrameGateResult extends GateResult {
+  /** The frame's known-video hits less those of quarantined entries: what the stream's video window may count. */
+  readonly videoFrames: readonly VideoFrameHit[];
+}
+
+/**
+ * The gate over everything one frame matched. A frame of a known video is a list entry (its
+ * list, its frame hash) like an image: matching on too many streams quarantines it (a black
+ * frame, a title card shared by many videos), and a quarantined one stops counting towards its
+ * video's match, as a quarantined image entry stops acting. A picture in several videos of one
+ * list is one entry, gated once.
+ */
+export async function gateFrame(
+  gate: MatchGate,
+  streamId: string,
+  found: Pick<FrameMatches, 'matches' | 'videoFrames'>,
+): Promise<FrameGateResult> {
+  const videoEntries = new Map<string, HashMatch>();
+  for (const f of found.videoFrames) {
+    const key = entryKeyString(f);
+    const held = videoEntries.get(key);
+    if (!held || f.distance < held.distance) videoEntries.set(key, { list: f.list, hash: f.hash, distance: f.distance, action: f.action });
+  }
+  if (found.matches.length === 0 && videoEntries.size === 0) return { acting: [], quarantined: [], newlyQuarantined: [], videoFrames: [] };
+  const gated = await gate.screen(streamId, [...found.matches, ...videoEntries.values()]);
+  const heldVideo = new Set(gated.quarantined.map(entryKeyString).filter((k) => videoEntries.has(k)));
+  return {
+    acting: gated.acting.filter((m) => !videoEntries.has(entryKeyString(m))),
+    quarantined: gated.quarantined,
+    newlyQuarantined: gated.newlyQuarantined,
+    videoFrames: heldVideo.size === 0 ? found.videoFrames : found.videoFrames.filter((f) => !heldVideo.has(entryKeyString(f))),
   };
 }
 

@@ -14,7 +14,7 @@
  * Errors are `{ message }` with HMA's status codes (400 bad input, 403 no hashing, 404, 503 not ready).
  */
 import { createHash } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { MatcherConfig } from '../config/index.js';
 import { isPdqHex, pdqFromHex, pdqToHex } from '../domain/pdq.js';
@@ -34,7 +34,7 @@ export interface HmaApiDeps {
   readonly decode: (bytes: Buffer) => Promise<RgbImage>;
   readonly hash: (image: RgbImage) => Uint16Array;
   readonly logger: Logger;
-  readonly options: Pick<MatcherConfig, 'maxUploadBytes'>;
+  readonly options: Pick<MatcherConfig, 'maxUploadBytes' | 'logRequests'>;
 }
 
 /** The one signal type served: PDQ (known-video lists are served frame by frame, as pdq). */
@@ -108,10 +108,27 @@ interface BankMatch {
   readonly distance: string;
 }
 
+/** { BANK: [BankMatch] }, the 200 body of GET /m/lookup, as a response schema. */
+const BANK_MATCHES_SCHEMA = {
+  type: 'object',
+  additionalProperties: {
+    type: 'array',
+    items: {
+      type: 'object',
+      properties: { bank_content_id: { type: 'integer' }, distance: { type: 'string' } },
+      required: ['bank_content_id', 'distance'],
+    },
+  },
+} as const;
+
 export async function buildHmaApi(deps: HmaApiDeps): Promise<FastifyInstance> {
   const { backend } = deps;
   const loggerInstance: FastifyBaseLogger = deps.logger;
-  const app = Fastify({ loggerInstance, bodyLimit: deps.options.maxUploadBytes });
+  const app = Fastify({
+    loggerInstance,
+    bodyLimit: deps.options.maxUploadBytes,
+    logController: new LogController({ disableRequestLogging: !deps.options.logRequests }),
+  });
 
   // multipart/form-data is read by the runtime's own parser (the WHATWG Request.formData() that
   // Node ships): no hand-written multipart parsing here, and no extra dependency.
@@ -130,10 +147,11 @@ export async function buildHmaApi(deps: HmaApiDeps): Promise<FastifyInstance> {
 
   const matches = (hash: Uint16Array, banks: readonly string[] | undefined): ListHit[] => {
     ensureReady();
+    if (!banks) return backend.lookup(hash);
+    // Only with banks= does a request pay for the list of banks.
     const known = new Set(backend.lists().map((l) => l.id));
-    const only = banks?.filter((b) => known.has(b));
-    if (banks && only!.length === 0) return [];
-    return backend.lookup(hash, only ? { lists: only } : {});
+    const only = banks.filter((b) => known.has(b));
+    return only.length === 0 ? [] : backend.lookup(hash, { lists: only });
   };
 
   const byBank = (hits: readonly ListHit[]): Record<string, BankMatch[]> => {
@@ -143,7 +161,8 @@ export async function buildHmaApi(deps: HmaApiDeps): Promise<FastifyInstance> {
     return out;
   };
 
-  app.get('/m/lookup', async (req) => {
+  // Serialised by the schema's compiled serializer rather than JSON.stringify: the lookup is the hot route.
+  app.get('/m/lookup', { schema: { response: { 200: BANK_MATCHES_SCHEMA } } }, async (req) => {
     const q = parse(LookupQuery, req.query);
     if (q.url !== undefined) throw new HttpError(403, 'Hashing by URL is disabled here: POST the file to /m/lookup instead');
     if (!q.signal || !q.signal_type) throw new HttpError(400, 'Either url or both signal and signal_type are required');

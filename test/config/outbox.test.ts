@@ -30,6 +30,8 @@ describe('outbox and delivery settings', () => {
     const { stages } = resolveConfig({ nats: { replicas: 3 }, policy: { killSwitchCooldownMs: 120_000 } });
     expect(stages.ingest.replicas).toBe(3);
     expect(stages.publisher.replicas).toBe(3);
+    expect(stages.hashListSync.replicas).toBe(3);
+    expect(resolveConfig({}).stages.hashListSync.replicas).toBe(1);
     expect(stages.publisher.policyStateTtlMs).toBe(240_000);
     expect(resolveConfig({}).stages.publisher.policyStateTtlMs).toBe(120_000);
   });

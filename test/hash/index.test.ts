@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildHashIndex } from '../../src/hash/build-index.js';
 import type { BuiltIndex, HashIndex } from '../../src/hash/hash-index.js';
-import { MihIndex, type MihBuildOptions } from '../../src/hash/index-mih.js';
+import { evenSlots, MihIndex, slotBits, type MihBuildOptions } from '../../src/hash/index-mih.js';
 import { ScanIndex } from '../../src/hash/index-scan.js';
 import { hammingDistance } from '../../src/domain/pdq.js';
 import { clusteredHashes, nearDuplicate, randomHashes, seededRandom } from '../support/synthetic-hashes.js';
@@ -109,6 +110,11 @@ describe('multi-index hashing equals brute force exactly', () => {
   it.each([
     ['16 key bits', { keyBits: 16 }],
     ['19 key bits', { keyBits: 19 }],
+    ['8 slots of 32 bits', { slots: 8 }],
+    ['8 slots, 16 key bits', { slots: 8, keyBits: 16 }],
+    ['10 slots of 25-26 bits, 17 key bits', { slots: 10, keyBits: 17 }],
+    ['13 slots of 19-20 bits, 19 key bits (no filter bits in some)', { slots: 13, keyBits: 19 }],
+    ['8 slots, shards of 7,000 entries', { slots: 8, shardEntries: 7_000 }],
     ['shards of 7,000 entries', { shardEntries: 7_000 }],
     ['shards of 7,000 entries, 18 key bits', { shardEntries: 7_000, keyBits: 18 }],
   ] as Array<[string, MihBuildOptions]>)('%s: same hits as brute force', (_name, options) => {
@@ -143,12 +149,12 @@ describe('multi-index hashing equals brute force exactly', () => {
   });
 
   it('finds distance-31 neighbours whatever way the bits spread over slots, keys and filters', () => {
-    // Worst cases for the pigeonhole split: all r bits in one slot, or 4 in seven slots and 3 in
+    // 8 slots of 32 bits, 16 key bits. Worst cases for the pigeonhole split: all r bits in one slot, or 4 in seven slots and 3 in
     // the eighth, those 3 in its bucket key (the filter must then match exactly), in its filter
     // byte (the key matches, the filter differs by the whole budget), or in bits neither covers.
     const rand = seededRandom(7);
     const hashes = randomHashes(N, rand);
-    const mih = buildMih(hashes);
+    const mih = inInputNumbers(MihIndex.build(hashes, N, { slots: 8, keyBits: 16 }), hashes);
     const base = entry(hashes, 123);
     const flip = (masks: Array<[number, number]>): Uint16Array => {
       const q = Uint16Array.from(base);
@@ -219,6 +225,9 @@ describe('multi-index hashing equals brute force exactly', () => {
     const hashes = randomHashes(10, seededRandom(1));
     expect(() => MihIndex.build(hashes, 10, { keyBits: 20 })).toThrow(/keyBits must be an integer 16..19/);
     expect(() => MihIndex.build(hashes, 10, { shardEntries: 0 })).toThrow(/shardEntries/);
+    expect(() => MihIndex.build(hashes, 10, { slots: 7 })).toThrow(/slots must be an integer 8..16/);
+    // 14 slots are 18-19 bits wide: too narrow for 19-bit keys.
+    expect(() => MihIndex.build(hashes, 10, { slots: 14, keyBits: 19 })).toThrow(/at least keyBits \(19\) wide/);
     expect(() => MihIndex.build(hashes, 11)).toThrow(/hold 10 entries, not 11/);
   });
 
@@ -231,8 +240,102 @@ describe('multi-index hashing equals brute force exactly', () => {
     const { index, order } = buildHashIndex(hashes, 100, { minIndexedSize: 50 });
     expect(index.kind).toBe('mih');
     expect([...order!].sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
-    // 8 offset tables of 2^16 + 1 u32, a filter byte per entry and slot, 3-byte positions in 7 slots, fixed buffers.
-    expect(index.indexBytes).toBeGreaterThan(8 * 65537 * 4 + 100 * (8 + 7 * 3));
-    expect(index.indexBytes).toBeLessThan(8 * 65537 * 4 + 100 * (8 + 7 * 3) + 2 ** 20);
+    // 11 slots at this size: 11 offset tables of 2^16 + 1 u32, a filter byte per entry and slot, 3-byte positions in 10 slots, fixed buffers.
+    expect(index.kind === 'mih' && (index as MihIndex).slotCount).toBe(11);
+    expect(index.indexBytes).toBeGreaterThan(11 * 65537 * 4 + 100 * (11 + 10 * 3));
+    expect(index.indexBytes).toBeLessThan(11 * 65537 * 4 + 100 * (11 + 10 * 3) + 2 ** 20);
+    const wide = MihIndex.build(hashes, 100, { slots: 8 }).index;
+    expect(wide.indexBytes).toBeLessThan(8 * 65537 * 4 + 100 * (8 + 7 * 3) + 2 ** 20);
+  });
+});
+
+describe('slot layouts against brute force (property)', () => {
+  /** Large enough that every layout below probes at r <= 31 (8 slots at 19 key bits need ~37k). */
+  const SIZE = 40_000;
+  const rand = seededRandom(2024);
+  const hashes = randomHashes(SIZE, rand);
+  const built = new Map<string, HashIndex>();
+  const indexFor = (slots: number, keyBits: number): HashIndex => {
+    const key = `${slots}:${keyBits}`;
+    let index = built.get(key);
+    if (!index) {
+      const b = MihIndex.build(hashes, SIZE, { slots, keyBits });
+      expect(b.index.probesAt(31)).toBe(true);
+      index = inInputNumbers(b, hashes);
+      built.set(key, index);
+    }
+    return index;
+  };
+  const layout = fc
+    .record({ slots: fc.constantFrom(8, 9, 10, 11, 12, 13), keyBits: fc.integer({ min: 16, max: 19 }) })
+    .filter(({ slots, keyBits }) => Math.floor(256 / slots) >= keyBits);
+
+  it('any layout, radius and near-duplicate query: exactly the hits of a scan', () => {
+    fc.assert(
+      fc.property(
+        layout,
+        fc.integer({ min: 0, max: SIZE - 1 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 255 }), { maxLength: 48 }),
+        fc.integer({ min: 0, max: 48 }),
+        ({ slots, keyBits }, target, flips, radius) => {
+          const query = Uint16Array.from(entry(hashes, target));
+          for (const b of flips) query[b >>> 4] = query[b >>> 4]! ^ (1 << (15 - (b & 15)));
+          expectSame(indexFor(slots, keyBits), hashes, query, radius);
+        },
+      ),
+      { numRuns: 150, seed: 7 },
+    );
+  });
+
+  it('every slot count finds a neighbour at exactly 31 with its bits spread to the pigeonhole limit', () => {
+    // r + 1 = 32 shared as the index shares it: t + 1 flips in every slot but one (t), placed in
+    // the slot's key, its filter bits, or below them: the least margin the pigeonhole leaves.
+    fc.assert(
+      fc.property(
+        layout,
+        fc.integer({ min: 0, max: SIZE - 1 }),
+        fc.nat(),
+        fc.constantFrom('key', 'filter', 'tail', 'any'),
+        (l, target, lean, where) => {
+          const slots = evenSlots(l.slots);
+          const base = entry(hashes, target);
+          const query = Uint16Array.from(base);
+          const budget = slots.map((_, s) => Math.floor(32 / slots.length) + (s < 32 % slots.length ? 1 : 0));
+          budget[lean % slots.length]! -= 1;
+          slots.forEach(({ offset, width }, s) => {
+            const filterEnd = Math.min(width, l.keyBits + 8);
+            const [from, to] =
+              where === 'key'
+                ? [0, l.keyBits]
+                : where === 'filter' && filterEnd > l.keyBits
+                  ? [l.keyBits, filterEnd]
+                  : where === 'tail' && width > filterEnd
+                    ? [filterEnd, width]
+                    : [0, width];
+            const chosen = new Set<number>();
+            while (chosen.size < Math.min(budget[s]!, to - from)) chosen.add(from + ((rand() * (to - from)) >>> 0));
+            while (chosen.size < budget[s]!) chosen.add((rand() * width) >>> 0);
+            for (const b of chosen) query[(offset + b) >>> 4] = query[(offset + b) >>> 4]! ^ (1 << (15 - ((offset + b) & 15)));
+          });
+          expect(hammingDistance(query, base)).toBe(31);
+          const hits = searchAll(indexFor(l.slots, l.keyBits), query, 31);
+          expect(hits.map(([e]) => e)).toContain(target);
+          expectSame(indexFor(l.slots, l.keyBits), hashes, query, 31);
+        },
+      ),
+      { numRuns: 120, seed: 11 },
+    );
+  });
+
+  it('reads any slot of up to 32 bits at any offset as the bits of the hex string', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 32 }), (offset, width) => {
+        fc.pre(offset + width <= 256);
+        const h = entry(hashes, offset);
+        const bitString = Array.from(h, (w) => w.toString(2).padStart(16, '0')).join('');
+        expect(slotBits(h, 0, offset, width)).toBe(parseInt(bitString.slice(offset, offset + width), 2));
+      }),
+      { seed: 3 },
+    );
   });
 });

@@ -207,3 +207,40 @@ function createHashOf(hex: string): Uint16Array {
   for (let i = 0; i < 16; i++) out[i] = parseInt(hex.slice(i * 4, i * 4 + 4), 16);
   return out;
 }
+
+describe('HMA API request logging', () => {
+  /** A matcher on one small list, logging at info into `lines`. */
+  async function matcherLoggingTo(lines: Array<Record<string, unknown>>, logRequests?: boolean): Promise<RunningMatcher> {
+    const dir = await mkdtemp(join(tmpdir(), 'matcher-log-'));
+    await writeFile(join(dir, 'L.txt'), `${pdqToHex(randomHashes(1, seededRandom(9)))}\n`);
+    const loaded = loadConfig({
+      env: {},
+      cwd: dir,
+      overrides: {
+        hash: { objectStore: { enabled: false }, lists: [{ id: 'L', path: join(dir, 'L.txt') }] },
+        matcher: { port: 0, ...(logRequests === undefined ? {} : { logRequests }) },
+      },
+    });
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const running = await startMatcher(loaded, logger);
+    await rm(dir, { recursive: true, force: true });
+    return running;
+  }
+
+  it('logs no line per look-up by default, and Fastify’s per-request lines with matcher.logRequests', async () => {
+    const q = pdqToHex(randomHashes(1, seededRandom(10)));
+    const perRequest = (lines: Array<Record<string, unknown>>) => lines.filter((l) => l.msg === 'request completed').length;
+    for (const logRequests of [undefined, true]) {
+      const lines: Array<Record<string, unknown>> = [];
+      const running = await matcherLoggingTo(lines, logRequests);
+      try {
+        const base = `http://127.0.0.1:${running.port}`;
+        for (let i = 0; i < 3; i++) expect((await fetch(`${base}/m/lookup?signal_type=pdq&signal=${q}`)).status).toBe(200);
+        expect(perRequest(lines)).toBe(logRequests ? 3 : 0);
+        expect(lines.some((l) => l.msg === 'matcher serving')).toBe(true);
+      } finally {
+        await running.stop();
+      }
+    }
+  });
+});

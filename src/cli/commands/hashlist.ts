@@ -32,12 +32,16 @@ export interface BucketFlags {
  * Server and bucket the same way a worker finds them (config file, then the environment, so a
  * publish lands in the bucket workers watch), with `--nats-url` and `--bucket` winning over both.
  */
-export function bucketTarget(flags: BucketFlags, env: CommandEnv): { url: string; bucket: string; nats: NatsConnectionSettings } {
+export function bucketTarget(
+  flags: BucketFlags,
+  env: CommandEnv,
+): { url: string; bucket: string; replicas: number; nats: NatsConnectionSettings } {
   const loaded = loadConfig({ env: readEnv(env), ...(flags.config ? { file: flags.config } : {}) });
   const url = flags['nats-url'] || loaded.config.nats.url;
   return {
     url,
     bucket: flags.bucket || loaded.config.hash.objectStore.bucket,
+    replicas: loaded.stages.hashListSync.replicas,
     nats: flags['nats-url'] ? { ...loaded.nats, servers: url.split(',') } : loaded.nats,
   };
 }
@@ -378,10 +382,13 @@ async function withBucket(
   body: (os: ObjectStore | null, bucket: string) => Promise<number>,
   create = false,
 ): Promise<number> {
-  const { nats, bucket } = bucketTarget(values, env);
+  const { nats, bucket, replicas } = bucketTarget(values, env);
   const nc = await connectOnce(nats);
   try {
-    return await body(create ? await openHashListBucket(nc, bucket) : await openHashListBucket(nc, bucket, { create: false }), bucket);
+    return await body(
+      create ? await openHashListBucket(nc, bucket, { replicas }) : await openHashListBucket(nc, bucket, { create: false }),
+      bucket,
+    );
   } finally {
     await nc.close().catch(() => undefined);
   }

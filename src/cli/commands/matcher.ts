@@ -13,7 +13,7 @@ over the Hasher-Matcher-Actioner's lookup API, each list a bank:
   POST /m/lookup   (multipart/form-data, one image in a field named 'photo')
   GET  /m/raw_lookup?signal_type=pdq&signal=HEX[&include_distance=true]
   GET  /m/index/status,  GET /c/banks,  GET /c/bank/NAME
-Settings: matcher.host (127.0.0.1), matcher.port (5000), matcher.maxUploadBytes; SIGHUP re-reads
+Settings: matcher.host (127.0.0.1), matcher.port (5000), matcher.maxUploadBytes, matcher.logRequests (false); SIGHUP re-reads
 the list files; SIGTERM/SIGINT stop it (a second signal exits at once).
 `;
 

@@ -143,8 +143,11 @@ export interface HashMatcherOptions {
   readonly video: VideoMatchOptions;
 }
 
-/** What the Object Store list sync takes. */
-export type HashListSyncOptions = Omit<HashSection['objectStore'], 'enabled'>;
+/** What the Object Store list sync takes: the section, and the replicas of the bucket it creates when none exists yet. */
+export type HashListSyncOptions = Omit<HashSection['objectStore'], 'enabled'> & {
+  /** nats.replicas: a list bucket on one server would lose every list with that server. */
+  readonly replicas: number;
+};
 
 /** What the flood quarantine takes. */
 export interface QuarantineOptions {
@@ -160,7 +163,7 @@ export function matcherOptions(section: HashSection): HashMatcherOptions {
   return { maxDistance: section.maxDistance, minQuality: section.minQuality, video: section.video };
 }
 
-export function hashListSyncOptions(section: HashSection): HashListSyncOptions {
+export function hashListSyncOptions(section: HashSection, replicas = 1): HashListSyncOptions {
   const { enabled: _enabled, ...sync } = section.objectStore;
-  return sync;
+  return { ...sync, replicas };
 }

@@ -24,11 +24,12 @@ export const InferenceSection = z.strictObject({
   riskWindow: z.number().int().min(1).max(64).default(5),
   /**
    * Under degradation (classifiers off for the lowest-risk streams) a stream whose recent risk
-   * score (porn + hentai, or any drop-in signal) reached this is never degraded. 0.25: half the
-   * lowest escalation bar (policy.nudityWithMinorEscalateAt, 0.5), so a stream on its way
-   * towards a page keeps its classifiers; benign scenes score far below it.
+   * score (porn + hentai, or any drop-in signal) reached this is never degraded. Unset: half the
+   * lowest escalation bar (policy.nudityWithMinorEscalateAt, 0.25 at its default 0.5), so a
+   * stream on its way towards a page keeps its classifiers while benign scenes, which score far
+   * below it, can lose theirs; derived rather than fixed so that lowering the bar lowers it too.
    */
-  degradeRiskFloor: z.number().min(0).max(1).default(0.25),
+  degradeRiskFloor: z.number().min(0).max(1).optional(),
 });
 
 export type InferenceSection = z.output<typeof InferenceSection>;
@@ -64,8 +65,15 @@ export type PipelineSection = z.output<typeof PipelineSection>;
 export interface ScreenerOptions extends PipelineSection {
   /** Match rotated and mirrored frames too (hash.dihedral). */
   readonly dihedral: boolean;
+  readonly inference: ResolvedInference;
 }
 
-export function screenerOptions(section: PipelineSection, dihedral: boolean): ScreenerOptions {
-  return { ...section, dihedral };
+export interface ResolvedInference extends InferenceSection {
+  readonly degradeRiskFloor: number;
+}
+
+/** `escalateAt`: policy.nudityWithMinorEscalateAt, the lowest escalation bar (degradeRiskFloor's default is half of it). */
+export function screenerOptions(section: PipelineSection, dihedral: boolean, escalateAt: number): ScreenerOptions {
+  const inference = { ...section.inference, degradeRiskFloor: section.inference.degradeRiskFloor ?? escalateAt / 2 };
+  return { ...section, inference, dihedral };
 }

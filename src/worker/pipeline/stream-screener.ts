@@ -18,6 +18,7 @@ import type {
   HashListEditor,
   HashMatcher,
   MatchGate,
+  VideoFrameHit,
 } from '../../domain/ports.js';
 import type { StreamStart } from '../../domain/stream.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
@@ -27,6 +28,7 @@ import { createInferenceScheduler, type InferenceOutcome, type InferenceSchedule
 import type { CooldownState } from '../policy/index.js';
 import { CaseKeeper, type ReviewAckData } from './case-keeper.js';
 import { FrameRing } from './frame-ring.js';
+import { gateFrame } from '../../hash/quarantine.js';
 import { VideoWindow } from './video-window.js';
 
 export interface StreamScreenerDeps {
@@ -149,7 +151,12 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
    * frame pushed over the threshold is reported). Quarantine needs shared state, so it is
    * consulted only for frames that matched.
    */
-  async function actingMatches(job: ScreeningJob, found: FrameMatches, seq: number, log: Logger): Promise<readonly HashMatch[]> {
+  async function actingMatches(
+    job: ScreeningJob,
+    found: FrameMatches,
+    seq: number,
+    log: Logger,
+  ): Promise<{ readonly matches: readonly HashMatch[]; readonly videoFrames: readonly VideoFrameHit[] }> {
     if (found.suppressed.length > 0) {
       const by = found.negative[0]!.list;
       for (const m of found.suppressed) events.emit('pipeline.suppressed', { list: m.list, by });
@@ -158,8 +165,9 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         'matches suppressed: the frame matched a negative list',
       );
     }
-    if (!deps.gate || found.matches.length === 0) return found.matches;
-    const gated = await deps.gate.screen(job.start.streamId, found.matches);
+    if (!deps.gate || (found.matches.length === 0 && found.videoFrames.length === 0)) return found;
+    // Known-video frames are list entries too: a quarantined one stops counting towards its video.
+    const gated = await gateFrame(deps.gate, job.start.streamId, found);
     for (const m of gated.quarantined) events.emit('pipeline.quarantined', { list: m.list });
     if (gated.quarantined.length > 0) {
       log.warn(
@@ -180,7 +188,7 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         log.error({ err, eventId: event.eventId }, 'could not publish the quarantine event');
       }
     }
-    return gated.acting;
+    return { matches: gated.acting, videoFrames: gated.videoFrames };
   }
 
   async function screen(job: ScreeningJob): Promise<ScreeningOutcome> {
@@ -310,9 +318,11 @@ export function createStreamScreener(deps: StreamScreenerDeps): StreamScreener {
         // The kill path does not wait for inference: hash matches are decided and published first.
         const acting = await actingMatches(job, a.found, frame.seq, log);
         // Known videos the stream's recent frames amount to: matches of their list (carrying `video`).
-        const videoMatches = videos.observe(frame.capturedAt, a.found.videoFrames);
+        const videoMatches = videos.observe(frame.capturedAt, acting.videoFrames);
         for (const m of videoMatches) log.info({ seq: frame.seq, list: m.list, video: m.video }, 'known video matched');
-        await serial(() => keeper.frame({ capturedAt: frame.capturedAt, seq: frame.seq, matches: [...acting, ...videoMatches], ref }));
+        await serial(() =>
+          keeper.frame({ capturedAt: frame.capturedAt, seq: frame.seq, matches: [...acting.matches, ...videoMatches], ref }),
+        );
         const hashDecidedAt = now();
 
         if (!deps.classifier) {

@@ -1,4 +1,4 @@
-import type { InferenceSection } from '../../config/stages/pipeline.js';
+import type { ResolvedInference } from '../../config/stages/pipeline.js';
 import type { RawFrame } from '../../domain/frame.js';
 import { silentHooks, type Emitter } from '../../domain/hooks.js';
 import type { Logger } from '../../domain/logger.js';
@@ -32,7 +32,7 @@ export interface InferenceScheduler {
   close(): Promise<void>;
 }
 
-export interface InferenceSchedulerOptions extends InferenceSection {
+export interface InferenceSchedulerOptions extends ResolvedInference {
   readonly frameBudgetMs: number;
 }
 
