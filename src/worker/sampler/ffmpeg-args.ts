@@ -105,7 +105,7 @@ export function buildDemuxArgs({ source, prepared, options: o }: Pick<SamplerArg
   ];
 }
 
-/** Sampling at most this many frames a second, full decoding skips non-reference frames (see decoderFlags). */
+/** Sampling a live source at most this many frames a second, full decoding skips non-reference frames (see decoderFlags). */
 export const SKIP_NONREF_MAX_FPS = 2;
 
 function decoderFlags(o: ArgOptions, source: SourceUrl): string[] {
@@ -129,7 +129,9 @@ function decoderFlags(o: ArgOptions, source: SourceUrl): string[] {
   // saves less (~19 %) and changes every frame's pixels, so hashes move. Above SKIP_NONREF_MAX_FPS
   // a slot may hold no reference frame at all (with B-pyramids, up to 4 in a row are not), so
   // denser sampling decodes everything.
-  if (o.fps <= SKIP_NONREF_MAX_FPS) args.push('-skip_frame', 'noref');
+  // Live sources only: a file is hashed by an operator (`streamscreen vpdq`, reference videos),
+  // where the frame each slot takes must stay the first one, whatever it costs.
+  if (source.live && o.fps <= SKIP_NONREF_MAX_FPS) args.push('-skip_frame', 'noref');
   args.push('-threads', String(o.threads));
   return args;
 }

@@ -185,14 +185,17 @@ describe('buildSamplerArgs', () => {
   });
 });
 
-describe('full decoding skips non-reference frames when sampling sparsely', () => {
+describe('full decoding of a live source skips non-reference frames when sampling sparsely', () => {
   const source = parseSourceUrl('rtmp://h/live/k', { protocols });
-  it('up to SKIP_NONREF_MAX_FPS, never above it, never in keyframe runs', () => {
+  it('on live sources up to SKIP_NONREF_MAX_FPS; never above it, in keyframe runs or on files', () => {
     for (const fps of [0.2, 1, SKIP_NONREF_MAX_FPS]) {
       expect(argAfter(buildSamplerArgs({ source, options: { ...opts, fps }, hasFpsMode: true }), '-skip_frame')).toBe('noref');
     }
     expect(buildSamplerArgs({ source, options: { ...opts, fps: SKIP_NONREF_MAX_FPS + 1 }, hasFpsMode: true })).not.toContain('-skip_frame');
     expect(buildSamplerArgs({ source, options: opts, hasFpsMode: true, keyframesOnly: true })).not.toContain('-skip_frame');
+    // A file (an operator hashing a reference video) decodes every frame: each slot takes its first.
+    const file = parseSourceUrl('/videos/reference.mp4', { protocols, allowFiles: true });
+    expect(buildSamplerArgs({ source: file, options: opts, hasFpsMode: true })).not.toContain('-skip_frame');
   });
 });
 
