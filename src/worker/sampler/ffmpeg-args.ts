@@ -125,7 +125,7 @@ function decoderFlags(o: ArgOptions, source: SourceUrl): string[] {
   // predicted from (B-frames, mostly): the frames it does decode come out bit-identical (nothing
   // they depend on is skipped), and `select` takes the first of them in each 1/fps slot instead of
   // the first frame, at most a few frames (~100 ms) later. npm run bench:sampler -- --decode all
-  // measured the load benchmark's clip (2 B-frames): decoder CPU -26 %. Not -skip_loop_filter: it
+  // measured the load benchmark's clip (2 B-frames): decoder CPU -24 %. Not -skip_loop_filter: it
   // saves less (~19 %) and changes every frame's pixels, so hashes move. Above SKIP_NONREF_MAX_FPS
   // a slot may hold no reference frame at all (with B-pyramids, up to 4 in a row are not), so
   // denser sampling decodes everything.
