@@ -351,7 +351,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     cpuUtilisation: new Gauge({
       name: 'streamscreen_worker_cpu_utilisation',
-      help: 'CPU of the worker process tree (worker and ffmpeg children) over the CPUs available to it, window average',
+      help: 'CPU of the worker process tree (worker and ffmpeg children) over the CPUs available to it, or the host busy share when higher and no cgroup quota applies; window average',
       registers,
     }),
     cpusAvailable: new Gauge({

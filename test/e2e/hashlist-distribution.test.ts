@@ -40,7 +40,8 @@ describe('hash list distribution over NATS', () => {
       overrides: {
         classify: { enabled: false },
         metrics: { enabled: false },
-        worker: { id: 'dist-worker' },
+        // Fixed admission: test files run side by side, and measured admission reads the host's CPU.
+        worker: { admission: 'fixed', id: 'dist-worker' },
         sampler: { allowHosts: ALLOW_LOOPBACK },
       },
     });

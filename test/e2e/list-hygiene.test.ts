@@ -49,7 +49,8 @@ describe('list hygiene end to end', () => {
       cwd: dir,
       overrides: {
         metrics: { port: 0, host: '127.0.0.1' },
-        worker: { id: 'hygiene', shutdownGraceMs: 500 },
+        // Fixed admission: test files run side by side, and measured admission reads the host's CPU.
+        worker: { admission: 'fixed', id: 'hygiene', shutdownGraceMs: 500 },
         classify: { enabled: false },
         // Loopback sources: allow-listed, the source policy refuses them by default.
         sampler: { stallTimeoutMs: 8_000, maxRestarts: 2, backoffBaseMs: 200, allowHosts: ALLOW_LOOPBACK },

@@ -81,7 +81,8 @@ describe('review loop end to end', () => {
         // A loaded CI machine must not shed these streams' classifiers (that would be an unscreened case of its own).
         pipeline: { frameBudgetMs: 10_000 },
         metrics: { enabled: false },
-        worker: { id: 'review-worker' },
+        // Fixed admission: test files run side by side, and measured admission reads the host's CPU.
+        worker: { admission: 'fixed', id: 'review-worker' },
         log: { level: 'silent' },
       }),
     );

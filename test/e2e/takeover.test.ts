@@ -67,7 +67,8 @@ describe('worker takeover', () => {
       writeFileSync(
         file,
         JSON.stringify({
-          worker: { id, shutdownGraceMs: 200 },
+          // Fixed admission: test files run side by side, and measured admission reads the host's CPU.
+          worker: { admission: 'fixed', id, shutdownGraceMs: 200 },
           hash: { lists: [{ id: 'confirmed', path: list }], objectStore: { enabled: false } },
           classify: { enabled: false },
           metrics: { enabled: false },

@@ -48,7 +48,8 @@ async function startE2eWorker(id: string, list: string, classify: boolean): Prom
     cwd: dir,
     overrides: {
       metrics: { port: 0, host: '127.0.0.1' },
-      worker: { id, shutdownGraceMs: 500 },
+      // Fixed admission: test files run side by side, and measured admission reads the host's CPU.
+      worker: { admission: 'fixed', id, shutdownGraceMs: 500 },
       // Loopback sources: allow-listed, the source policy refuses them by default.
       sampler: { stallTimeoutMs: 8_000, maxRestarts: 2, backoffBaseMs: 200, allowHosts: ALLOW_LOOPBACK },
       classify: { enabled: classify },

@@ -80,7 +80,8 @@ export interface WorkerSpec {
 export function faultConfig(spec: WorkerSpec, outboxDir: string): Record<string, unknown> {
   return deepMerge(
     {
-      worker: { id: spec.name, maxStreams: 8, shutdownGraceMs: 0, shutdownTimeoutMs: 5_000 },
+      // Fixed admission: test files run side by side, and measured admission reads the host's CPU.
+      worker: { admission: 'fixed', id: spec.name, maxStreams: 8, shutdownGraceMs: 0, shutdownTimeoutMs: 5_000 },
       hash: { lists: [{ id: 'confirmed', path: spec.list }], objectStore: { enabled: false } },
       classify: { enabled: false },
       metrics: { enabled: false },

@@ -84,6 +84,8 @@ export async function startIngestLoop(o: IngestLoopOptions): Promise<IngestLoop>
           control: { url: nginx.controlUrl },
         },
       ],
+      // Fixed admission: test files run side by side, and measured admission reads the host's CPU.
+      worker: { admission: 'fixed' },
       bridge: { port: bridgePort, outboxDir: join(dir, 'outbox') },
       enforcer: { id: 'loop-enforcer', ...o.enforcer },
       // Info: the harness waits for each service's start-up line; stderr stays in memory.

@@ -6,7 +6,7 @@ import type { WorkerEvents } from '../events.js';
 import type { AdmissionGate } from '../intake/capacity-gate.js';
 import { ADMITTING, admissionLabel, decideAdmission, type AdmissionState } from './admission-policy.js';
 import { nextDegradation, NOT_DEGRADED, pressureOf, type DegradationLevel, type DegradationState } from './degradation-policy.js';
-import { procCpuSource, type CpuSource } from './host-cpu.js';
+import { procCpuSource, type CpuSource, type HostCpu } from './host-cpu.js';
 import { BreachCounter, RollingReadings } from './rolling-window.js';
 import type { LoadSignals } from './signals.js';
 
@@ -77,6 +77,7 @@ export function createCapacityGovernor(deps: CapacityGovernorDeps): CapacityGove
   const now = deps.now ?? (() => performance.now());
 
   const cpuReadings = new RollingReadings<number>(o.windowMs);
+  const hostReadings = new RollingReadings<HostCpu>(o.windowMs);
   const loopReadings = new RollingReadings<EventLoopReading>(o.windowMs);
   const breaches = new BreachCounter(o.breachWindowMs);
   let signals: LoadSignals = { cpu: undefined, elu: undefined, breaches: undefined };
@@ -159,15 +160,24 @@ export function createCapacityGovernor(deps: CapacityGovernorDeps): CapacityGove
     cpus = cpuSource.cpusAvailable();
     const cpuSeconds = cpuSource.treeCpuSeconds();
     if (cpuSeconds !== undefined) cpuReadings.push(at, cpuSeconds);
+    const host = cpuSource.hostCpuSeconds?.();
+    if (host !== undefined) hostReadings.push(at, host);
     loopReadings.push(at, eventLoop());
     const cpuSpan = cpuReadings.span();
     const loopSpan = loopReadings.span();
     const counted = breaches.totals(at);
+    const hostSpan = hostReadings.span();
+    const treeShare =
+      cpuSpan && cpuSpan.to.at > cpuSpan.from.at
+        ? (cpuSpan.to.value - cpuSpan.from.value) / ((cpuSpan.to.at - cpuSpan.from.at) / 1000) / cpus
+        : undefined;
+    const hostShare =
+      hostSpan && hostSpan.to.value.total > hostSpan.from.value.total
+        ? (hostSpan.to.value.busy - hostSpan.from.value.busy) / (hostSpan.to.value.total - hostSpan.from.value.total)
+        : undefined;
     signals = {
-      cpu:
-        cpuSpan && cpuSpan.to.at > cpuSpan.from.at
-          ? (cpuSpan.to.value - cpuSpan.from.value) / ((cpuSpan.to.at - cpuSpan.from.at) / 1000) / cpus
-          : undefined,
+      // The tighter of the two: the worker's own tree against its CPUs, and the host's busy share.
+      cpu: treeShare === undefined ? hostShare : Math.max(treeShare, hostShare ?? 0),
       elu: loopSpan ? utilisation(loopSpan.from.value, loopSpan.to.value) : undefined,
       breaches: counted.frames >= o.minFramesForBreachRate ? counted.breaches / counted.frames : undefined,
     };

@@ -11,6 +11,31 @@ export interface CpuSource {
   cpusAvailable(): number;
   /** CPU seconds used so far by this process and all its descendants, living and reaped; undefined when /proc cannot tell. */
   treeCpuSeconds(): number | undefined;
+  /**
+   * The whole host's CPU seconds so far, busy and in all, when no cgroup quota applies (with one,
+   * the quota is this worker's share whatever the host does); undefined otherwise or when
+   * /proc/stat cannot tell.
+   */
+  hostCpuSeconds?(): HostCpu | undefined;
+}
+
+export interface HostCpu {
+  readonly busy: number;
+  readonly total: number;
+}
+
+/**
+ * The aggregate `cpu` line of /proc/stat: user nice system idle iowait irq softirq steal ...
+ * (ticks). Busy is everything but idle and iowait; guest time is already inside user and nice.
+ */
+export function parseProcStat(text: string): HostCpu | undefined {
+  const line = text.split('\n').find((l) => l.startsWith('cpu '));
+  if (line === undefined) return undefined;
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  if (ticks.length < 5 || !ticks.every(Number.isFinite)) return undefined;
+  const total = ticks.reduce((a, b) => a + b, 0);
+  const idle = ticks[3]! + ticks[4]!;
+  return { busy: (total - idle) / USER_HZ, total: total / USER_HZ };
 }
 
 /** Linux reports /proc CPU times in USER_HZ ticks, fixed at 100 for userspace (sysconf is not reachable from Node). */
@@ -55,6 +80,17 @@ export function procCpuSource(o: ProcCpuSourceOptions = {}): CpuSource {
       const ticks = treeTicks(proc, pid, new Set());
       return ticks === undefined ? undefined : ticks / USER_HZ;
     },
+    // Without a quota the worker competes with whatever else runs on the host (other workers,
+    // an ingest server, the benchmark's own publishers): its own tree's share alone would admit
+    // streams into CPU that others are using.
+    ...(quota === undefined
+      ? {
+          hostCpuSeconds: () => {
+            const stat = readOptional(`${proc}/stat`);
+            return stat === undefined ? undefined : parseProcStat(stat);
+          },
+        }
+      : {}),
   };
 }
 

@@ -3,7 +3,10 @@
  * (before two samples, or too few frames for a breach rate to mean anything).
  */
 export interface LoadSignals {
-  /** CPU of the worker's process tree (itself and its ffmpeg children) over the CPUs available to it. */
+  /**
+   * CPU of the worker's process tree (itself and its ffmpeg children) over the CPUs available to
+   * it, or the host's busy share when that is higher and no cgroup quota applies.
+   */
   readonly cpu: number | undefined;
   /** Event-loop utilisation of the main thread. */
   readonly elu: number | undefined;

@@ -72,6 +72,37 @@ describe('capacity governor', () => {
     expect(governor.snapshot().estimatedCapacity).toBe(Math.floor((10 * 0.8) / 0.6));
   });
 
+  it("takes the host's busy share when other processes leave the worker less CPU than its own tree suggests", () => {
+    const options = resolveConfig({}).stages.capacity;
+    let t = 0;
+    let tree = 0;
+    let host = { busy: 0, total: 0 };
+    const governor = createCapacityGovernor({
+      options,
+      frameBudgetMs: 500,
+      logger: pino({ level: 'silent' }),
+      cpu: { cpusAvailable: () => 2, treeCpuSeconds: () => tree, hostCpuSeconds: () => host },
+      eventLoop: () => ({ idle: t * 0.8, active: t * 0.2 }),
+      now: () => t,
+    });
+    const run = (seconds: number, treeShare: number, hostShare: number): void => {
+      for (let i = 0; i < seconds; i++) {
+        t += 1000;
+        tree += treeShare * 2;
+        host = { busy: host.busy + hostShare * 2, total: host.total + 2 };
+        governor.sample();
+      }
+    };
+    // The worker's own tree uses 40 % of its CPUs, the host is 90 % busy: full, by CPU.
+    run(12, 0.4, 0.9);
+    expect(governor.snapshot().signals.cpu).toBeCloseTo(0.9, 5);
+    expect(governor.admission(10)).toEqual({ kind: 'full', reason: 'cpu' });
+    // The others went away: the worker's own share counts again.
+    run(12, 0.4, 0.4);
+    expect(governor.snapshot().signals.cpu).toBeCloseTo(0.4, 5);
+    expect(governor.admission(10)).toEqual({ kind: 'admitting' });
+  });
+
   it('counts streams admitted lately at their expected cost until they settle', () => {
     const { governor, run, tick } = rig();
     run(12, 0.5);

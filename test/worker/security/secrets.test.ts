@@ -45,7 +45,8 @@ function configFile(): string {
   writeFileSync(
     file,
     JSON.stringify({
-      worker: { id: 'secrets-worker' },
+      // Fixed admission: test files run side by side, and measured admission reads the host's CPU.
+      worker: { admission: 'fixed', id: 'secrets-worker' },
       hash: { objectStore: { enabled: false } },
       classify: { enabled: false },
       metrics: { enabled: false },
