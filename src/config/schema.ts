@@ -107,10 +107,10 @@ export const ConfigSchema = z
         id: z.string().min(1).optional(),
         /**
          * The hard cap on streams one worker screens at once; with `admission: measured` the worker
-         * stops below it as soon as its CPU, event loop or budget says so. 48: above what the load
-         * benchmark holds on 2 cores (32 in auto at 2.4-2.9 % of a core per stream, 40 the target),
-         * so measured admission does the limiting, and low enough to size memory by: about 40 MB per
-         * stream plus 250 MB, 2.2 GB at 48. With `admission: fixed` set it from the benchmark for the
+         * stops below it as soon as its CPU, event loop or budget says so. 48: within what the load
+         * benchmark holds on 2 cores (56 in auto at 1.8 % of a core per stream; 16 in full decoding,
+         * where measured admission does the limiting), and low enough to size memory by: about 40 MB
+         * per stream plus 250 MB, 2.2 GB at 48. With `admission: fixed` set it from the benchmark for the
          * worker's cores (streams per core per mode: README, sizing).
          */
         maxStreams: z.number().int().positive().default(48),
