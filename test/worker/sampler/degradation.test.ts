@@ -8,17 +8,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createHooks, type Listeners } from '../../../src/domain/hooks.js';
-import type { RawFrame } from '../../../src/domain/frame.js';
+import type { Listeners } from '../../../src/domain/hooks.js';
 import type { WorkerEvents } from '../../../src/worker/events.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
-import { createSampler, type Sampler, type SamplingPressure } from '../../../src/worker/sampler/index.js';
+import type { Sampler, SamplingPressure } from '../../../src/worker/sampler/index.js';
 import type { ConfigInput } from '../../../src/config/index.js';
-import { capturingLogger } from '../../support/capture-logger.js';
-import { samplerOptions } from '../../support/stage-options.js';
-import { ALLOW_LOOPBACK } from '../../support/egress.js';
 import { startLiveSource } from '../../support/live-source.js';
-import { DEBIAN_FFMPEG, makeClip, waitUntil } from './helpers.js';
+import { DEBIAN_FFMPEG, makeClip, waitUntil, loopbackSampler, allFrames, framesCapturedAfter } from './helpers.js';
 import {
   initialDecodeState,
   nextTickInMs,
@@ -62,23 +58,9 @@ afterAll(async () => {
 });
 
 function sampler(url: string, options: ConfigInput['sampler'], pressure: Pressure, events: Listeners<WorkerEvents> = {}): Sampler {
-  const s = createSampler({
-    url,
-    streamId: 'dg',
-    ffmpeg,
-    logger: capturingLogger().logger,
-    events: createHooks<WorkerEvents>(undefined, events),
-    options: samplerOptions({ allowHosts: ALLOW_LOOPBACK, ...options }),
-    pressure,
-  });
+  const s = loopbackSampler({ url, streamId: 'dg', ffmpeg, options, events, pressure });
   cleanups.push(() => s.stop());
   return s;
-}
-
-async function all(s: Sampler): Promise<RawFrame[]> {
-  const out: RawFrame[] = [];
-  for await (const f of s.frames()) out.push(f);
-  return out;
 }
 
 describe('graceful degradation in the sampler (real ffmpeg)', () => {
@@ -97,13 +79,7 @@ describe('graceful degradation in the sampler (real ffmpeg)', () => {
     await waitUntil('the forced switch to keyframes', () => modes.length >= 3, 10_000);
     expect(modes[2]).toEqual({ streamId: 'dg', mode: 'keyframes', previous: 'all', reason: 'degraded' });
     // From the keyframes-only run: one frame per keyframe, 3 s apart, and no fall back to full decoding.
-    const since = Date.now();
-    const frames: RawFrame[] = [];
-    while (frames.length < 3) {
-      const r = await it.next();
-      if (r.done) break;
-      if (r.value.capturedAt > since) frames.push(r.value);
-    }
+    const frames = await framesCapturedAfter(it, Date.now(), 3);
     for (let i = 1; i < frames.length; i++) expect(frames[i]!.pts - frames[i - 1]!.pts).toBeCloseTo(3, 0);
     expect(s.stats().decodeMode).toBe('keyframes');
     expect(modes).toHaveLength(3);
@@ -115,11 +91,11 @@ describe('graceful degradation in the sampler (real ffmpeg)', () => {
     const clip = join(dir, 'clip.mp4');
     await makeClip(clip, { size: '320x240', rate: 15, seconds: 4 });
     const file = { allowFiles: true, fileRealtime: false, decode: 'all', fps: 4 } as const;
-    const normal = await all(sampler(clip, file, new Pressure()));
+    const normal = await allFrames(sampler(clip, file, new Pressure()));
     const halved = new Pressure();
     halved.set(2);
     let thinned = 0;
-    const half = await all(sampler(clip, file, halved, { 'sampler.thinned': () => thinned++ }));
+    const half = await allFrames(sampler(clip, file, halved, { 'sampler.thinned': () => thinned++ }));
     expect(normal.length).toBeGreaterThanOrEqual(15);
     expect(half.length).toBe(Math.ceil(normal.length / 2));
     expect(thinned).toBe(Math.floor(normal.length / 2));

@@ -2,6 +2,14 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { RawFrame } from '../../../src/domain/frame.js';
+import { createHooks, type Listeners } from '../../../src/domain/hooks.js';
+import type { ConfigInput } from '../../../src/config/index.js';
+import type { WorkerEvents } from '../../../src/worker/events.js';
+import type { FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
+import { createSampler, type Sampler, type SamplingPressure } from '../../../src/worker/sampler/index.js';
+import { capturingLogger } from '../../support/capture-logger.js';
+import { ALLOW_LOOPBACK } from '../../support/egress.js';
+import { samplerOptions } from '../../support/stage-options.js';
 import { eventually } from '../../support/eventually.js';
 
 export const DEBIAN_FFMPEG = '/usr/bin/ffmpeg';
@@ -92,4 +100,44 @@ export async function take(frames: AsyncIterator<RawFrame> | { frames(): AsyncIt
 /** `check` polled until true (see test/support/eventually.ts). */
 export async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
   await eventually(() => check() || undefined, timeoutMs, what, 20);
+}
+
+export interface LoopbackSamplerSpec {
+  readonly url: string;
+  readonly streamId: string;
+  readonly ffmpeg: FfmpegBinary;
+  readonly options: ConfigInput['sampler'];
+  readonly events?: Listeners<WorkerEvents>;
+  readonly pressure?: SamplingPressure;
+}
+
+/** A sampler on a loopback source: the source policy refuses loopback unless it is listed, as here. */
+export function loopbackSampler(spec: LoopbackSamplerSpec): Sampler {
+  return createSampler({
+    url: spec.url,
+    streamId: spec.streamId,
+    ffmpeg: spec.ffmpeg,
+    logger: capturingLogger().logger,
+    events: createHooks<WorkerEvents>(undefined, spec.events ?? {}),
+    options: samplerOptions({ allowHosts: ALLOW_LOOPBACK, ...spec.options }),
+    ...(spec.pressure ? { pressure: spec.pressure } : {}),
+  });
+}
+
+/** Every frame the sampler gives until its source ends. */
+export async function allFrames(s: Sampler): Promise<RawFrame[]> {
+  const out: RawFrame[] = [];
+  for await (const f of s.frames()) out.push(f);
+  return out;
+}
+
+/** The next `n` frames captured after `since` (wall clock) from an iterator already running; fewer if it ends. */
+export async function framesCapturedAfter(it: AsyncIterator<RawFrame>, since: number, n: number): Promise<RawFrame[]> {
+  const frames: RawFrame[] = [];
+  while (frames.length < n) {
+    const r = await it.next();
+    if (r.done) break;
+    if (r.value.capturedAt > since) frames.push(r.value);
+  }
+  return frames;
 }

@@ -4,16 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createHooks, type Listeners } from '../../../src/domain/hooks.js';
+import type { Listeners } from '../../../src/domain/hooks.js';
 import type { RawFrame } from '../../../src/domain/frame.js';
 import { hammingDistance, type PdqHash } from '../../../src/domain/pdq.js';
 import type { WorkerEvents } from '../../../src/worker/events.js';
 import { createPdqHasher } from '../../../src/hash/pdq-hasher.js';
 import { probeFfmpeg, type FfmpegBinary } from '../../../src/worker/sampler/ffmpeg-binary.js';
 import { readRgbImage } from '../../../src/worker/sampler/image-file.js';
-import { createSampler, type Sampler } from '../../../src/worker/sampler/index.js';
+import type { Sampler } from '../../../src/worker/sampler/index.js';
 import type { ConfigInput } from '../../../src/config/index.js';
-import { capturingLogger } from '../../support/capture-logger.js';
 import { samplerOptions } from '../../support/stage-options.js';
 import { ALLOW_LOOPBACK } from '../../support/egress.js';
 import { startLiveSource, type LiveSource } from '../../support/live-source.js';
@@ -22,7 +21,7 @@ import { spawnWithLifeline, terminate } from '../../../src/worker/sampler/lifeli
 import { buildDemuxArgs } from '../../../src/worker/sampler/ffmpeg-args.js';
 import { FlvKeyframeRelay } from '../../../src/worker/sampler/flv-keyframes.js';
 import { parseSourceUrl } from '../../../src/worker/sampler/source-url.js';
-import { DEBIAN_FFMPEG, SHARED_DECODED, take, waitUntil } from './helpers.js';
+import { DEBIAN_FFMPEG, SHARED_DECODED, take, waitUntil, loopbackSampler, allFrames, framesCapturedAfter } from './helpers.js';
 
 // Keyframe-aware sampling on real ffmpeg. A clip like a platform's ingest (H.264 with B-frames,
 // a keyframe every 2 s, 30 fps) shows a synthetic pattern and then a benign listed image; the
@@ -91,32 +90,18 @@ afterAll(async () => {
 });
 
 function sampler(url: string, options: ConfigInput['sampler'], events: Listeners<WorkerEvents> = {}): Sampler {
-  const s = createSampler({
-    url,
-    streamId: 'kf',
-    ffmpeg,
-    logger: capturingLogger().logger,
-    events: createHooks<WorkerEvents>(undefined, events),
-    // Every source here is on loopback, which the source policy refuses unless it is listed.
-    options: samplerOptions({ allowHosts: ALLOW_LOOPBACK, ...options }),
-  });
+  const s = loopbackSampler({ url, streamId: 'kf', ffmpeg, options, events });
   cleanups.push(() => s.stop());
   return s;
-}
-
-async function all(s: Sampler): Promise<RawFrame[]> {
-  const out: RawFrame[] = [];
-  for await (const f of s.frames()) out.push(f);
-  return out;
 }
 
 describe('keyframes-only decoding against full decoding of the same source', () => {
   it('catches the same listed image, and a keyframe decodes to the same pixels and hash (distance 0)', async () => {
     const file = { allowFiles: true, fileRealtime: false } as const;
-    const full = await all(sampler(clip, { ...file, decode: 'all', fps: 1 }));
-    const keys = await all(sampler(clip, { ...file, decode: 'keyframes', fps: 1 }));
+    const full = await allFrames(sampler(clip, { ...file, decode: 'all', fps: 1 }));
+    const keys = await allFrames(sampler(clip, { ...file, decode: 'keyframes', fps: 1 }));
     // Every frame, for comparing each keyframe with the same frame decoded in full.
-    const every = await all(sampler(clip, { ...file, decode: 'all', fps: 30, maxQueuedFrames: 300 }));
+    const every = await allFrames(sampler(clip, { ...file, decode: 'all', fps: 30, maxQueuedFrames: 300 }));
 
     // 1 fps over 8 s (pts 0.067 to 8.0: FLV shows the first picture 2 frames after the first
     // decoded one, the B-frame delay), against one keyframe every 2 s.
@@ -258,13 +243,7 @@ describe('auto decoding on live RTMP sources', () => {
     expect(switches[1]).toMatchObject({ streamId: 'kf', mode: 'all', previous: 'keyframes' });
     expect(['sparse_keyframes', 'no_keyframe']).toContain(switches[1]!.reason);
     // Frames from the full-decoding run come at 1 fps (the first one waits for a keyframe).
-    const since = Date.now();
-    const frames: RawFrame[] = [];
-    while (frames.length < 3) {
-      const r = await it.next();
-      if (r.done) break;
-      if (r.value.capturedAt > since) frames.push(r.value);
-    }
+    const frames = await framesCapturedAfter(it, Date.now(), 3);
     for (let i = 1; i < frames.length; i++) expect(frames[i]!.pts - frames[i - 1]!.pts).toBeCloseTo(1, 1);
     expect(s.stats()).toMatchObject({ decodeMode: 'all', decodeSwitches: 1, state: 'running' });
     // The test source (a listen-mode ffmpeg) needs a moment to serve its next client, so the
