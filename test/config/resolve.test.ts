@@ -134,7 +134,7 @@ describe('resolveConfig', () => {
       frameBudgetMs: 250,
       classifierFailuresToReport: 5,
       classifyEveryFrame: false,
-      inference: { maxBatch: 1, concurrency: 1, riskWindow: 5, degradeRiskFloor: 0.25 },
+      inference: { maxBatch: 1, concurrency: 1, riskWindow: 5, degradeRiskFloor: 0.25, degradedProbeMs: 10_000 },
       dihedral: true,
     });
     expect(stages.publisher.retryBaseMs).toBe(50);

@@ -30,6 +30,14 @@ export const InferenceSection = z.strictObject({
    * below it, can lose theirs; derived rather than fixed so that lowering the bar lowers it too.
    */
   degradeRiskFloor: z.number().min(0).max(1).optional(),
+  /**
+   * A stream whose classifiers are off under degradation still has one frame classified this
+   * often, so its risk stays current: a low-risk stream that turns explicit ranks out of the
+   * lower half within about this long plus the policy's smoothing, instead of staying
+   * unclassified for as long as the overload lasts. 10 s keeps most of the saving (one frame in
+   * 5 at a 2 s GOP, one in 10 at 1 fps).
+   */
+  degradedProbeMs: z.number().int().min(1000).max(300_000).default(10_000),
 });
 
 export type InferenceSection = z.output<typeof InferenceSection>;

@@ -60,6 +60,8 @@ interface StreamEntry {
   openCase: boolean;
   /** Its last frame was shed as low-risk (for one log line per transition). */
   degraded: boolean;
+  /** When a frame of it last went to the classifiers (degraded streams are probed every degradedProbeMs). */
+  lastClassifiedAt?: number;
 }
 
 export function createInferenceScheduler(deps: InferenceSchedulerDeps): InferenceScheduler {
@@ -145,12 +147,18 @@ export function createInferenceScheduler(deps: InferenceSchedulerDeps): Inferenc
         continue;
       }
       if (deps.degradation?.classifiersOffForLowRisk && isLowRisk(job.request.streamId, riskTable(), options.degradeRiskFloor)) {
-        markDegraded(job.request.streamId, e, true);
-        events.emit('pipeline.shed', { reason: 'degraded_low_risk' });
-        job.settle({ kind: 'shed', reason: 'degraded_low_risk' });
-        continue;
+        const probeDue = e.lastClassifiedAt === undefined || t - e.lastClassifiedAt >= options.degradedProbeMs;
+        if (!probeDue) {
+          markDegraded(job.request.streamId, e, true);
+          events.emit('pipeline.shed', { reason: 'degraded_low_risk' });
+          job.settle({ kind: 'shed', reason: 'degraded_low_risk' });
+          continue;
+        }
+        // A probe: the stream stays degraded, but this frame refreshes its risk.
+      } else {
+        markDegraded(job.request.streamId, e, false);
       }
-      markDegraded(job.request.streamId, e, false);
+      e.lastClassifiedAt = t;
       batch.push(job);
     }
     return batch;

@@ -18,6 +18,7 @@ import { capturingLogger } from '../../support/capture-logger.js';
 
 const BUDGET = 500;
 const tick = () => new Promise<void>((r) => setImmediate(r));
+const PROBE_MS = 10_000;
 
 function frameOf(streamId: string, seq: number, capturedAt: number): RawFrame {
   return { streamId, seq, pts: seq, capturedAt, width: 1, height: 1, data: Buffer.alloc(3) };
@@ -72,6 +73,7 @@ function rig(over: { maxBatch?: number; concurrency?: number; degradation?: Degr
       concurrency: over.concurrency ?? 1,
       riskWindow: 3,
       degradeRiskFloor: 0.25,
+      degradedProbeMs: PROBE_MS,
       frameBudgetMs: BUDGET,
     },
     ...(over.degradation ? { degradation: over.degradation } : {}),
@@ -259,6 +261,38 @@ describe('inference scheduler under degradation', () => {
       { streamId: 'low2', degraded: false },
     ]);
     expect(r.lines.filter((l) => l.includes('classifiers back on'))).toHaveLength(2);
+  });
+
+  it('still classifies a degraded stream every degradedProbeMs, and a probe that finds risk brings its classifiers back', async () => {
+    const view = { classifiersOffForLowRisk: false };
+    const r = rig({ degradation: view });
+    const risk: Record<string, number> = { quiet: 0.01, busy: 0.1 };
+    const round = (seq: number) => Object.keys(risk).map((s) => r.scheduler.submit({ streamId: s, frame: frameOf(s, seq, r.clock.t) }));
+    await drainRound(r, round(0), risk);
+    view.classifiersOffForLowRisk = true;
+    // One frame a second for 20 s: `quiet` is classified only when its last classification is PROBE_MS old.
+    const quietKinds: string[] = [];
+    for (let seq = 1; seq <= 20; seq++) {
+      r.clock.t += 1000;
+      const [quiet] = await drainRound(r, round(seq), risk);
+      quietKinds.push(outcomeLabel(quiet!));
+    }
+    expect(quietKinds.map((k, i) => (k === 'classified' ? i + 1 : 0)).filter((s) => s > 0)).toEqual([10, 20]);
+    expect(r.degradedEvents).toEqual([{ streamId: 'quiet', degraded: true }]);
+    // The next probe finds it explicit: it ranks above `busy` now and is classified on every frame.
+    risk.quiet = 0.2;
+    for (let seq = 21; seq <= 30; seq++) {
+      r.clock.t += 1000;
+      await drainRound(r, round(seq), risk);
+    }
+    const after: string[] = [];
+    for (let seq = 31; seq <= 33; seq++) {
+      r.clock.t += 1000;
+      const [quiet] = await drainRound(r, round(seq), risk);
+      after.push(outcomeLabel(quiet!));
+    }
+    expect(after).toEqual(['classified', 'classified', 'classified']);
+    expect(r.degradedEvents.at(-1)).toEqual({ streamId: 'quiet', degraded: false });
   });
 
   it('never picks a stream with an open case, an unknown risk or a score at the floor, and at most half (property)', () => {
