@@ -10,7 +10,7 @@ import { createHooks } from '../domain/hooks.js';
 import type { Logger } from '../domain/logger.js';
 import { readiness } from '../domain/readiness.js';
 import { createBridgeMetrics } from '../metrics/deployable-metrics.js';
-import { startMetricsServer } from '../metrics/server.js';
+import { startMetricsServerIf } from '../metrics/server.js';
 import { connectNats, createDurablePublisher, watchConnection } from '../nats/index.js';
 import { followBlocks } from './block-follower.js';
 import type { BridgeEvents } from './events.js';
@@ -101,14 +101,7 @@ export async function startBridge(loaded: LoadedConfig, logger: Logger, options:
       metrics.ready.set(r.ready ? 1 : 0);
       return r;
     };
-    const metricsServer = config.metrics.enabled
-      ? await startMetricsServer({
-          registry: metrics.registry,
-          host: config.metrics.host,
-          port: config.metrics.port,
-          health: { live: () => !nc.isClosed(), ready },
-        })
-      : undefined;
+    const metricsServer = await startMetricsServerIf(config.metrics, metrics.registry, { live: () => !nc.isClosed(), ready });
     if (metricsServer) closers.push(() => metricsServer.close());
     logger.info(
       {

@@ -21,7 +21,7 @@ import type { Logger } from '../domain/logger.js';
 import { readiness } from '../domain/readiness.js';
 import { sleep } from '../domain/retry.js';
 import { createEnforcerMetrics } from '../metrics/deployable-metrics.js';
-import { startMetricsServer } from '../metrics/server.js';
+import { startMetricsServerIf } from '../metrics/server.js';
 import { connectNats, consumeEvents, createDurablePublisher, ensureConsumer, hasApiCode, watchConnection } from '../nats/index.js';
 import { ensureAuditStream } from './audit-stream.js';
 import { listBlocks, liftBlocks } from './block-admin.js';
@@ -230,14 +230,7 @@ export async function startEnforcer(loaded: LoadedConfig, logger: Logger): Promi
       metrics.ready.set(r.ready ? 1 : 0);
       return r;
     };
-    const metricsServer = config.metrics.enabled
-      ? await startMetricsServer({
-          registry: metrics.registry,
-          host: config.metrics.host,
-          port: config.metrics.port,
-          health: { live: () => !nc.isClosed(), ready },
-        })
-      : undefined;
+    const metricsServer = await startMetricsServerIf(config.metrics, metrics.registry, { live: () => !nc.isClosed(), ready });
     if (metricsServer) closers.push(() => metricsServer.close());
     logger.info({ enforcerId, ingests: [...ingests.keys()], metricsPort: metricsServer?.port }, 'enforcer consuming kill-switches');
     return { enforcerId, metricsPort: metricsServer?.port, ready, sweep, stop: close };

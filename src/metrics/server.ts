@@ -51,3 +51,19 @@ export async function startMetricsServer(options: {
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+/** The `metrics` settings of a service's config (kept structural: metrics/ sits below config/). */
+export interface MetricsSettings {
+  readonly enabled: boolean;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** startMetricsServer where the service's settings enable it, else undefined: the one start-up every service shares. */
+export async function startMetricsServerIf(
+  settings: MetricsSettings,
+  registry: Registry,
+  health: HealthProbe,
+): Promise<MetricsServer | undefined> {
+  return settings.enabled ? startMetricsServer({ registry, health, host: settings.host, port: settings.port }) : undefined;
+}

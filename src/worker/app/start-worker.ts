@@ -12,7 +12,7 @@ import type { LoadedConfig } from '../../config/index.js';
 import { createHooks, type Listeners } from '../../domain/hooks.js';
 import type { Logger } from '../../domain/logger.js';
 import { createMetrics } from '../../metrics/metrics.js';
-import { startMetricsServer } from '../../metrics/server.js';
+import { startMetricsServerIf } from '../../metrics/server.js';
 import type { WorkerEvents } from '../events.js';
 import { createHashListSync, type HashListSync } from '../../hash/object-store-sync.js';
 import { createQuarantineGate, type QuarantineGate } from '../../hash/quarantine.js';
@@ -256,19 +256,11 @@ export async function startWorker(loaded: LoadedConfig, logger: Logger, options:
 
     // Metrics before intake: once streams are taken, the worker must be observable, and a taken
     // metrics port should fail the start before any stream is held.
-    const server = config.metrics.enabled
-      ? resources.push(
-          'metrics server',
-          await startMetricsServer({
-            registry: metrics.registry,
-            host: config.metrics.host,
-            port: config.metrics.port,
-            health: { live: () => !nc.isClosed(), ready },
-          }),
-          (s) => s.close(),
-        )
-      : undefined;
-    if (server) logger.info({ port: server.port }, 'metrics at /metrics, /healthz, /readyz');
+    const server = await startMetricsServerIf(config.metrics, metrics.registry, { live: () => !nc.isClosed(), ready });
+    if (server) {
+      resources.push('metrics server', server, (s) => s.close());
+      logger.info({ port: server.port }, 'metrics at /metrics, /healthz, /readyz');
+    }
 
     resources.push('intake', ingest, (i) => i.stop({ graceMs: 0 }));
     await ingest.start();
